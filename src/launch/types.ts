@@ -1,0 +1,140 @@
+import type { DdpTrainer } from '../ultralytics/types.js';
+
+/** What each rank runs. */
+export type Entry =
+  | { script: string; args?: readonly string[] }
+  | { module: string; args?: readonly string[] }
+  | { command: string; args?: readonly string[] }
+  | { trainer: DdpTrainer };
+
+/** Which of a rank's streams: torchrun's 0 none, 1 stdout, 2 stderr, 3 both. */
+export type StdSelection = 'none' | 'stdout' | 'stderr' | 'all';
+
+/** `'all'`, or a per-local-rank map like torchrun's `0:1,1:2`. */
+export type StdSpec = StdSelection | Readonly<Record<number, StdSelection>>;
+
+/** Options of `launch()`, named after torchrun's flags. */
+export interface LaunchOptions {
+  /** What each rank runs. */
+  entry: Entry;
+  /** Ranks on this node. `auto`: GPUs when CUDA is available, else CPUs (torchrun's rule). @default 1 (trainer mode: from `trainer.args.device`) */
+  nprocPerNode?: number | 'auto' | 'gpu' | 'cpu';
+  /** Nodes in the job; `'MIN:MAX'` is accepted by the torchrun backend only. @default 1 */
+  nnodes?: number | string;
+  /** This node's rank. @default 0 */
+  nodeRank?: number;
+  /** Address where rank 0 hosts the c10d TCPStore. @default '127.0.0.1' */
+  masterAddr?: string;
+  /** Port of that store. @default a free port (single node); required with several nodes */
+  masterPort?: number;
+  /** Restarts of the whole group after a failure. @default 0 */
+  maxRestarts?: number;
+  /** `TORCHELASTIC_RUN_ID`. @default 'none' */
+  runId?: string;
+  /** Per-rank logs go to `logDir/attempt_<k>/<rank>/stdout.log|stderr.log`. @default no log files */
+  logDir?: string;
+  /** Streams written to log files instead of the console. @default 'none' */
+  redirects?: StdSpec;
+  /** Streams written to log files and the console. @default 'none' */
+  tee?: StdSpec;
+  /** Local ranks whose output reaches the console. @default all */
+  localRanksFilter?: readonly number[];
+  /** Time between the stop signal and SIGKILL. @default 30000 (torchrun's) */
+  gracePeriodMs?: number;
+  /** Python interpreter. @default found by `findPython()` */
+  python?: string;
+  /** Working directory of the ranks. @default process.cwd() */
+  cwd?: string;
+  /** Extra variables for every rank. @default {} */
+  env?: Readonly<Record<string, string>>;
+  /** Aborting stops the launch like SIGTERM would. */
+  signal?: AbortSignal;
+  /** `native`: ddprun spawns the ranks; `torchrun`: `python -m torch.distributed.run` does. @default 'native' */
+  backend?: 'native' | 'torchrun';
+  /** How long a node waits for the others (rank 0's store). @default 900000 */
+  rdzvTimeoutMs?: number;
+  /** torchrun backend: rendezvous backend. @default 'static' when nnodes is a number, else 'c10d' */
+  rdzvBackend?: string;
+  /** torchrun backend: `HOST:PORT` of the rendezvous. @default `${masterAddr}:${masterPort}` */
+  rdzvEndpoint?: string;
+  /** torchrun backend: rendezvous id. @default runId */
+  rdzvId?: string;
+  /** Forward process signals (SIGINT/SIGTERM/SIGHUP) to the ranks while running. @default true */
+  handleSignals?: boolean;
+  /** Write rank output and the root cause to the console (process.stdout/stderr). @default true */
+  console?: boolean;
+}
+
+/** One rank's command, as it will be spawned. */
+export interface RankPlan {
+  localRank: number;
+  rank: number;
+  argv: readonly string[];
+  cwd: string;
+  /** Only the variables ddprun sets (merged over process.env when spawned). */
+  env: Readonly<Record<string, string>>;
+  errorFile: string;
+  stdoutLog: string | undefined;
+  stderrLog: string | undefined;
+}
+
+/** Everything one attempt will do, decided before anything is done. */
+export interface LaunchPlan {
+  attempt: number;
+  masterAddr: string;
+  masterPort: number;
+  worldSize: number;
+  ranks: readonly RankPlan[];
+  /** Files the launch writes (trainer entry file, log files); shown by --dry-run. */
+  files: readonly string[];
+}
+
+/** The first failure of a run, explained. */
+export interface RootCause {
+  rank: number;
+  localRank: number;
+  pid: number | undefined;
+  host: string;
+  /** ISO time of the exit. */
+  time: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Python traceback from the error file, else the tail of stderr. */
+  traceback: string;
+  /** Where `traceback` came from. */
+  source: 'error-file' | 'stderr' | 'none';
+  /** One line: the exception message when known. */
+  message: string;
+}
+
+export interface RankResult {
+  rank: number;
+  localRank: number;
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  durationMs: number;
+}
+
+export interface LaunchResult {
+  /** 0 on success; the failing rank's code; 128+N when stopped by signal N. */
+  exitCode: number;
+  /** Set when the launch was stopped by a signal (forwarded or `stop()`). */
+  signal: NodeJS.Signals | null;
+  /** Ranks of the last attempt. */
+  ranks: readonly RankResult[];
+  /** Attempts made (1 when the first succeeded). */
+  attempts: number;
+  /** Restarts caused by a taken port (not counted against maxRestarts). */
+  portRetries: number;
+  rootCause: RootCause | undefined;
+  durationMs: number;
+}
+
+export interface LaunchEvents {
+  started: [{ attempt: number; rank: number; localRank: number; pid: number }];
+  line: [{ rank: number; localRank: number; stream: 'stdout' | 'stderr'; text: string }];
+  exited: [{ attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null }];
+  restarting: [{ attempt: number; reason: string }];
+  done: [LaunchResult];
+}

@@ -1,0 +1,204 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { PythonNotFoundError, UsageError } from '../errors.js';
+
+/** What `probeTorch` learns about a Python's torch. */
+export interface TorchInfo {
+  /** `torch.__version__`, e.g. `2.11.0+cu128` or `1.13.0a0`. */
+  version: string;
+  /** `[major, minor]` parsed from `version`. */
+  major: number;
+  minor: number;
+  /** `sys.version_info[:2]` of that interpreter. */
+  pythonVersion: [number, number];
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  nccl: boolean;
+  gloo: boolean;
+}
+
+/** An interpreter that can import torch: the one that plays `sys.executable`. */
+export interface PythonInfo {
+  /** Absolute path of the interpreter (`sys.executable`, so pyenv shims are resolved). */
+  python: string;
+  /** Where it was found. */
+  source: 'option' | 'DDPRUN_PYTHON' | 'VIRTUAL_ENV' | 'CONDA_PREFIX' | 'PATH' | 'system';
+  /** The Python version, `[major, minor]`. */
+  pythonVersion: [number, number];
+}
+
+export interface FindPythonOptions {
+  /** An explicit interpreter: used as is, and an error when it has no torch. */
+  python?: string;
+  /** Environment to read `DDPRUN_PYTHON`, `VIRTUAL_ENV`, `CONDA_PREFIX` and `PATH` from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Interpreters tried after PATH: where distributions put a system Python with packaged torch. */
+export const SYSTEM_PYTHONS: readonly string[] = ['/usr/bin/python3', '/usr/local/bin/python3', '/opt/conda/bin/python3', '/opt/conda/bin/python'];
+
+export const INSTALL_TORCH_HINT =
+  'Install PyTorch for one of them (Debian/Ubuntu: `apt-get install -y python3-torch`, or `ddprun doctor --fix`; elsewhere `pip install torch`), or name an interpreter with --python / DDPRUN_PYTHON.';
+
+// find_spec does not import torch: the discovery costs one interpreter start (~20 ms), not a torch import (~1 s).
+const SPEC_SCRIPT = 'import sys, importlib.util as u; print(sys.executable); print("%d.%d" % sys.version_info[:2]); print(u.find_spec("torch") is not None)';
+
+const PROBE_SCRIPT = `import json, sys
+import torch
+d = getattr(torch, 'distributed', None)
+avail = bool(d and d.is_available())
+print(json.dumps({
+  'version': torch.__version__,
+  'python': list(sys.version_info[:2]),
+  'cuda': bool(torch.cuda.is_available()),
+  'count': int(torch.cuda.device_count()) if torch.cuda.is_available() else 0,
+  'nccl': bool(avail and d.is_nccl_available()),
+  'gloo': bool(avail and d.is_gloo_available()),
+}))`;
+
+interface Spec {
+  executable: string;
+  pythonVersion: [number, number];
+  hasTorch: boolean;
+}
+
+const specCache = new Map<string, Promise<Spec>>();
+const torchCache = new Map<string, Promise<TorchInfo>>();
+
+function run(python: string, script: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(python, ['-c', script], { timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
+      if (error) {
+        const detail = stderr.trim().split('\n').at(-1) || error.message;
+        reject(new Error(detail));
+      } else resolve(stdout);
+    });
+  });
+}
+
+function inspect(python: string): Promise<Spec> {
+  let cached = specCache.get(python);
+  if (!cached) {
+    cached = run(python, SPEC_SCRIPT, 15_000).then((out) => {
+      const [executable = python, version = '0.0', has = 'False'] = out.trim().split('\n');
+      const [major = 0, minor = 0] = version.split('.').map(Number);
+      return { executable: executable || python, pythonVersion: [major, minor], hasTorch: has === 'True' };
+    });
+    specCache.set(python, cached);
+  }
+  return cached;
+}
+
+/** Parses `1.13.0a0`, `2.11.0+cu128`, `2.6.0.dev20250101` into `[major, minor]`. */
+export function parseTorchVersion(version: string): [number, number] {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  if (!match) throw new Error(`Cannot parse the torch version ${JSON.stringify(version)}`);
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** Imports torch in `python` and reports its version, CUDA devices and backends; cached per interpreter for the process. */
+export function probeTorch(python: string): Promise<TorchInfo> {
+  let cached = torchCache.get(python);
+  if (!cached) {
+    cached = run(python, PROBE_SCRIPT, 120_000).then((out) => {
+      const raw = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+        version: string;
+        python: [number, number];
+        cuda: boolean;
+        count: number;
+        nccl: boolean;
+        gloo: boolean;
+      };
+      const [major, minor] = parseTorchVersion(raw.version);
+      return {
+        version: raw.version,
+        major,
+        minor,
+        pythonVersion: raw.python,
+        cudaAvailable: raw.cuda,
+        cudaDeviceCount: raw.count,
+        nccl: raw.nccl,
+        gloo: raw.gloo,
+      };
+    });
+    cached.catch(() => torchCache.delete(python));
+    torchCache.set(python, cached);
+  }
+  return cached;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string, envPath: string | undefined): string[] {
+  return (envPath ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .filter(isExecutableFile);
+}
+
+/** Every interpreter `findPython` would try, in order, with where it came from. */
+export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { python: string; source: PythonInfo['source'] }[] {
+  const out: { python: string; source: PythonInfo['source'] }[] = [];
+  const seen = new Set<string>();
+  const add = (python: string, source: PythonInfo['source']) => {
+    if (!seen.has(python)) {
+      seen.add(python);
+      out.push({ python, source });
+    }
+  };
+  if (env.VIRTUAL_ENV) add(path.join(env.VIRTUAL_ENV, 'bin', 'python'), 'VIRTUAL_ENV');
+  if (env.CONDA_PREFIX) add(path.join(env.CONDA_PREFIX, 'bin', 'python'), 'CONDA_PREFIX');
+  for (const name of ['python3', 'python']) for (const file of onPath(name, env.PATH)) add(file, 'PATH');
+  for (const file of SYSTEM_PYTHONS) if (isExecutableFile(file)) add(file, 'system');
+  return out;
+}
+
+async function explicit(python: string, source: 'option' | 'DDPRUN_PYTHON', label: string): Promise<PythonInfo> {
+  const resolved = python.includes('/') ? path.resolve(python) : onPath(python, process.env.PATH)[0];
+  if (!resolved || !isExecutableFile(resolved)) {
+    throw new UsageError(`${label} ${JSON.stringify(python)} is not an executable file. Pass the path of a Python interpreter that has torch.`, 'python');
+  }
+  let spec: Spec;
+  try {
+    spec = await inspect(resolved);
+  } catch (error) {
+    throw new UsageError(`${label} ${JSON.stringify(python)} did not run as a Python interpreter: ${(error as Error).message}`, 'python', { cause: error });
+  }
+  if (!spec.hasTorch) {
+    throw new UsageError(`${label} ${JSON.stringify(python)} cannot import torch. ${INSTALL_TORCH_HINT}`, 'python');
+  }
+  return { python: spec.executable, source, pythonVersion: spec.pythonVersion };
+}
+
+/**
+ * Finds the interpreter that plays `sys.executable` for the ranks: `options.python`, else `DDPRUN_PYTHON`,
+ * else an active virtualenv/conda, else the first `python3`/`python` on PATH that can import torch,
+ * else a system interpreter (`/usr/bin/python3`, …) that can.
+ */
+export async function findPython(options: FindPythonOptions = {}): Promise<PythonInfo> {
+  const env = options.env ?? process.env;
+  if (options.python !== undefined) return explicit(options.python, 'option', 'The `python` option');
+  if (env.DDPRUN_PYTHON) return explicit(env.DDPRUN_PYTHON, 'DDPRUN_PYTHON', 'DDPRUN_PYTHON');
+  const tried: { python: string; reason: string }[] = [];
+  for (const candidate of pythonCandidates(env)) {
+    try {
+      const spec = await inspect(candidate.python);
+      if (spec.hasTorch) return { python: spec.executable, source: candidate.source, pythonVersion: spec.pythonVersion };
+      tried.push({ python: candidate.python, reason: 'no torch' });
+    } catch (error) {
+      tried.push({ python: candidate.python, reason: `did not run: ${(error as Error).message}` });
+    }
+  }
+  const list = tried.length ? tried.map((t) => `  ${t.python}: ${t.reason}`).join('\n') : '  (no Python interpreter found)';
+  throw new PythonNotFoundError(`No Python interpreter with torch was found. Tried:\n${list}\n${INSTALL_TORCH_HINT}`, tried);
+}
