@@ -138,3 +138,45 @@ export interface LaunchEvents {
   restarting: [{ attempt: number; reason: string }];
   done: [LaunchResult];
 }
+
+/** `LaunchOptions` with every default filled and every value checked (see `resolveOptions`). */
+export interface ResolvedOptions {
+  entry: Entry;
+  backend: 'native' | 'torchrun';
+  /** Absolute interpreter path; undefined only for a `command` entry. */
+  python: string | undefined;
+  /** Torch version of `python` when it had to be probed (`auto`, torchrun backend), else undefined. */
+  torchVersion: string | undefined;
+  nprocPerNode: number;
+  /** Minimum and maximum nodes (equal unless the torchrun backend was given `MIN:MAX`). */
+  minNodes: number;
+  maxNodes: number;
+  nodeRank: number;
+  masterAddr: string;
+  /** Undefined until chosen: a free port is found per attempt on a single node. */
+  masterPort: number | undefined;
+  /** True when the user gave the port (then a taken port is an error, not a retry). */
+  masterPortFixed: boolean;
+  maxRestarts: number;
+  runId: string;
+  logDir: string | undefined;
+  /** Per local rank: which streams go to files only / to files and console. */
+  redirects: readonly StdSelection[];
+  tee: readonly StdSelection[];
+  /** Local ranks whose output reaches the console. */
+  localRanksFilter: ReadonlySet<number>;
+  gracePeriodMs: number;
+  cwd: string;
+  env: Readonly<Record<string, string>>;
+  signal: AbortSignal | undefined;
+  rdzvTimeoutMs: number;
+  rdzvBackend: string;
+  rdzvEndpoint: string | undefined;
+  rdzvId: string;
+  handleSignals: boolean;
+  console: boolean;
+  /** Interface gloo/NCCL should use (set when several nodes and the user set none). */
+  socketIfname: string | undefined;
+  /** Warnings to print once (e.g. OMP_NUM_THREADS, master address not owned). */
+  warnings: readonly string[];
+}
