@@ -180,3 +180,13 @@ export interface ResolvedOptions {
   /** Warnings to print once (e.g. OMP_NUM_THREADS, master address not owned). */
   warnings: readonly string[];
 }
+
+/** A running launch: its result, its live events, and a way to stop it. */
+export interface LaunchHandle {
+  /** Settles when every rank of the last attempt has exited and everything was cleaned up; never rejects for a worker failure (see `exitCode`), rejects only for bad options or an internal error. */
+  readonly result: Promise<LaunchResult>;
+  on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
+  off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
+  /** Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default 'SIGTERM' */
+  stop(signal?: NodeJS.Signals): void;
+}
