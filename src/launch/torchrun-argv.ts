@@ -1,0 +1,143 @@
+import { isIPv6 } from 'node:net';
+import { UsageError } from '../errors.js';
+import { parseTorchVersion } from '../python/find-python.js';
+import type { Entry, ResolvedOptions, StdSelection } from './types.js';
+
+export interface TorchrunArgvOptions {
+  /** `[major, minor]` of the interpreter; the torch < 2.0 redirect fix is skipped below 3.11. @default unknown: the fix is applied (it is harmless) */
+  pythonVersion?: readonly [number, number];
+}
+
+const STD_DIGIT: Record<StdSelection, string> = { none: '0', stdout: '1', stderr: '2', all: '3' };
+
+/**
+ * torch < 2.0 on Python >= 3.11: `Std.from_str` finds no member for `0` and `3` (3.11 no longer iterates
+ * an IntFlag's zero and multi-bit members), so even torchrun's default `--redirects 0` dies with
+ * "'NoneType' object has no attribute 'get'". This patches it the way torch 2.0 fixed it, then runs torchrun.
+ */
+export const TORCHRUN_REDIRECT_FIX = [
+  'import re, runpy, sys',
+  'from torch.distributed.elastic.multiprocessing import api',
+  'def from_str(vm):',
+  '    if re.match(api._VALUE_REGEX, vm): return api.Std(int(vm))',
+  '    if re.match(api._MAPPING_REGEX, vm): return {int(k): api.Std(int(v)) for k, v in (m.split(":") for m in vm.split(","))}',
+  '    raise ValueError(f"{vm} does not match: <{api._VALUE_REGEX}> or <{api._MAPPING_REGEX}>")',
+  'api.Std.from_str = staticmethod(from_str)',
+  'sys.argv[0] = "torchrun"',
+  'runpy.run_module("torch.distributed.run", run_name="__main__", alter_sys=True)',
+].join('\n');
+
+/** The entry part of a torchrun command line: `script args`, `-m module args` or `--no_python command args`. */
+export function torchrunEntryArgv(entry: Exclude<Entry, { trainer: unknown }>): string[] {
+  if ('script' in entry) return [entry.script, ...(entry.args ?? [])];
+  if ('module' in entry) return ['-m', entry.module, ...(entry.args ?? [])];
+  return ['--no_python', entry.command, ...(entry.args ?? [])];
+}
+
+function hostForUrl(addr: string): string {
+  return isIPv6(addr) ? `[${addr}]` : addr;
+}
+
+// Per-local-rank selections as torchrun writes them: one digit for all ranks, else `0:1,1:2`.
+function stdFlag(option: 'redirects' | 'tee', selections: readonly StdSelection[], nprocPerNode: number): string | undefined {
+  const digits = Array.from({ length: nprocPerNode }, (_, rank) => STD_DIGIT[selections[rank] ?? 'none']);
+  if (digits.every((digit) => digit === '0')) return undefined;
+  if (digits.every((digit) => digit === digits[0])) return digits[0];
+  if (nprocPerNode > 10) {
+    throw new UsageError(`torchrun cannot take a per-rank \`${option}\` with more than 10 ranks per node (its \`0:1,1:2\` form has one-digit ranks); use one setting for all ranks, or the native backend.`, option);
+  }
+  return digits.map((digit, rank) => (digit === '0' ? undefined : `${rank}:${digit}`)).filter(Boolean).join(',');
+}
+
+function rdzvConf(resolved: ResolvedOptions): string {
+  const seconds = Math.max(1, Math.ceil(resolved.rdzvTimeoutMs / 1000));
+  // static and etcd read `timeout`; the dynamic backends (c10d, etcd-v2) read `join_timeout`.
+  const key = resolved.rdzvBackend === 'static' || resolved.rdzvBackend === 'etcd' ? 'timeout' : 'join_timeout';
+  return `${key}=${seconds}`;
+}
+
+function legacyLaunchArgv(resolved: ResolvedOptions, python: string, entryArgv: readonly string[], masterPort: number): string[] {
+  const unsupported: [string, boolean][] = [
+    ['nnodes', resolved.minNodes !== resolved.maxNodes],
+    ['rdzvBackend', resolved.rdzvBackend !== 'static'],
+    ['maxRestarts', resolved.maxRestarts > 0],
+    ['logDir', resolved.logDir !== undefined],
+    ['redirects', resolved.redirects.some((s) => s !== 'none')],
+    ['tee', resolved.tee.some((s) => s !== 'none')],
+  ];
+  const found = unsupported.find(([, used]) => used);
+  if (found) {
+    throw new UsageError(
+      `torch ${resolved.torchVersion} has no torchrun (torch.distributed.run came in 1.9), and its torch.distributed.launch has no \`${found[0]}\`; use the native backend or upgrade torch.`,
+      found[0],
+    );
+  }
+  return [
+    python,
+    '-m',
+    'torch.distributed.launch',
+    '--use_env',
+    '--nnodes',
+    String(resolved.minNodes),
+    '--node_rank',
+    String(resolved.nodeRank),
+    '--nproc_per_node',
+    String(resolved.nprocPerNode),
+    '--master_addr',
+    hostForUrl(resolved.masterAddr),
+    '--master_port',
+    String(masterPort),
+    ...entryArgv,
+  ];
+}
+
+/**
+ * The command line of the torchrun backend: `python -m torch.distributed.run <flags> <entryArgv>`
+ * (`torch.distributed.launch --use_env` before torch 1.9, the redirect fix before torch 2.0).
+ * Flags use the underscore spellings, which every torchrun accepts (torch < 2.0 knows no other).
+ * `entryArgv` comes last, as from `torchrunEntryArgv`. `localRanksFilter` needs torch >= 2.2 and is
+ * left out before (the caller filters the console itself). An unknown `torchVersion` is taken as current.
+ */
+export function torchrunArgv(resolved: ResolvedOptions, entryArgv: readonly string[], options: TorchrunArgvOptions = {}): string[] {
+  const python = resolved.python;
+  if (python === undefined) throw new TypeError('torchrunArgv needs `resolved.python`: torchrun runs in a Python interpreter.');
+  const [major, minor] = resolved.torchVersion === undefined ? [Number.POSITIVE_INFINITY, 0] : parseTorchVersion(resolved.torchVersion);
+  const atLeast = (maj: number, min: number) => major > maj || (major === maj && minor >= min);
+  const isStatic = resolved.rdzvBackend === 'static';
+  const endpointPort = resolved.masterPort;
+
+  if (isStatic && endpointPort === undefined) {
+    throw new TypeError('torchrunArgv needs `resolved.masterPort` for a static rendezvous: choose the port before building the command.');
+  }
+  if (!atLeast(1, 9)) return legacyLaunchArgv(resolved, python, entryArgv, endpointPort ?? 29500);
+
+  const pythonVersion = options.pythonVersion;
+  const needsFix = !atLeast(2, 0) && (pythonVersion === undefined || pythonVersion[0] > 3 || (pythonVersion[0] === 3 && pythonVersion[1] >= 11));
+  const argv = needsFix ? [python, '-c', TORCHRUN_REDIRECT_FIX] : [python, '-m', 'torch.distributed.run'];
+
+  const nnodes = resolved.minNodes === resolved.maxNodes ? String(resolved.minNodes) : `${resolved.minNodes}:${resolved.maxNodes}`;
+  if (isStatic && resolved.minNodes !== resolved.maxNodes) {
+    throw new UsageError(`A static rendezvous needs a fixed number of nodes, got \`nnodes\` ${nnodes}; use \`rdzvBackend: 'c10d'\` for an elastic range.`, 'nnodes');
+  }
+  argv.push('--nnodes', nnodes, '--nproc_per_node', String(resolved.nprocPerNode));
+  argv.push('--rdzv_backend', resolved.rdzvBackend, '--rdzv_id', resolved.rdzvId, '--rdzv_conf', rdzvConf(resolved));
+  if (isStatic) {
+    argv.push('--node_rank', String(resolved.nodeRank), '--master_addr', hostForUrl(resolved.masterAddr), '--master_port', String(endpointPort));
+  } else {
+    const endpoint = resolved.rdzvEndpoint ?? (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
+    if (endpoint === undefined) throw new TypeError('torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.');
+    argv.push('--rdzv_endpoint', endpoint);
+  }
+  argv.push('--max_restarts', String(resolved.maxRestarts));
+  if (resolved.logDir !== undefined) argv.push('--log_dir', resolved.logDir);
+  const redirects = stdFlag('redirects', resolved.redirects, resolved.nprocPerNode);
+  if (redirects !== undefined) argv.push('--redirects', redirects);
+  const tee = stdFlag('tee', resolved.tee, resolved.nprocPerNode);
+  if (tee !== undefined) argv.push('--tee', tee);
+  if (atLeast(2, 2)) {
+    const shown = [...resolved.localRanksFilter].filter((rank) => rank >= 0 && rank < resolved.nprocPerNode).sort((a, b) => a - b);
+    // torchrun cannot take an empty list; a rank that does not exist shows nothing.
+    if (shown.length < resolved.nprocPerNode) argv.push('--local_ranks_filter', shown.length ? shown.join(',') : String(resolved.nprocPerNode));
+  }
+  return [...argv, ...entryArgv];
+}
