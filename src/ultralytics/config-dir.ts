@@ -1,0 +1,61 @@
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DdprunError } from '../errors.js';
+
+function isWritableDir(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expandUser(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** Where the platform keeps per-user configuration, before any fallback (Ultralytics' first choice). */
+function preferredConfigDir(subDir: string, env: NodeJS.ProcessEnv): string {
+  if (env.YOLO_CONFIG_DIR) return path.resolve(expandUser(env.YOLO_CONFIG_DIR), subDir);
+  const home = os.homedir();
+  if (process.platform === 'win32') return path.join(home, 'AppData', 'Roaming', subDir);
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', subDir);
+  return path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), subDir);
+}
+
+/** Every directory `getUserConfigDir` may return, in order; nothing is created. */
+export function configDirCandidates(subDir = 'Ultralytics', env: NodeJS.ProcessEnv = process.env): string[] {
+  return [preferredConfigDir(subDir, env), path.join('/tmp', subDir), path.join(process.cwd(), subDir)];
+}
+
+function usable(dir: string): boolean {
+  if (existsSync(dir)) return isWritableDir(dir);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ultralytics' `get_user_config_dir`: `YOLO_CONFIG_DIR/<subDir>`, else the platform's config dir
+ * (`$XDG_CONFIG_HOME` or `~/.config` on Linux); when that cannot be created or written, `/tmp/<subDir>`,
+ * then `<cwd>/<subDir>`. The directory exists when this returns.
+ */
+export function getUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv = process.env): string {
+  const [preferred = '', ...alternatives] = configDirCandidates(subDir, env);
+  if (usable(preferred)) return preferred;
+  for (const alt of alternatives) {
+    if (usable(alt)) {
+      process.emitWarning(`user config directory '${preferred}' is not writable, using '${alt}'. Set YOLO_CONFIG_DIR to override.`);
+      return alt;
+    }
+  }
+  throw new DdprunError(
+    `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(process.cwd(), subDir)}' could not be created or written. ` +
+      'Set YOLO_CONFIG_DIR to a writable directory (or pass `configDir`).',
+  );
+}
