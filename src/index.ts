@@ -1,5 +1,29 @@
 export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError } from './errors.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
+export { toPythonLiteral } from './python/literal.js';
+export { generateDdpFile, generateDdpCommand, ddpCleanup } from './ultralytics/dist.js';
+export type { GenerateDdpFileOptions, GenerateDdpCommandOptions } from './ultralytics/dist.js';
+export { trainerId } from './ultralytics/trainer.js';
+export { getUserConfigDir } from './ultralytics/config-dir.js';
+export { sweepStaleEntryFiles } from './ultralytics/entry-file.js';
 export type { DdpTrainer } from './ultralytics/types.js';
-export type { Entry, LaunchOptions, LaunchPlan, RankPlan, LaunchResult, RankResult, RootCause, LaunchEvents, StdSelection, StdSpec } from './launch/types.js';
+export { findFreeNetworkPort } from './launch/port.js';
+export { launch } from './launch/launch.js';
+export { resolveOptions } from './launch/options.js';
+export { planAttempt } from './launch/plan.js';
+export { formatRootCause } from './launch/failure.js';
+export type {
+  Entry,
+  LaunchOptions,
+  LaunchHandle,
+  LaunchPlan,
+  RankPlan,
+  LaunchResult,
+  RankResult,
+  RootCause,
+  LaunchEvents,
+  ResolvedOptions,
+  StdSelection,
+  StdSpec,
+} from './launch/types.js';

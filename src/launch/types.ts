@@ -179,6 +179,12 @@ export interface ResolvedOptions {
   socketIfname: string | undefined;
   /** Warnings to print once (e.g. OMP_NUM_THREADS, master address not owned). */
   warnings: readonly string[];
+  /** Prefix that makes a rank die with its launcher (`setpriv --pdeathsig KILL --`); empty where unavailable. */
+  deathSigWrapper: readonly string[];
+  /** Per-launch folder for error files (`attempt_<k>/<localRank>/error.json`); created at launch, removed after. */
+  runDir: string;
+  /** Config folder whose `DDP/` receives trainer-mode entry files. */
+  configDir: string | undefined;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

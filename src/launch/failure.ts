@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { constants, hostname } from 'node:os';
+import type { RootCause } from './types.js';
+
+interface ErrorFileContent {
+  message: string;
+  traceback: string;
+}
+
+/** Reads the JSON that torch's `@record` writes to TORCHELASTIC_ERROR_FILE; undefined when absent or unreadable. */
+export function readErrorFile(file: string): ErrorFileContent | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const outer = (raw as { message?: unknown } | null)?.message;
+  if (typeof outer === 'string') return { message: outer, traceback: '' };
+  if (outer && typeof outer === 'object') {
+    const message = String((outer as { message?: unknown }).message ?? '');
+    const extra = (outer as { extraInfo?: { py_callstack?: unknown } }).extraInfo;
+    const traceback = typeof extra?.py_callstack === 'string' ? extra.py_callstack.trimEnd() : '';
+    return { message, traceback };
+  }
+  return undefined;
+}
+
+/** The last line of a Python traceback that names the exception (`ValueError: bad`), else the last non-empty line. */
+function exceptionLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (/^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b/.test(lines[i]!)) return lines[i]!;
+  }
+  return lines.at(-1) ?? '';
+}
+
+export interface FailedRank {
+  rank: number;
+  localRank: number;
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  exitedAt: Date;
+  errorFile: string;
+  stderrTail: string;
+}
+
+/** Explains a failed rank: its traceback from the error file when the worker wrote one, else its stderr tail. */
+export function rootCauseOf(failed: FailedRank): RootCause {
+  const fromFile = readErrorFile(failed.errorFile);
+  const base = {
+    rank: failed.rank,
+    localRank: failed.localRank,
+    pid: failed.pid,
+    host: hostname(),
+    time: failed.exitedAt.toISOString(),
+    exitCode: failed.exitCode,
+    signal: failed.signal,
+  };
+  if (fromFile && (fromFile.traceback || fromFile.message)) {
+    return { ...base, traceback: fromFile.traceback || fromFile.message, source: 'error-file', message: fromFile.message || exceptionLine(fromFile.traceback) };
+  }
+  if (failed.stderrTail.trim()) {
+    return { ...base, traceback: failed.stderrTail, source: 'stderr', message: exceptionLine(failed.stderrTail) };
+  }
+  return { ...base, traceback: '', source: 'none', message: '' };
+}
+
+/** `exit code 3` or `signal SIGKILL (9)`. */
+export function describeExit(exitCode: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `signal ${signal} (${constants.signals[signal] ?? '?'})`;
+  return `exit code ${exitCode ?? '?'}`;
+}
+
+/** The root-cause report printed once when a launch fails. */
+export function formatRootCause(rc: RootCause): string {
+  const head = `Root cause: rank ${rc.rank} (local rank ${rc.localRank}, pid ${rc.pid ?? '?'}, host ${rc.host}) failed with ${describeExit(rc.exitCode, rc.signal)} at ${rc.time}`;
+  const lines = [head];
+  if (rc.message) lines.push(`  ${rc.message}`);
+  if (rc.traceback) {
+    lines.push(rc.source === 'error-file' ? '  Traceback (from the error file):' : '  Last lines of its stderr:');
+    for (const line of rc.traceback.split('\n')) lines.push(`    ${line}`);
+  } else {
+    lines.push('  (no error file and no stderr output; decorate the entry point with torch.distributed.elastic.multiprocessing.errors.record to get a traceback)');
+  }
+  return lines.join('\n');
+}
+
+/** Whether a rank's failure is the port race: MASTER_PORT was taken before rank 0 could bind it. */
+export function isPortInUse(rc: RootCause): boolean {
+  return /address already in use|errno: ?98|EADDRINUSE/i.test(`${rc.message}\n${rc.traceback}`);
+}

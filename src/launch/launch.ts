@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { constants } from 'node:os';
+import path from 'node:path';
+import { ddpCleanup, generateDdpFile } from '../ultralytics/dist.js';
+import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
+import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
+import { resolveOptions } from './options.js';
+import { Watchdog } from './pdeathsig.js';
+import { planAttempt } from './plan.js';
+import { findFreeNetworkPort } from './port.js';
+import { RankGroup } from './supervisor.js';
+import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from './types.js';
+
+/** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
+export const MAX_PORT_RETRIES = 3;
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+type Emitter = EventEmitter<LaunchEvents>;
+
+class Launch {
+  readonly events: Emitter = new EventEmitter<LaunchEvents>();
+  private group: RankGroup | undefined;
+  private stopSignal: NodeJS.Signals | null = null;
+
+  constructor(private readonly options: LaunchOptions) {}
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
+    // The first call signals every group; a second one (a second Ctrl-C) SIGKILLs at once.
+    this.stopSignal ??= signal;
+    this.group?.stop(signal);
+  }
+
+  async run(): Promise<LaunchResult> {
+    const startedAt = Date.now();
+    const resolved = await resolveOptions(this.options);
+    for (const warning of resolved.warnings) if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
+    const disposers: (() => void)[] = [];
+    let entryFile: string | undefined;
+    const watchdog = new Watchdog();
+    try {
+      if (resolved.handleSignals) disposers.push(this.forwardSignals());
+      if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
+      if ('trainer' in resolved.entry) {
+        const trainer = resolved.entry.trainer;
+        // What a SIGKILLed launcher left behind is swept here; live launchers' files are kept.
+        await sweepStaleEntryFiles(resolved.configDir && path.join(resolved.configDir, 'DDP')).catch(() => []);
+        entryFile = await generateDdpFile(trainer, { configDir: resolved.configDir });
+        const file = entryFile;
+        const onExit = () => rmSync(file, { force: true });
+        process.on('exit', onExit);
+        disposers.push(() => process.off('exit', onExit));
+      }
+      const result = await this.attempts(resolved, entryFile, watchdog);
+      result.durationMs = Date.now() - startedAt;
+      return result;
+    } finally {
+      for (const dispose of disposers.reverse()) dispose();
+      if (entryFile && 'trainer' in resolved.entry) await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
+      await rm(resolved.runDir, { recursive: true, force: true });
+      watchdog.dispose();
+    }
+  }
+
+  private async attempts(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
+    let attempt = 0;
+    let portRetries = 0;
+    for (;;) {
+      const port = resolved.masterPort ?? (await findFreeNetworkPort());
+      const plan = planAttempt(resolved, attempt, port, entryFile);
+      if (this.stopSignal) return this.stopped(attempt, portRetries, []);
+      const group = new RankGroup(resolved, plan, this.events, watchdog);
+      this.group = group;
+      if (this.stopSignal) group.stop(this.stopSignal);
+      const outcome = await group.run();
+      this.group = undefined;
+      if (this.stopSignal) return this.stopped(attempt, portRetries, outcome.ranks);
+      if (!outcome.failed) {
+        return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
+      }
+      outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
+      const rootCause = rootCauseOf(outcome.failed);
+      if (!resolved.masterPortFixed && outcome.failed.rank === 0 && portRetries < MAX_PORT_RETRIES && isPortInUse(rootCause)) {
+        portRetries++;
+        await rm(resolved.runDir, { recursive: true, force: true });
+        this.events.emit('restarting', { attempt, reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port` });
+        continue;
+      }
+      if (attempt < resolved.maxRestarts) {
+        attempt++;
+        this.events.emit('restarting', { attempt, reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}` });
+        continue;
+      }
+      if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
+      return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause, durationMs: 0 };
+    }
+  }
+
+  private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {
+    const signal = this.stopSignal as NodeJS.Signals;
+    return { exitCode: 128 + (constants.signals[signal] ?? 15), signal, ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
+  }
+
+  private forwardSignals(): () => void {
+    const handlers = FORWARDED.map((signal) => {
+      const handler = () => this.stop(signal);
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
+    return () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+  }
+
+  private onAbort(signal: AbortSignal): () => void {
+    const handler = () => this.stop('SIGTERM');
+    if (signal.aborted) handler();
+    else signal.addEventListener('abort', handler, { once: true });
+    return () => signal.removeEventListener('abort', handler);
+  }
+}
+
+/** The launch's exit code for a failed rank: its exit code, or 128+N when signal N killed it (a shell's convention). */
+export function exitCodeOf(rc: RootCause): number {
+  if (rc.signal) return 128 + (constants.signals[rc.signal] ?? 0);
+  return rc.exitCode && rc.exitCode > 0 && rc.exitCode < 256 ? rc.exitCode : 1;
+}
+
+/**
+ * Starts `nprocPerNode` ranks with torchrun's worker environment and supervises them: the first failure stops the
+ * whole group (and restarts it while restarts remain), signals are forwarded, nothing outlives the launch.
+ */
+export function launch(options: LaunchOptions): LaunchHandle {
+  const run = new Launch(options);
+  const result = run.run().then((r) => {
+    run.events.emit('done', r);
+    return r;
+  });
+  const handle: LaunchHandle = {
+    result,
+    on(event, listener) {
+      run.events.on(event, listener as never);
+      return handle;
+    },
+    off(event, listener) {
+      run.events.off(event, listener as never);
+      return handle;
+    },
+    stop(signal) {
+      run.stop(signal);
+    },
+  };
+  return handle;
+}

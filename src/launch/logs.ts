@@ -1,0 +1,81 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+
+/** How often a carriage-return progress bar (tqdm) may reach the console, per rank. */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+export type LineSink = (text: string) => void;
+
+/**
+ * Splits a rank's stream into whole lines. A `\r` rewrites the current line in place (tqdm): only the text after the
+ * last `\r` counts, and an unfinished progress line is shown at most once per PROGRESS_INTERVAL_MS, so a progress bar
+ * never becomes a flood of lines.
+ */
+export class LineSplitter {
+  private partial = '';
+  private lastProgressAt = 0;
+
+  constructor(
+    private readonly onLine: LineSink,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  push(chunk: string): void {
+    let text = this.partial + chunk;
+    this.partial = '';
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl === -1) break;
+      let line = text.slice(start, nl);
+      if (line.endsWith('\r')) line = line.slice(0, -1); // CRLF
+      const cr = line.lastIndexOf('\r');
+      this.onLine(cr === -1 ? line : line.slice(cr + 1));
+      start = nl + 1;
+    }
+    text = text.slice(start);
+    const cr = text.lastIndexOf('\r');
+    if (cr !== -1) {
+      // A progress update: keep the newest state; show it now and then.
+      const shown = text.slice(0, cr);
+      const prev = shown.lastIndexOf('\r');
+      const latest = shown.slice(prev + 1);
+      const t = this.now();
+      if (latest && t - this.lastProgressAt >= PROGRESS_INTERVAL_MS) {
+        this.lastProgressAt = t;
+        this.onLine(latest);
+      }
+      text = text.slice(cr); // keep the leading \r: what follows overwrites
+    }
+    this.partial = text;
+  }
+
+  /** Emits what is left when the stream ends. */
+  end(): void {
+    const rest = this.partial;
+    this.partial = '';
+    if (!rest) return;
+    const cr = rest.lastIndexOf('\r');
+    const line = cr === -1 ? rest : rest.slice(cr + 1);
+    if (line) this.onLine(line);
+  }
+}
+
+/** Opens `logDir/attempt_<k>/<rank>/<stream>.log` for appending, creating the folders. */
+export function openLog(file: string): WriteStream {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return createWriteStream(file, { flags: 'a' });
+}
+
+/** Keeps the last `maxLines` lines of a stream (the stderr tail for a root cause). */
+export class Tail {
+  private readonly lines: string[] = [];
+  constructor(private readonly maxLines: number) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.maxLines) this.lines.shift();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}

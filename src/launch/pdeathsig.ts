@@ -1,0 +1,77 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+let wrapper: readonly string[] | undefined;
+
+function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The argv prefix that makes a rank die with ddprun even when ddprun is SIGKILLed: Linux's parent-death signal,
+ * set by util-linux `setpriv --pdeathsig KILL` just before it execs the rank (so the rank keeps its pid).
+ * Empty on other platforms or without setpriv; the watchdog below still covers those.
+ */
+export function deathSigWrapper(): readonly string[] {
+  if (wrapper) return wrapper;
+  wrapper = [];
+  if (process.platform === 'linux') {
+    const setpriv = which('setpriv');
+    if (setpriv) {
+      const help = spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 });
+      if (help.stdout?.includes('--pdeathsig')) wrapper = [setpriv, '--pdeathsig', 'KILL', '--'];
+    }
+  }
+  return wrapper;
+}
+
+// Reads process-group ids, one a line; on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
+// takes the ranks' own children (data-loader workers) that the parent-death signal does not reach. `exit` ends it quietly.
+const WATCHDOG = 'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL "-$p" 2>/dev/null; done; exit 0';
+
+/** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind. */
+export class Watchdog {
+  private readonly child: ChildProcess | undefined;
+
+  constructor() {
+    try {
+      this.child = spawn('/bin/sh', ['-c', WATCHDOG], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      this.child.on('error', () => undefined);
+      this.child.stdin?.on('error', () => undefined);
+      this.child.unref();
+      (this.child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    } catch {
+      this.child = undefined;
+    }
+  }
+
+  /** Records a rank's process group. */
+  watch(pgid: number): void {
+    this.child?.stdin?.write(`${pgid}\n`);
+  }
+
+  /** Everything was torn down: let the watchdog exit without killing anything. */
+  dispose(): void {
+    if (this.child?.stdin && !this.child.stdin.destroyed) this.child.stdin.end('exit\n');
+  }
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from './types.js';
+
+/** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
+function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  const isSet = (name: string) => resolved.env[name] !== undefined || userEnv[name] !== undefined;
+  env.TORCH_NCCL_ASYNC_ERROR_HANDLING = resolved.env.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? userEnv.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? '1';
+  // torchrun sets OMP_NUM_THREADS=1 for the workers when it starts more than one per node and the user set none.
+  if (resolved.nprocPerNode > 1 && !isSet('OMP_NUM_THREADS')) env.OMP_NUM_THREADS = '1';
+  if (resolved.socketIfname) {
+    if (!isSet('GLOO_SOCKET_IFNAME')) env.GLOO_SOCKET_IFNAME = resolved.socketIfname;
+    if (!isSet('NCCL_SOCKET_IFNAME')) env.NCCL_SOCKET_IFNAME = resolved.socketIfname;
+  }
+  return env;
+}
+
+/** The argv of one rank, without the parent-death wrapper. */
+export function entryArgv(resolved: ResolvedOptions, entryFile: string | undefined): string[] {
+  const { entry } = resolved;
+  if ('command' in entry) return [entry.command, ...(entry.args ?? [])];
+  const python = resolved.python as string;
+  if ('module' in entry) return [python, '-u', '-m', entry.module, ...(entry.args ?? [])];
+  if ('script' in entry) return [python, '-u', entry.script, ...(entry.args ?? [])];
+  return [python, '-u', entryFile ?? '<entry file written at launch>'];
+}
+
+function logFile(resolved: ResolvedOptions, attempt: number, localRank: number, stream: 'stdout' | 'stderr'): string | undefined {
+  if (!resolved.logDir) return undefined;
+  const redirected = resolved.redirects[localRank] ?? 'none';
+  const teed = resolved.tee[localRank] ?? 'none';
+  const wants = (s: StdSelection) => s === 'all' || s === stream;
+  return wants(redirected) || wants(teed) ? path.join(resolved.logDir, `attempt_${attempt}`, String(localRank), `${stream}.log`) : undefined;
+}
+
+/**
+ * Decides everything one attempt does, without doing any of it: per local rank, the exact argv, cwd and the
+ * variables of torchrun's worker contract (see DESIGN.md). Pure: `--dry-run` prints it.
+ */
+export function planAttempt(resolved: ResolvedOptions, attempt: number, masterPort: number, entryFile?: string, userEnv: NodeJS.ProcessEnv = process.env): LaunchPlan {
+  const worldSize = resolved.nprocPerNode * resolved.maxNodes;
+  const shared = sharedEnv(resolved, userEnv);
+  const argv = [...resolved.deathSigWrapper, ...entryArgv(resolved, entryFile)];
+  const ranks: RankPlan[] = [];
+  const files: string[] = [];
+  if ('trainer' in resolved.entry) files.push(entryFile ?? path.join(resolved.configDir ?? '<config dir>', 'DDP', '_temp_<random><id>.py'));
+  for (let localRank = 0; localRank < resolved.nprocPerNode; localRank++) {
+    const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
+    const errorFile = path.join(resolved.runDir, `attempt_${attempt}`, String(localRank), 'error.json');
+    const stdoutLog = logFile(resolved, attempt, localRank, 'stdout');
+    const stderrLog = logFile(resolved, attempt, localRank, 'stderr');
+    if (stdoutLog) files.push(stdoutLog);
+    if (stderrLog) files.push(stderrLog);
+    ranks.push({
+      localRank,
+      rank,
+      argv,
+      cwd: resolved.cwd,
+      errorFile,
+      stdoutLog,
+      stderrLog,
+      env: {
+        ...resolved.env,
+        LOCAL_RANK: String(localRank),
+        RANK: String(rank),
+        GROUP_RANK: String(resolved.nodeRank),
+        ROLE_RANK: String(rank),
+        ROLE_NAME: 'default',
+        LOCAL_WORLD_SIZE: String(resolved.nprocPerNode),
+        WORLD_SIZE: String(worldSize),
+        GROUP_WORLD_SIZE: String(resolved.maxNodes),
+        ROLE_WORLD_SIZE: String(worldSize),
+        MASTER_ADDR: resolved.masterAddr,
+        MASTER_PORT: String(masterPort),
+        TORCHELASTIC_RESTART_COUNT: String(attempt),
+        TORCHELASTIC_MAX_RESTARTS: String(resolved.maxRestarts),
+        TORCHELASTIC_RUN_ID: resolved.runId,
+        TORCHELASTIC_USE_AGENT_STORE: 'False',
+        TORCHELASTIC_ERROR_FILE: errorFile,
+        ...shared,
+      },
+    });
+  }
+  return { attempt, masterAddr: resolved.masterAddr, masterPort, worldSize, ranks, files };
+}

@@ -1,0 +1,228 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { LineSplitter, Tail, openLog } from './logs.js';
+import type { FailedRank } from './failure.js';
+import { reapGroups, signalGroup } from './terminate.js';
+import type { Watchdog } from './pdeathsig.js';
+import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from './types.js';
+
+/** Lines of a rank's stderr kept for the root cause when it writes no error file. */
+const STDERR_TAIL_LINES = 40;
+/** How long to wait for a rank's pipes to drain after the whole group is gone. */
+const STREAM_DRAIN_MS = 2000;
+
+export interface GroupOutcome {
+  ranks: RankResult[];
+  /** The first rank to fail, unless the group was stopped first. */
+  failed: FailedRank | undefined;
+}
+
+interface RankState {
+  plan: RankPlan;
+  child: ChildProcess;
+  pid: number | undefined;
+  startedAt: number;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  endedAt: number | undefined;
+  tail: Tail;
+  streamsDone: Promise<void>;
+  /** Settles when the rank has exited, or failed to spawn. */
+  done: Promise<void>;
+  logs: WriteStream[];
+}
+
+/** Writes to a console stream with back-pressure: a full pipe pauses the rank's output instead of buffering it. */
+function forward(target: Writable, source: Readable, text: string): void {
+  if (!target.write(text)) {
+    source.pause();
+    target.once('drain', () => source.resume());
+  }
+}
+
+/**
+ * One attempt: spawns every local rank in its own process group, streams its output, and on the first failure
+ * stops all the others at once (signal → grace period → SIGKILL of the whole group).
+ */
+export class RankGroup {
+  private readonly states: RankState[] = [];
+  private failed: FailedRank | undefined;
+  private stopping = false;
+  private readonly force = { now: false };
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly resolved: ResolvedOptions,
+    private readonly plan: LaunchPlan,
+    private readonly events: EventEmitter,
+    private readonly watchdog: Watchdog,
+  ) {}
+
+  /** Stops every rank with `signal`; SIGKILLs after the grace period, or at once when called again. */
+  stop(signal: NodeJS.Signals): void {
+    if (this.stopping) {
+      this.kill();
+      return;
+    }
+    this.stopping = true;
+    for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, signal);
+    this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
+    this.graceTimer.unref();
+  }
+
+  private kill(): void {
+    this.force.now = true;
+    for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, 'SIGKILL');
+  }
+
+  async run(): Promise<GroupOutcome> {
+    for (const rank of this.plan.ranks) {
+      if (this.stopping) break;
+      this.states.push(await this.start(rank));
+    }
+    await Promise.all(this.states.map((s) => s.done));
+    // Leaders are gone; their children (data-loader workers, anything forked) go too.
+    this.stopping = true;
+    await reapGroups(this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])), this.resolved.gracePeriodMs, this.force);
+    clearTimeout(this.graceTimer);
+    await Promise.all(this.states.map((s) => s.streamsDone));
+    await Promise.all(this.states.flatMap((s) => s.logs.map((l) => new Promise<void>((resolve) => l.end(resolve)))));
+    return {
+      failed: this.failed,
+      ranks: this.states.map((s) => ({
+        rank: s.plan.rank,
+        localRank: s.plan.localRank,
+        pid: s.pid,
+        exitCode: s.exitCode,
+        signal: s.signal,
+        durationMs: (s.endedAt ?? Date.now()) - s.startedAt,
+      })),
+    };
+  }
+
+  private start(rank: RankPlan): Promise<RankState> {
+    const { resolved, events } = this;
+    mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
+    const [file, ...args] = rank.argv as [string, ...string[]];
+    const child = spawn(file, args, {
+      cwd: rank.cwd,
+      env: { ...process.env, ...rank.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const state: RankState = {
+      plan: rank,
+      child,
+      pid: undefined,
+      startedAt: Date.now(),
+      exitCode: null,
+      signal: null,
+      endedAt: undefined,
+      tail: new Tail(STDERR_TAIL_LINES),
+      streamsDone: Promise.resolve(),
+      done: Promise.resolve(),
+      logs: [],
+    };
+    let markDone = () => {};
+    state.done = new Promise<void>((resolve) => (markDone = resolve));
+    const shown = resolved.console && resolved.localRanksFilter.has(rank.localRank);
+    const prefix = `[rank${rank.rank}]:`;
+    const pipe = (stream: 'stdout' | 'stderr', source: Readable, logFile: string | undefined) => {
+      const sel = resolved.redirects[rank.localRank] ?? 'none';
+      const redirected = sel === 'all' || sel === stream;
+      const toConsole = shown && !redirected;
+      const log = logFile ? openLog(logFile) : undefined;
+      if (log) state.logs.push(log);
+      const target = stream === 'stdout' ? process.stdout : process.stderr;
+      let batch: string[] = [];
+      const splitter = new LineSplitter((text) => {
+        if (toConsole) batch.push(`${prefix}${text}\n`);
+        if (stream === 'stderr') state.tail.push(text);
+        if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text });
+      });
+      source.setEncoding('utf8');
+      source.on('data', (chunk: string) => {
+        log?.write(chunk);
+        splitter.push(chunk);
+        if (batch.length) {
+          const text = batch.join('');
+          batch = [];
+          forward(target, source, text);
+        }
+      });
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          splitter.end();
+          if (batch.length) target.write(batch.join(''));
+          batch = [];
+          resolve();
+        };
+        source.once('end', done);
+        source.once('close', done);
+      });
+    };
+    const stdoutDone = pipe('stdout', child.stdout as Readable, rank.stdoutLog);
+    const stderrDone = pipe('stderr', child.stderr as Readable, rank.stderrLog);
+    state.streamsDone = Promise.race([
+      Promise.all([stdoutDone, stderrDone]).then(() => undefined),
+      // A grandchild that escaped its group could hold the pipe open forever; never wait on it past this.
+      state.done.then(() => new Promise<void>((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())),
+    ]).then(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    });
+
+    child.on('exit', (code, signal) => {
+      state.exitCode = code;
+      state.signal = signal;
+      state.endedAt = Date.now();
+      markDone();
+      events.emit('exited', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, exitCode: code, signal });
+      if ((code !== 0 || signal !== null) && !this.stopping && !this.failed) {
+        this.failed = {
+          rank: rank.rank,
+          localRank: rank.localRank,
+          pid: state.pid,
+          exitCode: code,
+          signal,
+          exitedAt: new Date(state.endedAt),
+          errorFile: rank.errorFile,
+          stderrTail: '',
+        };
+        this.stop('SIGTERM');
+      }
+    });
+
+    return new Promise<RankState>((resolve) => {
+      child.once('spawn', () => {
+        state.pid = child.pid;
+        if (child.pid !== undefined) {
+          this.watchdog.watch(child.pid);
+          events.emit('started', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, pid: child.pid });
+        }
+        resolve(state);
+      });
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        if (state.pid !== undefined) return;
+        // The spawn itself failed (no such executable, no permission): this rank failed before it existed.
+        state.exitCode = 127;
+        state.endedAt = Date.now();
+        state.tail.push(`ddprun: cannot start ${file}: ${error.message}`);
+        if (!this.stopping && !this.failed) {
+          this.failed = { rank: rank.rank, localRank: rank.localRank, pid: undefined, exitCode: 127, signal: null, exitedAt: new Date(), errorFile: rank.errorFile, stderrTail: '' };
+          this.stop('SIGTERM');
+        }
+        markDone();
+        resolve(state);
+      });
+    });
+  }
+
+  /** The stderr tail of the first failed rank, once its streams are drained. */
+  stderrTailOf(rank: number): string {
+    return this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
+  }
+}
