@@ -1,0 +1,36 @@
+import { UsageError } from '../errors.js';
+import { parseCli } from './args.js';
+import { colorsFor } from './colors.js';
+import { runDoctor } from './doctor.js';
+import { exitCodeForError } from './exit.js';
+import { runGc } from './gc.js';
+import { runLaunch, type Io } from './run-launch.js';
+import { trainerLaunchOptions } from './trainer-mode.js';
+
+/** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  try {
+    const command = parseCli(argv);
+    switch (command.kind) {
+      case 'print':
+        io.stdout.write(command.text);
+        return 0;
+      case 'launch':
+        return await runLaunch(command.options, command.output, io);
+      case 'train':
+        return await runLaunch(await trainerLaunchOptions(command.options, command.trainer), command.output, io);
+      case 'doctor':
+        return await runDoctor({ fix: command.fix }, io);
+      case 'gc':
+        return await runGc(io);
+    }
+  } catch (error) {
+    const c = colorsFor(io.stderr, io.env);
+    const message = error instanceof Error ? error.message : String(error);
+    // A usage error is one line: what is wrong and how to fix it.
+    const text = error instanceof UsageError ? message.replace(/\s*\n\s*/g, ' ') : message;
+    io.stderr.write(`${c.red('error:')} ${text}\n`);
+    if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return exitCodeForError(error);
+  }
+}

@@ -1,0 +1,139 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { findPython, probeTorch, pythonCandidates, type PythonInfo, type TorchInfo } from '../python/find-python.js';
+import { colorsFor } from './colors.js';
+import { installTorch, thisMachine, torchInstallPlan } from './doctor-fix.js';
+import { table } from './format.js';
+import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
+import { defaultEntryDir, sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
+import { findFreePort } from './port.js';
+import type { Io } from './run-launch.js';
+
+type Level = 'ok' | 'warn' | 'fail';
+interface Check {
+  name: string;
+  level: Level;
+  detail: string;
+}
+
+const CANDIDATE_SCRIPT = 'import sys, importlib.util as u; print("%d.%d.%d" % sys.version_info[:3]); print(u.find_spec("torch") is not None)';
+
+function describeCandidate(python: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(python, ['-c', CANDIDATE_SCRIPT], { timeout: 15_000 }, (error, stdout) => {
+      if (error) return resolve('did not run');
+      const [version = '?', torch = 'False'] = stdout.trim().split('\n');
+      resolve(`Python ${version}, ${torch === 'True' ? 'torch' : 'no torch'}`);
+    });
+  });
+}
+
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(nearestExisting(dir), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed ddprun. */
+export function parentDeathGuard(): { available: boolean; detail: string } {
+  if (process.platform !== 'linux') return { available: false, detail: `not on ${process.platform} (Linux only): ranks may outlive a SIGKILLed ddprun` };
+  const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 });
+  if (help.error || !`${help.stdout}${help.stderr}`.includes('--pdeathsig')) {
+    return { available: false, detail: 'setpriv --pdeathsig not found (install util-linux): ranks may outlive a SIGKILLed ddprun' };
+  }
+  return { available: true, detail: 'setpriv --pdeathsig (util-linux)' };
+}
+
+/** The GPU table and which GPU `device=-1` would pick. */
+export function formatGpus(gpus: readonly Gpu[], idle: readonly number[]): string {
+  const rows = [['index', 'name', 'memory used/total', 'utilisation'], ...gpus.map((g) => [String(g.index), g.name, `${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB`, `${g.utilizationPercent}%`])];
+  const pick = idle.length ? `device=-1 would use GPU ${idle.join(',')}` : 'device=-1 would find no idle GPU';
+  return `${table(rows, '  ')}\n  ${pick}`;
+}
+
+async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[] }> {
+  const list: Check[] = [];
+  let python: PythonInfo | undefined;
+  try {
+    python = await findPython({ env: io.env });
+    list.push({ name: 'python', level: 'ok', detail: `${python.python} (Python ${python.pythonVersion.join('.')}, from ${python.source})` });
+  } catch (error) {
+    list.push({ name: 'python', level: 'fail', detail: (error as Error).message.split('\n')[0] ?? '' });
+  }
+  const others = pythonCandidates(io.env).filter((c) => c.python !== python?.python);
+  const described = await Promise.all(others.map(async (c) => `${c.python}: ${await describeCandidate(c.python)}`));
+  if (described.length) list.push({ name: 'also tried', level: 'ok', detail: described.join('; ') });
+
+  let torch: TorchInfo | undefined;
+  if (python) {
+    try {
+      torch = await probeTorch(python.python);
+      list.push({ name: 'torch', level: 'ok', detail: torch.version });
+      list.push({ name: 'CUDA', level: 'ok', detail: torch.cudaAvailable ? `available, ${torch.cudaDeviceCount} device(s)` : 'not available (CPU ranks use gloo)' });
+      const backendsOk = torch.gloo || torch.nccl;
+      list.push({ name: 'backends', level: backendsOk ? 'ok' : 'fail', detail: `gloo ${torch.gloo ? 'yes' : 'no'}, NCCL ${torch.nccl ? 'yes' : 'no'}` });
+    } catch (error) {
+      list.push({ name: 'torch', level: 'fail', detail: `import failed: ${(error as Error).message}` });
+    }
+  } else list.push({ name: 'torch', level: 'fail', detail: 'no Python with torch (ddprun doctor --fix installs it)' });
+
+  const gpus = await listGpus().catch(() => [] as Gpu[]);
+  list.push({ name: 'GPUs', level: 'ok', detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)' });
+
+  const ddpDir = defaultEntryDir();
+  const canWrite = writable(ddpDir);
+  list.push({ name: 'DDP dir', level: canWrite ? 'ok' : 'fail', detail: `${ddpDir} (${canWrite ? 'writable' : 'not writable'})` });
+  let temps: string[] = [];
+  try {
+    temps = readdirSync(ddpDir).filter((name) => name.startsWith('_temp_') && name.endsWith('.py'));
+  } catch {
+    // No DDP dir yet: nothing to sweep.
+  }
+  list.push({ name: 'temp files', level: temps.length ? 'warn' : 'ok', detail: temps.length ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead` : 'none' });
+
+  try {
+    const port = await findFreePort();
+    list.push({ name: 'free port', level: 'ok', detail: `bound and released 127.0.0.1:${port}` });
+  } catch (error) {
+    list.push({ name: 'free port', level: 'fail', detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}` });
+  }
+  const guard = parentDeathGuard();
+  list.push({ name: 'orphan guard', level: guard.available ? 'ok' : 'warn', detail: guard.detail });
+  return { list, python, gpus };
+}
+
+/** `ddprun doctor [--fix]`: prints the checks as a table; 1 when something a launch needs is missing. */
+export async function runDoctor(options: { fix: boolean }, io: Io): Promise<number> {
+  const c = colorsFor(io.stdout, io.env);
+  const log = (line: string) => io.stdout.write(`${line}\n`);
+  const { list, python, gpus } = await checks(io);
+  const mark = { ok: c.green('ok'), warn: c.yellow('warn'), fail: c.red('FAIL') } as const;
+  log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
+  if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
+  let failed = list.some((check) => check.level === 'fail');
+  if (options.fix) {
+    const removed = await sweepStaleEntryFiles();
+    log(`\nswept ${removed.length} stale temp entry file(s)${removed.map((file) => `\n  ${file}`).join('')}`);
+    if (!python) {
+      const install = torchInstallPlan(thisMachine());
+      if (!installTorch(install, log)) return 1;
+      // find-python caches what it learnt about each interpreter: check again in a fresh process.
+      log('\nchecking again:');
+      const again = spawnSync(process.execPath, [process.argv[1] ?? '', 'doctor'], { stdio: 'inherit', env: io.env });
+      return again.status ?? 1;
+    }
+    failed = list.some((check) => check.level === 'fail');
+  }
+  log(failed ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).` : `\n${c.green('Ready to launch.')}`);
+  return failed ? 1 : 0;
+}

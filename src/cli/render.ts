@@ -1,0 +1,158 @@
+import { createLogUpdate } from 'log-update';
+import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
+import { colorsFor, type Colors } from './colors.js';
+import { formatDuration, table } from './format.js';
+import { formatRootCause } from '../launch/failure.js';
+
+interface Stream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface RenderOptions {
+  json: boolean;
+  quiet: boolean;
+  stdout: Stream & NodeJS.WritableStream;
+  stderr: Stream & NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Milliseconds between status-line renders (about 10 Hz). */
+  statusIntervalMs?: number;
+}
+
+const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
+
+/** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
+export function shownOnConsole(resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>, localRank: number, stream: 'stdout' | 'stderr'): boolean {
+  if (!resolved.localRanksFilter.has(localRank)) return false;
+  const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
+  return !(redirected === 'all' || redirected === stream);
+}
+
+/** A rank's exit as a person reads it: `0`, `3`, `SIGKILL`, `running`. */
+function exitText(exitCode: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return signal;
+  return exitCode === null ? '-' : String(exitCode);
+}
+
+/**
+ * Shows a launch: the ranks' lines with a `[rankN]:` prefix, one status line kept at the bottom of a
+ * terminal, then a summary and the root cause; or, with `json`, one JSON event per line on stdout.
+ */
+export class LaunchRenderer {
+  private readonly startedAt = Date.now();
+  private readonly running = new Set<number>();
+  private exited = 0;
+  private restarts = 0;
+  private readonly status: ReturnType<typeof createLogUpdate> | undefined;
+  private statusShown = false;
+  private renderTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly out: Colors;
+  private readonly err: Colors;
+  /** Summary, restarts and the root cause: always stderr, so stdout stays the ranks' (or the JSON events). */
+  private readonly human: Stream;
+
+  constructor(
+    private readonly resolved: ResolvedOptions,
+    private readonly options: RenderOptions,
+  ) {
+    this.out = colorsFor(options.stdout, options.env);
+    this.err = colorsFor(options.stderr, options.env);
+    this.human = options.stderr;
+    if (!options.quiet && options.stderr.isTTY) {
+      this.status = createLogUpdate(options.stderr, { showCursor: true });
+      this.tickTimer = setInterval(() => this.scheduleStatus(), 1000);
+      this.tickTimer.unref();
+    }
+  }
+
+  attach(handle: LaunchHandle): void {
+    handle.on('started', (e) => this.onStarted(e));
+    handle.on('line', (e) => this.onLine(e));
+    handle.on('exited', (e) => this.onExited(e));
+    handle.on('restarting', (e) => this.onRestarting(e));
+  }
+
+  private json(event: string, data: object): void {
+    this.options.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
+  }
+
+  private onStarted(e: LaunchEvents['started'][0]): void {
+    this.running.add(e.rank);
+    if (this.options.json) this.json('started', e);
+    this.scheduleStatus();
+  }
+
+  private onLine(e: LaunchEvents['line'][0]): void {
+    if (!shownOnConsole(this.resolved, e.localRank, e.stream)) return;
+    if (this.options.json) {
+      this.json('line', e);
+      return;
+    }
+    const stream = e.stream === 'stdout' ? this.options.stdout : this.options.stderr;
+    const colors = e.stream === 'stdout' ? this.out : this.err;
+    const paint = colors[RANK_COLORS[e.rank % RANK_COLORS.length] as (typeof RANK_COLORS)[number]];
+    this.clearStatus();
+    stream.write(`${paint(`[rank${e.rank}]:`)}${e.text}\n`);
+    this.scheduleStatus();
+  }
+
+  private onExited(e: LaunchEvents['exited'][0]): void {
+    this.running.delete(e.rank);
+    this.exited += 1;
+    if (this.options.json) this.json('exited', e);
+    this.scheduleStatus();
+  }
+
+  private onRestarting(e: LaunchEvents['restarting'][0]): void {
+    this.restarts += 1;
+    this.exited = 0;
+    this.running.clear();
+    if (this.options.json) this.json('restarting', e);
+    this.clearStatus();
+    this.human.write(`${this.err.yellow('ddprun:')} restarting (attempt ${e.attempt}): ${e.reason}\n`);
+    this.scheduleStatus();
+  }
+
+  statusText(): string {
+    const c = this.err;
+    const elapsed = formatDuration(Date.now() - this.startedAt);
+    const restarts = `restarts ${this.restarts}/${this.resolved.maxRestarts}`;
+    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}`;
+  }
+
+  private clearStatus(): void {
+    if (this.status && this.statusShown) {
+      this.status.clear();
+      this.statusShown = false;
+    }
+  }
+
+  private scheduleStatus(): void {
+    if (!this.status || this.renderTimer) return;
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = undefined;
+      this.status?.(this.statusText());
+      this.statusShown = true;
+    }, this.options.statusIntervalMs ?? 100);
+    this.renderTimer.unref();
+  }
+
+  /** Stops the live status line and prints the summary and the root cause (or the `done` event). */
+  finish(result: LaunchResult): void {
+    if (this.renderTimer) clearTimeout(this.renderTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.renderTimer = undefined;
+    this.clearStatus();
+    if (this.options.json) this.json('done', result);
+    const c = this.err;
+    if (!this.options.quiet) {
+      const rows = [['rank', 'exit', 'duration'], ...result.ranks.map((r) => [String(r.rank), exitText(r.exitCode, r.signal), formatDuration(r.durationMs)])];
+      const attempts = result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`;
+      const verdict = result.exitCode === 0 ? c.green('succeeded') : result.signal ? c.yellow(`stopped by ${result.signal}`) : c.red('failed');
+      this.human.write(`\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`);
+    }
+    if (result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
+  }
+}

@@ -1,0 +1,169 @@
+// The `yolo` CLI types `key=value` with `smart_value` (ultralytics/cfg/__init__.py): `none`/`true`/`false`
+// in any case, else `eval(v)`, else the string itself. ddprun evaluates literals only (what
+// `ast.literal_eval` accepts: numbers, strings, lists, tuples, dicts, True/False/None), never code.
+
+/** A Python literal, with int/float and list/tuple kept apart (JavaScript cannot tell `1` from `1.0`). */
+export type PyLiteral =
+  | { type: 'none' }
+  | { type: 'bool'; value: boolean }
+  | { type: 'int'; value: bigint }
+  | { type: 'float'; value: number }
+  | { type: 'str'; value: string }
+  | { type: 'list' | 'tuple'; items: PyLiteral[] }
+  | { type: 'dict'; entries: [PyLiteral, PyLiteral][] };
+
+class Fail extends Error {}
+
+class Parser {
+  private pos = 0;
+  constructor(private readonly text: string) {}
+
+  parseTop(): PyLiteral {
+    this.ws();
+    const first = this.value();
+    this.ws();
+    if (this.peek() === ',') {
+      // A bare tuple, `0,1` → (0, 1), as eval does.
+      const items = [first];
+      while (this.eat(',')) {
+        this.ws();
+        if (this.done()) break;
+        items.push(this.value());
+        this.ws();
+      }
+      this.end();
+      return { type: 'tuple', items };
+    }
+    this.end();
+    return first;
+  }
+
+  private end(): void {
+    this.ws();
+    if (!this.done()) throw new Fail();
+  }
+  private done(): boolean {
+    return this.pos >= this.text.length;
+  }
+  private peek(): string {
+    return this.text[this.pos] ?? '';
+  }
+  private eat(ch: string): boolean {
+    if (this.peek() !== ch) return false;
+    this.pos += 1;
+    return true;
+  }
+  private ws(): void {
+    while (/\s/.test(this.peek()) && !this.done()) this.pos += 1;
+  }
+
+  private value(): PyLiteral {
+    this.ws();
+    const ch = this.peek();
+    if (ch === '[') return { type: 'list', items: this.sequence(']').items };
+    if (ch === '(') {
+      const { items, comma } = this.sequence(')');
+      if (items.length === 1 && !comma) return items[0] as PyLiteral;
+      return { type: 'tuple', items };
+    }
+    if (ch === '{') return this.dict();
+    if (ch === '"' || ch === "'") return this.string();
+    if (ch === '+' || ch === '-' || ch === '.' || /\d/.test(ch)) return this.number();
+    const word = /^[A-Za-z_]\w*/.exec(this.text.slice(this.pos))?.[0];
+    if (word === 'None' || word === 'True' || word === 'False') {
+      this.pos += word.length;
+      return word === 'None' ? { type: 'none' } : { type: 'bool', value: word === 'True' };
+    }
+    throw new Fail();
+  }
+
+  private sequence(close: string): { items: PyLiteral[]; comma: boolean } {
+    this.pos += 1;
+    const items: PyLiteral[] = [];
+    let comma = false;
+    this.ws();
+    while (!this.eat(close)) {
+      if (this.done()) throw new Fail();
+      items.push(this.value());
+      this.ws();
+      if (this.eat(',')) comma = true;
+      else if (this.peek() !== close) throw new Fail();
+      this.ws();
+    }
+    return { items, comma };
+  }
+
+  private dict(): PyLiteral {
+    this.pos += 1;
+    const entries: [PyLiteral, PyLiteral][] = [];
+    this.ws();
+    while (!this.eat('}')) {
+      if (this.done()) throw new Fail();
+      const key = this.value();
+      if (key.type === 'list' || key.type === 'dict') throw new Fail();
+      this.ws();
+      if (!this.eat(':')) throw new Fail();
+      entries.push([key, this.value()]);
+      this.ws();
+      if (!this.eat(',') && this.peek() !== '}') throw new Fail();
+      this.ws();
+    }
+    return { type: 'dict', entries };
+  }
+
+  private number(): PyLiteral {
+    const rest = this.text.slice(this.pos);
+    const match = /^([+-]\s*)*(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][+-]?\d(?:_?\d)*)?)(?![\w.])/.exec(rest);
+    if (!match || !match[2] || match[2] === '.') throw new Fail();
+    this.pos += match[0].length;
+    const negative = ((match[1] ?? '') + match[0].slice(0, match[0].length - match[2].length)).split('').filter((c) => c === '-').length % 2 === 1;
+    const body = match[2].replace(/_/g, '');
+    if (/^0[xXoObB]/.test(body) || /^\d+$/.test(body)) {
+      if (/^0\d/.test(body) && /[1-9]/.test(body)) throw new Fail(); // `01` is a SyntaxError in Python 3
+      const value = BigInt(body);
+      return { type: 'int', value: negative ? -value : value };
+    }
+    const value = Number(body);
+    if (Number.isNaN(value)) throw new Fail();
+    return { type: 'float', value: negative ? -value : value };
+  }
+
+  private string(): PyLiteral {
+    const quote = this.peek();
+    this.pos += 1;
+    let out = '';
+    const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
+    while (true) {
+      if (this.done()) throw new Fail();
+      const ch = this.text[this.pos] as string;
+      this.pos += 1;
+      if (ch === quote) break;
+      if (ch === '\\') {
+        const next = this.text[this.pos] ?? '';
+        this.pos += 1;
+        out += escapes[next] ?? `\\${next}`;
+      } else out += ch;
+    }
+    // Adjacent literals concatenate: 'a' 'b' → 'ab'.
+    this.ws();
+    if (this.peek() === '"' || this.peek() === "'") {
+      const next = this.string() as { type: 'str'; value: string };
+      return { type: 'str', value: out + next.value };
+    }
+    return { type: 'str', value: out };
+  }
+}
+
+/** Types one `key=value` value the way `yolo`'s `smart_value` does, for literals. */
+export function smartValue(text: string): PyLiteral {
+  const lower = text.toLowerCase();
+  if (lower === 'none') return { type: 'none' };
+  if (lower === 'true') return { type: 'bool', value: true };
+  if (lower === 'false') return { type: 'bool', value: false };
+  try {
+    return new Parser(text).parseTop();
+  } catch (error) {
+    if (error instanceof Fail) return { type: 'str', value: text };
+    throw error;
+  }
+}
