@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DdprunError } from '../errors.js';
@@ -31,7 +31,7 @@ export function configDirCandidates(subDir = 'Ultralytics', env: NodeJS.ProcessE
 }
 
 function usable(dir: string): boolean {
-  if (existsSync(dir)) return isWritableDir(dir);
+  if (existsSync(dir)) return statSync(dir).isDirectory() && isWritableDir(dir);
   try {
     mkdirSync(dir, { recursive: true });
     return true;
