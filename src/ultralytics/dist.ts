@@ -5,7 +5,7 @@ import { DdprunError, UsageError, describeValue } from '../errors.js';
 import { findFreeNetworkPort } from '../launch/port.js';
 import { findPython, probeTorch } from '../python/find-python.js';
 import { configDirCandidates, getUserConfigDir } from './config-dir.js';
-import { currentOwner, entryFileContent, entryFileName } from './entry-file.js';
+import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
 import { checkTrainer, trainerId, type CheckedTrainer } from './trainer.js';
 import type { DdpTrainer } from './types.js';
@@ -43,7 +43,7 @@ function ensureDdpDir(configDir: string): string {
 
 async function writeEntryFile(checked: CheckedTrainer, id: number, configDir: string | undefined): Promise<string> {
   const dir = ensureDdpDir(configDir === undefined ? getUserConfigDir() : path.resolve(configDir));
-  const content = entryFileContent(checked, currentOwner());
+  const content = entryFileContent(checked, processOwner());
   for (let attempt = 0; ; attempt++) {
     const file = path.join(dir, entryFileName(id));
     try {

@@ -60,9 +60,9 @@ function readProcStat(pid: number): ProcStat | null {
   }
 }
 
-/** The owner record of this process. */
-export function currentOwner(): EntryFileOwner {
-  return { pid: process.pid, start: readProcStat(process.pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
+/** The owner record of a process on this host (default: this one). */
+export function processOwner(pid: number = process.pid): EntryFileOwner {
+  return { pid, start: readProcStat(pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
 }
 
 /** The entry file's text: the seed's content, with the owner record as the second line. */
