@@ -201,7 +201,7 @@ export class RankGroup {
         state.pid = child.pid;
         if (child.pid !== undefined) {
           this.watchdog.watch(child.pid);
-          events.emit('started', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, pid: child.pid });
+          events.emit('started', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, pid: child.pid, masterPort: this.plan.masterPort });
         }
         resolve(state);
       });

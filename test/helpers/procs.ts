@@ -1,0 +1,40 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Whether the OS still has a live (non-zombie) process with this pid. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until none of the pids is alive; returns those still alive after `timeoutMs`. */
+export async function waitGone(pids: readonly number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(pidAlive);
+  while (alive.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    alive = alive.filter(pidAlive);
+  }
+  return alive;
+}
+
+/** Every pid the fixtures wrote into `dir` (one file per rank, space-separated pids). */
+export function readPids(dir: string): number[] {
+  return readdirSync(dir).flatMap((f) => readFileSync(path.join(dir, f), 'utf8').trim().split(/\s+/).map(Number));
+}
+
+/** A temp dir removed by the returned cleanup. */
+export function tempDir(prefix = 'ddprun-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
