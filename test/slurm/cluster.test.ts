@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlurmCommandError, SlurmWaitTimeoutError } from '../../src/slurm/errors.js';
+import { submitSbatch, waitForJob } from '../../src/slurm/job.js';
+import { renderSbatchScript } from '../../src/slurm/sbatch.js';
+import { shellQuote } from '../../src/slurm/shell-quote.js';
+import { processesOfCluster, slurmToolsInstalled, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+
+const isRoot = process.getuid?.() === 0;
+// slurmd must run as root to start jobs, and the Debian packages must be installed. A developer
+// machine without them skips; CI (CI set) never skips, so a missing Slurm fails there.
+const skip = !process.env.CI && (!isRoot || !slurmToolsInstalled());
+
+function batch(lines: readonly string[]): string {
+  return ['#!/bin/bash', ...lines].join('\n') + '\n';
+}
+
+/** Alive and not a zombie: a zombie holds nothing and waits only for its parent to reap it. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(skip)('a real two-node Slurm cluster', () => {
+  let cluster: SlurmCluster;
+
+  beforeAll(async () => {
+    cluster = await startSlurmCluster();
+  }, 60_000);
+
+  afterAll(async () => {
+    const dir = cluster?.dir;
+    await cluster?.stop();
+    if (dir) {
+      expect(processesOfCluster(dir)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+    }
+  }, 60_000);
+
+  it('runs one task on each of the two nodes of an sbatch job', async () => {
+    const script = batch([
+      '#SBATCH --nodes=2',
+      '#SBATCH --ntasks-per-node=1',
+      '#SBATCH --time=2',
+      '#SBATCH --output=two-nodes-%j.out',
+      'set -euo pipefail',
+      `srun --ntasks-per-node=1 bash -c 'echo $SLURM_NODEID $SLURM_NNODES $SLURM_JOB_NODELIST'`,
+    ]);
+    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    expect(end).toEqual({ jobId, state: 'COMPLETED', exitCode: 0, signal: 0, ok: true });
+    const lines = readFileSync(join(cluster.dir, `two-nodes-${jobId}.out`), 'utf8').trim().split('\n').sort();
+    expect(lines).toEqual(['0 2 127.0.0.[1-2]', '1 2 127.0.0.[1-2]']);
+  });
+
+  it('reports a failing batch script with its exit code', async () => {
+    const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'srun bash -c "exit 3"']);
+    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    expect(end).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
+  });
+
+  it('passes every argument of a rendered script through sbatch, bash and srun unchanged', async () => {
+    const recordDir = mkdtempSync(join(cluster.dir, 'jobs', 'record-'));
+    const tricky = ['--lr', '0.1', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', '*', '; exit 7', 'a\nb', '', '\\n', '#x'];
+    const script = renderSbatchScript({
+      nodes: 2,
+      time: '2',
+      jobName: 'ddprun "test" #1 \\ $USER',
+      output: 'render-%j.out',
+      chdir: recordDir,
+      sbatchArgs: ['--comment=a b'],
+      env: { RECORD_DIR: recordDir, TRICKY: "x'$HOME\"\n" },
+      nodePath: process.execPath,
+      ddprunPath: resolve(import.meta.dirname, 'fixtures', 'record-argv.mjs'),
+      ddprunArgs: tricky,
+    });
+    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    expect(end.state, readFileSync(join(recordDir, `render-${jobId}.out`), 'utf8')).toBe('COMPLETED');
+
+    const records = [0, 1].map((node) => JSON.parse(readFileSync(join(recordDir, `node-${node}.json`), 'utf8')) as Record<string, unknown>);
+    for (const [node, record] of records.entries()) {
+      expect(record).toEqual({
+        argv: tricky,
+        nodeId: String(node),
+        nnodes: '2',
+        nodelist: '127.0.0.[1-2]',
+        stepId: '0',
+        tricky: "x'$HOME\"\n",
+        cwd: recordDir,
+      });
+    }
+    const show = spawnSync('scontrol', ['--oneliner', 'show', 'job', jobId], { env: cluster.env, encoding: 'utf8' }).stdout;
+    expect(show).toContain('JobName=ddprun "test" #1 \\ $USER ');
+    expect(show).toContain('Comment=a b ');
+  });
+
+  it('gives up waiting after timeoutMs and leaves the job running', async () => {
+    const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'sleep 30']);
+    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    try {
+      const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: cluster.env }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SlurmWaitTimeoutError);
+      expect((error as SlurmWaitTimeoutError).message).toMatch(
+        new RegExp(`^Slurm job ${jobId} did not end within 300 ms \\(last state (PENDING|RUNNING|CONFIGURING)\\); it was left running\\.$`),
+      );
+    } finally {
+      spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000 });
+    }
+    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: cluster.env });
+    expect(end.state).toBe('CANCELLED');
+  });
+
+  it('ends every task process on both nodes, children included, when the job is cancelled', async () => {
+    const pidDir = mkdtempSync(join(cluster.dir, 'jobs', 'pids-'));
+    // Each task ignores SIGTERM and has a child, so only Slurm's SIGKILL after KillWait ends them.
+    const task = `trap '' TERM; sleep 300 & echo $$ $! > ${pidDir}/$SLURM_NODEID.pids; wait`;
+    const script = batch([
+      '#SBATCH --nodes=2',
+      '#SBATCH --time=2',
+      '#SBATCH --output=/dev/null',
+      `srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c ${shellQuote(task)}`,
+    ]);
+    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const deadline = Date.now() + 30_000;
+    while (readdirSync(pidDir).filter((file) => file.endsWith('.pids')).length < 2) {
+      if (Date.now() > deadline) throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${cluster.logs()}`);
+      await delay(100);
+    }
+    await delay(200);
+    const pids = readdirSync(pidDir).flatMap((file) => readFileSync(join(pidDir, file), 'utf8').trim().split(' ').map(Number));
+    expect(pids).toHaveLength(4);
+    expect(pids.filter(alive)).toEqual(pids);
+
+    const scancel = spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
+    expect(scancel.status, scancel.stderr).toBe(0);
+    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: cluster.env });
+    expect(end.state).toBe('CANCELLED');
+    const goneBy = Date.now() + 15_000;
+    while (pids.some(alive) && Date.now() < goneBy) await delay(100);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('explains why sbatch refused a job', async () => {
+    const script = batch(['#SBATCH --partition=no-such-partition', '#SBATCH --output=/dev/null', 'true']);
+    const error = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SlurmCommandError);
+    expect((error as SlurmCommandError).message).toBe(
+      'sbatch refused the job (exit code 1): sbatch: error: invalid partition specified: no-such-partition\n' +
+        'sbatch: error: Batch job submission failed: Invalid partition name specified',
+    );
+  });
+});
