@@ -115,7 +115,7 @@ function runCommander(command: Command, tokens: string[], captured: { out: strin
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return { kind: 'print', text: captured.out };
-      const message = error.message.replace(/^error: /, '').replace(/\.$/, '');
+      const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
       throw new UsageError(`${message[0]?.toUpperCase()}${message.slice(1)}. See \`ddprun${command.name() === 'ddprun' ? '' : ` ${command.name()}`} --help\`.`, undefined, { cause: error });
     }
     throw error;
@@ -203,6 +203,7 @@ function parseTrain(argv: readonly string[]): CliCommand {
 function parseDoctor(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
   const command = newCommand('doctor', captured)
+    .allowExcessArguments(true)
     .description('Check this machine for a launch: Python and torch, CUDA and GPUs, NCCL/gloo, the DDP temp dir, a free port, the parent-death guard. Exits 1 when something a launch needs is missing.')
     .option('--fix', 'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files');
   const printed = runCommander(command, [...argv], captured);
@@ -213,7 +214,7 @@ function parseDoctor(argv: readonly string[]): CliCommand {
 
 function parseGc(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = newCommand('gc', captured).description('Remove temp entry files whose launcher is no longer alive, and say which.');
+  const command = newCommand('gc', captured).allowExcessArguments(true).description('Remove temp entry files whose launcher is no longer alive, and say which.');
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
   if (command.args.length > 0) throw new UsageError(`\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`);

@@ -7,6 +7,40 @@ import { runGc } from './gc.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { trainerLaunchOptions } from './trainer-mode.js';
 
+// launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
+// unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
+const FLAGS: Record<string, string> = {
+  nprocPerNode: '--nproc-per-node',
+  nnodes: '--nnodes',
+  nodeRank: '--node-rank',
+  masterAddr: '--master-addr',
+  masterPort: '--master-port',
+  maxRestarts: '--max-restarts',
+  runId: '--run-id',
+  logDir: '--log-dir',
+  redirects: '--redirects',
+  tee: '--tee',
+  localRanksFilter: '--local-ranks-filter',
+  python: '--python',
+  rdzvBackend: '--rdzv-backend',
+  rdzvEndpoint: '--rdzv-endpoint',
+  rdzvId: '--rdzv-id',
+};
+
+/** A usage error as one line, with launch()'s option names replaced by the flags the user typed. */
+export function usageLine(message: string): string {
+  return message
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/(the )?`(\w+)`( option)?/g, (whole, the: string | undefined, name: string, option: string | undefined) => {
+      const flag = FLAGS[name];
+      if (!flag) return whole;
+      // "the `nprocPerNode` option" reads "--nproc-per-node".
+      return option ? flag : `${the ?? ''}${flag}`;
+    })
+    .replace(/(--[\w-]+) \(\1\)/g, '$1')
+    .replace(/`(\w+): '(\w+)'`/g, (whole, name: string, value: string) => (FLAGS[name] ? `${FLAGS[name]} ${value}` : whole));
+}
+
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   try {
@@ -28,7 +62,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     const c = colorsFor(io.stderr, io.env);
     const message = error instanceof Error ? error.message : String(error);
     // A usage error is one line: what is wrong and how to fix it.
-    const text = error instanceof UsageError ? message.replace(/\s*\n\s*/g, ' ') : message;
+    const text = error instanceof UsageError ? usageLine(message) : message;
     io.stderr.write(`${c.red('error:')} ${text}\n`);
     if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return exitCodeForError(error);

@@ -1,16 +1,18 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { findPython, probeTorch, pythonCandidates, type PythonInfo, type TorchInfo } from '../python/find-python.js';
 import { colorsFor } from './colors.js';
 import { installTorch, thisMachine, torchInstallPlan } from './doctor-fix.js';
 import { table } from './format.js';
 import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
-import { defaultEntryDir, sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
+import { configDirCandidates } from '../ultralytics/config-dir.js';
+import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
+import { probeConfigDir } from './config-dir.js';
 import { findFreePort } from './port.js';
 import type { Io } from './run-launch.js';
 
-type Level = 'ok' | 'warn' | 'fail';
+type Level = 'ok' | 'warn' | 'fail' | 'info';
 interface Check {
   name: string;
   level: Level;
@@ -27,21 +29,6 @@ function describeCandidate(python: string): Promise<string> {
       resolve(`Python ${version}, ${torch === 'True' ? 'torch' : 'no torch'}`);
     });
   });
-}
-
-function nearestExisting(dir: string): string {
-  let current = dir;
-  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
-  return current;
-}
-
-function writable(dir: string): boolean {
-  try {
-    accessSync(nearestExisting(dir), constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed ddprun. */
@@ -61,7 +48,7 @@ export function formatGpus(gpus: readonly Gpu[], idle: readonly number[]): strin
   return `${table(rows, '  ')}\n  ${pick}`;
 }
 
-async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[] }> {
+async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[]; ddpDir: string }> {
   const list: Check[] = [];
   let python: PythonInfo | undefined;
   try {
@@ -72,7 +59,7 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   }
   const others = pythonCandidates(io.env).filter((c) => c.python !== python?.python);
   const described = await Promise.all(others.map(async (c) => `${c.python}: ${await describeCandidate(c.python)}`));
-  if (described.length) list.push({ name: 'also tried', level: 'ok', detail: described.join('; ') });
+  described.forEach((detail, i) => list.push({ name: i === 0 ? 'also found' : '', level: 'info', detail }));
 
   let torch: TorchInfo | undefined;
   if (python) {
@@ -90,9 +77,9 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   const gpus = await listGpus().catch(() => [] as Gpu[]);
   list.push({ name: 'GPUs', level: 'ok', detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)' });
 
-  const ddpDir = defaultEntryDir();
-  const canWrite = writable(ddpDir);
-  list.push({ name: 'DDP dir', level: canWrite ? 'ok' : 'fail', detail: `${ddpDir} (${canWrite ? 'writable' : 'not writable'})` });
+  const configDir = probeConfigDir(io.env);
+  const ddpDir = path.join(configDir ?? (configDirCandidates('Ultralytics', io.env)[0] as string), 'DDP');
+  list.push({ name: 'DDP dir', level: configDir ? 'ok' : 'fail', detail: `${ddpDir} (${configDir ? 'writable' : 'not writable: set YOLO_CONFIG_DIR'})` });
   let temps: string[] = [];
   try {
     temps = readdirSync(ddpDir).filter((name) => name.startsWith('_temp_') && name.endsWith('.py'));
@@ -109,20 +96,20 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   }
   const guard = parentDeathGuard();
   list.push({ name: 'orphan guard', level: guard.available ? 'ok' : 'warn', detail: guard.detail });
-  return { list, python, gpus };
+  return { list, python, gpus, ddpDir };
 }
 
 /** `ddprun doctor [--fix]`: prints the checks as a table; 1 when something a launch needs is missing. */
 export async function runDoctor(options: { fix: boolean }, io: Io): Promise<number> {
   const c = colorsFor(io.stdout, io.env);
   const log = (line: string) => io.stdout.write(`${line}\n`);
-  const { list, python, gpus } = await checks(io);
-  const mark = { ok: c.green('ok'), warn: c.yellow('warn'), fail: c.red('FAIL') } as const;
+  const { list, python, gpus, ddpDir } = await checks(io);
+  const mark = { ok: c.green('ok'), warn: c.yellow('warn'), fail: c.red('FAIL'), info: '' } as const;
   log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
   if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
   let failed = list.some((check) => check.level === 'fail');
   if (options.fix) {
-    const removed = await sweepStaleEntryFiles();
+    const removed = await sweepStaleEntryFiles(ddpDir);
     log(`\nswept ${removed.length} stale temp entry file(s)${removed.map((file) => `\n  ${file}`).join('')}`);
     if (!python) {
       const install = torchInstallPlan(thisMachine());
