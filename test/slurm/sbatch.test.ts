@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { renderSbatchScript, sbatchQuote, type SbatchOptions } from '../../src/slurm/sbatch.js';
+
+const base: SbatchOptions = {
+  nodes: 2,
+  nodePath: '/usr/bin/node',
+  ddprunPath: '/opt/ddprun/dist/cli/main.js',
+  ddprunArgs: ['--nproc-per-node', '4', 'train.py', '--lr', '0.1'],
+};
+
+describe('renderSbatchScript', () => {
+  it('writes the minimal script: one ddprun per node under srun', () => {
+    expect(renderSbatchScript(base)).toBe(
+      [
+        '#!/bin/bash',
+        "# Written by ddprun: one ddprun per node (srun --ntasks-per-node=1), each starting its node's ranks.",
+        '#SBATCH --job-name=ddprun',
+        '#SBATCH --nodes=2',
+        '#SBATCH --ntasks-per-node=1',
+        'set -euo pipefail',
+        'srun --ntasks-per-node=1 --kill-on-bad-exit=1 /usr/bin/node /opt/ddprun/dist/cli/main.js --nproc-per-node 4 train.py --lr 0.1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('writes every option, with user data quoted for sbatch and for the shell', () => {
+    const script = renderSbatchScript({
+      ...base,
+      gpusPerNode: 4,
+      cpusPerNode: 16,
+      time: '01:30:00',
+      partition: 'gpu',
+      jobName: 'my "big" run #2',
+      output: 'logs/%x-%j.out',
+      chdir: '/home/me/my project',
+      sbatchArgs: ['--qos=high', '--constraint=a100|h100'],
+      env: { WANDB_PROJECT: "it's mine", NCCL_DEBUG: 'INFO' },
+      ddprunArgs: ['train.py', '--name', '$(rm -rf ~)', 'a b'],
+    });
+    expect(script).toBe(
+      [
+        '#!/bin/bash',
+        "# Written by ddprun: one ddprun per node (srun --ntasks-per-node=1), each starting its node's ranks.",
+        '#SBATCH "--job-name=my \\"big\\" run #2"',
+        '#SBATCH --nodes=2',
+        '#SBATCH --ntasks-per-node=1',
+        '#SBATCH --cpus-per-task=16',
+        '#SBATCH --gpus-per-node=4',
+        '#SBATCH --time=01:30:00',
+        '#SBATCH --partition=gpu',
+        '#SBATCH "--chdir=/home/me/my project"',
+        '#SBATCH --output=logs/%x-%j.out',
+        '#SBATCH --qos=high',
+        '#SBATCH "--constraint=a100|h100"',
+        'set -euo pipefail',
+        "export WANDB_PROJECT='it'\\''s mine'",
+        'export NCCL_DEBUG=INFO',
+        "srun --ntasks-per-node=1 --kill-on-bad-exit=1 --cpus-per-task=16 /usr/bin/node /opt/ddprun/dist/cli/main.js train.py --name '$(rm -rf ~)' 'a b'",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it.each([
+    [{ nodes: 0 }, 'Expected `nodes` to be a positive integer, got `0` (number).'],
+    [{ nodes: 1.5 }, 'Expected `nodes` to be a positive integer, got `1.5` (number).'],
+    [{ gpusPerNode: -1 }, 'Expected `gpusPerNode` to be a positive integer, got `-1` (number).'],
+    [{ time: '' }, 'Expected `time` to be a non-empty string, got `""` (string).'],
+    [{ jobName: 'a\nb' }, 'Expected `jobName` to fit on one line, got `"a\\nb"` (string).'],
+    [{ sbatchArgs: ['qos=high'] }, 'Expected every `sbatchArgs` item to be one sbatch option such as "--qos=high", got `"qos=high"` (string).'],
+    [{ sbatchArgs: ['--comment=a\nsrun evil'] }, 'Expected `sbatchArgs` to fit on one line, got `"--comment=a\\nsrun evil"` (string).'],
+    [{ env: { 'A-B': 'x' } }, 'Expected every `env` name to be a shell variable name, got `"A-B"` (string).'],
+    [{ nodePath: 'node' }, 'Expected `nodePath` to be an absolute path (the same on every node), got `"node"` (string).'],
+    [{ ddprunArgs: [] }, 'Expected `ddprunArgs` to name at least the script to run, got `[]` (array).'],
+  ])('refuses %j', (override, message) => {
+    expect(() => renderSbatchScript({ ...base, ...override } as SbatchOptions)).toThrow(new UsageError(message, Object.keys(override)[0]));
+  });
+});
+
+describe('sbatchQuote', () => {
+  it.each([
+    ['--nodes=2', '--nodes=2'],
+    ['--job-name=a b', '"--job-name=a b"'],
+    ['--comment=x"y\\z#', '"--comment=x\\"y\\\\z#"'],
+  ])('quotes %j as %s', (arg, quoted) => {
+    expect(sbatchQuote(arg)).toBe(quoted);
+  });
+});
