@@ -151,6 +151,18 @@ function untrack(names: readonly string[]): void {
   }
 }
 
+// The carrier comes up a moment after `link set up`; until then the veth is not RUNNING, so
+// getifaddrs (os.networkInterfaces) leaves it out and a bind to its address may fail.
+async function waitForCarrier(node: NetnsNode): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const link = await ip(['-n', node.ns, '-o', 'link', 'show', 'dev', node.ifname]);
+    if (/[<,]LOWER_UP[,>]/.test(link)) return;
+    if (Date.now() > deadline) throw new Error(`${node.ifname} in ${node.ns} has no carrier after 10 s: ${link.trim()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -204,6 +216,7 @@ export async function createTwoNodeNetwork(): Promise<TwoNodeNetwork> {
       await ip(['-n', node.ns, 'addr', 'add', `${node.addr}/24`, 'dev', node.ifname]);
       await ip(['-n', node.ns, 'link', 'set', node.ifname, 'up']);
     }
+    for (const node of nodes) await waitForCarrier(node);
   } catch (error) {
     await destroy().catch(() => undefined);
     throw error;
