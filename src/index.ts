@@ -1,12 +1,17 @@
 export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError } from './errors.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
-export { toPythonLiteral } from './python/literal.js';
+export { toPythonLiteral, pyFloat, PyFloat } from './python/literal.js';
+export type { ToPythonLiteralOptions } from './python/literal.js';
 export { generateDdpFile, generateDdpCommand, ddpCleanup } from './ultralytics/dist.js';
 export type { GenerateDdpFileOptions, GenerateDdpCommandOptions } from './ultralytics/dist.js';
 export { trainerId } from './ultralytics/trainer.js';
 export { getUserConfigDir } from './ultralytics/config-dir.js';
 export { sweepStaleEntryFiles } from './ultralytics/entry-file.js';
+export { removeSaveDir, checkSaveDir } from './ultralytics/save-dir.js';
+export type { SaveDirOptions } from './ultralytics/save-dir.js';
+export { parseDevice, ddpWorldSizeFromDevice, resolveCudaDevices, selectIdleGpus, listGpus } from './devices.js';
+export type { ParsedDevice, Gpu } from './devices.js';
 export type { DdpTrainer } from './ultralytics/types.js';
 export { findFreeNetworkPort } from './launch/port.js';
 export { launch } from './launch/launch.js';

@@ -150,7 +150,7 @@ async function resolveNproc(value: LaunchOptions['nprocPerNode'], options: Launc
  * Checks every option and fills every default, before anything is written, spawned or deleted.
  * Bad input throws a UsageError that names the option, the value and what is accepted.
  */
-export async function resolveOptions(options: LaunchOptions & { configDir?: string }): Promise<ResolvedOptions> {
+export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOptions> {
   if (typeof options !== 'object' || options === null) fail('options', options, 'an object');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new UsageError(`Unknown option \`${key}\`. Known options: ${[...KNOWN_OPTIONS].join(', ')}.`, key);

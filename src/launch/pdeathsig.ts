@@ -45,9 +45,9 @@ export function deathSigWrapper(): readonly string[] {
   return wrapper;
 }
 
-// Reads process-group ids, one a line; on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
+// Reads process-group ids, one a line (dash's `kill` needs `--` before a negative pid); on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
 // takes the ranks' own children (data-loader workers) that the parent-death signal does not reach. `exit` ends it quietly.
-const WATCHDOG = 'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL "-$p" 2>/dev/null; done; exit 0';
+const WATCHDOG = 'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; exit 0';
 
 /** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind. */
 export class Watchdog {

@@ -63,6 +63,8 @@ export interface LaunchOptions {
   handleSignals?: boolean;
   /** Write rank output and the root cause to the console (process.stdout/stderr). @default true */
   console?: boolean;
+  /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
+  configDir?: string;
 }
 
 /** One rank's command, as it will be spawned. */

@@ -6,9 +6,9 @@ import { launch } from '../../src/launch/launch.js';
 import { findFreeNetworkPort } from '../../src/launch/port.js';
 import { probeTorch } from '../../src/python/find-python.js';
 import { tempDir } from '../helpers/procs.js';
-import { torchPythonOrSkip } from '../helpers/torch.js';
+import { torchPython } from '../helpers/python.js';
 
-const python = await torchPythonOrSkip();
+const python = (await torchPython()) ?? undefined;
 const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));

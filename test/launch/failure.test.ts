@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/launch.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
-import { torchPythonOrSkip } from '../helpers/torch.js';
+import { torchPython } from '../helpers/python.js';
 
-const python = await torchPythonOrSkip();
+const python = (await torchPython()) ?? undefined;
 const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
