@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { LaunchRenderer } from '../../src/cli/render.js';
+import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/launch/types.js';
+
+function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: number; text: () => string } {
+  const stream = new PassThrough() as PassThrough & { isTTY: boolean; columns: number; text: () => string };
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  stream.isTTY = isTTY;
+  stream.columns = 100;
+  stream.text = () => text;
+  return stream;
+}
+
+const resolved = { maxRestarts: 1, localRanksFilter: new Set([0, 1]), redirects: ['none', 'stdout'] } as unknown as ResolvedOptions;
+
+function fakeHandle(): { handle: LaunchHandle; events: EventEmitter<LaunchEvents> } {
+  const events = new EventEmitter<LaunchEvents>();
+  const handle = { on: (e: never, l: never) => (events.on(e, l), handle), off: () => handle, stop: () => {}, result: new Promise(() => {}) } as unknown as LaunchHandle;
+  return { handle, events };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const result = { exitCode: 0, signal: null, ranks: [{ rank: 0, localRank: 0, pid: 1, exitCode: 0, signal: null, durationMs: 1500 }], attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 1600 };
+
+describe('LaunchRenderer', () => {
+  it('keeps one status line at the bottom of a terminal, cleared before rank lines and re-rendered after', async () => {
+    const stdout = fakeStream(true);
+    const stderr = fakeStream(true);
+    const renderer = new LaunchRenderer(resolved, { json: false, quiet: false, stdout, stderr, env: { NO_COLOR: '1' }, statusIntervalMs: 5 });
+    const { handle, events } = fakeHandle();
+    renderer.attach(handle);
+    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10 });
+    events.emit('started', { attempt: 0, rank: 1, localRank: 1, pid: 11 });
+    await wait(30);
+    expect(stderr.text()).toMatch(/ddprun 2 running · 0 exited · restarts 0\/1 · \d+ms/);
+    events.emit('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'hello' });
+    // Redirected to a file only: not on the console.
+    events.emit('line', { rank: 1, localRank: 1, stream: 'stdout', text: 'hidden' });
+    events.emit('exited', { attempt: 0, rank: 1, localRank: 1, exitCode: 0, signal: null });
+    await wait(30);
+    expect(stdout.text()).toBe('[rank0]:hello\n');
+    expect(stderr.text()).toMatch(/1 running · 1 exited/);
+    renderer.finish(result);
+    expect(stderr.text()).toContain('ddprun succeeded in 1.6s (1 attempt)\n  rank  exit  duration\n  0     0     1.5s\n');
+    // NO_COLOR: no colour codes, only log-update's cursor movements.
+    expect(stderr.text()).not.toMatch(/\u001b\[\d+m/);
+  });
+
+  it('writes only plain lines when not on a terminal, and JSON events with --json', () => {
+    const stdout = fakeStream(false);
+    const stderr = fakeStream(false);
+    const renderer = new LaunchRenderer(resolved, { json: true, quiet: true, stdout, stderr, env: {} });
+    const { handle, events } = fakeHandle();
+    renderer.attach(handle);
+    events.emit('line', { rank: 0, localRank: 0, stream: 'stderr', text: 'x' });
+    renderer.finish(result);
+    const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(lines.map((l) => l.event)).toEqual(['line', 'done']);
+    expect(stderr.text()).toBe('');
+  });
+});
