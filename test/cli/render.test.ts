@@ -32,8 +32,8 @@ describe('LaunchRenderer', () => {
     const renderer = new LaunchRenderer(resolved, { json: false, quiet: false, stdout, stderr, env: { NO_COLOR: '1' }, statusIntervalMs: 5 });
     const { handle, events } = fakeHandle();
     renderer.attach(handle);
-    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10 });
-    events.emit('started', { attempt: 0, rank: 1, localRank: 1, pid: 11 });
+    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
+    events.emit('started', { attempt: 0, rank: 1, localRank: 1, pid: 11, masterPort: 29500 });
     await wait(30);
     expect(stderr.text()).toMatch(/ddprun 2 running · 0 exited · restarts 0\/1 · \d+ms/);
     events.emit('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'hello' });
@@ -46,6 +46,7 @@ describe('LaunchRenderer', () => {
     renderer.finish(result);
     expect(stderr.text()).toContain('ddprun succeeded in 1.6s (1 attempt)\n  rank  exit  duration\n  0     0     1.5s\n');
     // NO_COLOR: no colour codes, only log-update's cursor movements.
+    // eslint-disable-next-line no-control-regex
     expect(stderr.text()).not.toMatch(/\u001b\[\d+m/);
   });
 
