@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { findPython, probeTorch, pythonCandidates, type PythonInfo, type TorchInfo } from '../python/find-python.js';
 import { colorsFor } from './colors.js';
@@ -57,7 +57,17 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   } catch (error) {
     list.push({ name: 'python', level: 'fail', detail: (error as Error).message.split('\n')[0] ?? '' });
   }
-  const others = pythonCandidates(io.env).filter((c) => c.python !== python?.python);
+  // /bin/python3 is /usr/bin/python3 on merged-/usr systems: list each interpreter once.
+  const real = (file: string) => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return file;
+    }
+  };
+  const chosen = python ? real(python.python) : undefined;
+  const seen = new Set<string>(chosen ? [chosen] : []);
+  const others = pythonCandidates(io.env).filter((c) => !seen.has(real(c.python)) && seen.add(real(c.python)));
   const described = await Promise.all(others.map(async (c) => `${c.python}: ${await describeCandidate(c.python)}`));
   described.forEach((detail, i) => list.push({ name: i === 0 ? 'also found' : '', level: 'info', detail }));
 
