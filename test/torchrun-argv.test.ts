@@ -112,6 +112,15 @@ describe('torchrunArgv', () => {
     ]);
   });
 
+  it('tells c10d whether this node hosts the store when the caller knows', () => {
+    const c10d = resolved({ rdzvBackend: 'c10d', rdzvTimeoutMs: 5_000 });
+    const conf = (argv: string[]) => argv[argv.indexOf('--rdzv_conf') + 1];
+    expect(conf(torchrunArgv(c10d, ['t.py'], { rdzvHost: true }))).toBe('join_timeout=5,is_host=1');
+    expect(conf(torchrunArgv(c10d, ['t.py'], { rdzvHost: false }))).toBe('join_timeout=5,is_host=0');
+    expect(conf(torchrunArgv(c10d, ['t.py']))).toBe('join_timeout=5');
+    expect(conf(torchrunArgv(resolved({ rdzvTimeoutMs: 5_000 }), ['t.py'], { rdzvHost: true }))).toBe('timeout=5');
+  });
+
   it('prefers an explicit rendezvous endpoint, and brackets an IPv6 master address', () => {
     expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', rdzvEndpoint: 'etcd0:2379' }), ['t.py'])).toContain('etcd0:2379');
     expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', masterAddr: 'fd00::1' }), ['t.py'])).toContain('[fd00::1]:29500');

@@ -6,6 +6,11 @@ import type { Entry, ResolvedOptions, StdSelection } from './types.js';
 export interface TorchrunArgvOptions {
   /** `[major, minor]` of the interpreter; the torch < 2.0 redirect fix is skipped below 3.11. @default unknown: the fix is applied (it is harmless) */
   pythonVersion?: readonly [number, number];
+  /**
+   * c10d: whether this node hosts the rendezvous store (`--rdzv_conf is_host=…`), e.g. `isLocalAddress(endpoint host)`.
+   * torchrun otherwise decides from the host name, which fails where it resolves to 127.0.0.1. @default torchrun decides
+   */
+  rdzvHost?: boolean;
 }
 
 const STD_DIGIT: Record<StdSelection, string> = { none: '0', stdout: '1', stderr: '2', all: '3' };
@@ -49,11 +54,12 @@ function stdFlag(option: 'redirects' | 'tee', selections: readonly StdSelection[
   return digits.map((digit, rank) => (digit === '0' ? undefined : `${rank}:${digit}`)).filter(Boolean).join(',');
 }
 
-function rdzvConf(resolved: ResolvedOptions): string {
+function rdzvConf(resolved: ResolvedOptions, rdzvHost: boolean | undefined): string {
   const seconds = Math.max(1, Math.ceil(resolved.rdzvTimeoutMs / 1000));
   // static and etcd read `timeout`; the dynamic backends (c10d, etcd-v2) read `join_timeout`.
   const key = resolved.rdzvBackend === 'static' || resolved.rdzvBackend === 'etcd' ? 'timeout' : 'join_timeout';
-  return `${key}=${seconds}`;
+  const host = rdzvHost === undefined || resolved.rdzvBackend !== 'c10d' ? '' : `,is_host=${rdzvHost ? 1 : 0}`;
+  return `${key}=${seconds}${host}`;
 }
 
 function legacyLaunchArgv(resolved: ResolvedOptions, python: string, entryArgv: readonly string[], masterPort: number): string[] {
@@ -120,7 +126,7 @@ export function torchrunArgv(resolved: ResolvedOptions, entryArgv: readonly stri
     throw new UsageError(`A static rendezvous needs a fixed number of nodes, got \`nnodes\` ${nnodes}; use \`rdzvBackend: 'c10d'\` for an elastic range.`, 'nnodes');
   }
   argv.push('--nnodes', nnodes, '--nproc_per_node', String(resolved.nprocPerNode));
-  argv.push('--rdzv_backend', resolved.rdzvBackend, '--rdzv_id', resolved.rdzvId, '--rdzv_conf', rdzvConf(resolved));
+  argv.push('--rdzv_backend', resolved.rdzvBackend, '--rdzv_id', resolved.rdzvId, '--rdzv_conf', rdzvConf(resolved, options.rdzvHost));
   if (isStatic) {
     argv.push('--node_rank', String(resolved.nodeRank), '--master_addr', hostForUrl(resolved.masterAddr), '--master_port', String(endpointPort));
   } else {

@@ -1,5 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -12,11 +14,23 @@ export interface NetnsNode {
   addr: string;
   /** The veth end inside `ns`: what GLOO_SOCKET_IFNAME should name. */
   ifname: string;
+  /** With `hostnames`: this node's own host name, resolving to `addr` on both nodes; else undefined (both share the machine's). */
+  hostname: string | undefined;
+}
+
+export interface TwoNodeNetworkOptions {
+  /**
+   * Give each node its own host name (a UTS namespace) that resolves to its address on both nodes
+   * (`/etc/netns/<ns>/hosts`), as on a well-configured cluster. torch 1.13's c10d rendezvous needs it: the
+   * agents pick the store host and the workers' MASTER_ADDR from the host name. @default false: the machine's
+   * host name, which resolves to 127.0.0.1 in both namespaces (the classic multi-node misconfiguration)
+   */
+  hostnames?: boolean;
 }
 
 export interface TwoNodeNetwork {
   nodes: readonly [NetnsNode, NetnsNode];
-  /** `ip netns exec <ns> ...argv`: spawn this to run argv on node `nodeIndex`. */
+  /** `ip netns exec <ns> ...argv` (with `hostnames`, through `unshare --uts` to set the host name): spawn this to run argv on node `nodeIndex`. */
   exec(nodeIndex: 0 | 1, argv: readonly string[]): string[];
   /** Pids of the processes now inside node `nodeIndex`'s namespace. */
   pids(nodeIndex: 0 | 1): Promise<number[]>;
@@ -25,6 +39,7 @@ export interface TwoNodeNetwork {
 }
 
 const PREFIX = 'ddprun-';
+const ETC_NETNS = '/etc/netns';
 // ddprun-<creator pid>-<random>-a|b: the pid lets a later run sweep what a crashed one left.
 const NAME = /^ddprun-(\d+)-[0-9a-f]+-[ab]$/;
 
@@ -104,6 +119,7 @@ async function removeNamespace(ns: string): Promise<void> {
   } catch (error) {
     if (await namespaceExists(ns)) throw error;
   }
+  rmSync(path.join(ETC_NETNS, ns), { recursive: true, force: true });
 }
 
 async function namespaceExists(ns: string): Promise<boolean> {
@@ -129,6 +145,7 @@ function removeNamespaceSync(ns: string): void {
   } catch {
     // already deleted
   }
+  rmSync(path.join(ETC_NETNS, ns), { recursive: true, force: true });
 }
 
 function track(names: readonly string[]): void {
@@ -187,12 +204,12 @@ export async function sweepStaleNamespaces(): Promise<string[]> {
  * Two network namespaces joined by a veth pair, each a "node" with a link-local address
  * (169.254.X.1/24 and 169.254.X.2/24) that exists only inside it. Unique names per call.
  */
-export async function createTwoNodeNetwork(): Promise<TwoNodeNetwork> {
+export async function createTwoNodeNetwork(options: TwoNodeNetworkOptions = {}): Promise<TwoNodeNetwork> {
   const id = `${PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`;
   const subnet = `169.254.${randomInt(1, 255)}`;
   const nodes = [
-    { ns: `${id}-a`, addr: `${subnet}.1`, ifname: 'ddpveth0' },
-    { ns: `${id}-b`, addr: `${subnet}.2`, ifname: 'ddpveth1' },
+    { ns: `${id}-a`, addr: `${subnet}.1`, ifname: 'ddpveth0', hostname: options.hostnames ? `${id}-a` : undefined },
+    { ns: `${id}-b`, addr: `${subnet}.2`, ifname: 'ddpveth1', hostname: options.hostnames ? `${id}-b` : undefined },
   ] as const satisfies readonly [NetnsNode, NetnsNode];
   const names = nodes.map((node) => node.ns);
   let destroyed: Promise<void> | undefined;
@@ -217,6 +234,14 @@ export async function createTwoNodeNetwork(): Promise<TwoNodeNetwork> {
       await ip(['-n', node.ns, 'link', 'set', node.ifname, 'up']);
     }
     for (const node of nodes) await waitForCarrier(node);
+    if (options.hostnames) {
+      const hosts = ['127.0.0.1 localhost', '::1 localhost', ...nodes.map((node) => `${node.addr} ${node.hostname}`), ''].join('\n');
+      // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts.
+      for (const node of nodes) {
+        mkdirSync(path.join(ETC_NETNS, node.ns), { recursive: true });
+        writeFileSync(path.join(ETC_NETNS, node.ns, 'hosts'), hosts);
+      }
+    }
   } catch (error) {
     await destroy().catch(() => undefined);
     throw error;
@@ -224,7 +249,11 @@ export async function createTwoNodeNetwork(): Promise<TwoNodeNetwork> {
 
   return {
     nodes,
-    exec: (nodeIndex, argv) => ['ip', 'netns', 'exec', nodes[nodeIndex].ns, ...argv],
+    exec: (nodeIndex, argv) => {
+      const { ns, hostname } = nodes[nodeIndex];
+      if (hostname === undefined) return ['ip', 'netns', 'exec', ns, ...argv];
+      return ['ip', 'netns', 'exec', ns, 'unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', hostname, ...argv];
+    },
     pids: (nodeIndex) => nsPids(nodes[nodeIndex].ns),
     destroy,
   };

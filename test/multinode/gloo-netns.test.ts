@@ -128,4 +128,14 @@ describe.skipIf(skip !== undefined)(`torch gloo across two network namespaces${s
     for (const r of ranks) expect(r.stdout).not.toContain('sum=');
     // The ranks still waiting for peers are SIGKILLed by destroy() in afterEach.
   });
+
+  it('all-reduces without GLOO_SOCKET_IFNAME when each node has its own host name resolving to its address', async () => {
+    net = await createTwoNodeNetwork({ hostnames: true });
+    ranks = startJob(net, found.python!, () => ({}));
+    const exits = await within(Promise.all(ranks.map((r) => r.exit)), 90_000, 'the 2 × 2 all-reduce finishing');
+    for (const [i, r] of ranks.entries()) {
+      expect(exits[i], `rank ${r.rank} stderr:\n${r.stderr}`).toEqual({ code: 0, signal: null });
+      expect(r.stdout).toContain(`world=4 sum=10 host=${net.nodes[r.rank < 2 ? 0 : 1].hostname} ifname=\n`);
+    }
+  });
 });
