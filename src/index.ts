@@ -18,6 +18,19 @@ export { launch } from './launch/launch.js';
 export { resolveOptions } from './launch/options.js';
 export { planAttempt } from './launch/plan.js';
 export { formatRootCause } from './launch/failure.js';
+export { RendezvousTimeoutError } from './launch/rendezvous.js';
+export { interfaceForAddress, isLocalAddress, validateMasterAddr } from './launch/netif.js';
+export { torchrunArgv, torchrunEntryArgv } from './launch/torchrun-argv.js';
+export type { TorchrunArgvOptions } from './launch/torchrun-argv.js';
+export { expandSlurmNodelist } from './slurm/nodelist.js';
+export { slurmLaunchDefaults, slurmMasterPort } from './slurm/defaults.js';
+export type { SlurmDefaults, SlurmValue } from './slurm/defaults.js';
+export { detectSlurmMultiTask, detectSlurmMissingStep } from './slurm/layout.js';
+export { renderSbatchScript } from './slurm/sbatch.js';
+export type { SbatchOptions } from './slurm/sbatch.js';
+export { submitSbatch, waitForJob } from './slurm/job.js';
+export type { SubmitOptions, WaitOptions, JobEnd } from './slurm/job.js';
+export { SlurmEnvError, SlurmCommandError, SlurmWaitTimeoutError } from './slurm/errors.js';
 export type {
   Entry,
   LaunchOptions,

@@ -10,6 +10,7 @@ import { resolveOptions } from './options.js';
 import { Watchdog } from './pdeathsig.js';
 import { planAttempt } from './plan.js';
 import { findFreeNetworkPort } from './port.js';
+import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from './types.js';
 
@@ -69,6 +70,7 @@ class Launch {
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
+      if (resolved.maxNodes > 1 && resolved.nodeRank > 0) await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog);
       this.group = group;
