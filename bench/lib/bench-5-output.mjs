@@ -1,0 +1,67 @@
+// 5. Output throughput: 4 ranks each print N lines; wall time and launcher CPU seconds; output to a file.
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONTENDERS } from './contenders.mjs';
+import { cpuProfile } from './profile.mjs';
+import { failureNote, medianOf, row } from './result.mjs';
+
+export const meta = { id: 5, title: 'Output throughput: 4 ranks each print N lines', goal: 'wall ≤ 1.1 × floor' };
+
+function countLines(file) {
+  const buf = readFileSync(file);
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+export async function run(h, cfg) {
+  const lines = cfg.lines;
+  const variant = `4 × ${lines.toLocaleString('en')} lines`;
+  const job = { nproc: 4, entry: 'bench/fixtures/printer.py', args: [String(lines)] };
+  const wall = { ddprun: [], torchrun: [], floor: [] };
+  const cpu = { ddprun: [], torchrun: [], floor: [] };
+  const notes = [];
+  let fd;
+  const toFile = (ctx) => {
+    fd = openSync(path.join(ctx.workDir, 'out.log'), 'w');
+    return fd;
+  };
+  await h.alternate(cfg.reps, CONTENDERS, async (c, i) => {
+    let received = 0;
+    const { measured } = await h.run({
+      bench: 5,
+      variant,
+      contender: c,
+      job,
+      stdout: toFile,
+      during: async (m, ctx) => {
+        const r = await m.exited;
+        closeSync(fd);
+        received = r.code === 0 ? countLines(path.join(ctx.workDir, 'out.log')) : 0;
+      },
+    });
+    if (measured.code !== 0) return notes.push(failureNote(c, i, measured));
+    if (received < 4 * lines) notes.push(`${c} run ${i + 1}: only ${received} of ${4 * lines} lines reached the file.`);
+    wall[c].push(measured.wallMs);
+    cpu[c].push(measured.cpuS);
+  });
+  const rows = [
+    ...CONTENDERS.map((c) => row(c, variant, 'wall', 'ms', wall[c])),
+    ...CONTENDERS.map((c) => row(c, variant, 'launcher CPU', 's', cpu[c])),
+  ];
+  const d = medianOf(rows, 'ddprun', variant, 'wall');
+  const f = medianOf(rows, 'floor', variant, 'wall');
+  const met = d !== undefined && f !== undefined && d <= 1.1 * f;
+  return {
+    ...meta,
+    rows,
+    notes: [
+      ...notes,
+      'The launcher’s stdout is a file (opened by the bench, removed after each run; every run is checked to have received all 4 × N lines). Ranks print one `print()` per line under `python -u`.',
+      'ddprun prefixes each line with `[rankN]:` and keeps lines whole; torchrun 1.13 cannot `--tee` on Python 3.11 (its `Std` parsing crashes), so with the required `--redirects 9:1 --tee 9:1` its ranks inherit the file directly, as the floor’s do, and torchrun’s launcher never touches the output.',
+      'Launcher CPU = utime + stime of the launcher process alone, from /proc/<pid>/stat sampled every 10 ms (the last ≤ 10 ms before exit are missed).',
+    ],
+    goal: { met, text: `ddprun median ${d?.toFixed(0)} ms vs floor ${f?.toFixed(0)} ms: ${(d / f).toFixed(2)} × floor; goal ≤ 1.1 ×.` },
+    profile: await cpuProfile(h, { bench: 5, job, stdout: 'ignore' }),
+  };
+}
