@@ -27,7 +27,7 @@ export function readErrorFile(file: string): ErrorFileContent | undefined {
 }
 
 /** The last line of a Python traceback that names the exception (`ValueError: bad`), else the last non-empty line. */
-function exceptionLine(text: string): string {
+export function exceptionLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     if (/^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b/.test(lines[i]!)) return lines[i]!;

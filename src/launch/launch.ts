@@ -12,6 +12,8 @@ import { planAttempt } from './plan.js';
 import { findFreeNetworkPort } from './port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
+import { isLocalAddress } from './netif.js';
+import { parseTorchrunRootCause, planAgent, torchrunDemux } from './torchrun-backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from './types.js';
 
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
@@ -65,6 +67,7 @@ class Launch {
   }
 
   private async attempts(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
+    if (resolved.backend === 'torchrun') return this.agent(resolved, entryFile, watchdog);
     let attempt = 0;
     let portRetries = 0;
     for (;;) {
@@ -97,6 +100,26 @@ class Launch {
       if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
       return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause, durationMs: 0 };
     }
+  }
+
+  /** The torchrun backend: one agent process runs (and restarts) the ranks; ddprun demuxes, explains and guards. */
+  private async agent(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
+    const port = resolved.masterPort ?? (await findFreeNetworkPort());
+    const endpointHost = resolved.rdzvEndpoint ? resolved.rdzvEndpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : resolved.masterAddr;
+    const rdzvHost = resolved.rdzvBackend === 'c10d' ? await isLocalAddress(endpointHost) : undefined;
+    const plan = planAgent(resolved, port, entryFile, undefined, rdzvHost);
+    if (this.stopSignal) return this.stopped(0, 0, []);
+    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
+    this.group = group;
+    const outcome = await group.run();
+    this.group = undefined;
+    if (this.stopSignal) return this.stopped(0, 0, outcome.ranks);
+    if (!outcome.failed) return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 0 };
+    const agentTail = group.stderrTailOf(-1);
+    const rootCause =
+      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank) => group.stderrTailOf(rank)) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+    if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
+    return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause, durationMs: 0 };
   }
 
   private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {

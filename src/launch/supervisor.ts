@@ -11,8 +11,12 @@ import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from './types.
 
 /** Lines of a rank's stderr kept for the root cause when it writes no error file. */
 const STDERR_TAIL_LINES = 40;
+const AGENT_TAIL_LINES = 400;
 /** How long to wait for a rank's pipes to drain after the whole group is gone. */
 const STREAM_DRAIN_MS = 2000;
+
+/** Splits a torchrun agent's tee'd output (`[default1]:text`) back into ranks; undefined for the agent's own lines. */
+export type Demux = (line: string) => { rank: number; localRank: number; text: string } | undefined;
 
 export interface GroupOutcome {
   ranks: RankResult[];
@@ -53,12 +57,14 @@ export class RankGroup {
   private stopping = false;
   private readonly force = { now: false };
   private graceTimer: NodeJS.Timeout | undefined;
+  private readonly demuxedTails = new Map<number, Tail>();
 
   constructor(
     private readonly resolved: ResolvedOptions,
     private readonly plan: LaunchPlan,
     private readonly events: EventEmitter,
     private readonly watchdog: Watchdog,
+    private readonly demux?: Demux,
   ) {}
 
   /** Stops every rank with `signal`; SIGKILLs after the grace period, or at once when called again. */
@@ -121,7 +127,8 @@ export class RankGroup {
       exitCode: null,
       signal: null,
       endedAt: undefined,
-      tail: new Tail(STDERR_TAIL_LINES),
+      // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
+      tail: new Tail(this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES),
       streamsDone: Promise.resolve(),
       done: Promise.resolve(),
       logs: [],
@@ -138,10 +145,17 @@ export class RankGroup {
       if (log) state.logs.push(log);
       const target = stream === 'stdout' ? process.stdout : process.stderr;
       let batch: string[] = [];
-      const splitter = new LineSplitter((text) => {
-        if (toConsole) batch.push(`${prefix}${text}\n`);
-        if (stream === 'stderr') state.tail.push(text);
-        if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text });
+      const splitter = new LineSplitter((raw) => {
+        const own = this.demux?.(raw);
+        if (own) {
+          if (stream === 'stderr') this.tailOf(own.rank).push(own.text);
+          if (resolved.console && resolved.localRanksFilter.has(own.localRank)) batch.push(`[rank${own.rank}]:${own.text}\n`);
+          if (events.listenerCount('line') > 0) events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
+          return;
+        }
+        if (toConsole) batch.push(this.demux ? `${raw}\n` : `${prefix}${raw}\n`);
+        if (stream === 'stderr') state.tail.push(raw);
+        if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
       });
       source.setEncoding('utf8');
       source.on('data', (chunk: string) => {
@@ -221,8 +235,14 @@ export class RankGroup {
     });
   }
 
-  /** The stderr tail of the first failed rank, once its streams are drained. */
+  private tailOf(rank: number): Tail {
+    let tail = this.demuxedTails.get(rank);
+    if (!tail) this.demuxedTails.set(rank, (tail = new Tail(STDERR_TAIL_LINES)));
+    return tail;
+  }
+
+  /** The stderr tail of a rank (a demuxed one under the torchrun backend), once its streams are drained. */
   stderrTailOf(rank: number): string {
-    return this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
+    return this.demuxedTails.get(rank)?.text() ?? this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
   }
 }

@@ -1,0 +1,90 @@
+import { constants, hostname } from 'node:os';
+import path from 'node:path';
+import { exceptionLine, readErrorFile } from './failure.js';
+import { entryArgv } from './plan.js';
+import { torchrunArgv, torchrunEntryArgv } from './torchrun-argv.js';
+import type { Demux } from './supervisor.js';
+import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from './types.js';
+
+// torch 1.13 polls its workers every 5 s by default: a crash would take that long to notice.
+const MONITOR_INTERVAL = ['--monitor_interval', '0.1'];
+
+/**
+ * The torchrun backend's single "rank": the agent, `python -m torch.distributed.run`, with ddprun's options as
+ * torchrun flags. Its workers are started through `--no_python setpriv --pdeathsig KILL -- python -u …`, so each
+ * dies with the agent, which dies with ddprun. Every stream is tee'd so that lines arrive tagged with their rank.
+ */
+export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFile: string | undefined, pythonVersion: readonly [number, number] | undefined, rdzvHost: boolean | undefined): LaunchPlan {
+  const tee: StdSelection[] = resolved.tee.map((t, i) => ((resolved.redirects[i] ?? 'none') === 'none' ? 'all' : t));
+  // Without a log dir of the user's, torchrun's goes into the launch's own folder, removed with it.
+  const forArgv: ResolvedOptions = { ...resolved, masterPort, tee, logDir: resolved.logDir ?? path.join(resolved.runDir, 'torchrun') };
+  const legacy = resolved.torchVersion !== undefined && /^(0\.|1\.[0-8]\.)/.test(resolved.torchVersion);
+  const worker = entryArgv(resolved, entryFile);
+  const entry = legacy || resolved.deathSigWrapper.length === 0
+    ? 'command' in resolved.entry || 'trainer' in resolved.entry
+      ? ['--no_python', ...worker]
+      : torchrunEntryArgv(resolved.entry)
+    : ['--no_python', ...resolved.deathSigWrapper, ...worker];
+  const argv = [...resolved.deathSigWrapper, ...torchrunArgv(forArgv, legacy ? entry : [...MONITOR_INTERVAL, ...entry], { pythonVersion, rdzvHost })];
+  const errorFile = path.join(resolved.runDir, 'agent', 'error.json');
+  const env: Record<string, string> = { ...resolved.env, TORCHELASTIC_ERROR_FILE: errorFile };
+  if (resolved.socketIfname) {
+    env.GLOO_SOCKET_IFNAME ??= process.env.GLOO_SOCKET_IFNAME ?? resolved.socketIfname;
+    env.NCCL_SOCKET_IFNAME ??= process.env.NCCL_SOCKET_IFNAME ?? resolved.socketIfname;
+  }
+  return {
+    attempt: 0,
+    masterAddr: resolved.masterAddr,
+    masterPort,
+    worldSize: resolved.nprocPerNode * resolved.maxNodes,
+    ranks: [{ localRank: 0, rank: -1, argv, cwd: resolved.cwd, env, errorFile, stdoutLog: undefined, stderrLog: undefined }],
+    files: resolved.logDir ? [resolved.logDir] : [],
+  };
+}
+
+/** Splits torchrun's tee'd lines (`[default1]:text`, or `[rank3]:text` on newer torch) back into ranks. */
+export function torchrunDemux(resolved: ResolvedOptions): Demux {
+  return (line) => {
+    const match = /^\[(default|rank)(\d+)\]:(.*)$/s.exec(line);
+    if (!match) return undefined;
+    const n = Number(match[2]);
+    if (match[1] === 'rank') return { rank: n, localRank: n % resolved.nprocPerNode, text: match[3] as string };
+    return { rank: resolved.nodeRank * resolved.nprocPerNode + n, localRank: n, text: match[3] as string };
+  };
+}
+
+/**
+ * Reads torchrun's failure summary ("Root Cause (first observed failure)") from the agent's stderr, and the
+ * traceback from the error file the agent copied (TORCHELASTIC_ERROR_FILE) or the one the summary names.
+ */
+export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: string, rankTail: (rank: number) => string): RootCause | undefined {
+  const at = agentStderr.lastIndexOf('Root Cause (first observed failure):');
+  if (at === -1) return undefined;
+  const block = agentStderr.slice(at);
+  const field = (name: string) => new RegExp(`^\\s*${name}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim();
+  const rankMatch = /^(\d+) \(local_rank: (\d+)\)/.exec(field('rank') ?? '');
+  const exitMatch = /^(-?\d+) \(pid: (\d+)\)/.exec(field('exitcode') ?? '');
+  if (!rankMatch || !exitMatch) return undefined;
+  const rank = Number(rankMatch[1]);
+  const code = Number(exitMatch[1]);
+  const signal = code < 0 ? (signalName(-code) ?? null) : null;
+  const summaryFile = field('error_file');
+  const fromFile = readErrorFile(agentErrorFile) ?? (summaryFile && summaryFile !== '<N/A>' ? readErrorFile(summaryFile) : undefined);
+  const base = {
+    rank,
+    localRank: Number(rankMatch[2]),
+    pid: Number(exitMatch[2]),
+    host: field('host') ?? hostname(),
+    time: field('time') ?? new Date().toISOString(),
+    exitCode: code < 0 ? null : code,
+    signal,
+  };
+  if (fromFile && (fromFile.traceback || fromFile.message)) return { ...base, traceback: fromFile.traceback || fromFile.message, source: 'error-file', message: fromFile.message };
+  const tail = rankTail(rank);
+  if (tail.trim()) return { ...base, traceback: tail, source: 'stderr', message: exceptionLine(tail) };
+  return { ...base, traceback: '', source: 'none', message: '' };
+}
+
+function signalName(n: number): NodeJS.Signals | undefined {
+  return (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, value]) => value === n)?.[0];
+}
