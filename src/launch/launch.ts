@@ -9,7 +9,7 @@ import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
 import { resolveOptions } from './options.js';
 import { Watchdog } from './pdeathsig.js';
 import { planAttempt } from './plan.js';
-import { findFreeNetworkPort } from './port.js';
+import { findFreeNetworkPort, isPortFree } from './port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
 import { isLocalAddress } from './netif.js';
@@ -86,7 +86,9 @@ class Launch {
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
       const rootCause = rootCauseOf(outcome.failed);
-      if (!resolved.masterPortFixed && outcome.failed.rank === 0 && portRetries < MAX_PORT_RETRIES && isPortInUse(rootCause)) {
+      // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
+      // chose is still held now that every rank of ours is gone.
+      if (!resolved.masterPortFixed && portRetries < MAX_PORT_RETRIES && ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))) {
         portRetries++;
         await rm(resolved.runDir, { recursive: true, force: true });
         this.events.emit('restarting', { attempt, reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port` });

@@ -85,3 +85,8 @@ export async function findFreeNetworkPort(): Promise<number> {
   }
   throw new DdprunError('Could not find a free TCP port on 127.0.0.1: every port tried was in use or could not be bound.');
 }
+
+/** Whether `port` can be bound now on loopback and on the wildcard address (after a failure: is someone else holding it?). */
+export async function isPortFree(port: number): Promise<boolean> {
+  return (await bindableEverywhere(port)) !== null;
+}

@@ -87,7 +87,7 @@ export class RankGroup {
   async run(): Promise<GroupOutcome> {
     for (const rank of this.plan.ranks) {
       if (this.stopping) break;
-      this.states.push(await this.start(rank));
+      await this.start(rank);
     }
     await Promise.all(this.states.map((s) => s.done));
     // Leaders are gone; their children (data-loader workers, anything forked) go too.
@@ -122,7 +122,8 @@ export class RankGroup {
     const state: RankState = {
       plan: rank,
       child,
-      pid: undefined,
+      // Set synchronously by a successful spawn: a stop() before the 'spawn' event still reaches this rank.
+      pid: child.pid,
       startedAt: Date.now(),
       exitCode: null,
       signal: null,
@@ -133,6 +134,8 @@ export class RankGroup {
       done: Promise.resolve(),
       logs: [],
     };
+    // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
+    this.states.push(state);
     let markDone = () => {};
     state.done = new Promise<void>((resolve) => (markDone = resolve));
     const shown = resolved.console && resolved.localRanksFilter.has(rank.localRank);
@@ -211,16 +214,15 @@ export class RankGroup {
     });
 
     return new Promise<RankState>((resolve) => {
+      if (child.pid !== undefined) this.watchdog.watch(child.pid);
       child.once('spawn', () => {
-        state.pid = child.pid;
         if (child.pid !== undefined) {
-          this.watchdog.watch(child.pid);
           events.emit('started', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, pid: child.pid, masterPort: this.plan.masterPort });
         }
         resolve(state);
       });
       child.once('error', (error: NodeJS.ErrnoException) => {
-        if (state.pid !== undefined) return;
+        if (child.pid !== undefined) return;
         // The spawn itself failed (no such executable, no permission): this rank failed before it existed.
         state.exitCode = 127;
         state.endedAt = Date.now();
