@@ -67,9 +67,9 @@ export class LaunchRenderer {
     }
   }
 
-  attach(handle: LaunchHandle): void {
+  attach(handle: LaunchHandle, { lines = true }: { lines?: boolean } = {}): void {
     handle.on('started', (e) => this.onStarted(e));
-    handle.on('line', (e) => this.onLine(e));
+    if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
   }
@@ -140,7 +140,7 @@ export class LaunchRenderer {
   }
 
   /** Stops the live status line and prints the summary and the root cause (or the `done` event). */
-  finish(result: LaunchResult): void {
+  finish(result: LaunchResult, { rootCause = true }: { rootCause?: boolean } = {}): void {
     if (this.renderTimer) clearTimeout(this.renderTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.renderTimer = undefined;
@@ -153,6 +153,6 @@ export class LaunchRenderer {
       const verdict = result.exitCode === 0 ? c.green('succeeded') : result.signal ? c.yellow(`stopped by ${result.signal}`) : c.red('failed');
       this.human.write(`\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`);
     }
-    if (result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
+    if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
 }

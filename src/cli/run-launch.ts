@@ -7,6 +7,7 @@ import { exitCodeForResult } from './exit.js';
 import { launch } from '../launch/launch.js';
 import { resolveOptions } from '../launch/options.js';
 import { LaunchRenderer } from './render.js';
+import type { SlurmProvenance } from './slurm-env.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -15,22 +16,26 @@ export interface Io {
 }
 
 /** Validates, then either prints the plan (--dry-run) or launches and shows the run; returns the exit code. */
-export async function runLaunch(options: LaunchOptions, output: OutputFlags, io: Io): Promise<number> {
+export async function runLaunch(options: LaunchOptions, output: OutputFlags, io: Io, slurm?: SlurmProvenance): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
   const configDir = output.dryRun && 'trainer' in options.entry ? probeConfigDir(io.env) : undefined;
   const resolved = await resolveOptions(configDir ? { ...options, configDir } : options);
   if (output.dryRun) {
     const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
-    io.stdout.write(`${output.json ? planJson(plan, resolved, portChosenAtLaunch) : formatPlan(plan, resolved, portChosenAtLaunch)}\n`);
+    io.stdout.write(`${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`);
     return 0;
   }
+  // Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
+  // back-pressure, instead of one write per line here.
+  const plain = !output.json && !io.stdout.isTTY && !(io.stderr.isTTY && !output.quiet) && io.stdout === process.stdout && io.stderr === process.stderr;
+  // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
-  for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
+  if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
   const renderer = new LaunchRenderer(resolved, { json: output.json, quiet: output.quiet, stdout: io.stdout, stderr: io.stderr, env: io.env });
-  const handle = launch(options);
-  renderer.attach(handle);
+  const handle = launch({ ...options, console: plain });
+  renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
-  renderer.finish(result);
+  renderer.finish(result, { rootCause: !plain });
   return exitCodeForResult(result);
 }
