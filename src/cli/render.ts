@@ -1,4 +1,4 @@
-import { createLogUpdate } from 'log-update';
+import type { createLogUpdate } from 'log-update';
 import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
@@ -18,6 +18,14 @@ export interface RenderOptions {
   env: NodeJS.ProcessEnv;
   /** Milliseconds between status-line renders (about 10 Hz). */
   statusIntervalMs?: number;
+  /** log-update's factory, loaded by `loadStatusLine` only when a status line will be drawn (it costs ~50 ms to import). */
+  createStatus?: typeof createLogUpdate;
+}
+
+/** Whether a status line will be drawn, and then log-update's factory. */
+export async function loadStatusLine(options: Pick<RenderOptions, 'quiet' | 'stderr'>): Promise<typeof createLogUpdate | undefined> {
+  if (options.quiet || !options.stderr.isTTY) return undefined;
+  return (await import('log-update')).createLogUpdate;
 }
 
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
@@ -60,8 +68,8 @@ export class LaunchRenderer {
     this.out = colorsFor(options.stdout, options.env);
     this.err = colorsFor(options.stderr, options.env);
     this.human = options.stderr;
-    if (!options.quiet && options.stderr.isTTY) {
-      this.status = createLogUpdate(options.stderr, { showCursor: true });
+    if (options.createStatus) {
+      this.status = options.createStatus(options.stderr, { showCursor: true });
       this.tickTimer = setInterval(() => this.scheduleStatus(), 1000);
       this.tickTimer.unref();
     }

@@ -6,7 +6,7 @@ import { dryRunPlan, formatPlan, planJson } from './dry-run.js';
 import { exitCodeForResult } from './exit.js';
 import { launch } from '../launch/launch.js';
 import { resolveOptions } from '../launch/options.js';
-import { LaunchRenderer } from './render.js';
+import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
 
 export interface Io {
@@ -32,7 +32,8 @@ export async function runLaunch(options: LaunchOptions, output: OutputFlags, io:
   // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
   if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
-  const renderer = new LaunchRenderer(resolved, { json: output.json, quiet: output.quiet, stdout: io.stdout, stderr: io.stderr, env: io.env });
+  const createStatus = await loadStatusLine({ quiet: output.quiet, stderr: io.stderr });
+  const renderer = new LaunchRenderer(resolved, { json: output.json, quiet: output.quiet, stdout: io.stdout, stderr: io.stderr, env: io.env, createStatus });
   const handle = launch({ ...options, console: plain });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;

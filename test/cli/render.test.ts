@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LaunchRenderer } from '../../src/cli/render.js';
+import { LaunchRenderer, loadStatusLine } from '../../src/cli/render.js';
 import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/launch/types.js';
 
 function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: number; text: () => string } {
@@ -29,7 +29,9 @@ describe('LaunchRenderer', () => {
   it('keeps one status line at the bottom of a terminal, cleared before rank lines and re-rendered after', async () => {
     const stdout = fakeStream(true);
     const stderr = fakeStream(true);
-    const renderer = new LaunchRenderer(resolved, { json: false, quiet: false, stdout, stderr, env: { NO_COLOR: '1' }, statusIntervalMs: 5 });
+    const createStatus = await loadStatusLine({ quiet: false, stderr });
+    expect(createStatus).toBeTypeOf('function');
+    const renderer = new LaunchRenderer(resolved, { json: false, quiet: false, stdout, stderr, env: { NO_COLOR: '1' }, statusIntervalMs: 5, createStatus });
     const { handle, events } = fakeHandle();
     renderer.attach(handle);
     events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
