@@ -5,6 +5,8 @@ import { runDoctor } from './doctor.js';
 import { exitCodeForError } from './exit.js';
 import { runGc } from './gc.js';
 import { runLaunch, type Io } from './run-launch.js';
+import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
+import { runSlurmSubmit } from './slurm-submit.js';
 import { trainerLaunchOptions } from './trainer-mode.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
@@ -49,10 +51,20 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       case 'print':
         io.stdout.write(command.text);
         return 0;
-      case 'launch':
-        return await runLaunch(command.options, command.output, io);
-      case 'train':
-        return await runLaunch(await trainerLaunchOptions(command.options, command.trainer), command.output, io);
+      case 'launch': {
+        // Inside a Slurm allocation, the allocation fills what the command line left out.
+        checkSlurmLayout(io.env);
+        const { options, slurm } = applySlurmDefaults(command.options, io.env);
+        return await runLaunch(options, command.output, io, slurm);
+      }
+      case 'train': {
+        checkSlurmLayout(io.env);
+        // The trainer's ranks per node come from its device= argument, not from Slurm.
+        const { options, slurm } = applySlurmDefaults(command.options, io.env, { fillNproc: false });
+        return await runLaunch(await trainerLaunchOptions(options, command.trainer), command.output, io, slurm);
+      }
+      case 'slurm':
+        return await runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
         return await runDoctor({ fix: command.fix }, io);
       case 'gc':

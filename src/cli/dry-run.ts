@@ -2,6 +2,7 @@ import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
 import { shellQuote } from './format.js';
 import { findFreePort } from './port.js';
 import { planAttempt } from '../launch/plan.js';
+import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
 export async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
@@ -11,12 +12,13 @@ export async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: Lau
 }
 
 /** `--dry-run` output for a person: per rank the argv, cwd, and the variables ddprun sets; then the files. */
-export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean): string {
+export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean, slurm?: SlurmProvenance): string {
   const lines: string[] = [];
   const port = `${plan.masterPort}${portChosenAtLaunch ? ' (a free port now; chosen again at launch)' : ''}`;
   lines.push(`ddprun --dry-run: ${plan.ranks.length} rank(s) on this node, world size ${plan.worldSize}, backend ${resolved.backend}`);
   lines.push(`master: ${plan.masterAddr}:${port}`);
   if (resolved.python) lines.push(`python: ${resolved.python}`);
+  if (slurm) lines.push(...formatSlurmProvenance(slurm));
   for (const rank of plan.ranks) {
     lines.push('', `rank ${rank.rank} (local rank ${rank.localRank})`);
     lines.push(`  argv: ${rank.argv.map(shellQuote).join(' ')}`);
@@ -32,6 +34,6 @@ export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChos
 }
 
 /** `--dry-run --json` output: the plan itself, plus what only the resolved options know. */
-export function planJson(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean): string {
-  return JSON.stringify({ ...plan, backend: resolved.backend, python: resolved.python ?? null, portChosenAtLaunch, warnings: resolved.warnings });
+export function planJson(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean, slurm?: SlurmProvenance): string {
+  return JSON.stringify({ ...plan, backend: resolved.backend, python: resolved.python ?? null, portChosenAtLaunch, warnings: resolved.warnings, ...(slurm ? { slurm } : {}) });
 }

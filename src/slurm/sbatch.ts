@@ -24,6 +24,11 @@ export interface SbatchOptions {
   chdir?: string;
   /** Variables exported before srun, on top of the submitting environment (sbatch's `--export=ALL`). @default {} */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Directories appended to the job's PATH (after the inherited one), e.g. `['/usr/bin', '/bin']` so that
+   * ddprun finds a system Python with torch even when the submitting PATH lacks them. @default []
+   */
+  pathAppend?: readonly string[];
   /** Absolute path of the Node.js binary on the nodes, usually `process.execPath`. */
   nodePath: string;
   /** Absolute path of ddprun's CLI script on the nodes. */
@@ -72,6 +77,7 @@ export function renderSbatchScript(options: SbatchOptions): string {
     ...directives.map((arg) => `#SBATCH ${sbatchQuote(arg)}`),
     'set -euo pipefail',
     ...Object.entries(opts.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+    ...(opts.pathAppend.length > 0 ? [`export PATH="\${PATH:+$PATH:}${opts.pathAppend.join(':')}"`] : []),
     shellJoin(srun),
     '',
   ].join('\n');
@@ -99,6 +105,11 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
   if (!Array.isArray(options.ddprunArgs) || options.ddprunArgs.some((arg) => typeof arg !== 'string')) {
     throw new UsageError(`Expected \`ddprunArgs\` to be an array of strings, got ${describeValue(options.ddprunArgs)}.`, 'ddprunArgs');
   }
+  const pathAppend = options.pathAppend ?? [];
+  if (!Array.isArray(pathAppend) || pathAppend.some((dir) => typeof dir !== 'string' || !/^\/[A-Za-z0-9_@%+=,./-]*$/.test(dir))) {
+    // Written inside double quotes: only plain absolute paths, without `:` or anything the shell expands.
+    throw new UsageError(`Expected \`pathAppend\` to be an array of plain absolute directories, got ${describeValue(pathAppend)}.`, 'pathAppend');
+  }
   if (options.ddprunArgs.length === 0) throw new UsageError('Expected `ddprunArgs` to name at least the script to run, got `[]` (array).', 'ddprunArgs');
   return {
     nodes: positiveInt(options.nodes, 'nodes'),
@@ -111,6 +122,7 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     chdir: optionalText(options.chdir, 'chdir'),
     sbatchArgs: sbatchArgs.map((arg) => oneLine(arg, 'sbatchArgs')),
     env,
+    pathAppend,
     nodePath: absolutePath(options.nodePath, 'nodePath'),
     ddprunPath: absolutePath(options.ddprunPath, 'ddprunPath'),
     ddprunArgs: options.ddprunArgs,

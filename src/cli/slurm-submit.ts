@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitForJob, submitSbatch, type JobEnd } from '../slurm/job.js';
+import { renderSbatchScript } from '../slurm/sbatch.js';
+import { SlurmWaitTimeoutError } from '../slurm/errors.js';
+import type { OutputFlags, SlurmSubmit } from './args.js';
+import { colorsFor } from './colors.js';
+import { formatDuration } from './format.js';
+import type { Io } from './run-launch.js';
+
+/** This CLI's entry script: what each node's srun starts with `process.execPath`. */
+const DDPRUN_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/**
+ * Appended to the job's PATH: ddprun looks for a Python with torch on PATH and then in these places
+ * (/usr/bin/python3 …); a node's ranks must find the same interpreter whatever PATH sbatch inherited.
+ */
+const SYSTEM_DIRS = ['/usr/local/bin', '/usr/bin', '/bin'];
+
+/** How often `--wait` looks at the job (scontrol show job; cheap for slurmctld). */
+const WAIT_POLL_MS = 500;
+
+export interface SlurmSubmitDeps {
+  submit: typeof submitSbatch;
+  wait: typeof waitForJob;
+  cwd: string;
+}
+
+/** The batch script `ddprun slurm` submits. */
+export function sbatchScriptFor(submit: SlurmSubmit, cwd: string): string {
+  return renderSbatchScript({
+    nodes: submit.nodes,
+    gpusPerNode: submit.gpusPerNode,
+    cpusPerNode: submit.cpusPerNode,
+    time: submit.time,
+    partition: submit.partition,
+    jobName: submit.jobName,
+    output: submit.outputPattern,
+    // Explicit, so that the script runs where it was written whoever submits it, and its output file is where we say.
+    chdir: cwd,
+    sbatchArgs: submit.sbatchArgs,
+    pathAppend: SYSTEM_DIRS,
+    nodePath: process.execPath,
+    ddprunPath: DDPRUN_MAIN,
+    ddprunArgs: submit.ddprunArgs,
+  });
+}
+
+/**
+ * Where the job's output file will be: sbatch's `--output` pattern with the job id, name and user
+ * filled in, relative to the job's directory. `undefined` when it cannot be told beforehand
+ * (another `%` pattern such as `%N`, or an --sbatch-arg that moves the output or the directory).
+ */
+export function outputPath(submit: SlurmSubmit, jobId: string, cwd: string): string | undefined {
+  if (submit.sbatchArgs.some((arg) => /^(--output|--chdir|-o|-D)/.test(arg))) return undefined;
+  let unknown = false;
+  const jobName = submit.jobName ?? 'ddprun';
+  const filled = submit.outputPattern.replace(/%(%|(\d*)([A-Za-z]))/g, (whole, all: string, width: string, letter: string) => {
+    if (all === '%') return '%';
+    const value = letter === 'j' || letter === 'A' ? jobId : letter === 'x' ? jobName : letter === 'u' ? safeUser() : undefined;
+    if (value === undefined) {
+      unknown = true;
+      return whole;
+    }
+    return value.padStart(Number(width || 0), '0');
+  });
+  // A `\` anywhere turns sbatch's pattern expansion off.
+  if (unknown || submit.outputPattern.includes('\\')) return undefined;
+  return path.resolve(cwd, filled);
+}
+
+function safeUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ddprun slurm`: prints the script (--dry-run), or submits it and, with --wait, follows the job to its end. */
+export async function runSlurmSubmit(
+  submit: SlurmSubmit,
+  output: OutputFlags,
+  io: Io,
+  deps: SlurmSubmitDeps = { submit: submitSbatch, wait: waitForJob, cwd: process.cwd() },
+): Promise<number> {
+  const started = Date.now();
+  const c = colorsFor(io.stderr, io.env);
+  const script = sbatchScriptFor(submit, deps.cwd);
+  const event = (name: string, data: object) => io.stdout.write(`${JSON.stringify({ event: name, ...data })}\n`);
+  if (output.dryRun) {
+    const pattern = path.resolve(deps.cwd, submit.outputPattern);
+    if (output.json) event('sbatch-script', { script, output: pattern });
+    else {
+      io.stdout.write(script);
+      io.stderr.write(`ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`);
+    }
+    return 0;
+  }
+
+  const { jobId } = await deps.submit(script, { cwd: deps.cwd, env: io.env });
+  const file = outputPath(submit, jobId, deps.cwd);
+  const where = file ?? `${submit.outputPattern} (sbatch's pattern, in the job's directory)`;
+  if (output.json) event('submitted', { jobId, output: file ?? null });
+  else {
+    io.stdout.write(`Submitted batch job ${jobId}\n`);
+    io.stderr.write(`Output: ${where}\n`);
+  }
+  if (!submit.wait) return 0;
+
+  if (!output.json && !output.quiet) io.stderr.write(`Waiting for job ${jobId} (Ctrl-C stops waiting; the job keeps running)…\n`);
+  const abort = new AbortController();
+  const stop = (signal: NodeJS.Signals) => abort.abort(signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, stop);
+  let end: JobEnd;
+  try {
+    end = await deps.wait(jobId, { timeoutMs: submit.waitTimeoutMs ?? Infinity, pollMs: WAIT_POLL_MS, env: io.env, signal: abort.signal });
+  } catch (error) {
+    if (abort.signal.aborted) {
+      const signal = abort.signal.reason as NodeJS.Signals;
+      io.stderr.write(`${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`);
+      return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129;
+    }
+    if (error instanceof SlurmWaitTimeoutError) {
+      io.stderr.write(`${c.red('error:')} ${error.message} \`scancel ${jobId}\` stops it. Output: ${where}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    for (const signal of signals) process.off(signal, stop);
+  }
+
+  const code = Math.min(255, end.exitCode || (end.signal ? 128 + end.signal : end.ok ? 0 : 1));
+  const durationMs = Date.now() - started;
+  // The job's output (its ranks' lines) is the result: stdout, unless stdout carries the JSON events.
+  const text = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  if (text !== undefined) (output.json ? io.stderr : io.stdout).write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  if (output.json) event('job-end', { ...end, code, durationMs, output: file ?? null });
+  else if (!output.quiet || !end.ok) {
+    const how = end.signal ? `signal ${end.signal}` : `exit code ${end.exitCode}`;
+    const paint = end.ok ? c.green : c.red;
+    const missing = file !== undefined && text === undefined ? ` (no output file at ${file})` : '';
+    io.stderr.write(`${paint(`Slurm job ${jobId} ${end.state}`)} with ${how} after ${formatDuration(durationMs)}; output: ${where}${missing}\n`);
+  }
+  return code;
+}
