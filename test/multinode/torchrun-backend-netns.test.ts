@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
+import { ensureCli, startDdprun, sums, within, type NodeProcess } from './node-process.js';
+import { torchPython } from './torch-python.js';
+
+const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
+const RDZV_PORT = 29400; // each namespace has its own port space
+const found = await torchPython();
+const skip = netnsSkipReason() ?? found.skip;
+
+/** `ddprun --backend torchrun` options of a c10d job whose store is on node 0: no --master-addr, no --node-rank. */
+function c10dArgs(net: TwoNodeNetwork, nnodes: string, extra: readonly string[] = []): string[] {
+  return [
+    ...['--backend', 'torchrun', '--python', found.python!, ...extra],
+    ...['--nnodes', nnodes, '--nproc-per-node', '2'],
+    ...['--rdzv-backend', 'c10d', '--rdzv-endpoint', `${net.nodes[0].addr}:${RDZV_PORT}`, '--rdzv-id', 'netns', '--rdzv-timeout', '60'],
+    ALLREDUCE,
+  ];
+}
+
+interface LineEvent {
+  event: 'line';
+  rank: number;
+  text: string;
+}
+
+function allreduceLines(stdout: string): LineEvent[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"event":"line"'))
+    .map((line) => JSON.parse(line) as LineEvent)
+    .filter((e) => e.text.startsWith('allreduce '));
+}
+
+// torch 1.13's c10d agents give the workers MASTER_ADDR = the group-rank-0 agent's host name: each node needs a host
+// name that resolves to its address (`hostnames: true`), as on a real cluster. The environment names no interface
+// (startDdprun drops GLOO_SOCKET_IFNAME): ddprun sets it, to the interface that routes to the rendezvous endpoint.
+describe.skipIf(skip !== undefined)(`ddprun --backend torchrun across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let net: TwoNodeNetwork | undefined;
+  let procs: NodeProcess[] = [];
+
+  beforeAll(async () => {
+    ensureCli();
+    await sweepStaleNamespaces();
+  });
+
+  afterEach(async () => {
+    try {
+      await net?.destroy();
+      await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
+      if (net) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
+    } finally {
+      net = undefined;
+      procs = [];
+    }
+  });
+
+  it('runs 2 nodes × 2 ranks of a gloo all-reduce with a c10d rendezvous at node 0, each line tagged with its rank', async () => {
+    net = await createTwoNodeNetwork({ hostnames: true });
+    const network = net;
+    const runs = ([0, 1] as const).map((node) => startDdprun(network, node, c10dArgs(network, '2', ['--json'])));
+    procs.push(...runs);
+    const exits = await within(Promise.all(runs.map((p) => p.exit)), 90_000, 'the 2 × 2 job finishing');
+    for (const node of [0, 1] as const) {
+      const { hostname, ifname } = network.nodes[node];
+      expect(exits[node], `node ${node} stderr:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
+      // Each rank ran on its node, on the veth that routes to the rendezvous endpoint.
+      expect(runs[node]!.stdout).toContain(`host=${hostname} ifname=${ifname}"`);
+    }
+    // c10d assigns the group ranks: either node may get ranks 0 and 1.
+    expect([...sums(runs[0]!.stdout), ...sums(runs[1]!.stdout)].sort()).toEqual(['0:10', '1:10', '2:10', '3:10']);
+    for (const [node, p] of runs.entries()) {
+      for (const e of allreduceLines(p.stdout)) expect(`rank=${e.rank}`, `node ${node}: ${e.text}`).toBe(/rank=\d+/.exec(e.text)![0]);
+    }
+  });
+
+  it('runs an elastic --nnodes 1:2 job that starts with one node and completes, printing rank-tagged lines', async () => {
+    net = await createTwoNodeNetwork({ hostnames: true });
+    const node0 = startDdprun(net, 0, c10dArgs(net, '1:2'));
+    procs.push(node0);
+    // torch's c10d rendezvous waits its last-call timeout (30 s) for more nodes once the minimum has joined.
+    const exit = await within(node0.exit, 100_000, 'the one-node elastic job finishing');
+    expect(exit, node0.stderr).toEqual({ code: 0, signal: null });
+    const lines = node0.stdout.split('\n').filter((line) => line.includes('allreduce ')).sort();
+    expect(lines).toEqual([
+      expect.stringMatching(/^\[rank0\]:allreduce rank=0 local_rank=0 world=2 sum=3 /),
+      expect.stringMatching(/^\[rank1\]:allreduce rank=1 local_rank=1 world=2 sum=3 /),
+    ]);
+  });
+});
