@@ -322,6 +322,7 @@ function parseSlurm(argv: readonly string[]): CliCommand {
   // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
   const { options, output } = launchOptions(raw);
   let nodes = own.nodes as number | undefined;
+  if (raw.standalone && nodes !== undefined && nodes > 1) throw new UsageError(`--standalone runs a single node, but the job has ${nodes} nodes. Drop one of them.`, '--standalone');
   if (typeof options.nnodes === 'number') {
     if (nodes !== undefined && nodes !== options.nnodes) {
       throw new UsageError(`--nodes ${nodes} and --nnodes ${options.nnodes} disagree: the job's nodes are its ranks' nodes. Drop --nnodes.`, '--nnodes');
@@ -332,7 +333,6 @@ function parseSlurm(argv: readonly string[]): CliCommand {
   if (options.nodeRank !== undefined) {
     throw new UsageError("--node-rank differs on every node: each node's ddprun reads it from Slurm (SLURM_NODEID). Drop --node-rank.", '--node-rank');
   }
-  if (raw.standalone && nodes > 1) throw new UsageError(`--standalone runs a single node, but the job has ${nodes} nodes. Drop one of them.`, '--standalone');
   if (own.waitTimeout === 0) throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');
   if (own.waitTimeout !== undefined && !own.wait) throw new UsageError('--wait-timeout only bounds --wait. Add --wait, or drop --wait-timeout.', '--wait-timeout');
   const submit: SlurmSubmit = {

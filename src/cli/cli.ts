@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       case 'launch': {
         // Inside a Slurm allocation, the allocation fills what the command line left out.
         checkSlurmLayout(io.env);
-        const { options, slurm } = applySlurmDefaults(command.options, io.env);
+        const { options, slurm } = applySlurmDefaults(command.options, io.env, { autoNproc: !('command' in command.options.entry) });
         return await runLaunch(options, command.output, io, slurm);
       }
       case 'train': {

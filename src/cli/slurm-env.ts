@@ -16,6 +16,12 @@ const SLURM_OPTIONS = [
 
 type SlurmOption = (typeof SLURM_OPTIONS)[number][0];
 
+const AUTO_NPROC: SlurmValue<string> = {
+  value: 'auto',
+  source: 'torchrun auto rule',
+  detail: 'Slurm gave no GPU or task count for this node: GPUs if CUDA is available, else CPUs',
+};
+
 /** Where one of those options' value came from, for `--dry-run`. */
 export interface SlurmOrigin {
   option: SlurmOption;
@@ -38,13 +44,15 @@ export interface SlurmProvenance {
  * Inside a Slurm allocation (SLURM_JOB_ID set), fills every option of `--nnodes`, `--node-rank`,
  * `--master-addr`, `--master-port` and `--nproc-per-node` the user did not pass from the allocation;
  * the user's flags win. A single-node launch (`--nnodes 1`, `--standalone`) takes no node rank or
- * master from Slurm. `fillNproc: false` leaves the rank count to the caller (trainer mode: `device=`).
+ * master from Slurm. `fillNproc: false` leaves the rank count to the caller (trainer mode: `device=`);
+ * `autoNproc: false` keeps the usual default (1) when Slurm names no count, where torchrun's `auto` rule
+ * cannot apply (a `--no-python` command: no torch to count GPUs).
  * Outside Slurm, returns the options unchanged. Throws UsageError for an unusable Slurm variable.
  */
 export function applySlurmDefaults<T extends Omit<LaunchOptions, 'entry'>>(
   options: T,
   env: NodeJS.ProcessEnv,
-  { fillNproc = true }: { fillNproc?: boolean } = {},
+  { fillNproc = true, autoNproc = true }: { fillNproc?: boolean; autoNproc?: boolean } = {},
 ): { options: T; slurm?: SlurmProvenance } {
   let defaults;
   try {
@@ -60,11 +68,7 @@ export function applySlurmDefaults<T extends Omit<LaunchOptions, 'entry'>>(
     nodeRank: defaults.nodeRank,
     masterAddr: defaults.masterAddr,
     masterPort: defaults.masterPort,
-    nprocPerNode: defaults.nprocPerNode ?? {
-      value: 'auto',
-      source: 'torchrun auto rule',
-      detail: 'Slurm gave no GPU or task count for this node: GPUs if CUDA is available, else CPUs',
-    },
+    nprocPerNode: defaults.nprocPerNode ?? (autoNproc ? AUTO_NPROC : undefined),
   };
   const singleNode = options.nnodes === 1;
   const filled: Record<string, unknown> = { ...options };
