@@ -14,7 +14,7 @@ export { parseDevice, ddpWorldSizeFromDevice, resolveCudaDevices, selectIdleGpus
 export type { ParsedDevice, Gpu } from './devices.js';
 export type { DdpTrainer } from './ultralytics/types.js';
 export { findFreeNetworkPort } from './launch/port.js';
-export { launch } from './launch/launch.js';
+export { launch, launchResolved } from './launch/launch.js';
 export { resolveOptions } from './launch/options.js';
 export { planAttempt } from './launch/plan.js';
 export { formatRootCause } from './launch/failure.js';

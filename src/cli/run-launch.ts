@@ -4,7 +4,7 @@ import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
 import { dryRunPlan, formatPlan, planJson } from './dry-run.js';
 import { exitCodeForResult } from './exit.js';
-import { launch } from '../launch/launch.js';
+import { launchResolved } from '../launch/launch.js';
 import { resolveOptions } from '../launch/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
@@ -34,7 +34,7 @@ export async function runLaunch(options: LaunchOptions, output: OutputFlags, io:
   if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
   const createStatus = await loadStatusLine({ quiet: output.quiet, stderr: io.stderr });
   const renderer = new LaunchRenderer(resolved, { json: output.json, quiet: output.quiet, stdout: io.stdout, stderr: io.stderr, env: io.env, createStatus });
-  const handle = launch({ ...options, console: plain });
+  const handle = launchResolved({ ...resolved, console: plain });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
   renderer.finish(result, { rootCause: !plain });

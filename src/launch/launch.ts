@@ -27,7 +27,7 @@ class Launch {
   private group: RankGroup | undefined;
   private stopSignal: NodeJS.Signals | null = null;
 
-  constructor(private readonly options: LaunchOptions) {}
+  constructor(private readonly options: LaunchOptions | ResolvedOptions, private readonly isResolved: boolean) {}
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
     // The first call signals every group; a second one (a second Ctrl-C) SIGKILLs at once.
@@ -37,7 +37,7 @@ class Launch {
 
   async run(): Promise<LaunchResult> {
     const startedAt = Date.now();
-    const resolved = await resolveOptions(this.options);
+    const resolved = this.isResolved ? (this.options as ResolvedOptions) : await resolveOptions(this.options as LaunchOptions);
     for (const warning of resolved.warnings) if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
@@ -159,7 +159,15 @@ export function exitCodeOf(rc: RootCause): number {
  * whole group (and restarts it while restarts remain), signals are forwarded, nothing outlives the launch.
  */
 export function launch(options: LaunchOptions): LaunchHandle {
-  const run = new Launch(options);
+  return start(new Launch(options, false));
+}
+
+/** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
+export function launchResolved(resolved: ResolvedOptions): LaunchHandle {
+  return start(new Launch(resolved, true));
+}
+
+function start(run: Launch): LaunchHandle {
   const result = run.run().then((r) => {
     run.events.emit('done', r);
     return r;
