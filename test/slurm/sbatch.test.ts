@@ -63,6 +63,11 @@ describe('renderSbatchScript', () => {
     );
   });
 
+  it('appends directories to the inherited PATH, after the exported variables', () => {
+    const script = renderSbatchScript({ ...base, env: { A: '1' }, pathAppend: ['/usr/bin', '/bin'] });
+    expect(script).toContain('\nexport A=1\nexport PATH="${PATH:+$PATH:}/usr/bin:/bin"\nsrun ');
+  });
+
   it.each([
     [{ nodes: 0 }, 'Expected `nodes` to be a positive integer, got `0` (number).'],
     [{ nodes: 1.5 }, 'Expected `nodes` to be a positive integer, got `1.5` (number).'],
@@ -74,6 +79,9 @@ describe('renderSbatchScript', () => {
     [{ env: { 'A-B': 'x' } }, 'Expected every `env` name to be a shell variable name, got `"A-B"` (string).'],
     [{ nodePath: 'node' }, 'Expected `nodePath` to be an absolute path (the same on every node), got `"node"` (string).'],
     [{ ddprunArgs: [] }, 'Expected `ddprunArgs` to name at least the script to run, got `[]` (array).'],
+    [{ pathAppend: ['/opt/my bin'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["/opt/my bin"]` (array).'],
+    [{ pathAppend: ['/a:/b'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["/a:/b"]` (array).'],
+    [{ pathAppend: ['usr/bin'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["usr/bin"]` (array).'],
   ])('refuses %j', (override, message) => {
     expect(() => renderSbatchScript({ ...base, ...override } as SbatchOptions)).toThrow(new UsageError(message, Object.keys(override)[0]));
   });
