@@ -40,6 +40,7 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     handleSignals: true,
     console: true,
     socketIfname: undefined,
+    rdzvIsHost: undefined,
     warnings: [],
     deathSigWrapper: [],
     runDir: '/tmp/ddprun-run',

@@ -1,14 +1,14 @@
 import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
 import { shellQuote } from './format.js';
 import { findFreePort } from './port.js';
-import { planAttempt } from '../launch/plan.js';
+import { planLaunch } from '../launch/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
 export async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
   const portChosenAtLaunch = resolved.masterPort === undefined;
   const port = resolved.masterPort ?? (await findFreePort());
-  return { plan: planAttempt(resolved, 0, port), portChosenAtLaunch };
+  return { plan: planLaunch(resolved, 0, port), portChosenAtLaunch };
 }
 
 /** `--dry-run` output for a person: per rank the argv, cwd, and the variables ddprun sets; then the files. */
@@ -20,7 +20,7 @@ export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChos
   if (resolved.python) lines.push(`python: ${resolved.python}`);
   if (slurm) lines.push(...formatSlurmProvenance(slurm));
   for (const rank of plan.ranks) {
-    lines.push('', `rank ${rank.rank} (local rank ${rank.localRank})`);
+    lines.push('', rank.rank < 0 ? 'torchrun agent (starts the ranks)' : `rank ${rank.rank} (local rank ${rank.localRank})`);
     lines.push(`  argv: ${rank.argv.map(shellQuote).join(' ')}`);
     lines.push(`  cwd:  ${rank.cwd}`);
     lines.push('  env:');

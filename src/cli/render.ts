@@ -3,6 +3,7 @@ import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSele
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/failure.js';
+import { rankPrefix } from '../launch/supervisor.js';
 
 interface Stream {
   write(text: string): unknown;
@@ -32,6 +33,7 @@ const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
 
 /** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
 export function shownOnConsole(resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>, localRank: number, stream: 'stdout' | 'stderr'): boolean {
+  if (localRank < 0) return true; // the torchrun agent's own lines
   if (!resolved.localRanksFilter.has(localRank)) return false;
   const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
   return !(redirected === 'all' || redirected === stream);
@@ -100,9 +102,14 @@ export class LaunchRenderer {
     }
     const stream = e.stream === 'stdout' ? this.options.stdout : this.options.stderr;
     const colors = e.stream === 'stdout' ? this.out : this.err;
-    const paint = colors[RANK_COLORS[e.rank % RANK_COLORS.length] as (typeof RANK_COLORS)[number]];
     this.clearStatus();
-    stream.write(`${paint(`[rank${e.rank}]:`)}${e.text}\n`);
+    if (e.localRank < 0) {
+      // A torchrun agent's own line.
+      stream.write(`${e.text}\n`);
+    } else {
+      const paint = colors[RANK_COLORS[e.localRank % RANK_COLORS.length] as (typeof RANK_COLORS)[number]];
+      stream.write(`${paint(rankPrefix(e.rank, e.localRank))}${e.text}\n`);
+    }
     this.scheduleStatus();
   }
 
@@ -156,7 +163,7 @@ export class LaunchRenderer {
     if (this.options.json) this.json('done', result);
     const c = this.err;
     if (!this.options.quiet) {
-      const rows = [['rank', 'exit', 'duration'], ...result.ranks.map((r) => [String(r.rank), exitText(r.exitCode, r.signal), formatDuration(r.durationMs)])];
+      const rows = [['rank', 'exit', 'duration'], ...result.ranks.map((r) => [r.rank < 0 ? 'torchrun' : String(r.rank), exitText(r.exitCode, r.signal), formatDuration(r.durationMs)])];
       const attempts = result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`;
       const verdict = result.exitCode === 0 ? c.green('succeeded') : result.signal ? c.yellow(`stopped by ${result.signal}`) : c.red('failed');
       this.human.write(`\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`);

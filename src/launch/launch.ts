@@ -12,7 +12,6 @@ import { planAttempt } from './plan.js';
 import { findFreeNetworkPort, isPortFree } from './port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
-import { isLocalAddress } from './netif.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from './torchrun-backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from './types.js';
 
@@ -107,9 +106,7 @@ class Launch {
   /** The torchrun backend: one agent process runs (and restarts) the ranks; ddprun demuxes, explains and guards. */
   private async agent(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
     const port = resolved.masterPort ?? (await findFreeNetworkPort());
-    const endpointHost = resolved.rdzvEndpoint ? resolved.rdzvEndpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : resolved.masterAddr;
-    const rdzvHost = resolved.rdzvBackend === 'c10d' ? await isLocalAddress(endpointHost) : undefined;
-    const plan = planAgent(resolved, port, entryFile, undefined, rdzvHost);
+    const plan = planAgent(resolved, port, entryFile);
     if (this.stopSignal) return this.stopped(0, 0, []);
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
     this.group = group;

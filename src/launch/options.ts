@@ -25,6 +25,11 @@ const KNOWN_OPTIONS = new Set([
   'rdzvId', 'handleSignals', 'console', 'configDir',
 ]);
 
+/** `host` of `host:port` or `[v6]:port`. */
+function endpointHost(endpoint: string): string {
+  return endpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+}
+
 function fail(option: string, value: unknown, expected: string): never {
   throw new UsageError(`Expected the \`${option}\` option to be ${expected}, got ${describeValue(value)}`, option);
 }
@@ -201,15 +206,19 @@ export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOp
   if (nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined) {
     warnings.push('Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.');
   }
+  const rdzvBackend = options.rdzvBackend ?? (minNodes === maxNodes ? 'static' : 'c10d');
+  // Where the nodes meet: the master address, or under torchrun's dynamic rendezvous its endpoint.
+  const dynamic = backend === 'torchrun' && rdzvBackend !== 'static';
+  const meetingHost = dynamic && options.rdzvEndpoint ? endpointHost(options.rdzvEndpoint) : masterAddr;
   let socketIfname: string | undefined;
   if (maxNodes > 1) {
-    if (nodeRank === 0 && !(await isLocalAddress(masterAddr))) {
+    if (!dynamic && nodeRank === 0 && !(await isLocalAddress(masterAddr))) {
       warnings.push(`Node 0 was given --master-addr ${masterAddr}, which is not an address of this machine: rank 0 hosts the store there, so the other nodes may not reach it.`);
     }
     const setByUser = (name: string) => env[name] !== undefined || process.env[name] !== undefined;
-    if (!setByUser('GLOO_SOCKET_IFNAME') || !setByUser('NCCL_SOCKET_IFNAME')) socketIfname = await interfaceForAddress(masterAddr);
+    if (!setByUser('GLOO_SOCKET_IFNAME') || !setByUser('NCCL_SOCKET_IFNAME')) socketIfname = await interfaceForAddress(meetingHost);
   }
-  const rdzvBackend = options.rdzvBackend ?? (minNodes === maxNodes ? 'static' : 'c10d');
+  const rdzvIsHost = dynamic && rdzvBackend === 'c10d' ? await isLocalAddress(meetingHost) : undefined;
   const configDir = options.configDir ?? ('trainer' in options.entry ? getUserConfigDir() : undefined);
 
   return {
@@ -241,6 +250,7 @@ export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOp
     handleSignals: options.handleSignals ?? true,
     console: options.console ?? true,
     socketIfname,
+    rdzvIsHost,
     warnings,
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),

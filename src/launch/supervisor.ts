@@ -39,6 +39,11 @@ interface RankState {
   logs: WriteStream[];
 }
 
+/** `[rank3]:`, or `[local1]:` for a torchrun rank whose global rank is not known. */
+export function rankPrefix(rank: number, localRank: number): string {
+  return rank >= 0 ? `[rank${rank}]:` : `[local${localRank}]:`;
+}
+
 /** Writes to a console stream with back-pressure: a full pipe pauses the rank's output instead of buffering it. */
 function forward(target: Writable, source: Readable, text: string): void {
   if (!target.write(text)) {
@@ -152,11 +157,18 @@ export class RankGroup {
         const own = this.demux?.(raw);
         if (own) {
           if (stream === 'stderr') this.tailOf(own.rank).push(own.text);
-          if (resolved.console && resolved.localRanksFilter.has(own.localRank)) batch.push(`[rank${own.rank}]:${own.text}\n`);
+          if (resolved.console && resolved.localRanksFilter.has(own.localRank)) batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
           if (events.listenerCount('line') > 0) events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
           return;
         }
-        if (toConsole) batch.push(this.demux ? `${raw}\n` : `${prefix}${raw}\n`);
+        if (this.demux) {
+          // The torchrun agent's own lines: no rank of their own.
+          if (resolved.console) batch.push(`${raw}\n`);
+          if (stream === 'stderr') state.tail.push(raw);
+          if (events.listenerCount('line') > 0) events.emit('line', { rank: -1, localRank: -1, stream, text: raw });
+          return;
+        }
+        if (toConsole) batch.push(`${prefix}${raw}\n`);
         if (stream === 'stderr') state.tail.push(raw);
         if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
       });

@@ -14,7 +14,7 @@ const MONITOR_INTERVAL = ['--monitor_interval', '0.1'];
  * torchrun flags. Its workers are started through `--no_python setpriv --pdeathsig KILL -- python -u …`, so each
  * dies with the agent, which dies with ddprun. Every stream is tee'd so that lines arrive tagged with their rank.
  */
-export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFile: string | undefined, pythonVersion: readonly [number, number] | undefined, rdzvHost: boolean | undefined): LaunchPlan {
+export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFile?: string): LaunchPlan {
   const tee: StdSelection[] = resolved.tee.map((t, i) => ((resolved.redirects[i] ?? 'none') === 'none' ? 'all' : t));
   // Without a log dir of the user's, torchrun's goes into the launch's own folder, removed with it.
   const forArgv: ResolvedOptions = { ...resolved, masterPort, tee, logDir: resolved.logDir ?? path.join(resolved.runDir, 'torchrun') };
@@ -25,9 +25,10 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
       ? ['--no_python', ...worker]
       : torchrunEntryArgv(resolved.entry)
     : ['--no_python', ...resolved.deathSigWrapper, ...worker];
-  const argv = [...resolved.deathSigWrapper, ...torchrunArgv(forArgv, legacy ? entry : [...MONITOR_INTERVAL, ...entry], { pythonVersion, rdzvHost })];
+  const argv = [...resolved.deathSigWrapper, ...torchrunArgv(forArgv, legacy ? entry : [...MONITOR_INTERVAL, ...entry], { rdzvHost: resolved.rdzvIsHost })];
   const errorFile = path.join(resolved.runDir, 'agent', 'error.json');
-  const env: Record<string, string> = { ...resolved.env, TORCHELASTIC_ERROR_FILE: errorFile };
+  // torch >= 2.3 tags tee'd lines with this template: global ranks, even under a dynamic rendezvous.
+  const env: Record<string, string> = { ...resolved.env, TORCHELASTIC_ERROR_FILE: errorFile, TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE: '[rank${rank}]:' };
   if (resolved.socketIfname) {
     env.GLOO_SOCKET_IFNAME ??= process.env.GLOO_SOCKET_IFNAME ?? resolved.socketIfname;
     env.NCCL_SOCKET_IFNAME ??= process.env.NCCL_SOCKET_IFNAME ?? resolved.socketIfname;
@@ -42,14 +43,20 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
   };
 }
 
-/** Splits torchrun's tee'd lines (`[default1]:text`, or `[rank3]:text` on newer torch) back into ranks. */
+/**
+ * Splits torchrun's tee'd lines back into ranks: `[rank3]:text` (our prefix template, torch >= 2.3) carries the global
+ * rank; `[default1]:text` only the local rank, whose global rank is known under a static rendezvous and is -1 otherwise
+ * (the dynamic rendezvous assigns node ranks).
+ */
 export function torchrunDemux(resolved: ResolvedOptions): Demux {
+  const staticRdzv = resolved.rdzvBackend === 'static';
   return (line) => {
     const match = /^\[(default|rank)(\d+)\]:(.*)$/s.exec(line);
     if (!match) return undefined;
     const n = Number(match[2]);
-    if (match[1] === 'rank') return { rank: n, localRank: n % resolved.nprocPerNode, text: match[3] as string };
-    return { rank: resolved.nodeRank * resolved.nprocPerNode + n, localRank: n, text: match[3] as string };
+    const text = match[3] as string;
+    if (match[1] === 'rank') return { rank: n, localRank: n % resolved.nprocPerNode, text };
+    return { rank: staticRdzv ? resolved.nodeRank * resolved.nprocPerNode + n : -1, localRank: n, text };
   };
 }
 

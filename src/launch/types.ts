@@ -179,6 +179,8 @@ export interface ResolvedOptions {
   console: boolean;
   /** Interface gloo/NCCL should use (set when several nodes and the user set none). */
   socketIfname: string | undefined;
+  /** torchrun backend, c10d: whether this node hosts the rendezvous store (its endpoint is a local address). */
+  rdzvIsHost: boolean | undefined;
   /** Warnings to print once (e.g. OMP_NUM_THREADS, master address not owned). */
   warnings: readonly string[];
   /** Prefix that makes a rank die with its launcher (`setpriv --pdeathsig KILL --`); empty where unavailable. */
