@@ -9,7 +9,7 @@ import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
 import { configDirCandidates } from '../ultralytics/config-dir.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 import { probeConfigDir } from './config-dir.js';
-import { findFreePort } from './port.js';
+import { findFreeNetworkPort } from '../launch/port.js';
 import type { Io } from './run-launch.js';
 
 type Level = 'ok' | 'warn' | 'fail' | 'info';
@@ -99,7 +99,7 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   list.push({ name: 'temp files', level: temps.length ? 'warn' : 'ok', detail: temps.length ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead` : 'none' });
 
   try {
-    const port = await findFreePort();
+    const port = await findFreeNetworkPort();
     list.push({ name: 'free port', level: 'ok', detail: `bound and released 127.0.0.1:${port}` });
   } catch (error) {
     list.push({ name: 'free port', level: 'fail', detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}` });

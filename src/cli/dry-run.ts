@@ -1,13 +1,13 @@
 import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
 import { shellQuote } from './format.js';
-import { findFreePort } from './port.js';
+import { findFreeNetworkPort } from '../launch/port.js';
 import { planLaunch } from '../launch/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
 export async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
   const portChosenAtLaunch = resolved.masterPort === undefined;
-  const port = resolved.masterPort ?? (await findFreePort());
+  const port = resolved.masterPort ?? (await findFreeNetworkPort());
   return { plan: planLaunch(resolved, 0, port), portChosenAtLaunch };
 }
 
