@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { which } from '../which.js';
 import { shellQuote } from './format.js';
 
 /** What `doctor --fix` knows about the machine when choosing how to install PyTorch. */
@@ -41,9 +41,6 @@ export function torchInstallPlan(machine: Machine): TorchInstall {
   return { command: undefined, shown: 'python3 -m pip install torch', apt: false };
 }
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
-}
 
 /** This machine, as `torchInstallPlan` needs it. */
 export function thisMachine(): Machine {
@@ -53,7 +50,7 @@ export function thisMachine(): Machine {
   } catch {
     // Not Linux, or a minimal image: handled as "elsewhere".
   }
-  return { platform: process.platform, osRelease, isRoot: process.getuid?.() === 0, has: onPath };
+  return { platform: process.platform, osRelease, isRoot: process.getuid?.() === 0, has: (command: string) => which(command) !== undefined };
 }
 
 function aptListsEmpty(): boolean {

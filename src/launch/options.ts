@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError, describeValue } from '../errors.js';
+import { which } from '../which.js';
 import { findPython, probeTorch } from '../python/find-python.js';
 import { ddpWorldSizeFromDevice, listGpus } from '../devices.js';
 import { getUserConfigDir } from '../ultralytics/config-dir.js';
@@ -77,18 +78,6 @@ function existingDir(option: string, dir: string): string {
   return abs;
 }
 
-function findExecutable(command: string, cwd: string): string | undefined {
-  const candidates = command.includes('/') ? [path.resolve(cwd, command)] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, command));
-  return candidates.find((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  });
-}
-
 function checkEntry(options: LaunchOptions, cwd: string): void {
   const entry = options.entry as unknown;
   if (typeof entry !== 'object' || entry === null) fail('entry', entry, 'one of { script }, { module }, { command } or { trainer }');
@@ -109,7 +98,7 @@ function checkEntry(options: LaunchOptions, cwd: string): void {
     if (typeof e.module !== 'string' || !e.module.split('.').every((p) => IDENT.test(p))) fail('entry.module', e.module, 'a dotted Python module name such as `pkg.train`');
   } else if ('command' in e) {
     if (typeof e.command !== 'string' || !e.command) fail('entry.command', e.command, 'an executable name or path');
-    if (!findExecutable(e.command, cwd)) {
+    if (!which(e.command, { cwd })) {
       throw new UsageError(`The command ${JSON.stringify(e.command)} is not an executable file${e.command.includes('/') ? '' : ' on PATH'}.`, 'entry.command');
     }
   } else {

@@ -1,31 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { which } from '../which.js';
 
 let wrapper: readonly string[] | undefined;
-
-function which(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      /* next */
-    }
-  }
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    const file = path.join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 /**
  * The argv prefix that makes a rank die with ddprun even when ddprun is SIGKILLed: Linux's parent-death signal,
@@ -36,7 +13,8 @@ export function deathSigWrapper(): readonly string[] {
   if (wrapper) return wrapper;
   wrapper = [];
   if (process.platform === 'linux') {
-    const setpriv = which('setpriv');
+    // sbin-less PATHs (cron, systemd units) still find util-linux's setpriv in /usr/bin.
+    const setpriv = which('setpriv', { envPath: `${process.env.PATH ?? ''}${path.delimiter}/usr/bin${path.delimiter}/bin` });
     if (setpriv) {
       const help = spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 });
       if (help.stdout?.includes('--pdeathsig')) wrapper = [setpriv, '--pdeathsig', 'KILL', '--'];

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { PythonNotFoundError, UsageError } from '../errors.js';
+import { allOnPath, isExecutableFile, which } from '../which.js';
 
 /** What `probeTorch` learns about a Python's torch. */
 export interface TorchInfo {
@@ -128,24 +128,6 @@ export function probeTorch(python: string): Promise<TorchInfo> {
   return cached;
 }
 
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string, envPath: string | undefined): string[] {
-  return (envPath ?? '')
-    .split(path.delimiter)
-    .filter(Boolean)
-    .map((dir) => path.join(dir, name))
-    .filter(isExecutableFile);
-}
-
 /** Every interpreter `findPython` would try, in order, with where it came from. */
 export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { python: string; source: PythonInfo['source'] }[] {
   const out: { python: string; source: PythonInfo['source'] }[] = [];
@@ -158,13 +140,13 @@ export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { python
   };
   if (env.VIRTUAL_ENV) add(path.join(env.VIRTUAL_ENV, 'bin', 'python'), 'VIRTUAL_ENV');
   if (env.CONDA_PREFIX) add(path.join(env.CONDA_PREFIX, 'bin', 'python'), 'CONDA_PREFIX');
-  for (const name of ['python3', 'python']) for (const file of onPath(name, env.PATH)) add(file, 'PATH');
+  for (const name of ['python3', 'python']) for (const file of allOnPath(name, env.PATH)) add(file, 'PATH');
   for (const file of SYSTEM_PYTHONS) if (isExecutableFile(file)) add(file, 'system');
   return out;
 }
 
 async function explicit(python: string, source: 'option' | 'DDPRUN_PYTHON', label: string): Promise<PythonInfo> {
-  const resolved = python.includes('/') ? path.resolve(python) : onPath(python, process.env.PATH)[0];
+  const resolved = which(python);
   if (!resolved || !isExecutableFile(resolved)) {
     throw new UsageError(`${label} ${JSON.stringify(python)} is not an executable file. Pass the path of a Python interpreter that has torch.`, 'python');
   }
