@@ -68,8 +68,10 @@ async function main() {
         continue;
       }
       const t0 = Date.now();
+      const loadBefore = os.loadavg()[0].toFixed(2);
       log(`bench ${b.meta.id}: ${b.meta.title}`);
       const r = await b.run(h, cfg);
+      r.notes = [...(r.notes ?? []), `Load average (1 min) before this benchmark: ${loadBefore}, after: ${os.loadavg()[0].toFixed(2)} (2 cores).`];
       log(`  ${r.goal.met ? 'met' : 'NOT met'}: ${r.goal.text} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       results.push({ ...r, goal: b.meta.goal, outcome: r.goal, explanation: r.goal.met ? undefined : explanationFor(b.meta.id) });
     }

@@ -1,6 +1,6 @@
 // 1. Whole-job wall time: 2 ranks, gloo init + one all-reduce + exit.
 import { CONTENDERS } from './contenders.mjs';
-import { failureNote, medianOf, row } from './result.mjs';
+import { failureNote, medianOf, minOf, row } from './result.mjs';
 import { timelineProfile } from './profile.mjs';
 
 export const meta = { id: 1, title: 'Whole-job wall time: 2 ranks, gloo init + one all-reduce + exit', goal: '≤ 1.05 × floor' };
@@ -17,15 +17,21 @@ export async function run(h, cfg) {
   const rows = CONTENDERS.map((c) => row(c, '2 ranks', 'wall', 'ms', values[c]));
   const d = medianOf(rows, 'ddprun', '2 ranks', 'wall');
   const f = medianOf(rows, 'floor', '2 ranks', 'wall');
-  const met = d !== undefined && f !== undefined && d <= 1.05 * f;
   const budget = f === undefined ? undefined : 0.05 * f;
+  const dMin = minOf(rows, 'ddprun', '2 ranks', 'wall');
+  const fMin = minOf(rows, 'floor', '2 ranks', 'wall');
+  // Met only when the best runs agree with the medians: the medians of this job swing by a second with load.
+  const met = d !== undefined && f !== undefined && d <= 1.05 * f && dMin <= 1.05 * fMin;
   return {
     ...meta,
     rows,
-    notes,
+    notes: [
+      ...notes,
+      'The job itself is noisy: torch 1.13’s TCPStore client retries a refused connection after a fixed delay, so a run where rank 1 finishes importing torch before rank 0’s store listens is about 1 s slower, under any launcher. The best runs show the launcher’s own cost most clearly; the timeline below splits it.',
+    ],
     goal: {
       met,
-      text: `ddprun median ${d?.toFixed(0)} ms vs floor ${f?.toFixed(0)} ms: ${(d / f).toFixed(3)} × floor (goal ≤ 1.05, i.e. at most ${budget?.toFixed(0)} ms over the floor; ddprun is ${Math.abs(d - f).toFixed(0)} ms ${d >= f ? 'over' : 'under'} it).`,
+      text: `ddprun median ${d?.toFixed(0)} ms vs floor ${f?.toFixed(0)} ms: ${(d / f).toFixed(3)} × floor (goal ≤ 1.05, i.e. at most ${budget?.toFixed(0)} ms over the floor; ddprun is ${Math.abs(d - f).toFixed(0)} ms ${d >= f ? 'over' : 'under'} it). Best runs: ddprun ${dMin?.toFixed(0)} ms, floor ${fMin?.toFixed(0)} ms (${(dMin / fMin).toFixed(3)} ×). Met only if both are ≤ 1.05 ×.`,
     },
     profile: await timelineProfile(h, { bench: 1, job, floorMs: f, label: '2-rank all-reduce job' }),
   };

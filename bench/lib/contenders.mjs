@@ -3,10 +3,14 @@
 export const CONTENDERS = ['ddprun', 'torchrun', 'floor'];
 
 // The floor: start the ranks with torchrun's worker environment in the background and wait. No supervision.
+// Each rank gets its own session (setsid, which execs in place: same pid), as ddprun's detached ranks do: with the
+// kernel's autogroup scheduler a session is a scheduling group, so under other load ranks sharing one session would
+// get less CPU than ddprun's, and the floor would not be a floor.
 // $1 ranks, $2 MASTER_PORT, then the command of every rank.
 const FLOOR = `n=$1; port=$2; shift 2
 export MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=$n LOCAL_WORLD_SIZE=$n ROLE_WORLD_SIZE=$n GROUP_RANK=0 GROUP_WORLD_SIZE=1 ROLE_NAME=default TORCHELASTIC_RESTART_COUNT=0 TORCHELASTIC_MAX_RESTARTS=0 TORCHELASTIC_RUN_ID=none OMP_NUM_THREADS=1
-i=0; while [ $i -lt $n ]; do RANK=$i LOCAL_RANK=$i ROLE_RANK=$i "$@" & i=$((i+1)); done; wait`;
+s=$(command -v setsid)
+i=0; while [ $i -lt $n ]; do RANK=$i LOCAL_RANK=$i ROLE_RANK=$i $s "$@" & i=$((i+1)); done; wait`;
 
 /**
  * Builds { file, args, display } per contender for a job { nproc, entry, args, noPython } and a port.

@@ -10,6 +10,11 @@ export function medianOf(rows, contender, variant, metric) {
   return rows.find((r) => r.contender === contender && r.variant === variant && r.metric === metric)?.summary?.median;
 }
 
+/** The best run: less affected than the median by other load on a shared machine. */
+export function minOf(rows, contender, variant, metric) {
+  return rows.find((r) => r.contender === contender && r.variant === variant && r.metric === metric)?.summary?.min;
+}
+
 /** ddprun's median ÷ torchrun's and ÷ the floor's, per variant and metric present in the rows. */
 export function ratiosOf(rows) {
   const seen = new Set();
