@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { PythonNotFoundError, UsageError } from '../errors.js';
 import { allOnPath, isExecutableFile, which } from '../which.js';
+import { discoveryKey, pyenvFiles, readDiscovery, writeDiscovery } from './discovery-cache.js';
 
 /** What `probeTorch` learns about a Python's torch. */
 export interface TorchInfo {
@@ -42,7 +43,8 @@ export const INSTALL_TORCH_HINT =
   'Install PyTorch for one of them (Debian/Ubuntu: `apt-get install -y python3-torch`, or `ddprun doctor --fix`; elsewhere `pip install torch`), or name an interpreter with --python / DDPRUN_PYTHON.';
 
 // find_spec does not import torch: the discovery costs one interpreter start (~20 ms), not a torch import (~1 s).
-const SPEC_SCRIPT = 'import sys, importlib.util as u; print(sys.executable); print("%d.%d" % sys.version_info[:2]); print(u.find_spec("torch") is not None)';
+const SPEC_SCRIPT =
+  'import sys, importlib.util as u; s = u.find_spec("torch"); print(sys.executable); print("%d.%d" % sys.version_info[:2]); print(s is not None); print(s.origin if s and s.origin else ""); print("\\n".join(p or "." for p in sys.path))';
 
 const PROBE_SCRIPT = `import json, sys
 import torch
@@ -61,6 +63,10 @@ interface Spec {
   executable: string;
   pythonVersion: [number, number];
   hasTorch: boolean;
+  /** torch's `__init__.py`, when found. */
+  torchOrigin: string;
+  /** `sys.path`: where installing torch would change a folder. */
+  sysPath: string[];
 }
 
 const specCache = new Map<string, Promise<Spec>>();
@@ -81,9 +87,9 @@ function inspect(python: string): Promise<Spec> {
   let cached = specCache.get(python);
   if (!cached) {
     cached = run(python, SPEC_SCRIPT, 15_000).then((out) => {
-      const [executable = python, version = '0.0', has = 'False'] = out.trim().split('\n');
+      const [executable = python, version = '0.0', has = 'False', torchOrigin = '', ...sysPath] = out.replace(/\n$/, '').split('\n');
       const [major = 0, minor = 0] = version.split('.').map(Number);
-      return { executable: executable || python, pythonVersion: [major, minor], hasTorch: has === 'True' };
+      return { executable: executable || python, pythonVersion: [major, minor], hasTorch: has === 'True', torchOrigin, sysPath: sysPath.filter((p) => path.isAbsolute(p)) };
     });
     specCache.set(python, cached);
   }
@@ -171,16 +177,26 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   const env = options.env ?? process.env;
   if (options.python !== undefined) return explicit(options.python, 'option', 'The `python` option');
   if (env.DDPRUN_PYTHON) return explicit(env.DDPRUN_PYTHON, 'DDPRUN_PYTHON', 'DDPRUN_PYTHON');
+  const key = discoveryKey(env);
+  const remembered = readDiscovery<PythonInfo>(key);
+  if (remembered) return remembered;
   const tried: { python: string; reason: string }[] = [];
   const candidates = pythonCandidates(env);
+  const dependsOn: string[] = pyenvFiles(env);
   // All candidates are asked at once (a pyenv shim alone takes ~90 ms to answer); the first in order with torch wins.
   const specs = candidates.map((candidate) => inspect(candidate.python).then((spec) => ({ spec }), (error: Error) => ({ error })));
   for (const [i, candidate] of candidates.entries()) {
     const outcome = await (specs[i] as Promise<{ spec: Spec } | { error: Error }>);
+    dependsOn.push(candidate.python);
     if ('error' in outcome) {
       tried.push({ python: candidate.python, reason: `did not run: ${outcome.error.message}` });
-    } else if (outcome.spec.hasTorch) {
-      return { python: outcome.spec.executable, source: candidate.source, pythonVersion: outcome.spec.pythonVersion };
+      continue;
+    }
+    dependsOn.push(outcome.spec.executable, ...outcome.spec.sysPath);
+    if (outcome.spec.hasTorch) {
+      const info: PythonInfo = { python: outcome.spec.executable, source: candidate.source, pythonVersion: outcome.spec.pythonVersion };
+      writeDiscovery(key, info, [...dependsOn, outcome.spec.torchOrigin].filter(Boolean));
+      return info;
     } else {
       tried.push({ python: candidate.python, reason: 'no torch' });
     }
