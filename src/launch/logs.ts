@@ -16,7 +16,7 @@ export class LineSplitter {
   private lastProgressAt = 0;
 
   constructor(
-    private readonly onLine: LineSink,
+    private onLine: LineSink,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -48,6 +48,32 @@ export class LineSplitter {
       text = text.slice(cr); // keep the leading \r: what follows overwrites
     }
     this.partial = text;
+  }
+
+  /**
+   * The lines `push` would emit, as one string with `prefix` before each and a newline after: the hot path for a
+   * rank's stdout when nobody listens per line (one string operation a chunk instead of a call a line).
+   */
+  pushPrefixed(chunk: string, prefix: string): string {
+    if (chunk.includes('\r') || this.partial.includes('\r')) {
+      const saved = this.onLine;
+      const out: string[] = [];
+      this.onLine = (line) => out.push(`${prefix}${line}\n`);
+      try {
+        this.push(chunk);
+      } finally {
+        this.onLine = saved;
+      }
+      return out.join('');
+    }
+    const text = this.partial + chunk;
+    const last = text.lastIndexOf('\n');
+    if (last === -1) {
+      this.partial = text;
+      return '';
+    }
+    this.partial = text.slice(last + 1);
+    return `${prefix}${text.slice(0, last).replaceAll('\n', `\n${prefix}`)}\n`;
   }
 
   /** Emits what is left when the stream ends. */

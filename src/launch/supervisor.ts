@@ -173,8 +173,15 @@ export class RankGroup {
         if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
       });
       source.setEncoding('utf8');
+      // Nobody needs this stdout line by line (no listener, no demux): prefix whole chunks at once.
+      const bulk = stream === 'stdout' && !this.demux;
       source.on('data', (chunk: string) => {
         log?.write(chunk);
+        if (bulk && events.listenerCount('line') === 0) {
+          const text = splitter.pushPrefixed(chunk, prefix);
+          if (toConsole && text) forward(target, source, text);
+          return;
+        }
         splitter.push(chunk);
         if (batch.length) {
           const text = batch.join('');

@@ -92,3 +92,14 @@ describe.skipIf(!python)('rank output', () => {
     expect(prefixes).toEqual(new Set(['1']));
   });
 });
+
+describe('LineSplitter.pushPrefixed', () => {
+  it('gives the same lines as push(), prefixed, across chunk boundaries, CRLF and progress bars', () => {
+    const chunks = ['a', 'b\nc', 'd\n\ne\r\nf', '\r 10%', '\r100%\nlast\n', 'tail'];
+    const expected: string[] = [];
+    const reference = new LineSplitter((l) => expected.push(`[rank0]:${l}\n`), () => 0);
+    chunks.forEach((c) => reference.push(c));
+    const fast = new LineSplitter(() => undefined, () => 0);
+    expect(chunks.map((c) => fast.pushPrefixed(c, '[rank0]:')).join('')).toBe(expected.join(''));
+  });
+});
