@@ -15,10 +15,13 @@ export interface DiscoveryEntry<T> {
 
 const MAX_ENTRIES = 32;
 
-function cacheFile(): string {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  return path.join(os.tmpdir(), `ddprun-${uid}`, 'python-discovery.json');
+/** `$XDG_CACHE_HOME/ddprun/python-discovery.json` (`~/.cache/ddprun/…`): per user, and kept across temp-dir clean-ups. */
+export function discoveryCacheFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'ddprun', 'python-discovery.json');
 }
+
+const cacheFile = () => discoveryCacheFile();
 
 function mtimeOf(file: string): number {
   try {
