@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { commitDiscovery } from '../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile } from '../ultralytics/dist.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
@@ -38,6 +39,7 @@ class Launch {
     const startedAt = Date.now();
     const resolved = this.isResolved ? (this.options as ResolvedOptions) : await resolveOptions(this.options as LaunchOptions);
     for (const warning of resolved.warnings) if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
+    commitDiscovery();
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
     const watchdog = new Watchdog();

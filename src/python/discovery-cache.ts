@@ -62,7 +62,23 @@ export function readDiscovery<T>(key: string): T | undefined {
   return entry.fingerprint.every(([file, mtime]) => mtimeOf(file) === mtime) ? entry.value : undefined;
 }
 
-/** Records a choice and what it depended on; best effort (a read-only temp dir only costs the speed-up). */
+const staged = new Map<string, { value: unknown; files: readonly string[] }>();
+
+/**
+ * Keeps a choice to be written by `commitDiscovery()`: checking options (a dry run, bad input, `doctor`) writes
+ * nothing; a launch that starts commits it.
+ */
+export function stageDiscovery<T>(key: string, value: T, files: readonly string[]): void {
+  staged.set(key, { value, files });
+}
+
+/** Writes the staged choices (a launch is starting). */
+export function commitDiscovery(): void {
+  for (const [key, { value, files }] of staged) writeDiscovery(key, value, files);
+  staged.clear();
+}
+
+/** Records a choice and what it depended on; best effort (an unwritable cache folder only costs the speed-up). */
 export function writeDiscovery<T>(key: string, value: T, files: readonly string[]): void {
   try {
     const file = cacheFile();

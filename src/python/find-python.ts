@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { PythonNotFoundError, UsageError } from '../errors.js';
 import { allOnPath, isExecutableFile, which } from '../which.js';
-import { discoveryKey, pyenvFiles, readDiscovery, writeDiscovery } from './discovery-cache.js';
+import { discoveryKey, pyenvFiles, readDiscovery, stageDiscovery } from './discovery-cache.js';
 
 /** What `probeTorch` learns about a Python's torch. */
 export interface TorchInfo {
@@ -195,7 +195,7 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
     dependsOn.push(outcome.spec.executable, ...outcome.spec.sysPath);
     if (outcome.spec.hasTorch) {
       const info: PythonInfo = { python: outcome.spec.executable, source: candidate.source, pythonVersion: outcome.spec.pythonVersion };
-      writeDiscovery(key, info, [...dependsOn, outcome.spec.torchOrigin].filter(Boolean));
+      stageDiscovery(key, info, [...dependsOn, outcome.spec.torchOrigin].filter(Boolean));
       return info;
     } else {
       tried.push({ python: candidate.python, reason: 'no torch' });
