@@ -8,6 +8,7 @@ import { submitSbatch, waitForJob } from '../../src/slurm/job.js';
 import { renderSbatchScript } from '../../src/slurm/sbatch.js';
 import { shellQuote } from '../../src/slurm/shell-quote.js';
 import { processesOfCluster, slurmToolsInstalled, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { pidAlive } from '../helpers/procs.js';
 
 const isRoot = process.getuid?.() === 0;
 // slurmd must run as root to start jobs, and the Debian packages must be installed. A developer
@@ -18,15 +19,6 @@ function batch(lines: readonly string[]): string {
   return ['#!/bin/bash', ...lines].join('\n') + '\n';
 }
 
-/** Alive and not a zombie: a zombie holds nothing and waits only for its parent to reap it. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(skip)('a real two-node Slurm cluster', () => {
   let cluster: SlurmCluster;
@@ -138,15 +130,15 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     await delay(200);
     const pids = readdirSync(pidDir).flatMap((file) => readFileSync(join(pidDir, file), 'utf8').trim().split(' ').map(Number));
     expect(pids).toHaveLength(4);
-    expect(pids.filter(alive)).toEqual(pids);
+    expect(pids.filter(pidAlive)).toEqual(pids);
 
     const scancel = spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
     expect(scancel.status, scancel.stderr).toBe(0);
     const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: cluster.env });
     expect(end.state).toBe('CANCELLED');
     const goneBy = Date.now() + 15_000;
-    while (pids.some(alive) && Date.now() < goneBy) await delay(100);
-    expect(pids.filter(alive)).toEqual([]);
+    while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
+    expect(pids.filter(pidAlive)).toEqual([]);
   });
 
   it('explains why sbatch refused a job', async () => {

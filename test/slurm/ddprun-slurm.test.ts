@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, ensureBuilt, startCli, type CliRun } from '../cli/helpers.js';
 import { processesOfCluster, slurmToolsInstalled, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { pidAlive } from '../helpers/procs.js';
 
 const isRoot = process.getuid?.() === 0;
 // As in cluster.test.ts: skipped on a developer machine without root or Slurm, never in CI.
@@ -15,14 +16,6 @@ const CLI_LIMIT_MS = 150_000;
 // Short rendezvous and grace periods: a broken job fails in a minute, not in 15.
 const LAUNCH_FLAGS = ['--nproc-per-node', '2', '--rdzv-timeout', '60', '--grace-period', '2'];
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   let cluster: SlurmCluster;
@@ -116,7 +109,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
       await delay(100);
     }
     const pids = pidFiles().map((file) => Number(readFileSync(join(pidDir, file), 'utf8')));
-    expect(pids.filter(alive)).toEqual(pids);
+    expect(pids.filter(pidAlive)).toEqual(pids);
 
     const jobId = /Submitted batch job (\d+)/.exec(stdout)?.[1] as string;
     const scancel = spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
@@ -125,8 +118,8 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     expect(run.code, explain(run)).not.toBe(0);
     expect(run.stderr).toMatch(new RegExp(`Slurm job ${jobId} CANCELLED`));
     const goneBy = Date.now() + 20_000;
-    while (pids.some(alive) && Date.now() < goneBy) await delay(100);
-    expect(pids.filter(alive)).toEqual([]);
+    while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
+    expect(pids.filter(pidAlive)).toEqual([]);
   });
 
 });
