@@ -1,0 +1,121 @@
+import { UsageError } from '../errors.js';
+import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
+import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, flagName, launchOptions, newCommand, runCommander, typed, type OutputFlags, type Spec } from './flag-specs.js';
+import { parseInteger, parseSecondsToMs } from './flags.js';
+
+/** `ddprun slurm`: what to ask of sbatch, and the ddprun arguments each node runs. */
+export interface SlurmSubmit {
+  nodes: number;
+  gpusPerNode?: number;
+  cpusPerNode?: number;
+  time?: string;
+  partition?: string;
+  jobName?: string;
+  /** sbatch's `--output` pattern, relative to the submit directory unless absolute. */
+  outputPattern: string;
+  sbatchArgs: string[];
+  /** Follow the job to its end and exit with its exit code. */
+  wait: boolean;
+  /** Give up waiting after this long (the job keeps running). @default no limit */
+  waitTimeoutMs?: number;
+  /** ddprun's launch options, the script and its arguments, as typed (underscore spellings normalized). */
+  ddprunArgs: string[];
+}
+
+// `ddprun slurm`'s own flags; every other flag is a launch flag, checked here and passed to each node's ddprun.
+const SLURM_FLAGS: Spec[] = [
+  { flags: '--nodes <n>', description: 'nodes of the job; one ddprun runs on each (default: --nnodes, else 1)', parse: parsePositive },
+  { flags: '--gpus-per-node <n>', description: 'GPUs per node (sbatch --gpus-per-node; default: none requested)', parse: parsePositive },
+  { flags: '--cpus-per-node <n>', description: "CPUs per node for its ddprun and all its ranks (sbatch --cpus-per-task; default: Slurm's)", parse: parsePositive },
+  { flags: '--time <time>', description: "time limit, in any format sbatch accepts (default: the partition's)" },
+  { flags: '--partition <name>', description: "partition (default: the cluster's default)" },
+  { flags: '--job-name <name>', description: 'job name (default: ddprun)' },
+  { flags: '--output <pattern>', description: 'job output file, sbatch patterns like %j allowed (default: ddprun-%j.out in this directory)' },
+  { flags: '--sbatch-arg <arg>', description: 'one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable; written last, so it wins)', repeat: true },
+  { flags: '--wait', description: "follow the job to its end, print its output file, and exit with the job's exit code" },
+  { flags: '--wait-timeout <seconds>', description: 'with --wait: stop waiting after this long (exit 1; the job keeps running)', parse: parseSecondsToMs },
+];
+
+function parsePositive(flag: string, value: string): number {
+  const n = parseInteger(flag, value);
+  if (n < 1) throw new UsageError(`${flag} expects a positive integer, got ${JSON.stringify(value)}.`, flag);
+  return n;
+}
+
+const SLURM_VALUE_FLAGS = new Set(SLURM_FLAGS.filter((s) => s.flags.includes('<')).map(flagName));
+/** Flags `ddprun slurm` keeps for itself: the sbatch ones, and --dry-run/--json, which are about the submission. */
+const SLURM_OWN_FLAGS = new Set([...SLURM_FLAGS.map(flagName), '--dry-run', '--json']);
+
+/** The tokens for each node's ddprun: `tokens` without `ddprun slurm`'s own flags (and their values). */
+function ddprunTokens(tokens: readonly string[], valueFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i] as string;
+    if (token === '--' || !token.startsWith('-') || token === '-') break;
+    const eq = token.indexOf('=');
+    const name = eq === -1 ? token : token.slice(0, eq);
+    const takesNext = eq === -1 && valueFlags.has(name) && i + 1 < tokens.length;
+    const width = takesNext ? 2 : 1;
+    if (!SLURM_OWN_FLAGS.has(name)) out.push(...tokens.slice(i, i + width));
+    i += width;
+  }
+  const rest = tokens.slice(i);
+  // A script named like a subcommand (`train`) would be read as one by the node's ddprun.
+  if (out.length === 0 && rest[0] !== undefined && (SUBCOMMANDS as readonly string[]).includes(rest[0])) out.push('--');
+  return out.concat(rest);
+}
+
+/** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets. */
+export function parseSlurm(argv: readonly string[]): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | { kind: 'print'; text: string } {
+  const captured = { out: '' };
+  const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
+  const command = addFlags(addFlags(addFlags(newCommand('slurm', captured), SLURM_FLAGS), LAUNCH_FLAGS), ENTRY_FLAGS)
+    .usage('[--nodes N] [sbatch options] [ddprun options] script.py [args…]')
+    .description(
+      'Submit a ddprun launch as a Slurm batch job: writes the sbatch script (one ddprun per node under\n' +
+        '`srun --ntasks-per-node=1`; each reads its node rank, master address and port from Slurm), submits it\n' +
+        'with sbatch and prints the job id. --dry-run prints the script and submits nothing.',
+    )
+    .argument('[script]', 'the Python script (or module with -m, executable with --no-python), as each node runs it')
+    .argument('[args...]', 'its arguments, passed untouched')
+    .addHelpText('after', `\nWith --wait, the exit code is the job's: its batch script's exit code, else 128+signal, else 1 when it did not\ncomplete; 1 when waiting fails or times out; 2 for bad usage (nothing was submitted).`);
+  const tokens = normalizeFlagSpelling(argv, valueFlags);
+  const printed = runCommander(command, tokens, captured);
+  if (printed) return printed;
+  const raw = command.opts();
+  const own = typed(SLURM_FLAGS, raw);
+  if (command.args[0] === undefined) {
+    throw new UsageError('Missing the script to run. Usage: `ddprun slurm [--nodes N] [options] script.py [args…]`; see `ddprun slurm --help`.', 'script');
+  }
+  if (raw.module && raw.python === false) throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
+  // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
+  const { options, output } = launchOptions(raw);
+  let nodes = own.nodes as number | undefined;
+  if (raw.standalone && nodes !== undefined && nodes > 1) throw new UsageError(`--standalone runs a single node, but the job has ${nodes} nodes. Drop one of them.`, '--standalone');
+  if (typeof options.nnodes === 'number') {
+    if (nodes !== undefined && nodes !== options.nnodes) {
+      throw new UsageError(`--nodes ${nodes} and --nnodes ${options.nnodes} disagree: the job's nodes are its ranks' nodes. Drop --nnodes.`, '--nnodes');
+    }
+    nodes ??= options.nnodes;
+  }
+  nodes ??= 1;
+  if (options.nodeRank !== undefined) {
+    throw new UsageError("--node-rank differs on every node: each node's ddprun reads it from Slurm (SLURM_NODEID). Drop --node-rank.", '--node-rank');
+  }
+  if (own.waitTimeout === 0) throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');
+  if (own.waitTimeout !== undefined && !own.wait) throw new UsageError('--wait-timeout only bounds --wait. Add --wait, or drop --wait-timeout.', '--wait-timeout');
+  const submit: SlurmSubmit = {
+    nodes,
+    outputPattern: (own.output as string | undefined) ?? 'ddprun-%j.out',
+    sbatchArgs: (own.sbatchArg as string[] | undefined) ?? [],
+    wait: Boolean(own.wait),
+    ddprunArgs: ddprunTokens(tokens, valueFlags),
+  };
+  for (const key of ['gpusPerNode', 'cpusPerNode', 'time', 'partition', 'jobName', 'waitTimeout'] as const) {
+    const value = own[key];
+    if (value !== undefined) (submit as unknown as Record<string, unknown>)[key === 'waitTimeout' ? 'waitTimeoutMs' : key] = value;
+  }
+  return { kind: 'slurm', submit, output };
+}
+
