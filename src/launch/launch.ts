@@ -42,7 +42,7 @@ class Launch {
     commitDiscovery();
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
-    const watchdog = new Watchdog();
+    const watchdog = new Watchdog(resolved.runDir);
     try {
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));

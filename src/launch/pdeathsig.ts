@@ -25,15 +25,17 @@ export function deathSigWrapper(): readonly string[] {
 
 // Reads process-group ids, one a line (dash's `kill` needs `--` before a negative pid); on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
 // takes the ranks' own children (data-loader workers) that the parent-death signal does not reach. `exit` ends it quietly.
-const WATCHDOG = 'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; exit 0';
+// Then it removes the launch's run folder ($1: error files, torchrun's logs), which no `finally` of ddprun's will.
+const WATCHDOG =
+  'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; [ -n "$1" ] && rm -rf -- "$1"; exit 0';
 
-/** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind. */
+/** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind, and remove `runDir`. */
 export class Watchdog {
   private readonly child: ChildProcess | undefined;
 
-  constructor() {
+  constructor(runDir: string) {
     try {
-      this.child = spawn('/bin/sh', ['-c', WATCHDOG], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      this.child = spawn('/bin/sh', ['-c', WATCHDOG, 'ddprun-watchdog', runDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
       this.child.on('error', () => undefined);
       this.child.stdin?.on('error', () => undefined);
       this.child.unref();

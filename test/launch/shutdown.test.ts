@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
@@ -44,12 +46,17 @@ describe.skipIf(!python)('ddprun as a real parent process', () => {
     expect(await waitGone(ranks, 2000)).toEqual([]);
   });
 
-  it('leaves no rank alive when ddprun itself is SIGKILLed', async () => {
+  it('leaves no rank alive, and no run folder, when ddprun itself is SIGKILLed', async () => {
     const { parent, pids, exit } = await startParent();
     const ranks = readPids(pids);
+    const runDir = path.join(os.tmpdir(), readdirSync(os.tmpdir()).find((d) => d.startsWith(`ddprun-${parent.pid}-`)) ?? 'missing');
+    expect(existsSync(runDir)).toBe(true);
     parent.kill('SIGKILL');
     expect(await exit).toEqual([null, 'SIGKILL']);
     expect(await waitGone(ranks, 3000)).toEqual([]);
+    const deadline = Date.now() + 3000;
+    while (existsSync(runDir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(runDir)).toBe(false);
   });
 
   it("also kills the ranks' own children when ddprun is SIGKILLed", async () => {
