@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
+import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
-import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, flagName, launchOptions, newCommand, runCommander, typed, type OutputFlags, type Spec } from './flag-specs.js';
+import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, entryOf, flagName, launchOptions, newCommand, runCommander, typed, type OutputFlags, type Spec } from './flag-specs.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
 
 /** `ddprun slurm`: what to ask of sbatch, and the ddprun arguments each node runs. */
@@ -20,6 +21,8 @@ export interface SlurmSubmit {
   waitTimeoutMs?: number;
   /** ddprun's launch options, the script and its arguments, as typed (underscore spellings normalized). */
   ddprunArgs: string[];
+  /** The same launch as options, to check at submit time (each node's ddprun fills in the Slurm values). */
+  launch: LaunchOptions;
 }
 
 // `ddprun slurm`'s own flags; every other flag is a launch flag, checked here and passed to each node's ddprun.
@@ -111,6 +114,7 @@ export function parseSlurm(argv: readonly string[]): { kind: 'slurm'; submit: Sl
     sbatchArgs: (own.sbatchArg as string[] | undefined) ?? [],
     wait: Boolean(own.wait),
     ddprunArgs: ddprunTokens(tokens, valueFlags),
+    launch: { ...options, entry: entryOf(raw, command.args) },
   };
   for (const key of ['gpusPerNode', 'cpusPerNode', 'time', 'partition', 'jobName', 'waitTimeout'] as const) {
     const value = own[key];

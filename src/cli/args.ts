@@ -4,7 +4,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from './exit.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
-import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, launchOptions, newCommand, runCommander, type OutputFlags } from './flag-specs.js';
+import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, entryOf, launchOptions, newCommand, runCommander, type OutputFlags } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 
@@ -64,7 +64,7 @@ function parseLaunch(argv: readonly string[]): CliCommand {
   }
   if (raw.module && raw.python === false) throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
   const { options, output } = launchOptions(raw);
-  const entry: LaunchOptions['entry'] = raw.module ? { module: script, args } : raw.python === false ? { command: script, args } : { script, args };
+  const entry = entryOf(raw, [script, ...args]);
   if (raw.python === false) delete (options as Record<string, unknown>).python;
   return { kind: 'launch', options: { ...options, entry }, output };
 }

@@ -27,6 +27,11 @@ const FLAGS: Record<string, string> = {
   rdzvBackend: '--rdzv-backend',
   rdzvEndpoint: '--rdzv-endpoint',
   rdzvId: '--rdzv-id',
+  sbatchArgs: '--sbatch-arg',
+  time: '--time',
+  partition: '--partition',
+  jobName: '--job-name',
+  output: '--output',
 };
 
 /** A usage error as one line, with launch()'s option names replaced by the flags the user typed. */
@@ -45,20 +50,22 @@ export function usageLine(message: string): string {
 
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let json = false;
   try {
     const command = parseCli(argv);
+    json = 'output' in command && command.output.json;
     switch (command.kind) {
       case 'print':
         io.stdout.write(command.text);
         return 0;
       case 'launch': {
         // Inside a Slurm allocation, the allocation fills what the command line left out.
-        checkSlurmLayout(io.env);
+        checkSlurmLayout(io.env, command.options);
         const { options, slurm } = applySlurmDefaults(command.options, io.env, { autoNproc: !('command' in command.options.entry) });
         return await runLaunch(options, command.output, io, slurm);
       }
       case 'train': {
-        checkSlurmLayout(io.env);
+        checkSlurmLayout(io.env, command.options);
         // The trainer's ranks per node come from its device= argument, not from Slurm.
         const { options, slurm } = applySlurmDefaults(command.options, io.env, { fillNproc: false });
         return await runLaunch(await trainerLaunchOptions(options, command.trainer), command.output, io, slurm);
@@ -77,6 +84,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     const text = error instanceof UsageError ? usageLine(message) : message;
     io.stderr.write(`${c.red('error:')} ${text}\n`);
     if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-    return exitCodeForError(error);
+    const exitCode = exitCodeForError(error);
+    // A program following --json gets a last event even when the launch could not run.
+    if (json) io.stdout.write(`${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', message: text, exitCode })}\n`);
+    return exitCode;
   }
 }

@@ -130,3 +130,9 @@ export function launchOptions(raw: Record<string, unknown>): { options: Omit<Lau
   return { options, output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet) } };
 }
 
+
+/** What each rank runs, from `-m`/`--no-python` and the positional arguments (`script args…`). */
+export function entryOf(raw: Record<string, unknown>, positional: readonly string[]): LaunchOptions['entry'] {
+  const [script = '', ...args] = positional;
+  return raw.module ? { module: script, args } : raw.python === false ? { command: script, args } : { script, args };
+}

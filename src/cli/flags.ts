@@ -36,7 +36,12 @@ export function parseNnodes(flag: string, value: string): number | string {
 export function parseSecondsToMs(flag: string, value: string): number {
   const text = value.trim();
   if (!/^\d+(\.\d+)?$/.test(text)) throw bad(flag, value, 'a number of seconds, e.g. `30` or `0.5`');
-  return Math.round(Number(text) * 1000);
+  const ms = Math.round(Number(text) * 1000);
+  // The launcher's own limits, said in the flag's unit: at most 1 day of grace, 7 days of rendezvous or waiting.
+  const maxSeconds = flag === '--grace-period' ? 86_400 : 7 * 86_400;
+  const minMs = flag === '--grace-period' ? 0 : 1;
+  if (ms < minMs || ms > maxSeconds * 1000) throw bad(flag, value, `a number of seconds from ${minMs ? 0.001 : 0} to ${maxSeconds}`);
+  return ms;
 }
 
 /** `0,1,3` to `[0, 1, 3]`. */

@@ -93,8 +93,10 @@ export function applySlurmDefaults<T extends Omit<LaunchOptions, 'entry'>>(
  * Refuses a launch that the Slurm layout would turn into a mess (several ddprun tasks on one node, or
  * a multi-node batch script without srun), with the layout checks' own message; exit code 2.
  */
-export function checkSlurmLayout(env: NodeJS.ProcessEnv): void {
-  const problem = detectSlurmMultiTask(env) ?? detectSlurmMissingStep(env);
+export function checkSlurmLayout(env: NodeJS.ProcessEnv, options: Pick<LaunchOptions, 'nnodes'> = {}): void {
+  // A single-node launch asked for on the command line (--nnodes 1, --standalone) needs no srun step.
+  const singleNode = options.nnodes === 1 || options.nnodes === '1';
+  const problem = detectSlurmMultiTask(env) ?? (singleNode ? undefined : detectSlurmMissingStep(env));
   if (problem) throw new UsageError(problem);
 }
 

@@ -6,6 +6,7 @@ import { waitForJob, submitSbatch, type JobEnd } from '../slurm/job.js';
 import { renderSbatchScript } from '../slurm/sbatch.js';
 import { SlurmWaitTimeoutError } from '../slurm/errors.js';
 import type { OutputFlags, SlurmSubmit } from './args.js';
+import { resolveOptions } from '../launch/options.js';
 import { colorsFor } from './colors.js';
 import { formatDuration } from './format.js';
 import type { Io } from './run-launch.js';
@@ -87,6 +88,13 @@ export async function runSlurmSubmit(
   deps: SlurmSubmitDeps = { submit: submitSbatch, wait: waitForJob, cwd: process.cwd() },
 ): Promise<number> {
   const started = Date.now();
+  // Every launch option is checked here, so that a typo fails now and not on the nodes after the queue. The values
+  // Slurm gives each node stand in as a 2-node placeholder; the interpreter is the nodes' business.
+  const { launch } = submit;
+  await resolveOptions(
+    { ...launch, nnodes: launch.nnodes ?? submit.nodes, nodeRank: 0, masterAddr: launch.masterAddr ?? '127.0.0.1', masterPort: launch.masterPort ?? 29500, cwd: deps.cwd },
+    { probe: false },
+  );
   const c = colorsFor(io.stderr, io.env);
   const script = sbatchScriptFor(submit, deps.cwd);
   const event = (name: string, data: object) => io.stdout.write(`${JSON.stringify({ event: name, ...data })}\n`);

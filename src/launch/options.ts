@@ -140,11 +140,16 @@ async function resolveNproc(value: LaunchOptions['nprocPerNode'], options: Launc
   return { n: intOption('nprocPerNode', value, 1, MAX_NPROC_PER_NODE) };
 }
 
+export interface ResolveBehaviour {
+  /** Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines). @default true */
+  probe?: boolean;
+}
+
 /**
  * Checks every option and fills every default, before anything is written, spawned or deleted.
  * Bad input throws a UsageError that names the option, the value and what is accepted.
  */
-export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOptions> {
+export async function resolveOptions(options: LaunchOptions, { probe = true }: ResolveBehaviour = {}): Promise<ResolvedOptions> {
   if (typeof options !== 'object' || options === null) fail('options', options, 'an object');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new UsageError(`Unknown option \`${key}\`. Known options: ${[...KNOWN_OPTIONS].join(', ')}.`, key);
@@ -173,9 +178,11 @@ export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOp
   if (options.rdzvEndpoint !== undefined && (typeof options.rdzvEndpoint !== 'string' || !/^\S+:\d{1,5}$/.test(options.rdzvEndpoint))) fail('rdzvEndpoint', options.rdzvEndpoint, '`HOST:PORT`');
   if (options.configDir !== undefined && typeof options.configDir !== 'string') fail('configDir', options.configDir, 'a directory path');
 
-  const needsPython = !('command' in options.entry) || backend === 'torchrun';
+  const needsPython = probe && (!('command' in options.entry) || backend === 'torchrun');
   const python = needsPython ? (await findPython({ python: options.python })).python : undefined;
-  const { n: nprocPerNode, torchVersion: probed } = await resolveNproc(options.nprocPerNode, options, python);
+  // Without probing, a symbolic count ('auto') is checked as the widest node, so that every rank-indexed option passes.
+  const symbolic = !probe && typeof options.nprocPerNode === 'string' && ['auto', 'gpu', 'cpu'].includes(options.nprocPerNode);
+  const { n: nprocPerNode, torchVersion: probed } = symbolic ? { n: MAX_NPROC_PER_NODE } : await resolveNproc(options.nprocPerNode, options, python);
   const torchVersion = probed ?? (backend === 'torchrun' && python ? (await probeTorch(python)).version : undefined);
 
   if (options.localRanksFilter !== undefined) {
@@ -189,13 +196,18 @@ export async function resolveOptions(options: LaunchOptions): Promise<ResolvedOp
   let logDir = options.logDir === undefined ? undefined : path.resolve(cwd, options.logDir);
   // --log-dir alone keeps both streams in files and on the console; a redirect without a log dir goes to a temp dir, as torchrun does.
   if (logDir && !wantsFiles) tee = tee.map(() => 'all');
-  if (!logDir && wantsFiles) logDir = path.join(os.tmpdir(), `ddprun-logs-${runId}-${randomBytes(4).toString('hex')}`);
-
   const warnings: string[] = [];
+  if (!logDir && wantsFiles) {
+    logDir = path.join(os.tmpdir(), `ddprun-logs-${runId}-${randomBytes(4).toString('hex')}`);
+    warnings.push(`--redirects/--tee without --log-dir: the ranks' log files go to ${logDir} (kept after the run).`);
+  }
   if (nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined) {
     warnings.push('Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.');
   }
   const rdzvBackend = options.rdzvBackend ?? (minNodes === maxNodes ? 'static' : 'c10d');
+  if (backend === 'native' && (options.rdzvBackend ?? options.rdzvEndpoint ?? options.rdzvId) !== undefined) {
+    warnings.push('--rdzv-backend, --rdzv-endpoint and --rdzv-id only apply to --backend torchrun; the native backend uses --master-addr and --master-port.');
+  }
   // Where the nodes meet: the master address, or under torchrun's dynamic rendezvous its endpoint.
   const dynamic = backend === 'torchrun' && rdzvBackend !== 'static';
   const meetingHost = dynamic && options.rdzvEndpoint ? endpointHost(options.rdzvEndpoint) : masterAddr;

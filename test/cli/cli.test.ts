@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER, ensureBuilt, listFiles, processesWith, runCli, sandbox, startCli, type Sandbox } from './helpers.js';
+import { writeStandInPython } from '../helpers/python.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -144,15 +145,32 @@ describe('bad input: exit 2, one line naming the problem, nothing started or wri
 
   it('a --python that has no torch names the fix', async () => {
     const s = box();
-    // A Python without torch: python3 from PATH here, or a venv without packages elsewhere.
-    const noTorch = ['/root/.pyenv/shims/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
-    if (!noTorch) return;
+    // An interpreter that answers as Python 3.11 without torch (a real one would depend on the machine).
+    const noTorch = await writeStandInPython(path.join(s.dir, 'bin', 'python3'), { torch: null, pythonVersion: [3, 11] });
     const run = await runCli(['--python', noTorch, WORKER, 'ok', s.out], { env: s.env });
-    if (run.code === 0) return; // that interpreter has torch after all
     expect(run.code).toBe(2);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/cannot import torch\. Install PyTorch .*ddprun doctor --fix/);
     expect(listFiles(s.out)).toEqual([]);
+  });
+
+  it('--json ends with an error event when the launch cannot run', async () => {
+    const s = box();
+    const args = ['--json', '--nnodes', '2', '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port', '9', '--rdzv-timeout', '0.5', '--no-python', 'true'];
+    const run = await runCli(args, { env: s.env });
+    expect(run.code).toBe(1);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; name?: string; message?: string; exitCode?: number });
+    expect(events.at(-1)).toMatchObject({ event: 'error', name: 'RendezvousTimeoutError', exitCode: 1 });
+    expect(events.at(-1)?.message).toMatch(/^Could not reach the master at 127\.0\.0\.1:9 within/);
+  });
+
+  it('says where --redirects without --log-dir puts the log files', async () => {
+    const s = box();
+    const run = await runCli(['--redirects', '3', '--nproc-per-node', '2', '--no-python', 'echo', 'hi'], { env: s.env });
+    expect(run.code).toBe(0);
+    const dir = /the ranks' log files go to (\S+) \(kept after the run\)/.exec(run.stderr)?.[1];
+    expect(dir?.startsWith(path.join(s.dir, 'tmp', 'ddprun-logs-'))).toBe(true);
+    expect(readFileSync(path.join(dir as string, 'attempt_0', '1', 'stdout.log'), 'utf8')).toBe('hi\n');
   });
 });
 

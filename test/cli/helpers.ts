@@ -20,7 +20,7 @@ function newestMtime(dir: string): number {
 
 /** Builds dist/ when it is missing or older than src/ (`npm test` builds first; this is for `vitest run test/cli`). */
 export function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(path.join(ROOT, 'src', 'cli'))) return;
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 }
 
@@ -39,8 +39,17 @@ export function sandbox(): Sandbox {
   const home = path.join(dir, 'home');
   const configDir = path.join(dir, 'config');
   const out = path.join(dir, 'out');
-  for (const d of [home, out]) mkdirSync(d);
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, YOLO_CONFIG_DIR: configDir, XDG_CONFIG_HOME: path.join(home, '.config') };
+  const tmp = path.join(dir, 'tmp');
+  for (const d of [home, out, tmp]) mkdirSync(d);
+  // Everything the CLI could write lands under `dir` (config, cache, run folders, logs), so `listFiles(dir)` sees it.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    TMPDIR: tmp,
+    YOLO_CONFIG_DIR: configDir,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+  };
   delete env.NO_COLOR;
   delete env.DDPRUN_PYTHON;
   return { dir, home, configDir, out, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

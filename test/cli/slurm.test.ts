@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -170,7 +170,7 @@ describe('ddprun slurm: arguments', () => {
       '--nodes', '2', '--gpus_per_node=4', '--sbatch-arg', '--qos=high', '--nproc_per_node', '4', '--sbatch-arg=--constraint=a100',
       '--time', '1:00:00', '--dry-run', '--json', '--max-restarts', '1', '--wait', '--wait-timeout', '90', 'train.py', '--nodes', '7', '--lr', '0.1',
     ]);
-    expect(command.submit).toEqual({
+    expect(command.submit).toMatchObject({
       nodes: 2,
       gpusPerNode: 4,
       time: '1:00:00',
@@ -213,9 +213,25 @@ describe('ddprun slurm: process', () => {
     writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\ncat > ${JSON.stringify(path.join(s.dir, 'submitted.sh'))}\necho "$@" > ${JSON.stringify(path.join(s.dir, 'sbatch-args'))}\necho 4242\n`);
     writeFileSync(path.join(bin, 'scontrol'), `#!/bin/sh\necho "JobId=4242 JobName=ddprun JobState=${jobState} Reason=None"\n`);
     for (const tool of ['sbatch', 'scontrol']) chmodSync(path.join(bin, tool), 0o755);
+    // The script the tests submit: it is checked to exist before anything is submitted.
+    writeFileSync(path.join(s.out, 'train.py'), 'print("hi")\n');
     s.env.PATH = `${bin}${path.delimiter}${s.env.PATH ?? ''}`;
     return bin;
   }
+
+  it.each([
+    [['--nproc-per-node', '0', WORKER], /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/],
+    [['--master-port', '0', WORKER], /^error: Expected --master-port to be an integer from 1 to 65535/],
+    [['--nodes', '2', 'no-such-script.py'], /^error: The script "no-such-script\.py" does not exist or cannot be read/],
+    [['--nnodes', '1:2', WORKER], /^error: Elastic membership .* needs torchrun's c10d rendezvous/],
+  ])('checks the launch options before submitting: %j', async (args, message) => {
+    const s = box();
+    fakeSlurm(s, 'COMPLETED');
+    const run = await runCli(['slurm', ...args], { env: s.env, cwd: s.dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(message)]);
+    expect(existsSync(path.join(s.dir, 'submitted.sh'))).toBe(false);
+  });
 
   it('--dry-run prints the sbatch script and submits nothing', async () => {
     const s = box();
