@@ -26,13 +26,15 @@ class Launch {
   readonly events: Emitter = new EventEmitter<LaunchEvents>();
   private group: RankGroup | undefined;
   private stopSignal: NodeJS.Signals | null = null;
+  private stops = 0;
 
   constructor(private readonly options: LaunchOptions | ResolvedOptions, private readonly isResolved: boolean) {}
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
-    // The first call signals every group; a second one (a second Ctrl-C) SIGKILLs at once.
+    // The first call signals every group (grace period, then SIGKILL); a second one (a second Ctrl-C) SIGKILLs at once.
     this.stopSignal ??= signal;
-    this.group?.stop(signal);
+    if (++this.stops > 1) this.group?.kill();
+    else this.group?.stop(signal);
   }
 
   async run(): Promise<LaunchResult> {
@@ -60,10 +62,11 @@ class Launch {
       result.durationMs = Date.now() - startedAt;
       return result;
     } finally {
+      // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
+      watchdog.dispose();
       for (const dispose of disposers.reverse()) dispose();
       if (entryFile && 'trainer' in resolved.entry) await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
-      await rm(resolved.runDir, { recursive: true, force: true });
-      watchdog.dispose();
+      await rm(resolved.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -78,10 +81,10 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog);
       this.group = group;
-      if (this.stopSignal) group.stop(this.stopSignal);
-      const outcome = await group.run();
+      const outcome = await group.run().finally(() => watchdog.forget());
       this.group = undefined;
-      if (this.stopSignal) return this.stopped(attempt, portRetries, outcome.ranks);
+      // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
+      if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
       if (!outcome.failed) {
         return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
       }
@@ -89,13 +92,14 @@ class Launch {
       const rootCause = rootCauseOf(outcome.failed);
       // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
       // chose is still held now that every rank of ours is gone.
-      if (!resolved.masterPortFixed && portRetries < MAX_PORT_RETRIES && ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))) {
+      const stopped = this.stopSignal !== null;
+      if (!stopped && !resolved.masterPortFixed && portRetries < MAX_PORT_RETRIES && ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))) {
         portRetries++;
         await rm(resolved.runDir, { recursive: true, force: true });
         this.events.emit('restarting', { attempt, reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port` });
         continue;
       }
-      if (attempt < resolved.maxRestarts) {
+      if (!stopped && attempt < resolved.maxRestarts) {
         attempt++;
         this.events.emit('restarting', { attempt, reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}` });
         continue;
@@ -112,13 +116,14 @@ class Launch {
     if (this.stopSignal) return this.stopped(0, 0, []);
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
     this.group = group;
-    const outcome = await group.run();
+    const outcome = await group.run().finally(() => watchdog.forget());
     this.group = undefined;
-    if (this.stopSignal) return this.stopped(0, 0, outcome.ranks);
+    if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
     if (!outcome.failed) return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 0 };
-    const agentTail = group.stderrTailOf(-1);
+    const agentTail = group.agentStderr();
     const rootCause =
-      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank) => group.stderrTailOf(rank)) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) => group.stderrTailOf(rank, localRank)) ??
+      rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
     if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
     return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause, durationMs: 0 };
   }

@@ -90,7 +90,14 @@ export class LineSplitter {
 /** Opens `logDir/attempt_<k>/<rank>/<stream>.log` for appending, creating the folders. */
 export function openLog(file: string): WriteStream {
   mkdirSync(path.dirname(file), { recursive: true });
-  return createWriteStream(file, { flags: 'a' });
+  const stream = createWriteStream(file, { flags: 'a' });
+  // A full disk or a vanished folder loses that log, not the launch (an 'error' without a listener would crash it).
+  let warned = false;
+  stream.on('error', (error) => {
+    if (!warned) process.stderr.write(`ddprun: warning: cannot write ${file}: ${error.message}\n`);
+    warned = true;
+  });
+  return stream;
 }
 
 /** Keeps the last `maxLines` lines of a stream (the stderr tail for a root cause). */

@@ -9,6 +9,9 @@ import { ddpWorldSizeFromDevice, listGpus } from '../devices.js';
 import { getUserConfigDir } from '../ultralytics/config-dir.js';
 import { interfaceForAddress, isLocalAddress, validateMasterAddr } from './netif.js';
 import { deathSigWrapper } from './pdeathsig.js';
+import { checkTrainer } from '../ultralytics/trainer.js';
+import type { DdpTrainer } from '../ultralytics/types.js';
+import { planAgent } from './torchrun-backend.js';
 import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from './types.js';
 
 /** torchrun's default for multi-node static rendezvous. */
@@ -66,6 +69,28 @@ function stringRecord(option: string, value: unknown): Record<string, string> {
   return { ...(value as Record<string, string>) };
 }
 
+/** Checks, without creating anything, that `dir` exists as a directory or could be created as one. */
+function creatableDir(option: string, dir: string): void {
+  for (let at = dir; ; at = path.dirname(at)) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch {
+      isDir = undefined; // does not exist (yet): look at its parent
+    }
+    if (isDir === false) throw new UsageError(`The \`${option}\` option names ${JSON.stringify(dir)}, but ${JSON.stringify(at)} is a file, not a directory.`, option);
+    if (isDir) {
+      try {
+        accessSync(at, constants.W_OK | constants.X_OK);
+      } catch {
+        throw new UsageError(`The \`${option}\` option names ${JSON.stringify(dir)}, but ${JSON.stringify(at)} is not writable. Choose a directory you can write.`, option);
+      }
+      return;
+    }
+    if (path.dirname(at) === at) return;
+  }
+}
+
 function existingDir(option: string, dir: string): string {
   const abs = path.resolve(dir);
   let isDir = false;
@@ -104,6 +129,8 @@ function checkEntry(options: LaunchOptions, cwd: string): void {
   } else {
     const t = e.trainer as Record<string, unknown> | null;
     if (typeof t !== 'object' || t === null) fail('entry.trainer', t, 'a DdpTrainer object');
+    // Module, class and every argument (as a Python literal) are checked now, not when the entry file is written.
+    checkTrainer(t as unknown as DdpTrainer);
   }
 }
 
@@ -194,6 +221,7 @@ export async function resolveOptions(options: LaunchOptions, { probe = true }: R
   let tee = stdSpec('tee', options.tee, nprocPerNode);
   const wantsFiles = [...redirects, ...tee].some((s) => s !== 'none');
   let logDir = options.logDir === undefined ? undefined : path.resolve(cwd, options.logDir);
+  if (logDir) creatableDir('logDir', logDir);
   // --log-dir alone keeps both streams in files and on the console; a redirect without a log dir goes to a temp dir, as torchrun does.
   if (logDir && !wantsFiles) tee = tee.map(() => 'all');
   const warnings: string[] = [];
@@ -222,7 +250,7 @@ export async function resolveOptions(options: LaunchOptions, { probe = true }: R
   const rdzvIsHost = dynamic && rdzvBackend === 'c10d' ? await isLocalAddress(meetingHost) : undefined;
   const configDir = options.configDir ?? ('trainer' in options.entry ? getUserConfigDir() : undefined);
 
-  return {
+  const resolved: ResolvedOptions = {
     entry: options.entry,
     backend,
     python,
@@ -257,4 +285,7 @@ export async function resolveOptions(options: LaunchOptions, { probe = true }: R
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir,
   };
+  // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
+  if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);
+  return resolved;
 }

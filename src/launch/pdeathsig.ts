@@ -23,11 +23,11 @@ export function deathSigWrapper(): readonly string[] {
   return wrapper;
 }
 
-// Reads process-group ids, one a line (dash's `kill` needs `--` before a negative pid); on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
+// Reads process-group ids, one a line (`-` forgets those read so far; dash's `kill` needs `--` before a negative pid); on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
 // takes the ranks' own children (data-loader workers) that the parent-death signal does not reach. `exit` ends it quietly.
 // Then it removes the launch's run folder ($1: error files, torchrun's logs), which no `finally` of ddprun's will.
 const WATCHDOG =
-  'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; [ -n "$1" ] && rm -rf -- "$1"; exit 0';
+  'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; -) g="";; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; [ -n "$1" ] && rm -rf -- "$1"; exit 0';
 
 /** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind, and remove `runDir`. */
 export class Watchdog {
@@ -48,6 +48,11 @@ export class Watchdog {
   /** Records a rank's process group. */
   watch(pgid: number): void {
     this.child?.stdin?.write(`${pgid}\n`);
+  }
+
+  /** The groups watched so far are gone (an attempt ended): forget them, so their ids are never signalled later. */
+  forget(): void {
+    this.child?.stdin?.write('-\n');
   }
 
   /** Everything was torn down: let the watchdog exit without killing anything. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail, openLog } from './logs.js';
 import type { FailedRank } from './failure.js';
-import { reapGroups, signalGroup } from './terminate.js';
+import { groupAlive, reapGroups, signalGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
 import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from './types.js';
 
@@ -62,7 +62,8 @@ export class RankGroup {
   private stopping = false;
   private readonly force = { now: false };
   private graceTimer: NodeJS.Timeout | undefined;
-  private readonly demuxedTails = new Map<number, Tail>();
+  /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
+  private readonly demuxedTails = new Map<string, Tail>();
 
   constructor(
     private readonly resolved: ResolvedOptions,
@@ -72,31 +73,40 @@ export class RankGroup {
     private readonly demux?: Demux,
   ) {}
 
-  /** Stops every rank with `signal`; SIGKILLs after the grace period, or at once when called again. */
+  /** Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer. */
   stop(signal: NodeJS.Signals): void {
-    if (this.stopping) {
-      this.kill();
-      return;
-    }
+    if (this.stopping) return;
     this.stopping = true;
     for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, signal);
     this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
   }
 
-  private kill(): void {
+  /** SIGKILLs every group now (a second Ctrl-C). */
+  kill(): void {
+    this.stopping = true;
     this.force.now = true;
     for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, 'SIGKILL');
   }
 
   async run(): Promise<GroupOutcome> {
-    for (const rank of this.plan.ranks) {
-      if (this.stopping) break;
-      await this.start(rank);
+    try {
+      for (const rank of this.plan.ranks) {
+        if (this.stopping) break;
+        await this.start(rank);
+      }
+    } catch (error) {
+      // A rank could not be set up (its log file, its folder): the ranks already started must not outlive this.
+      this.kill();
+      await Promise.all(this.states.map((s) => s.done));
+      await reapGroups(this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])), 0, this.force);
+      throw error;
     }
     await Promise.all(this.states.map((s) => s.done));
-    // Leaders are gone; their children (data-loader workers, anything forked) go too.
+    // Leaders are gone; their children (data-loader workers, anything forked) go too: asked first, then killed.
+    const stoppedAlready = this.stopping;
     this.stopping = true;
+    for (const s of this.states) if (s.pid !== undefined && !stoppedAlready && groupAlive(s.pid)) signalGroup(s.pid, 'SIGTERM');
     await reapGroups(this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])), this.resolved.gracePeriodMs, this.force);
     clearTimeout(this.graceTimer);
     await Promise.all(this.states.map((s) => s.streamsDone));
@@ -116,7 +126,9 @@ export class RankGroup {
 
   private start(rank: RankPlan): Promise<RankState> {
     const { resolved, events } = this;
+    // Everything that can fail is prepared before the rank exists.
     mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
+    const logs = { stdout: rank.stdoutLog ? openLog(rank.stdoutLog) : undefined, stderr: rank.stderrLog ? openLog(rank.stderrLog) : undefined };
     const [file, ...args] = rank.argv as [string, ...string[]];
     const child = spawn(file, args, {
       cwd: rank.cwd,
@@ -137,7 +149,7 @@ export class RankGroup {
       tail: new Tail(this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES),
       streamsDone: Promise.resolve(),
       done: Promise.resolve(),
-      logs: [],
+      logs: [logs.stdout, logs.stderr].filter((l) => l !== undefined),
     };
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.states.push(state);
@@ -145,18 +157,16 @@ export class RankGroup {
     state.done = new Promise<void>((resolve) => (markDone = resolve));
     const shown = resolved.console && resolved.localRanksFilter.has(rank.localRank);
     const prefix = `[rank${rank.rank}]:`;
-    const pipe = (stream: 'stdout' | 'stderr', source: Readable, logFile: string | undefined) => {
+    const pipe = (stream: 'stdout' | 'stderr', source: Readable, log: WriteStream | undefined) => {
       const sel = resolved.redirects[rank.localRank] ?? 'none';
       const redirected = sel === 'all' || sel === stream;
       const toConsole = shown && !redirected;
-      const log = logFile ? openLog(logFile) : undefined;
-      if (log) state.logs.push(log);
       const target = stream === 'stdout' ? process.stdout : process.stderr;
       let batch: string[] = [];
       const splitter = new LineSplitter((raw) => {
         const own = this.demux?.(raw);
         if (own) {
-          if (stream === 'stderr') this.tailOf(own.rank).push(own.text);
+          if (stream === 'stderr') this.tailOf(own.rank, own.localRank).push(own.text);
           if (resolved.console && resolved.localRanksFilter.has(own.localRank)) batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
           if (events.listenerCount('line') > 0) events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
           return;
@@ -200,8 +210,8 @@ export class RankGroup {
         source.once('close', done);
       });
     };
-    const stdoutDone = pipe('stdout', child.stdout as Readable, rank.stdoutLog);
-    const stderrDone = pipe('stderr', child.stderr as Readable, rank.stderrLog);
+    const stdoutDone = pipe('stdout', child.stdout as Readable, logs.stdout);
+    const stderrDone = pipe('stderr', child.stderr as Readable, logs.stderr);
     state.streamsDone = Promise.race([
       Promise.all([stdoutDone, stderrDone]).then(() => undefined),
       // A grandchild that escaped its group could hold the pipe open forever; never wait on it past this.
@@ -216,7 +226,7 @@ export class RankGroup {
       state.signal = signal;
       state.endedAt = Date.now();
       markDone();
-      events.emit('exited', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, exitCode: code, signal });
+      // The failure is recorded before listeners hear of the exit: a stop() from an 'exited' listener keeps it.
       if ((code !== 0 || signal !== null) && !this.stopping && !this.failed) {
         this.failed = {
           rank: rank.rank,
@@ -230,6 +240,7 @@ export class RankGroup {
         };
         this.stop('SIGTERM');
       }
+      events.emit('exited', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, exitCode: code, signal });
     });
 
     return new Promise<RankState>((resolve) => {
@@ -256,14 +267,21 @@ export class RankGroup {
     });
   }
 
-  private tailOf(rank: number): Tail {
-    let tail = this.demuxedTails.get(rank);
-    if (!tail) this.demuxedTails.set(rank, (tail = new Tail(STDERR_TAIL_LINES)));
+  private tailOf(rank: number, localRank: number): Tail {
+    const key = rank >= 0 ? `r${rank}` : `l${localRank}`;
+    let tail = this.demuxedTails.get(key);
+    if (!tail) this.demuxedTails.set(key, (tail = new Tail(STDERR_TAIL_LINES)));
     return tail;
   }
 
-  /** The stderr tail of a rank (a demuxed one under the torchrun backend), once its streams are drained. */
-  stderrTailOf(rank: number): string {
-    return this.demuxedTails.get(rank)?.text() ?? this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
+  /** The stderr tail of a rank, once its streams are drained (under the torchrun backend: by rank, else local rank). */
+  stderrTailOf(rank: number, localRank = -1): string {
+    if (this.demux) return (this.demuxedTails.get(`r${rank}`) ?? this.demuxedTails.get(`l${localRank}`))?.text() ?? '';
+    return this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
+  }
+
+  /** The torchrun agent's own stderr (its failure summary), once drained. */
+  agentStderr(): string {
+    return this.states[0]?.tail.text() ?? '';
   }
 }

@@ -64,7 +64,7 @@ export function torchrunDemux(resolved: ResolvedOptions): Demux {
  * Reads torchrun's failure summary ("Root Cause (first observed failure)") from the agent's stderr, and the
  * traceback from the error file the agent copied (TORCHELASTIC_ERROR_FILE) or the one the summary names.
  */
-export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: string, rankTail: (rank: number) => string): RootCause | undefined {
+export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: string, rankTail: (rank: number, localRank: number) => string): RootCause | undefined {
   const at = agentStderr.lastIndexOf('Root Cause (first observed failure):');
   if (at === -1) return undefined;
   const block = agentStderr.slice(at);
@@ -87,7 +87,7 @@ export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: stri
     signal,
   };
   if (fromFile && (fromFile.traceback || fromFile.message)) return { ...base, traceback: fromFile.traceback || fromFile.message, source: 'error-file', message: fromFile.message };
-  const tail = rankTail(rank);
+  const tail = rankTail(rank, base.localRank);
   if (tail.trim()) return { ...base, traceback: tail, source: 'stderr', message: exceptionLine(tail) };
   return { ...base, traceback: '', source: 'none', message: '' };
 }

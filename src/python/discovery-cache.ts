@@ -49,7 +49,9 @@ export function pyenvFiles(env: NodeJS.ProcessEnv, cwd = process.cwd()): string[
 
 function readAll(): Record<string, DiscoveryEntry<unknown>> {
   try {
-    return JSON.parse(readFileSync(cacheFile(), 'utf8')) as Record<string, DiscoveryEntry<unknown>>;
+    const all: unknown = JSON.parse(readFileSync(cacheFile(), 'utf8'));
+    // Anything but an object of entries (a truncated or hand-edited file) is as good as no cache.
+    return all && typeof all === 'object' && !Array.isArray(all) ? (all as Record<string, DiscoveryEntry<unknown>>) : {};
   } catch {
     return {};
   }
@@ -58,7 +60,7 @@ function readAll(): Record<string, DiscoveryEntry<unknown>> {
 /** The cached value for `key`, when every file it depended on is as it was. */
 export function readDiscovery<T>(key: string): T | undefined {
   const entry = readAll()[key] as DiscoveryEntry<T> | undefined;
-  if (!entry || !Array.isArray(entry.fingerprint)) return undefined;
+  if (!entry || typeof entry !== 'object' || !Array.isArray(entry.fingerprint)) return undefined;
   return entry.fingerprint.every(([file, mtime]) => mtimeOf(file) === mtime) ? entry.value : undefined;
 }
 

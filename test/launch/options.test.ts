@@ -45,6 +45,29 @@ describe('resolveOptions rejects bad input before doing anything', () => {
     await expect(resolveOptions({ entry, masterAddr: 'http://node0:29500' })).rejects.toThrow(/^Invalid `masterAddr` "http:\/\/node0:29500": /);
   });
 
+  it('checks a trainer entry (module, class, every argument) before writing anything', async () => {
+    const trainer = { module: 'ultralytics.models', className: 'Detection-Trainer', args: {} };
+    await expect(resolveOptions({ entry: { trainer }, nprocPerNode: 2 })).rejects.toThrow(/^Expected `trainer\.className` to be a Python class name/);
+    const withFunction = { module: 'm', className: 'T', args: { callback: () => 1 } };
+    await expect(resolveOptions({ entry: { trainer: withFunction }, nprocPerNode: 2 })).rejects.toThrow(/callback/);
+  });
+
+  it.skipIf(!python)("refuses what torchrun cannot take at resolve time: per-rank redirects for more than 10 ranks", async () => {
+    await expect(resolveOptions({ entry, backend: 'torchrun', nprocPerNode: 12, redirects: { 0: 'stdout' } })).rejects.toThrow(/more than 10 ranks per node/);
+  });
+
+  it('refuses a logDir below a file, creating nothing', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(path.join(dir, 'file'), '');
+      await expect(resolveOptions({ entry: { command: 'true' }, logDir: path.join(dir, 'file', 'logs') })).rejects.toThrow(/is a file, not a directory/);
+      expect(readdirSync(dir)).toEqual(['file']);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('refuses a command that is not on PATH', async () => {
     await expect(resolveOptions({ entry: { command: 'no-such-ddprun-command' } })).rejects.toThrow('The command "no-such-ddprun-command" is not an executable file on PATH.');
   });

@@ -29,6 +29,22 @@ describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
     expect(result.rootCause?.traceback).toContain('in load');
   });
 
+  it('finds the root cause under a c10d rendezvous too, where torch < 2.3 tags lines by local rank only', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const result = await launch({
+      entry: { script: fixture('fail_rank.py'), args: [dir] },
+      nprocPerNode: 2,
+      backend: 'torchrun',
+      rdzvBackend: 'c10d',
+      rdzvEndpoint: '127.0.0.1:0',
+      env: { FAIL_CODE: '3' },
+      console: false,
+    }).result;
+    expect(result.exitCode).toBe(3);
+    expect(result.rootCause).toMatchObject({ rank: 1, localRank: 1, exitCode: 3, source: 'stderr', message: 'rank failing now' });
+  });
+
   it('leaves no worker alive when ddprun is SIGKILLed (torchrun alone leaves orphans)', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
