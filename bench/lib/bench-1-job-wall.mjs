@@ -27,7 +27,7 @@ export async function run(h, cfg) {
     rows,
     notes: [
       ...notes,
-      'The job itself is noisy: torch 1.13’s TCPStore client retries a refused connection after a fixed delay, so a run where rank 1 finishes importing torch before rank 0’s store listens is about 1 s slower, under any launcher. The best runs show the launcher’s own cost most clearly; the timeline below splits it.',
+      'torch 1.13’s TCPStore client retries a refused connection only after a fixed 1 s delay, so a run where rank 1 finishes importing torch before rank 0’s store listens would be about 1 s slower under any launcher; the fixture’s other ranks therefore wait (2 ms polls) until rank 0’s store listens before `init_process_group`. The timeline below splits the launcher’s own cost.',
     ],
     goal: {
       met,

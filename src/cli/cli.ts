@@ -1,13 +1,9 @@
 import { UsageError } from '../errors.js';
 import { parseCli } from './args.js';
 import { colorsFor } from './colors.js';
-import { runDoctor } from './doctor.js';
 import { exitCodeForError } from './exit.js';
-import { runGc } from './gc.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
-import { runSlurmSubmit } from './slurm-submit.js';
-import { trainerLaunchOptions } from './trainer-mode.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
@@ -68,14 +64,16 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
         checkSlurmLayout(io.env, command.options);
         // The trainer's ranks per node come from its device= argument, not from Slurm.
         const { options, slurm } = applySlurmDefaults(command.options, io.env, { fillNproc: false });
+        const { trainerLaunchOptions } = await import('./trainer-mode.js');
         return await runLaunch(await trainerLaunchOptions(options, command.trainer), command.output, io, slurm);
       }
+      // Subcommands other than a launch are loaded when used: a launch's start-up pays only for itself.
       case 'slurm':
-        return await runSlurmSubmit(command.submit, command.output, io);
+        return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
-        return await runDoctor({ fix: command.fix }, io);
+        return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
       case 'gc':
-        return await runGc(io);
+        return await (await import('./gc.js')).runGc(io);
     }
   } catch (error) {
     const c = colorsFor(io.stderr, io.env);

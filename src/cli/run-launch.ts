@@ -2,7 +2,6 @@ import type { LaunchOptions } from '../launch/types.js';
 import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
-import { dryRunPlan, formatPlan, planJson } from './dry-run.js';
 import { exitCodeForResult } from './exit.js';
 import { launchResolved } from '../launch/launch.js';
 import { resolveOptions } from '../launch/options.js';
@@ -22,6 +21,7 @@ export async function runLaunch(options: LaunchOptions, output: OutputFlags, io:
   const configDir = output.dryRun && 'trainer' in options.entry ? probeConfigDir(io.env) : undefined;
   const resolved = await resolveOptions(configDir ? { ...options, configDir } : options);
   if (output.dryRun) {
+    const { dryRunPlan, formatPlan, planJson } = await import('./dry-run.js');
     const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
     io.stdout.write(`${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`);
     return 0;
