@@ -1,20 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WORKER, ensureBuilt, listFiles, processesWith, runCli, sandbox, startCli, type Sandbox } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKER, ensureBuilt, listFiles, processesWith, runCli, startCli, useSandboxes } from './helpers.js';
 import { writeStandInPython } from '../helpers/python.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
 beforeAll(() => ensureBuilt());
-
-function box(): Sandbox {
-  const s = sandbox();
-  cleanups.push(s.cleanup);
-  return s;
-}
+const box = useSandboxes();
 
 describe('ddprun script.py', () => {
   it('accepts torchrun’s underscore spellings and passes the script’s arguments untouched', async () => {

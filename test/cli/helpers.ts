@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -53,6 +54,19 @@ export function sandbox(): Sandbox {
   delete env.NO_COLOR;
   delete env.DDPRUN_PYTHON;
   return { dir, home, configDir, out, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `box()`: a fresh sandbox for the test, removed after it. */
+export function useSandboxes(): () => Sandbox {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  return () => {
+    const s = sandbox();
+    cleanups.push(s.cleanup);
+    return s;
+  };
 }
 
 export interface CliRun {

@@ -1,19 +1,10 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ensureBuilt, listFiles, runCli, sandbox, type Sandbox } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, ensureBuilt, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
 beforeAll(() => ensureBuilt());
-
-function box(): Sandbox {
-  const s = sandbox();
-  cleanups.push(s.cleanup);
-  return s;
-}
+const box = useSandboxes();
 
 const TRAINER = 'ultralytics.models.yolo.detect.train.DetectionTrainer';
 

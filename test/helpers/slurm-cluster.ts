@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, expect } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -273,4 +274,28 @@ async function freePorts(count: number): Promise<number[]> {
 function findExecutable(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
   return dirs.map((d) => join(d, name)).find((file) => existsSync(file));
+}
+
+/**
+ * Starts a cluster before the suite's tests and stops it after them, checking that no daemon or job process of it is
+ * left and its folder is gone. Returns a getter for the running cluster.
+ */
+export function useSlurmCluster(before: () => void = () => {}): () => SlurmCluster {
+  let cluster: SlurmCluster | undefined;
+  beforeAll(async () => {
+    before();
+    cluster = await startSlurmCluster();
+  }, 60_000);
+  afterAll(async () => {
+    const dir = cluster?.dir;
+    await cluster?.stop();
+    if (dir) {
+      expect(processesOfCluster(dir)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+    }
+  }, 60_000);
+  return () => {
+    if (!cluster) throw new Error('the Slurm cluster did not start');
+    return cluster;
+  };
 }

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TORCHRUN_REDIRECT_FIX } from '../../src/launch/torchrun-argv.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
 import { pidAlive, readPids, tempDir, waitGone } from '../helpers/procs.js';
-import { baseEnv, ensureCli, startDdprun, startOnNode, sums, waitUntil, within, type NodeProcess } from './node-process.js';
+import { baseEnv, ensureCli, startDdprun, tearDownNetwork, startOnNode, sums, waitUntil, within, type NodeProcess } from './node-process.js';
 import { torchPython } from './torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -51,10 +50,7 @@ describe.skipIf(skip !== undefined)(`ddprun's native backend across two network 
 
   afterEach(async () => {
     try {
-      await net?.destroy();
-      // destroy() SIGKILLed whatever was left inside; every process started here must now be reaped.
-      await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
-      if (net) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
+      await tearDownNetwork(net, procs);
     } finally {
       for (const cleanup of cleanups) cleanup();
       net = undefined;

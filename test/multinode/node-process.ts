@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
@@ -79,4 +80,12 @@ export async function waitUntil(test: () => boolean | Promise<boolean>, ms: numb
 /** `rank:sum` of every `allreduce rank=R … sum=S` line (any prefix), sorted. */
 export function sums(output: string): string[] {
   return [...output.matchAll(/allreduce rank=(\d+) .*? sum=(\d+) /g)].map((m) => `${m[1]}:${m[2]}`).sort();
+}
+
+/** Destroys the two-node network, then checks that every node process was reaped and the namespaces are gone. */
+export async function tearDownNetwork(net: TwoNodeNetwork | undefined, procs: readonly NodeProcess[]): Promise<void> {
+  await net?.destroy();
+  // destroy() SIGKILLed whatever was left inside; every process started here must now be reaped.
+  await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
+  if (net) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
 }

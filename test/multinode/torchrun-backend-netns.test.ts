@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { ensureCli, startDdprun, sums, within, type NodeProcess } from './node-process.js';
+import { ensureCli, tearDownNetwork, startDdprun, sums, within, type NodeProcess } from './node-process.js';
 import { torchPython } from './torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -57,9 +56,7 @@ describe.skipIf(skip !== undefined)(`ddprun --backend torchrun across two networ
 
   afterEach(async () => {
     try {
-      await net?.destroy();
-      await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
-      if (net) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
+      await tearDownNetwork(net, procs);
     } finally {
       net = undefined;
       procs = [];

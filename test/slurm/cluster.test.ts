@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SlurmCommandError, SlurmWaitTimeoutError } from '../../src/slurm/errors.js';
 import { submitSbatch, waitForJob } from '../../src/slurm/job.js';
 import { renderSbatchScript } from '../../src/slurm/sbatch.js';
 import { shellQuote } from '../../src/slurm/shell-quote.js';
-import { processesOfCluster, slurmToolsInstalled, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { slurmToolsInstalled, useSlurmCluster } from '../helpers/slurm-cluster.js';
 import { pidAlive } from '../helpers/procs.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -21,20 +21,7 @@ function batch(lines: readonly string[]): string {
 
 
 describe.skipIf(skip)('a real two-node Slurm cluster', () => {
-  let cluster: SlurmCluster;
-
-  beforeAll(async () => {
-    cluster = await startSlurmCluster();
-  }, 60_000);
-
-  afterAll(async () => {
-    const dir = cluster?.dir;
-    await cluster?.stop();
-    if (dir) {
-      expect(processesOfCluster(dir)).toEqual([]);
-      expect(existsSync(dir)).toBe(false);
-    }
-  }, 60_000);
+  const getCluster = useSlurmCluster();
 
   it('runs one task on each of the two nodes of an sbatch job', async () => {
     const script = batch([
@@ -45,22 +32,22 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
       'set -euo pipefail',
       `srun --ntasks-per-node=1 bash -c 'echo $SLURM_NODEID $SLURM_NNODES $SLURM_JOB_NODELIST'`,
     ]);
-    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end).toEqual({ jobId, state: 'COMPLETED', exitCode: 0, signal: 0, ok: true });
-    const lines = readFileSync(join(cluster.dir, `two-nodes-${jobId}.out`), 'utf8').trim().split('\n').sort();
+    const lines = readFileSync(join(getCluster().dir, `two-nodes-${jobId}.out`), 'utf8').trim().split('\n').sort();
     expect(lines).toEqual(['0 2 127.0.0.[1-2]', '1 2 127.0.0.[1-2]']);
   });
 
   it('reports a failing batch script with its exit code', async () => {
     const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'srun bash -c "exit 3"']);
-    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
   });
 
   it('passes every argument of a rendered script through sbatch, bash and srun unchanged', async () => {
-    const recordDir = mkdtempSync(join(cluster.dir, 'jobs', 'record-'));
+    const recordDir = mkdtempSync(join(getCluster().dir, 'jobs', 'record-'));
     const tricky = ['--lr', '0.1', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', '*', '; exit 7', 'a\nb', '', '\\n', '#x'];
     const script = renderSbatchScript({
       nodes: 2,
@@ -74,8 +61,8 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
       ddprunPath: resolve(import.meta.dirname, 'fixtures', 'record-argv.mjs'),
       ddprunArgs: tricky,
     });
-    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: cluster.env });
+    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
+    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end.state, readFileSync(join(recordDir, `render-${jobId}.out`), 'utf8')).toBe('COMPLETED');
 
     const records = [0, 1].map((node) => JSON.parse(readFileSync(join(recordDir, `node-${node}.json`), 'utf8')) as Record<string, unknown>);
@@ -90,29 +77,29 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
         cwd: recordDir,
       });
     }
-    const show = spawnSync('scontrol', ['--oneliner', 'show', 'job', jobId], { env: cluster.env, encoding: 'utf8' }).stdout;
+    const show = spawnSync('scontrol', ['--oneliner', 'show', 'job', jobId], { env: getCluster().env, encoding: 'utf8' }).stdout;
     expect(show).toContain('JobName=ddprun "test" #1 \\ $USER ');
     expect(show).toContain('Comment=a b ');
   });
 
   it('gives up waiting after timeoutMs and leaves the job running', async () => {
     const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'sleep 30']);
-    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     try {
-      const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: cluster.env }).catch((e: unknown) => e);
+      const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: getCluster().env }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SlurmWaitTimeoutError);
       expect((error as SlurmWaitTimeoutError).message).toMatch(
         new RegExp(`^Slurm job ${jobId} did not end within 300 ms \\(last state (PENDING|RUNNING|CONFIGURING)\\); it was left running\\.$`),
       );
     } finally {
-      spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000 });
+      spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000 });
     }
-    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: cluster.env });
+    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: getCluster().env });
     expect(end.state).toBe('CANCELLED');
   });
 
   it('ends every task process on both nodes, children included, when the job is cancelled', async () => {
-    const pidDir = mkdtempSync(join(cluster.dir, 'jobs', 'pids-'));
+    const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
     // Each task ignores SIGTERM and has a child, so only Slurm's SIGKILL after KillWait ends them.
     const task = `trap '' TERM; sleep 300 & echo $$ $! > ${pidDir}/$SLURM_NODEID.pids; wait`;
     const script = batch([
@@ -121,10 +108,10 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
       '#SBATCH --output=/dev/null',
       `srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c ${shellQuote(task)}`,
     ]);
-    const { jobId } = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env });
+    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     const deadline = Date.now() + 30_000;
     while (readdirSync(pidDir).filter((file) => file.endsWith('.pids')).length < 2) {
-      if (Date.now() > deadline) throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${cluster.logs()}`);
+      if (Date.now() > deadline) throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${getCluster().logs()}`);
       await delay(100);
     }
     await delay(200);
@@ -132,9 +119,9 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     expect(pids).toHaveLength(4);
     expect(pids.filter(pidAlive)).toEqual(pids);
 
-    const scancel = spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
+    const scancel = spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
     expect(scancel.status, scancel.stderr).toBe(0);
-    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: cluster.env });
+    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: getCluster().env });
     expect(end.state).toBe('CANCELLED');
     const goneBy = Date.now() + 15_000;
     while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
@@ -143,7 +130,7 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
 
   it('explains why sbatch refused a job', async () => {
     const script = batch(['#SBATCH --partition=no-such-partition', '#SBATCH --output=/dev/null', 'true']);
-    const error = await submitSbatch(script, { cwd: cluster.dir, env: cluster.env }).catch((e: unknown) => e);
+    const error = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SlurmCommandError);
     expect((error as SlurmCommandError).message).toBe(
       'sbatch refused the job (exit code 1): sbatch: error: invalid partition specified: no-such-partition\n' +

@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, ensureBuilt, startCli, type CliRun } from '../cli/helpers.js';
-import { processesOfCluster, slurmToolsInstalled, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.js';
+import { slurmToolsInstalled, useSlurmCluster } from '../helpers/slurm-cluster.js';
 import { pidAlive } from '../helpers/procs.js';
 
 const isRoot = process.getuid?.() === 0;
-// As in cluster.test.ts: skipped on a developer machine without root or Slurm, never in CI.
+// As in getCluster().test.ts: skipped on a developer machine without root or Slurm, never in CI.
 const skip = !process.env.CI && (!isRoot || !slurmToolsInstalled());
 const FIXTURE = join(FIXTURES, 'slurm_allreduce.py');
 /** Every `ddprun slurm --wait` is bounded twice: by --wait-timeout, and by this kill of the CLI itself. */
@@ -18,33 +18,19 @@ const LAUNCH_FLAGS = ['--nproc-per-node', '2', '--rdzv-timeout', '60', '--grace-
 
 
 describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
-  let cluster: SlurmCluster;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startSlurmCluster();
-  }, 60_000);
-
-  afterAll(async () => {
-    const dir = cluster?.dir;
-    await cluster?.stop();
-    if (dir) {
-      expect(processesOfCluster(dir)).toEqual([]);
-      expect(existsSync(dir)).toBe(false);
-    }
-  }, 60_000);
+  const getCluster = useSlurmCluster(ensureBuilt);
 
   /** `ddprun slurm …` in a fresh directory of the cluster; killed if it outlives CLI_LIMIT_MS. */
   function ddprunSlurm(args: readonly string[]): { cwd: string; started: number; done: Promise<CliRun>; child: ReturnType<typeof startCli>['child'] } {
-    const cwd = mkdtempSync(join(cluster.dir, 'jobs', 'cli-'));
+    const cwd = mkdtempSync(join(getCluster().dir, 'jobs', 'cli-'));
     const started = Date.now();
-    const { child, done } = startCli(['slurm', ...args], { env: cluster.env, cwd });
+    const { child, done } = startCli(['slurm', ...args], { env: getCluster().env, cwd });
     const timer = setTimeout(() => child.kill('SIGKILL'), CLI_LIMIT_MS);
     return { cwd, started, child, done: done.finally(() => clearTimeout(timer)) };
   }
 
   function explain(run: CliRun): string {
-    return `exit ${run.code ?? run.signal}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}\n--- cluster\n${cluster.logs()}`;
+    return `exit ${run.code ?? run.signal}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}\n--- cluster\n${getCluster().logs()}`;
   }
 
   it('prints the script with --dry-run and submits nothing', async () => {
@@ -52,7 +38,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     const run = await done;
     expect(run.code, explain(run)).toBe(0);
     expect(run.stdout).toContain(`srun --ntasks-per-node=1 --kill-on-bad-exit=1 ${process.execPath} ${CLI} ${LAUNCH_FLAGS.join(' ')} ${FIXTURE} ok\n`);
-    const queue = spawnSync('squeue', ['--noheader', '--format=%i %j'], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
+    const queue = spawnSync('squeue', ['--noheader', '--format=%i %j'], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
     expect(queue.stdout.trim()).toBe('');
   });
 
@@ -95,7 +81,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   });
 
   it('leaves no rank process behind when the job is cancelled', async () => {
-    const pidDir = mkdtempSync(join(cluster.dir, 'jobs', 'pids-'));
+    const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
     const { done, child } = ddprunSlurm(['--nodes', '2', '--time', '5', '--wait', '--wait-timeout', '120', ...LAUNCH_FLAGS, FIXTURE, 'sleep', pidDir]);
     let stdout = '';
     child.stdout?.on('data', (chunk: string) => (stdout += chunk));
@@ -112,7 +98,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     expect(pids.filter(pidAlive)).toEqual(pids);
 
     const jobId = /Submitted batch job (\d+)/.exec(stdout)?.[1] as string;
-    const scancel = spawnSync('scancel', [jobId], { env: cluster.env, timeout: 10_000, encoding: 'utf8' });
+    const scancel = spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
     expect(scancel.status, scancel.stderr).toBe(0);
     const run = await done;
     expect(run.code, explain(run)).not.toBe(0);
