@@ -36,6 +36,16 @@ export class UnsafePathError extends DdprunError {
   }
 }
 
+/** A node gave up waiting for node 0's store. */
+export class RendezvousTimeoutError extends DdprunError {
+  readonly address: string;
+  constructor(message: string, address: string) {
+    super(message);
+    this.name = 'RendezvousTimeoutError';
+    this.address = address;
+  }
+}
+
 /** Describes a value for an error message the way execa does: `NaN` (number). */
 export function describeValue(value: unknown): string {
   let shown: string;

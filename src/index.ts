@@ -1,4 +1,4 @@
-export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError } from './errors.js';
+export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError, RendezvousTimeoutError } from './errors.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
 export { toPythonLiteral, pyFloat, PyFloat } from './python/literal.js';
@@ -18,7 +18,6 @@ export { launch, launchResolved } from './launch/launch.js';
 export { resolveOptions } from './launch/options.js';
 export { planAttempt } from './launch/plan.js';
 export { formatRootCause } from './launch/failure.js';
-export { RendezvousTimeoutError } from './launch/rendezvous.js';
 export { interfaceForAddress, isLocalAddress, validateMasterAddr } from './launch/netif.js';
 export { torchrunArgv, torchrunEntryArgv } from './launch/torchrun-argv.js';
 export type { TorchrunArgvOptions } from './launch/torchrun-argv.js';

@@ -104,8 +104,7 @@ class Launch {
         this.events.emit('restarting', { attempt, reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}` });
         continue;
       }
-      if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
-      return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause, durationMs: 0 };
+      return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
   }
 
@@ -124,8 +123,13 @@ class Launch {
     const rootCause =
       parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) => group.stderrTailOf(rank, localRank)) ??
       rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+    return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
+  }
+
+  /** A failed launch: the root cause printed once (console mode) and kept in the result. */
+  private failed(resolved: ResolvedOptions, rootCause: RootCause, ranks: LaunchResult['ranks'], attempt: number, portRetries: number): LaunchResult {
     if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
-    return { exitCode: exitCodeOf(rootCause), signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause, durationMs: 0 };
+    return { exitCode: exitCodeOf(rootCause), signal: null, ranks, attempts: attempt + 1, portRetries, rootCause, durationMs: 0 };
   }
 
   private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {

@@ -1,15 +1,5 @@
 import net from 'node:net';
-import { DdprunError } from '../errors.js';
-
-/** A node gave up waiting for node 0's store. */
-export class RendezvousTimeoutError extends DdprunError {
-  readonly address: string;
-  constructor(message: string, address: string) {
-    super(message);
-    this.name = 'RendezvousTimeoutError';
-    this.address = address;
-  }
-}
+import { RendezvousTimeoutError } from '../errors.js';
 
 function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
