@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { interfaceForAddress, isLocalAddress, validateMasterAddr } from '../src/launch/netif.js';
+import { interfaceForAddress, isLocalAddress, validateMasterAddr } from '../src/launch/resolve/netif.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);
@@ -91,7 +91,7 @@ describe.skipIf(skip !== undefined)(`netif inside a network namespace${skip ? ` 
       process.execPath,
       [
         path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-        path.join(ROOT, 'src/launch/netif.ts'),
+        path.join(ROOT, 'src/launch/resolve/netif.ts'),
         '--outDir',
         outDir,
         '--module',

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { TORCHRUN_REDIRECT_FIX, torchrunArgv, torchrunEntryArgv } from '../src/launch/torchrun-argv.js';
+import { TORCHRUN_REDIRECT_FIX, torchrunArgv, torchrunEntryArgv } from '../src/launch/torchrun/argv.js';
 import type { ResolvedOptions, StdSelection } from '../src/launch/types.js';
 import { torchPython } from './multinode/torch-python.js';
 

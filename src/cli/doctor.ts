@@ -9,7 +9,7 @@ import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
 import { configDirCandidates } from '../ultralytics/config-dir.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 import { probeConfigDir } from './config-dir.js';
-import { findFreeNetworkPort } from '../launch/port.js';
+import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import type { Io } from './run-launch.js';
 
 type Level = 'ok' | 'warn' | 'fail' | 'info';

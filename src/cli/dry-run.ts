@@ -1,7 +1,7 @@
 import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
 import { shellQuote } from './format.js';
-import { findFreeNetworkPort } from '../launch/port.js';
-import { planLaunch } from '../launch/plan-launch.js';
+import { findFreeNetworkPort } from '../launch/resolve/port.js';
+import { planLaunch } from '../launch/plan/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */

@@ -2,8 +2,8 @@ import type { createLogUpdate } from 'log-update';
 import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
-import { formatRootCause } from '../launch/failure.js';
-import { rankPrefix } from '../launch/supervisor.js';
+import { formatRootCause } from '../launch/run/failure.js';
+import { rankPrefix } from '../launch/run/supervisor.js';
 
 interface Stream {
   write(text: string): unknown;

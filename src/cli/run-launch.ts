@@ -3,8 +3,8 @@ import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
 import { exitCodeForResult } from './exit.js';
-import { launchResolved } from '../launch/launch.js';
-import { resolveOptions } from '../launch/options.js';
+import { launchResolved } from '../launch/run/launch.js';
+import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
 

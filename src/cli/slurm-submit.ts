@@ -6,7 +6,7 @@ import { waitForJob, submitSbatch, type JobEnd } from '../slurm/job.js';
 import { renderSbatchScript } from '../slurm/sbatch.js';
 import { SlurmWaitTimeoutError } from '../slurm/errors.js';
 import type { OutputFlags, SlurmSubmit } from './args.js';
-import { resolveOptions } from '../launch/options.js';
+import { resolveOptions } from '../launch/resolve/options.js';
 import { colorsFor } from './colors.js';
 import { formatDuration } from './format.js';
 import type { Io } from './run-launch.js';

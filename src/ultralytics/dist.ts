@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DdprunError, UsageError, describeValue } from '../errors.js';
-import { findFreeNetworkPort } from '../launch/port.js';
+import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import { findPython, probeTorch } from '../python/find-python.js';
 import { configDirCandidates, getUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/launch.js';
+import { launch } from '../../src/launch/run/launch.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 

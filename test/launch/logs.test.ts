@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/launch.js';
-import { LineSplitter, PROGRESS_INTERVAL_MS } from '../../src/launch/logs.js';
+import { launch } from '../../src/launch/run/launch.js';
+import { LineSplitter, PROGRESS_INTERVAL_MS } from '../../src/launch/run/logs.js';
 import { torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 

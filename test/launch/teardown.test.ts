@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/launch.js';
+import { launch } from '../../src/launch/run/launch.js';
 import { torchPython } from '../helpers/python.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
 

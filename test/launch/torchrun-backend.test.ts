@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/launch.js';
+import { launch } from '../../src/launch/run/launch.js';
 import { torchPython } from '../helpers/python.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
 

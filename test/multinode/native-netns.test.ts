@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TORCHRUN_REDIRECT_FIX } from '../../src/launch/torchrun-argv.js';
+import { TORCHRUN_REDIRECT_FIX } from '../../src/launch/torchrun/argv.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
 import { pidAlive, readPids, tempDir, waitGone } from '../helpers/procs.js';
 import { baseEnv, ensureCli, startDdprun, tearDownNetwork, startOnNode, sums, waitUntil, within, type NodeProcess } from './node-process.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTorch } from '../../src/python/find-python.js';
-import { torchrunArgv, torchrunEntryArgv } from '../../src/launch/torchrun-argv.js';
+import { torchrunArgv, torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
 import type { ResolvedOptions } from '../../src/launch/types.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
 import { torchPython } from './torch-python.js';

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { which } from '../which.js';
+import { which } from '../../which.js';
 
 let wrapper: readonly string[] | undefined;
 

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
-import { UsageError } from '../errors.js';
-import { parseTorchVersion } from '../python/find-python.js';
-import type { Entry, ResolvedOptions, StdSelection } from './types.js';
+import { UsageError } from '../../errors.js';
+import { parseTorchVersion } from '../../python/find-python.js';
+import type { Entry, ResolvedOptions, StdSelection } from '../types.js';
 
 export interface TorchrunArgvOptions {
   /** `[major, minor]` of the interpreter; the torch < 2.0 redirect fix is skipped below 3.11. @default unknown: the fix is applied (it is harmless) */

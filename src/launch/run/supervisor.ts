@@ -7,7 +7,7 @@ import { LineSplitter, Tail, openLog } from './logs.js';
 import type { FailedRank } from './failure.js';
 import { groupAlive, reapGroups, signalGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
-import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from './types.js';
+import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
 
 /** Lines of a rank's stderr kept for the root cause when it writes no error file. */
 const STDERR_TAIL_LINES = 40;

@@ -1,6 +1,6 @@
 import { planAttempt } from './plan.js';
-import { planAgent } from './torchrun-backend.js';
-import type { LaunchPlan, ResolvedOptions } from './types.js';
+import { planAgent } from '../torchrun/backend.js';
+import type { LaunchPlan, ResolvedOptions } from '../types.js';
 
 /** What a launch starts first, for either backend: the ranks (native), or torchrun's agent (torchrun). */
 export function planLaunch(resolved: ResolvedOptions, attempt: number, masterPort: number, entryFile?: string): LaunchPlan {

@@ -1,10 +1,10 @@
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
-import { exceptionLine, readErrorFile } from './failure.js';
-import { entryArgv } from './plan.js';
-import { torchrunArgv, torchrunEntryArgv } from './torchrun-argv.js';
-import type { Demux } from './supervisor.js';
-import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from './types.js';
+import { exceptionLine, readErrorFile } from '../run/failure.js';
+import { entryArgv } from '../plan/plan.js';
+import { torchrunArgv, torchrunEntryArgv } from './argv.js';
+import type { Demux } from '../run/supervisor.js';
+import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from '../types.js';
 
 // torch 1.13 polls its workers every 5 s by default: a crash would take that long to notice.
 const MONITOR_INTERVAL = ['--monitor_interval', '0.1'];

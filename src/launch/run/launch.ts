@@ -3,18 +3,18 @@ import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { commitDiscovery } from '../python/discovery-cache.js';
-import { ddpCleanup, generateDdpFile } from '../ultralytics/dist.js';
-import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
+import { commitDiscovery } from '../../python/discovery-cache.js';
+import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
+import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
-import { resolveOptions } from './options.js';
+import { resolveOptions } from '../resolve/options.js';
 import { Watchdog } from './pdeathsig.js';
-import { planAttempt } from './plan.js';
-import { findFreeNetworkPort, isPortFree } from './port.js';
+import { planAttempt } from '../plan/plan.js';
+import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
-import { parseTorchrunRootCause, planAgent, torchrunDemux } from './torchrun-backend.js';
-import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from './types.js';
+import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
+import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
 
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
 export const MAX_PORT_RETRIES = 3;

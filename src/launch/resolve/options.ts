@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError, describeValue } from '../errors.js';
-import { which } from '../which.js';
-import { findPython, probeTorch } from '../python/find-python.js';
-import { ddpWorldSizeFromDevice, listGpus } from '../devices.js';
-import { getUserConfigDir } from '../ultralytics/config-dir.js';
+import { UsageError, describeValue } from '../../errors.js';
+import { which } from '../../which.js';
+import { findPython, probeTorch } from '../../python/find-python.js';
+import { ddpWorldSizeFromDevice, listGpus } from '../../devices.js';
+import { getUserConfigDir } from '../../ultralytics/config-dir.js';
 import { interfaceForAddress, isLocalAddress, validateMasterAddr } from './netif.js';
-import { deathSigWrapper } from './pdeathsig.js';
-import { checkTrainer } from '../ultralytics/trainer.js';
-import type { DdpTrainer } from '../ultralytics/types.js';
-import { planAgent } from './torchrun-backend.js';
-import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from './types.js';
+import { deathSigWrapper } from '../run/pdeathsig.js';
+import { checkTrainer } from '../../ultralytics/trainer.js';
+import type { DdpTrainer } from '../../ultralytics/types.js';
+import { planAgent } from '../torchrun/backend.js';
+import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from '../types.js';
 
 /** torchrun's default for multi-node static rendezvous. */
 export const DEFAULT_MULTINODE_PORT = 29500;

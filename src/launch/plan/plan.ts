@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from './types.js';
+import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {

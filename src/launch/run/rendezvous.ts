@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { RendezvousTimeoutError } from '../errors.js';
+import { RendezvousTimeoutError } from '../../errors.js';
 
 function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
