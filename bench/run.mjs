@@ -35,16 +35,25 @@ async function torchPython() {
 // The CLI as a user runs it, when it works; else a tiny script that calls launch() the same way.
 function ddprunCommand() {
   const cli = path.join(repo, 'dist/cli/main.js');
-  const ok = existsSync(cli) && spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
-  if (ok) return { cmd: [process.execPath, 'dist/cli/main.js'], note: '`node dist/cli/main.js …` — the CLI as a user runs it (`ddprun …` in the commands below), measured as a whole process.' };
-  return { cmd: [process.execPath, 'bench/fixtures/ddprun-run.mjs'], note: 'the CLI did not run, so `node bench/fixtures/ddprun-run.mjs …` (a few lines that call `launch()` from dist) stands in for it, measured as a whole process.' };
+  const ok =
+    existsSync(cli) && spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
+  if (ok)
+    return {
+      cmd: [process.execPath, 'dist/cli/main.js'],
+      note: '`node dist/cli/main.js …` — the CLI as a user runs it (`ddprun …` in the commands below), measured as a whole process.',
+    };
+  return {
+    cmd: [process.execPath, 'bench/fixtures/ddprun-run.mjs'],
+    note: 'the CLI did not run, so `node bench/fixtures/ddprun-run.mjs …` (a few lines that call `launch()` from dist) stands in for it, measured as a whole process.',
+  };
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) return log('node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,5]');
   const { cfg } = args;
-  if (!existsSync(path.join(repo, 'dist/index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first (`npm run bench` does).');
+  if (!existsSync(path.join(repo, 'dist/index.js')))
+    throw new Error('dist/index.js is missing: run `npm run build` first (`npm run bench` does).');
   const started = Date.now();
   const { python, reason } = await torchPython();
   const machine = machineInfo(python);
@@ -71,18 +80,39 @@ async function main() {
       const loadBefore = os.loadavg()[0].toFixed(2);
       log(`bench ${b.meta.id}: ${b.meta.title}`);
       const r = await b.run(h, cfg);
-      r.notes = [...(r.notes ?? []), `Load average (1 min) before this benchmark: ${loadBefore}, after: ${os.loadavg()[0].toFixed(2)} (2 cores).`];
+      r.notes = [
+        ...(r.notes ?? []),
+        `Load average (1 min) before this benchmark: ${loadBefore}, after: ${os.loadavg()[0].toFixed(2)} (2 cores).`,
+      ];
       log(`  ${r.goal.met ? 'met' : 'NOT met'}: ${r.goal.text} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      results.push({ ...r, goal: b.meta.goal, outcome: r.goal, explanation: r.goal.met ? undefined : explanationFor(b.meta.id) });
+      results.push({
+        ...r,
+        goal: b.meta.goal,
+        outcome: r.goal,
+        explanation: r.goal.met ? undefined : explanationFor(b.meta.id),
+      });
     }
   } finally {
     const stray = await h.sweepAll();
-    for (const p of stray) h.leftovers.push({ bench: 'end', contender: '?', kind: 'process', detail: `pid ${p.pid}: ${p.cmd}` });
+    for (const p of stray)
+      h.leftovers.push({ bench: 'end', contender: '?', kind: 'process', detail: `pid ${p.pid}: ${p.cmd}` });
     rmSync(root, { recursive: true, force: true });
   }
   results.sort((a, b) => a.id - b.id);
-  const loadEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  const report = renderReport({ machine, cfg, h, results, launcherNote: ddprun.note, elapsedS: (Date.now() - started) / 1000, loadEnd, leftovers: h.leftovers });
+  const loadEnd = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const report = renderReport({
+    machine,
+    cfg,
+    h,
+    results,
+    launcherNote: ddprun.note,
+    elapsedS: (Date.now() - started) / 1000,
+    loadEnd,
+    leftovers: h.leftovers,
+  });
   writeFileSync(path.resolve(args.out), report);
   log(`bench: wrote ${args.out} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

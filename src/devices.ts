@@ -19,7 +19,8 @@ export interface Gpu {
   utilizationPercent: number;
 }
 
-const EXPECTED = 'a CUDA device index or list (`0`, `"0,1"`, `[0, 1]`, `"cuda:0"`), `-1` entries for idle GPUs, `"cpu"`, `"mps"` or None';
+const EXPECTED =
+  'a CUDA device index or list (`0`, `"0,1"`, `[0, 1]`, `"cuda:0"`), `-1` entries for idle GPUs, `"cpu"`, `"mps"` or None';
 
 /**
  * Reads a device the way Ultralytics' `select_device` does: `str(device).lower()` with `cuda:`, `none`,
@@ -30,10 +31,15 @@ export function parseDevice(device: unknown): ParsedDevice {
   if (device === null || device === undefined) text = '';
   else if (typeof device === 'string') text = device;
   else if (typeof device === 'number' && Number.isInteger(device)) text = String(device);
-  else if (Array.isArray(device) && device.every((d) => (typeof d === 'number' && Number.isInteger(d)) || typeof d === 'string')) text = device.join(',');
+  else if (
+    Array.isArray(device) &&
+    device.every((d) => (typeof d === 'number' && Number.isInteger(d)) || typeof d === 'string')
+  )
+    text = device.join(',');
   else throw new UsageError(`Expected the \`device\` option to be ${EXPECTED}, got ${describeValue(device)}`, 'device');
   let normalized = text.toLowerCase();
-  for (const remove of ['cuda:', 'none', '(', ')', '[', ']', "'", '"', ' ']) normalized = normalized.split(remove).join('');
+  for (const remove of ['cuda:', 'none', '(', ')', '[', ']', "'", '"', ' '])
+    normalized = normalized.split(remove).join('');
   if (normalized === '') return { kind: 'default' };
   if (normalized === 'cpu') return { kind: 'cpu' };
   if (normalized === 'mps' || normalized === 'mps:0') return { kind: 'mps' };
@@ -43,7 +49,8 @@ export function parseDevice(device: unknown): ParsedDevice {
     if (part === '') continue; // "0,,1" -> "0,1", as Ultralytics does
     if (part === '-1') ids.push('auto');
     else if (/^\d+$/.test(part)) ids.push(Number(part));
-    else throw new UsageError(`Expected the \`device\` option to be ${EXPECTED}, got ${describeValue(device)}`, 'device');
+    else
+      throw new UsageError(`Expected the \`device\` option to be ${EXPECTED}, got ${describeValue(device)}`, 'device');
   }
   if (ids.length === 0) return { kind: 'default' };
   return { kind: 'cuda', ids };

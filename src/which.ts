@@ -21,7 +21,10 @@ export function allOnPath(name: string, envPath: string | undefined = process.en
 }
 
 /** The executable a shell would run for `command`: a path (relative to `cwd`) as is, a bare name from PATH. */
-export function which(command: string, { cwd = process.cwd(), envPath = process.env.PATH }: { cwd?: string; envPath?: string } = {}): string | undefined {
+export function which(
+  command: string,
+  { cwd = process.cwd(), envPath = process.env.PATH }: { cwd?: string; envPath?: string } = {},
+): string | undefined {
   if (command.includes('/')) {
     const file = path.resolve(cwd, command);
     return isExecutableFile(file) ? file : undefined;

@@ -27,7 +27,12 @@ function statsTable(text: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -44,8 +49,12 @@ describe.skipIf(!python)(`npm run bench (smoke mode)${python ? '' : `: ${TORCH_S
     dir = await mkdtemp(path.join(os.tmpdir(), 'ddprun-bench-test-'));
     const out = path.join(dir, 'BENCHMARKS.md');
     stderr = await new Promise<string>((resolve, reject) => {
-      const child = execFile(process.execPath, ['bench/run.mjs', '--smoke', '--out', out], { cwd: REPO, timeout: 170_000 }, (error, _stdout, err) =>
-        error ? reject(new Error(`bench/run.mjs --smoke failed: ${error.message}\n${err}`)) : resolve(err),
+      const child = execFile(
+        process.execPath,
+        ['bench/run.mjs', '--smoke', '--out', out],
+        { cwd: REPO, timeout: 170_000 },
+        (error, _stdout, err) =>
+          error ? reject(new Error(`bench/run.mjs --smoke failed: ${error.message}\n${err}`)) : resolve(err),
       );
       benchPid = child.pid;
     });
@@ -58,11 +67,14 @@ describe.skipIf(!python)(`npm run bench (smoke mode)${python ? '' : `: ${TORCH_S
 
   it('writes the machine, the commands and a summary with a result for every benchmark', () => {
     expect(stderr).toContain('bench: wrote');
-    for (const heading of ['# Benchmarks', '## Machine', '## How it measures', '## Summary', '## Leftovers']) expect(report).toContain(`${heading}\n`);
-    for (const fact of ['| CPU |', '| cores |', '| memory |', '| Node |', '| Python |', '| torch |', '| date |']) expect(report).toContain(fact);
+    for (const heading of ['# Benchmarks', '## Machine', '## How it measures', '## Summary', '## Leftovers'])
+      expect(report).toContain(`${heading}\n`);
+    for (const fact of ['| CPU |', '| cores |', '| memory |', '| Node |', '| Python |', '| torch |', '| date |'])
+      expect(report).toContain(fact);
     expect(report).toContain('**Mode: smoke**');
     const summary = report.slice(report.indexOf('## Summary'), report.indexOf('\n## 1. '));
-    for (const id of BENCHMARKS) expect(summary).toMatch(new RegExp(`\\| ${id} \\| .* \\| \\*\\*(met|not met)\\*\\* \\|`));
+    for (const id of BENCHMARKS)
+      expect(summary).toMatch(new RegExp(`\\| ${id} \\| .* \\| \\*\\*(met|not met)\\*\\* \\|`));
   });
 
   it('has one section per benchmark with a table of runs whose cells are numbers or "never"', () => {
@@ -76,14 +88,17 @@ describe.skipIf(!python)(`npm run bench (smoke mode)${python ? '' : `: ${TORCH_S
       for (const [contender, , , runs, min, median, max] of rows) {
         expect(['ddprun', 'torchrun', 'floor']).toContain(contender);
         expect(Number(runs)).toBeGreaterThan(0);
-        for (const cell of [min, median, max]) expect(isMeasurement(cell as string), `${contender} cell ${cell} in benchmark ${id}`).toBe(true);
+        for (const cell of [min, median, max])
+          expect(isMeasurement(cell as string), `${contender} cell ${cell} in benchmark ${id}`).toBe(true);
       }
-      for (const cell of rows.filter((r) => r[0] === 'ddprun').flatMap((r) => r.slice(4))) expect(Number.isFinite(Number(cell))).toBe(true);
+      for (const cell of rows.filter((r) => r[0] === 'ddprun').flatMap((r) => r.slice(4)))
+        expect(Number.isFinite(Number(cell))).toBe(true);
     }
   });
 
   it('states ratios of medians against torchrun and the floor', () => {
-    for (const id of [1, 2, 3, 4, 5, 6, 7, 8]) expect(section(report, id)).toMatch(/ddprun : torchrun = (—|[\d.e-]+×), ddprun : floor = (—|[\d.e-]+×)/);
+    for (const id of [1, 2, 3, 4, 5, 6, 7, 8])
+      expect(section(report, id)).toMatch(/ddprun : torchrun = (—|[\d.e-]+×), ddprun : floor = (—|[\d.e-]+×)/);
   });
 
   it('leaves no process of its runs behind', () => {

@@ -2,7 +2,14 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ddpWorldSizeFromDevice, listGpus, parseDevice, resolveCudaDevices, selectIdleGpus, type Gpu } from '../src/devices.js';
+import {
+  ddpWorldSizeFromDevice,
+  listGpus,
+  parseDevice,
+  resolveCudaDevices,
+  selectIdleGpus,
+  type Gpu,
+} from '../src/devices.js';
 import { UsageError } from '../src/errors.js';
 
 const gpu = (index: number, utilizationPercent: number, memoryUsedMiB: number, memoryTotalMiB = 80_000): Gpu => ({
@@ -54,9 +61,15 @@ describe('ddpWorldSizeFromDevice', () => {
     expect(() => ddpWorldSizeFromDevice('cpu')).toThrow(
       'DDP needs more than one device, got the device `"cpu"` (string): "cpu" is a single device. Name two or more GPUs, e.g. "0,1" or [0, 1].',
     );
-    expect(() => ddpWorldSizeFromDevice('mps')).toThrow('DDP needs more than one device, got the device `"mps"` (string): "mps" is a single device.');
-    expect(() => ddpWorldSizeFromDevice(0)).toThrow('DDP needs more than one device, got the device `0` (number): it selects one GPU.');
-    expect(() => ddpWorldSizeFromDevice(null)).toThrow('DDP needs more than one device, got the device `null` (null): no device selects CUDA device 0 only.');
+    expect(() => ddpWorldSizeFromDevice('mps')).toThrow(
+      'DDP needs more than one device, got the device `"mps"` (string): "mps" is a single device.',
+    );
+    expect(() => ddpWorldSizeFromDevice(0)).toThrow(
+      'DDP needs more than one device, got the device `0` (number): it selects one GPU.',
+    );
+    expect(() => ddpWorldSizeFromDevice(null)).toThrow(
+      'DDP needs more than one device, got the device `null` (null): no device selects CUDA device 0 only.',
+    );
     expect(() => ddpWorldSizeFromDevice([-1, -1])).toThrow(
       "The device `[-1,-1]` (array) asks for idle GPUs (-1), which needs the GPU list: pass `listGpus()`'s result, or name the devices.",
     );

@@ -12,14 +12,25 @@ const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 describe('validateMasterAddr', () => {
-  it.each(['127.0.0.1', '10.0.0.1', '169.254.3.1', 'localhost', 'node0', 'node-0.cluster.example', 'node0.', 'fd00::1', '::1', '[fd00::1]', '[::ffff:10.0.0.1]', 'a'.repeat(63)])(
-    'accepts %s',
-    (addr) => {
-      expect(validateMasterAddr(addr)).toBeUndefined();
-    },
-  );
+  it.each([
+    '127.0.0.1',
+    '10.0.0.1',
+    '169.254.3.1',
+    'localhost',
+    'node0',
+    'node-0.cluster.example',
+    'node0.',
+    'fd00::1',
+    '::1',
+    '[fd00::1]',
+    '[::ffff:10.0.0.1]',
+    'a'.repeat(63),
+  ])('accepts %s', (addr) => {
+    expect(validateMasterAddr(addr)).toBeUndefined();
+  });
 
-  const prefix = (addr: string) => `Expected \`masterAddr\` (--master-addr) to be an IP address or a host name, got ${JSON.stringify(addr)}: `;
+  const prefix = (addr: string) =>
+    `Expected \`masterAddr\` (--master-addr) to be an IP address or a host name, got ${JSON.stringify(addr)}: `;
 
   it.each([
     ['', 'it is empty. Pass the address of node 0, e.g. `10.0.0.1` or `node0.cluster`.'],
@@ -27,9 +38,18 @@ describe('validateMasterAddr', () => {
     [' node0\n', 'it has leading or trailing whitespace. Pass `node0`.'],
     ['http://node0:29500/', 'it has a URL scheme (`http://`). Pass only the host: `node0`.'],
     ['tcp://[fd00::1]:29500', 'it has a URL scheme (`tcp://`). Pass only the host: `fd00::1`.'],
-    ['10.0.0.1:29500', 'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `10.0.0.1`.'],
-    ['node0:29500', 'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `node0`.'],
-    ['[fd00::1]:29500', 'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `fd00::1`.'],
+    [
+      '10.0.0.1:29500',
+      'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `10.0.0.1`.',
+    ],
+    [
+      'node0:29500',
+      'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `node0`.',
+    ],
+    [
+      '[fd00::1]:29500',
+      'it ends with a port (`:29500`). Pass the port as `masterPort` (--master-port 29500) and the address alone: `fd00::1`.',
+    ],
     ['[node0]', 'the part in brackets is not an IPv6 address. Brackets are only for IPv6 addresses, e.g. `[fd00::1]`.'],
     ['fd00:::1', 'it contains `:` but is not an IPv6 address. Check the IPv6 address, e.g. `fd00::1` or `[fd00::1]`.'],
     ['10.0.0.256', 'it is not a valid IPv4 address. An IPv4 address has four numbers from 0 to 255, e.g. `10.0.0.1`.'],
@@ -54,7 +74,9 @@ describe('validateMasterAddr', () => {
 
 describe('isLocalAddress and interfaceForAddress on this machine', () => {
   const own = Object.entries(os.networkInterfaces()).flatMap(([name, addrs]) =>
-    (addrs ?? []).filter((info) => !info.internal && info.family === 'IPv4').map((info) => ({ name, address: info.address })),
+    (addrs ?? [])
+      .filter((info) => !info.internal && info.family === 'IPv4')
+      .map((info) => ({ name, address: info.address })),
   );
 
   it('takes loopback addresses and localhost as local, on `lo`', async () => {
@@ -117,7 +139,12 @@ describe.skipIf(skip !== undefined)(`netif inside a network namespace${skip ? ` 
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
-  async function probe(network: TwoNodeNetwork, node: 0 | 1, addrs: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+  async function probe(
+    network: TwoNodeNetwork,
+    node: 0 | 1,
+    addrs: readonly string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     const script = `import(${JSON.stringify(path.join(outDir, 'netif.js'))}).then(async (m) => {
       const out = {};
       for (const a of ${JSON.stringify(addrs)}) out[a] = { ifname: await m.interfaceForAddress(a) ?? null, local: await m.isLocalAddress(a) };

@@ -65,50 +65,98 @@ describe('torchrunArgv', () => {
   it('maps a static single-node job onto the underscore flags every torchrun accepts', () => {
     expect(torchrunArgv(resolved(), ['train.py', '--lr', '0.1'])).toEqual([
       ...TORCHRUN,
-      '--nnodes', '1',
-      '--nproc_per_node', '2',
-      '--rdzv_backend', 'static',
-      '--rdzv_id', 'none',
-      '--rdzv_conf', 'timeout=900',
-      '--node_rank', '0',
-      '--master_addr', '127.0.0.1',
-      '--master_port', '29500',
-      '--max_restarts', '0',
-      'train.py', '--lr', '0.1',
+      '--nnodes',
+      '1',
+      '--nproc_per_node',
+      '2',
+      '--rdzv_backend',
+      'static',
+      '--rdzv_id',
+      'none',
+      '--rdzv_conf',
+      'timeout=900',
+      '--node_rank',
+      '0',
+      '--master_addr',
+      '127.0.0.1',
+      '--master_port',
+      '29500',
+      '--max_restarts',
+      '0',
+      'train.py',
+      '--lr',
+      '0.1',
     ]);
   });
 
   it('maps a static multi-node job: node rank, master address and port, restarts, run id', () => {
     const argv = torchrunArgv(
-      resolved({ minNodes: 2, maxNodes: 2, nodeRank: 1, masterAddr: '169.254.7.1', masterPort: 29400, maxRestarts: 3, rdzvId: 'job7', rdzvTimeoutMs: 30_500 }),
+      resolved({
+        minNodes: 2,
+        maxNodes: 2,
+        nodeRank: 1,
+        masterAddr: '169.254.7.1',
+        masterPort: 29400,
+        maxRestarts: 3,
+        rdzvId: 'job7',
+        rdzvTimeoutMs: 30_500,
+      }),
       ['-m', 'pkg.train'],
     );
     expect(argv).toEqual([
       ...TORCHRUN,
-      '--nnodes', '2',
-      '--nproc_per_node', '2',
-      '--rdzv_backend', 'static',
-      '--rdzv_id', 'job7',
-      '--rdzv_conf', 'timeout=31',
-      '--node_rank', '1',
-      '--master_addr', '169.254.7.1',
-      '--master_port', '29400',
-      '--max_restarts', '3',
-      '-m', 'pkg.train',
+      '--nnodes',
+      '2',
+      '--nproc_per_node',
+      '2',
+      '--rdzv_backend',
+      'static',
+      '--rdzv_id',
+      'job7',
+      '--rdzv_conf',
+      'timeout=31',
+      '--node_rank',
+      '1',
+      '--master_addr',
+      '169.254.7.1',
+      '--master_port',
+      '29400',
+      '--max_restarts',
+      '3',
+      '-m',
+      'pkg.train',
     ]);
   });
 
   it('maps an elastic c10d job: MIN:MAX nodes, endpoint from the master address, join_timeout, no node rank', () => {
-    const argv = torchrunArgv(resolved({ minNodes: 1, maxNodes: 2, rdzvBackend: 'c10d', rdzvId: 'job9', rdzvTimeoutMs: 60_000, masterAddr: 'node0', masterPort: 29400 }), ['train.py']);
+    const argv = torchrunArgv(
+      resolved({
+        minNodes: 1,
+        maxNodes: 2,
+        rdzvBackend: 'c10d',
+        rdzvId: 'job9',
+        rdzvTimeoutMs: 60_000,
+        masterAddr: 'node0',
+        masterPort: 29400,
+      }),
+      ['train.py'],
+    );
     expect(argv).toEqual([
       ...TORCHRUN,
-      '--nnodes', '1:2',
-      '--nproc_per_node', '2',
-      '--rdzv_backend', 'c10d',
-      '--rdzv_id', 'job9',
-      '--rdzv_conf', 'join_timeout=60',
-      '--rdzv_endpoint', 'node0:29400',
-      '--max_restarts', '0',
+      '--nnodes',
+      '1:2',
+      '--nproc_per_node',
+      '2',
+      '--rdzv_backend',
+      'c10d',
+      '--rdzv_id',
+      'job9',
+      '--rdzv_conf',
+      'join_timeout=60',
+      '--rdzv_endpoint',
+      'node0:29400',
+      '--max_restarts',
+      '0',
       'train.py',
     ]);
   });
@@ -123,15 +171,28 @@ describe('torchrunArgv', () => {
   });
 
   it('prefers an explicit rendezvous endpoint, and brackets an IPv6 master address', () => {
-    expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', rdzvEndpoint: 'etcd0:2379' }), ['t.py'])).toContain('etcd0:2379');
-    expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', masterAddr: 'fd00::1' }), ['t.py'])).toContain('[fd00::1]:29500');
+    expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', rdzvEndpoint: 'etcd0:2379' }), ['t.py'])).toContain(
+      'etcd0:2379',
+    );
+    expect(torchrunArgv(resolved({ rdzvBackend: 'c10d', masterAddr: 'fd00::1' }), ['t.py'])).toContain(
+      '[fd00::1]:29500',
+    );
     const staticArgv = torchrunArgv(resolved({ masterAddr: 'fd00::1' }), ['t.py']);
     expect(staticArgv[staticArgv.indexOf('--master_addr') + 1]).toBe('[fd00::1]');
   });
 
   it('writes log dir, redirects and tee as one digit when all ranks agree, else as a rank map', () => {
-    const argv = torchrunArgv(resolved({ logDir: '/tmp/logs', redirects: ['all', 'all'], tee: ['stdout', 'none'] }), ['t.py']);
-    expect(argv.slice(argv.indexOf('--log_dir'), -1)).toEqual(['--log_dir', '/tmp/logs', '--redirects', '3', '--tee', '0:1']);
+    const argv = torchrunArgv(resolved({ logDir: '/tmp/logs', redirects: ['all', 'all'], tee: ['stdout', 'none'] }), [
+      't.py',
+    ]);
+    expect(argv.slice(argv.indexOf('--log_dir'), -1)).toEqual([
+      '--log_dir',
+      '/tmp/logs',
+      '--redirects',
+      '3',
+      '--tee',
+      '0:1',
+    ]);
     const mixed = torchrunArgv(resolved({ nprocPerNode: 3, tee: ['stderr', 'all', 'stdout'] }), ['t.py']);
     expect(mixed[mixed.indexOf('--tee') + 1]).toBe('0:2,1:3,2:1');
     expect(mixed).not.toContain('--redirects');
@@ -140,17 +201,27 @@ describe('torchrunArgv', () => {
   it('refuses a per-rank tee with more than 10 ranks per node', () => {
     const tee = Array.from({ length: 12 }, (_, i): StdSelection => (i === 11 ? 'stdout' : 'none'));
     expect(() => torchrunArgv(resolved({ nprocPerNode: 12, tee }), ['t.py'])).toThrow(
-      new UsageError('torchrun cannot take a per-rank `tee` with more than 10 ranks per node (its `0:1,1:2` form has one-digit ranks); use one setting for all ranks, or the native backend.', 'tee'),
+      new UsageError(
+        'torchrun cannot take a per-rank `tee` with more than 10 ranks per node (its `0:1,1:2` form has one-digit ranks); use one setting for all ranks, or the native backend.',
+        'tee',
+      ),
     );
   });
 
   it('passes --local_ranks_filter on torch >= 2.2 only, and only when it hides a rank', () => {
-    expect(torchrunArgv(resolved({ localRanksFilter: new Set([0, 1]) }), ['t.py'])).not.toContain('--local_ranks_filter');
+    expect(torchrunArgv(resolved({ localRanksFilter: new Set([0, 1]) }), ['t.py'])).not.toContain(
+      '--local_ranks_filter',
+    );
     const argv = torchrunArgv(resolved({ nprocPerNode: 4, localRanksFilter: new Set([3, 0]) }), ['t.py']);
-    expect(argv.slice(argv.indexOf('--local_ranks_filter'), argv.indexOf('--local_ranks_filter') + 2)).toEqual(['--local_ranks_filter', '0,3']);
+    expect(argv.slice(argv.indexOf('--local_ranks_filter'), argv.indexOf('--local_ranks_filter') + 2)).toEqual([
+      '--local_ranks_filter',
+      '0,3',
+    ]);
     const none = torchrunArgv(resolved({ localRanksFilter: new Set() }), ['t.py']);
     expect(none[none.indexOf('--local_ranks_filter') + 1]).toBe('2');
-    expect(torchrunArgv(resolved({ torchVersion: '2.1.2', localRanksFilter: new Set([0]) }), ['t.py'])).not.toContain('--local_ranks_filter');
+    expect(torchrunArgv(resolved({ torchVersion: '2.1.2', localRanksFilter: new Set([0]) }), ['t.py'])).not.toContain(
+      '--local_ranks_filter',
+    );
   });
 
   it('runs torchrun through the redirect fix on torch < 2.0 unless Python is older than 3.11', () => {
@@ -158,36 +229,62 @@ describe('torchrunArgv', () => {
     expect(torchrunArgv(old, ['t.py']).slice(0, 3)).toEqual(FIXED);
     expect(torchrunArgv(old, ['t.py'], { pythonVersion: [3, 11] }).slice(0, 3)).toEqual(FIXED);
     expect(torchrunArgv(old, ['t.py'], { pythonVersion: [3, 10] }).slice(0, 3)).toEqual(TORCHRUN);
-    expect(torchrunArgv(resolved({ torchVersion: '2.0.1' }), ['t.py'], { pythonVersion: [3, 11] }).slice(0, 3)).toEqual(TORCHRUN);
+    expect(torchrunArgv(resolved({ torchVersion: '2.0.1' }), ['t.py'], { pythonVersion: [3, 11] }).slice(0, 3)).toEqual(
+      TORCHRUN,
+    );
   });
 
   it('uses torch.distributed.launch --use_env before torch 1.9', () => {
-    expect(torchrunArgv(resolved({ torchVersion: '1.8.1', minNodes: 2, maxNodes: 2, nodeRank: 1, masterAddr: '10.0.0.1' }), ['t.py', '--x'])).toEqual([
-      '/usr/bin/python3', '-m', 'torch.distributed.launch', '--use_env',
-      '--nnodes', '2',
-      '--node_rank', '1',
-      '--nproc_per_node', '2',
-      '--master_addr', '10.0.0.1',
-      '--master_port', '29500',
-      't.py', '--x',
+    expect(
+      torchrunArgv(resolved({ torchVersion: '1.8.1', minNodes: 2, maxNodes: 2, nodeRank: 1, masterAddr: '10.0.0.1' }), [
+        't.py',
+        '--x',
+      ]),
+    ).toEqual([
+      '/usr/bin/python3',
+      '-m',
+      'torch.distributed.launch',
+      '--use_env',
+      '--nnodes',
+      '2',
+      '--node_rank',
+      '1',
+      '--nproc_per_node',
+      '2',
+      '--master_addr',
+      '10.0.0.1',
+      '--master_port',
+      '29500',
+      't.py',
+      '--x',
     ]);
   });
 
   it('refuses what torch.distributed.launch cannot do before torch 1.9', () => {
     expect(() => torchrunArgv(resolved({ torchVersion: '1.8.1', maxRestarts: 2 }), ['t.py'])).toThrow(
-      new UsageError('torch 1.8.1 has no torchrun (torch.distributed.run came in 1.9), and its torch.distributed.launch has no `maxRestarts`; use the native backend or upgrade torch.', 'maxRestarts'),
+      new UsageError(
+        'torch 1.8.1 has no torchrun (torch.distributed.run came in 1.9), and its torch.distributed.launch has no `maxRestarts`; use the native backend or upgrade torch.',
+        'maxRestarts',
+      ),
     );
   });
 
   it('refuses a node range with a static rendezvous', () => {
     expect(() => torchrunArgv(resolved({ minNodes: 1, maxNodes: 2 }), ['t.py'])).toThrow(
-      new UsageError("A static rendezvous needs a fixed number of nodes, got `nnodes` 1:2; use `rdzvBackend: 'c10d'` for an elastic range.", 'nnodes'),
+      new UsageError(
+        "A static rendezvous needs a fixed number of nodes, got `nnodes` 1:2; use `rdzvBackend: 'c10d'` for an elastic range.",
+        'nnodes',
+      ),
     );
   });
 
   it('needs the interpreter, and the port of a static rendezvous', () => {
-    expect(() => torchrunArgv(resolved({ python: undefined }), ['t.py'])).toThrow('torchrunArgv needs `resolved.python`');
-    expect(() => torchrunArgv(resolved({ masterPort: undefined }), ['t.py'])).toThrow('torchrunArgv needs `resolved.masterPort`');
+    expect(() => torchrunArgv(resolved({ python: undefined }), ['t.py'])).toThrow(
+      'torchrunArgv needs `resolved.python`',
+    );
+    expect(() => torchrunArgv(resolved({ masterPort: undefined }), ['t.py'])).toThrow(
+      'torchrunArgv needs `resolved.masterPort`',
+    );
   });
 });
 
@@ -199,32 +296,50 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-describe.skipIf(found.skip !== undefined)(`torchrunArgv with a real torch${found.skip ? ` (skipped: ${found.skip})` : ''}`, () => {
-  it('runs a 1-node 2-rank c10d job on 127.0.0.1 whose ranks all-reduce to 3', async () => {
-    const version = await import('../src/python/find-python.js').then((m) => m.probeTorch(found.python!));
-    const port = await freePort();
-    const argv = torchrunArgv(
-      resolved({ python: found.python, torchVersion: version.version, rdzvBackend: 'c10d', rdzvId: 'argv-test', masterPort: port, rdzvTimeoutMs: 60_000 }),
-      torchrunEntryArgv({ script: WORKER }),
-      { pythonVersion: version.pythonVersion },
-    );
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 90_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve)).finally(() => clearTimeout(timer));
+describe.skipIf(found.skip !== undefined)(
+  `torchrunArgv with a real torch${found.skip ? ` (skipped: ${found.skip})` : ''}`,
+  () => {
+    it('runs a 1-node 2-rank c10d job on 127.0.0.1 whose ranks all-reduce to 3', async () => {
+      const version = await import('../src/python/find-python.js').then((m) => m.probeTorch(found.python!));
+      const port = await freePort();
+      const argv = torchrunArgv(
+        resolved({
+          python: found.python,
+          torchVersion: version.version,
+          rdzvBackend: 'c10d',
+          rdzvId: 'argv-test',
+          masterPort: port,
+          rdzvTimeoutMs: 60_000,
+        }),
+        torchrunEntryArgv({ script: WORKER }),
+        { pythonVersion: version.pythonVersion },
+      );
+      const child = spawn(argv[0]!, argv.slice(1), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 90_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve)).finally(() =>
+        clearTimeout(timer),
+      );
 
-    expect(code, stderr).toBe(0);
-    const lines = stdout.trim().split('\n').sort();
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^allreduce rank=0 local_rank=0 world=2 sum=3 /);
-    expect(lines[1]).toMatch(/^allreduce rank=1 local_rank=1 world=2 sum=3 /);
-  });
-});
+      expect(code, stderr).toBe(0);
+      const lines = stdout.trim().split('\n').sort();
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^allreduce rank=0 local_rank=0 world=2 sum=3 /);
+      expect(lines[1]).toMatch(/^allreduce rank=1 local_rank=1 world=2 sum=3 /);
+    });
+  },
+);

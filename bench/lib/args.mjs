@@ -38,7 +38,9 @@ function describe(mode, c) {
     `${c.reps} run(s) per contender and benchmark; benchmark 5 prints ${c.lines.toLocaleString('en')} lines per rank; ` +
     `benchmark 7 uses ${c.ranks.join(' and ')} ranks; benchmark 8 makes ${c.portCalls.toLocaleString('en')} calls; ` +
     `"never" bounds: crash ${c.crashBoundMs / 1000} s, SIGINT ${c.sigintBoundMs / 1000} s, SIGKILL ${c.sigkillBoundMs / 1000} s, floor ${c.floorBoundMs / 1000} s.` +
-    (mode === 'full' ? '' : ` (Full mode: ${MODES.full.reps} runs, ${MODES.full.lines.toLocaleString('en')} lines, ${MODES.full.ranks.join(' and ')} ranks, ${MODES.full.portCalls.toLocaleString('en')} calls.)`)
+    (mode === 'full'
+      ? ''
+      : ` (Full mode: ${MODES.full.reps} runs, ${MODES.full.lines.toLocaleString('en')} lines, ${MODES.full.ranks.join(' and ')} ranks, ${MODES.full.portCalls.toLocaleString('en')} calls.)`)
   );
 }
 
@@ -54,7 +56,10 @@ export function parseArgs(argv) {
     else if (a.startsWith('--out=')) out = a.slice(6);
     else if (a === '--only') only = argv[++i].split(',').map(Number);
     else if (a === '--help' || a === '-h') return { help: true };
-    else throw new Error(`Unknown option ${JSON.stringify(a)}. Usage: node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,5]`);
+    else
+      throw new Error(
+        `Unknown option ${JSON.stringify(a)}. Usage: node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,5]`,
+      );
   }
   if (!out) throw new Error('Expected a file name after --out.');
   const cfg = MODES[mode];

@@ -3,7 +3,11 @@ import { CONTENDERS } from './contenders.mjs';
 import { failureNote, medianOf, minOf, row } from './result.mjs';
 import { timelineProfile } from './profile.mjs';
 
-export const meta = { id: 1, title: 'Whole-job wall time: 2 ranks, gloo init + one all-reduce + exit', goal: '≤ 1.05 × floor' };
+export const meta = {
+  id: 1,
+  title: 'Whole-job wall time: 2 ranks, gloo init + one all-reduce + exit',
+  goal: '≤ 1.05 × floor',
+};
 
 export async function run(h, cfg) {
   const job = { nproc: 2, entry: 'bench/fixtures/allreduce.py' };

@@ -7,7 +7,11 @@ import { nowMs, sleep } from './proc.mjs';
 
 const READY_TIMEOUT_MS = 30_000;
 
-export const meta = { id: 2, title: 'A rank exits with code 1 while the other sleeps: crash → launcher exited', goal: '< 200 ms' };
+export const meta = {
+  id: 2,
+  title: 'A rank exits with code 1 while the other sleeps: crash → launcher exited',
+  goal: '< 200 ms',
+};
 
 export async function run(h, cfg) {
   const job = { nproc: 2, entry: 'bench/fixtures/crash.py' };
@@ -20,7 +24,11 @@ export async function run(h, cfg) {
       variant: '2 ranks',
       contender: c,
       job,
-      env: (ctx) => ({ BENCH_STAMP: path.join(ctx.workDir, 'crash'), BENCH_CRASH_AFTER_S: '0.5', BENCH_SLEEP_S: '120' }),
+      env: (ctx) => ({
+        BENCH_STAMP: path.join(ctx.workDir, 'crash'),
+        BENCH_CRASH_AFTER_S: '0.5',
+        BENCH_SLEEP_S: '120',
+      }),
       during: async (m, ctx) => {
         const stamp = path.join(ctx.workDir, 'crash');
         let exited;
@@ -28,11 +36,16 @@ export async function run(h, cfg) {
         const deadline = nowMs() + READY_TIMEOUT_MS;
         while (!existsSync(stamp) && !exited && nowMs() < deadline) await sleep(5);
         if (!existsSync(stamp)) {
-          notes.push(`${c} run ${i + 1}: rank 1 never crashed (launcher exit ${exited?.code ?? 'none'}: ${exited?.stderrTail.trim().split('\n').at(-1) ?? ''})`);
+          notes.push(
+            `${c} run ${i + 1}: rank 1 never crashed (launcher exit ${exited?.code ?? 'none'}: ${exited?.stderrTail.trim().split('\n').at(-1) ?? ''})`,
+          );
           return;
         }
         const crashAt = Number(readFileSync(stamp, 'utf8')) / 1e6;
-        const outcome = await Promise.race([m.exited, sleep(Math.max(0, crashAt + bounds[c] - nowMs())).then(() => undefined)]);
+        const outcome = await Promise.race([
+          m.exited,
+          sleep(Math.max(0, crashAt + bounds[c] - nowMs())).then(() => undefined),
+        ]);
         // Still running at the bound (the floor always is: nothing supervises its ranks) counts as "never".
         values[c].push(outcome && outcome.exitAt - crashAt <= bounds[c] ? outcome.exitAt - crashAt : null);
       },
@@ -49,6 +62,9 @@ export async function run(h, cfg) {
       'Rank 1 sleeps 0.5 s, writes `time.monotonic_ns()` and calls `os._exit(1)`; rank 0 sleeps 120 s. The time is from that stamp to the launcher’s exit as seen by the bench (same monotonic clock).',
       `The floor has no supervision: its shell waits for the sleeper, so it is cut off at ${cfg.floorBoundMs} ms and counted as "never".`,
     ],
-    goal: { met: d !== undefined && d < 200, text: `ddprun median ${d?.toFixed(0)} ms (max ${max?.toFixed(0)} ms); goal < 200 ms.` },
+    goal: {
+      met: d !== undefined && d < 200,
+      text: `ddprun median ${d?.toFixed(0)} ms (max ${max?.toFixed(0)} ms); goal < 200 ms.`,
+    },
   };
 }

@@ -3,7 +3,11 @@ import { CONTENDERS } from './contenders.mjs';
 import { medianOf, row } from './result.mjs';
 import { signalRun } from './signal-run.mjs';
 
-export const meta = { id: 3, title: 'SIGINT to the launcher → every worker gone (cooperative workers)', goal: '< 300 ms' };
+export const meta = {
+  id: 3,
+  title: 'SIGINT to the launcher → every worker gone (cooperative workers)',
+  goal: '< 300 ms',
+};
 
 export async function run(h, cfg) {
   const gone = { ddprun: [], torchrun: [], floor: [] };
@@ -15,7 +19,8 @@ export async function run(h, cfg) {
     if (r.error) return notes.push(`${c} run ${i + 1}: ${r.error}`);
     gone[c].push(r.goneMs);
     exit[c].push(r.launcherExitMs);
-    if (r.orphans) notes.push(`${c} run ${i + 1}: ${r.orphans} worker(s) still alive after ${bound(c)} ms; killed by pid.`);
+    if (r.orphans)
+      notes.push(`${c} run ${i + 1}: ${r.orphans} worker(s) still alive after ${bound(c)} ms; killed by pid.`);
   });
   const rows = [
     ...CONTENDERS.map((c) => row(c, '2 ranks', 'SIGINT → every worker gone', 'ms', gone[c], bound(c))),

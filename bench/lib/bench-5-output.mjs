@@ -63,7 +63,10 @@ export async function run(h, cfg) {
       'ddprun prefixes each line with `[rankN]:` and keeps lines whole; torchrun 1.13 cannot `--tee` on Python 3.11 (its `Std` parsing crashes), so with the required `--redirects 9:1 --tee 9:1` its ranks inherit the file directly, as the floor’s do, and torchrun’s launcher never touches the output.',
       'Launcher CPU = utime + stime of the launcher process alone, from /proc/<pid>/stat sampled every 10 ms (the last ≤ 10 ms before exit are missed).',
     ],
-    goal: { met, text: `ddprun median ${d?.toFixed(0)} ms vs floor ${f?.toFixed(0)} ms: ${(d / f).toFixed(2)} × floor (best runs: ${(dMin / fMin).toFixed(2)} ×); goal ≤ 1.1 ×.` },
+    goal: {
+      met,
+      text: `ddprun median ${d?.toFixed(0)} ms vs floor ${f?.toFixed(0)} ms: ${(d / f).toFixed(2)} × floor (best runs: ${(dMin / fMin).toFixed(2)} ×); goal ≤ 1.1 ×.`,
+    },
     profile: await cpuProfile(h, { bench: 5, job, stdout: 'ignore' }),
   };
 }

@@ -26,6 +26,9 @@ export async function run(h) {
     notes: [
       'VmHWM from /proc/<pid>/status of the launcher process only (not its ranks), sampled every 10 ms until it exits. For ddprun that is the `node` process (its watchdog `sh` is < 2 MB and not counted); for torchrun the Python agent; for the floor the `sh`.',
     ],
-    goal: { met: rows.length > 0 && ddprunMax <= 80, text: `ddprun's highest peak over every run: ${ddprunMax.toFixed(1)} MB; goal ≤ 80 MB.` },
+    goal: {
+      met: rows.length > 0 && ddprunMax <= 80,
+      text: `ddprun's highest peak over every run: ${ddprunMax.toFixed(1)} MB; goal ≤ 80 MB.`,
+    },
   };
 }

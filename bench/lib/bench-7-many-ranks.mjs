@@ -3,7 +3,11 @@ import { CONTENDERS } from './contenders.mjs';
 import { timelineProfile } from './profile.mjs';
 import { failureNote, medianOf, minOf, row } from './result.mjs';
 
-export const meta = { id: 7, title: 'Many ranks of a trivial non-Python worker (`/bin/true`): start → all exited', goal: 'grows linearly; ≤ 1.2 × floor' };
+export const meta = {
+  id: 7,
+  title: 'Many ranks of a trivial non-Python worker (`/bin/true`): start → all exited',
+  goal: 'grows linearly; ≤ 1.2 × floor',
+};
 
 export async function run(h, cfg) {
   const [small, large] = cfg.ranks;
@@ -19,7 +23,9 @@ export async function run(h, cfg) {
       else notes.push(failureNote(c, i, measured));
     });
   }
-  const rows = cfg.ranks.flatMap((n) => CONTENDERS.map((c) => row(c, variant(n), 'start → all exited', 'ms', values[`${n}|${c}`])));
+  const rows = cfg.ranks.flatMap((n) =>
+    CONTENDERS.map((c) => row(c, variant(n), 'start → all exited', 'ms', values[`${n}|${c}`])),
+  );
   const med = (c, n) => medianOf(rows, c, variant(n), 'start → all exited');
   const best = (c, n) => minOf(rows, c, variant(n), 'start → all exited');
   // Growth is judged on the best runs: medians of 100-ms jobs swing with other load on a shared machine.
@@ -28,7 +34,9 @@ export async function run(h, cfg) {
     const a = best(c, small);
     const b = best(c, large);
     growth[c] = { perRankMs: (b - a) / (large - small), factor: b / a };
-    notes.push(`${c} (best runs): ${(large / small).toFixed(0)}× the ranks took ${(b / a).toFixed(2)}× the time; marginal cost ${((b - a) / (large - small)).toFixed(2)} ms per extra rank.`);
+    notes.push(
+      `${c} (best runs): ${(large / small).toFixed(0)}× the ranks took ${(b / a).toFixed(2)}× the time; marginal cost ${((b - a) / (large - small)).toFixed(2)} ms per extra rank.`,
+    );
   }
   const linear = growth.ddprun.factor <= (large / small) * 1.1;
   const within = cfg.ranks.map((n) => ({ n, r: med('ddprun', n) / med('floor', n) }));
@@ -42,6 +50,11 @@ export async function run(h, cfg) {
       met,
       text: `growth ${linear ? 'linear or better' : 'worse than linear'} (best runs: ×${growth.ddprun.factor.toFixed(2)} for ×${(large / small).toFixed(0)} ranks); ddprun : floor (medians) = ${within.map((w) => `${w.r.toFixed(2)}× at ${w.n}`).join(', ')}; goal ≤ 1.2 ×.`,
     },
-    profile: await timelineProfile(h, { bench: 7, job: { nproc: large, entry: '/bin/true', noPython: true }, floorMs: med('floor', large), label: `${large}-rank /bin/true launch` }),
+    profile: await timelineProfile(h, {
+      bench: 7,
+      job: { nproc: large, entry: '/bin/true', noPython: true },
+      floorMs: med('floor', large),
+      label: `${large}-rank /bin/true launch`,
+    }),
   };
 }

@@ -60,14 +60,21 @@ print("\\n".join(out))`;
 
 function torchPorts(python, n) {
   if (!python) return undefined;
-  const r = spawnSync(python, ['-c', TORCH_LOOP, String(n)], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(python, ['-c', TORCH_LOOP, String(n)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 2 ** 20,
+  });
   if (r.status !== 0) return undefined;
   let at = 0;
-  const calls = r.stdout.trim().split('\n').map((l) => {
-    const [port, ms] = l.split(' ').map(Number);
-    at += ms;
-    return { port, at, ms };
-  });
+  const calls = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [port, ms] = l.split(' ').map(Number);
+      at += ms;
+      return { port, at, ms };
+    });
   return calls;
 }
 
@@ -89,11 +96,22 @@ export async function run(h, cfg) {
     dupRows.push({ contender, variant, callsPerS: res.callsPerS, ...d });
   };
   add('ddprun', `${n} sequential calls`, seq);
-  if (torch) add('torchrun', `${n} sequential calls`, { calls: torch, callsPerS: (1000 * n) / torch.at(-1).at, samples: torch.map((c) => c.ms) });
+  if (torch)
+    add('torchrun', `${n} sequential calls`, {
+      calls: torch,
+      callsPerS: (1000 * n) / torch.at(-1).at,
+      samples: torch.map((c) => c.ms),
+    });
   else notes.push('torch’s get_free_port() was not measured (no Python with torch).');
   add('floor', `${n} sequential calls`, floor);
   const concDup = concurrentPorts.length - new Set(concurrentPorts).size;
-  dupRows.push({ contender: 'ddprun', variant: `${n} concurrent calls (Promise.all)`, callsPerS: (1000 * n) / concMs, any: concDup, withinHold: concDup });
+  dupRows.push({
+    contender: 'ddprun',
+    variant: `${n} concurrent calls (Promise.all)`,
+    callsPerS: (1000 * n) / concMs,
+    any: concDup,
+    withinHold: concDup,
+  });
   const ddprunDup = dupRows.filter((r) => r.contender === 'ddprun').reduce((a, r) => a + r.any, 0);
   return {
     ...meta,
@@ -101,13 +119,18 @@ export async function run(h, cfg) {
     extraTable: [
       '| contender | variant | calls/s | duplicate ports | duplicates within 5 s |',
       '| --- | --- | --- | --- | --- |',
-      ...dupRows.map((r) => `| ${r.contender} | ${r.variant} | ${r.callsPerS.toFixed(0)} | ${r.any} | ${r.withinHold} |`),
+      ...dupRows.map(
+        (r) => `| ${r.contender} | ${r.variant} | ${r.callsPerS.toFixed(0)} | ${r.any} | ${r.withinHold} |`,
+      ),
     ].join('\n'),
     notes: [
       ...notes,
       `ddprun: \`findFreeNetworkPort()\` from dist, timed with tinybench (${n} iterations, no warm-up), then ${n} calls at once. torchrun: torch ${'1.13'}'s \`get_free_port()\` in a Python loop (perf_counter per call). Floor: bind 127.0.0.1:0 in Node, read the port, close (what the Ultralytics seed does) — the OS hands out ephemeral ports, which outgoing connections reuse.`,
       '"Duplicates within 5 s": the same port handed out twice within ddprun’s hold window — the case that makes two launches race for one port.',
     ],
-    goal: { met: ddprunDup === 0, text: `ddprun handed out ${ddprunDup} duplicate port(s) over ${2 * n} calls; goal 0.` },
+    goal: {
+      met: ddprunDup === 0,
+      text: `ddprun handed out ${ddprunDup} duplicate port(s) over ${2 * n} calls; goal 0.`,
+    },
   };
 }

@@ -22,14 +22,34 @@ export function commandFor(contender, job, { python, ddprunCmd, port }) {
   if (contender === 'ddprun') {
     const [file, ...pre] = ddprunCmd;
     const args = [...pre, '--nproc-per-node', n, ...(job.noPython ? ['--no-python'] : []), job.entry, ...extra];
-    return { file, args, display: ['ddprun', '--nproc-per-node', n, ...(job.noPython ? ['--no-python'] : []), job.entry, ...extra].join(' ') };
+    return {
+      file,
+      args,
+      display: ['ddprun', '--nproc-per-node', n, ...(job.noPython ? ['--no-python'] : []), job.entry, ...extra].join(
+        ' ',
+      ),
+    };
   }
   if (contender === 'torchrun') {
-    const flags = ['-m', 'torch.distributed.run', '--redirects', '9:1', '--tee', '9:1', '--nproc_per_node', n, '--master_port'];
+    const flags = [
+      '-m',
+      'torch.distributed.run',
+      '--redirects',
+      '9:1',
+      '--tee',
+      '9:1',
+      '--nproc_per_node',
+      n,
+      '--master_port',
+    ];
     // torch 1.13 spells it --no_python (later versions accept --no-python too).
     const noPython = job.noPython ? ['--no_python'] : [];
     const args = [...flags, String(port), ...noPython, job.entry, ...extra];
-    return { file: python, args, display: [python, ...flags, '$FREE_PORT', ...noPython, job.entry, ...extra].join(' ') };
+    return {
+      file: python,
+      args,
+      display: [python, ...flags, '$FREE_PORT', ...noPython, job.entry, ...extra].join(' '),
+    };
   }
   const rank = job.noPython ? [job.entry, ...extra] : [python, '-u', job.entry, ...extra];
   return {

@@ -56,8 +56,18 @@ export class Harness {
     const ctx = { workDir, tmpDir, port, pids: [] };
     const cmd = command ? command(ctx) : this.commandFor(contender, job, port);
     this.commands.set(`${bench}|${variant}|${contender}`, cmd.display);
-    const fullEnv = { ...process.env, NO_COLOR: '1', ...(typeof env === 'function' ? env(ctx) : env), BENCH_TAG: tag, TMPDIR: tmpDir };
-    const m = startMeasured(cmd.file, cmd.args, { env: fullEnv, cwd: this.cwd, stdout: typeof stdout === 'function' ? stdout(ctx) : stdout });
+    const fullEnv = {
+      ...process.env,
+      NO_COLOR: '1',
+      ...(typeof env === 'function' ? env(ctx) : env),
+      BENCH_TAG: tag,
+      TMPDIR: tmpDir,
+    };
+    const m = startMeasured(cmd.file, cmd.args, {
+      env: fullEnv,
+      cwd: this.cwd,
+      stdout: typeof stdout === 'function' ? stdout(ctx) : stdout,
+    });
     let value;
     let measured;
     try {
@@ -73,12 +83,17 @@ export class Harness {
       }
       measured = await m.exited;
       killPids(ctx.pids);
-      for (const p of await sweepTagged(tag, 1500)) this.leftovers.push({ bench, contender, kind: 'process', detail: `pid ${p.pid}: ${p.cmd}` });
-      for (const f of listTree(tmpDir)) if (!f.includes(path.sep)) this.leftovers.push({ bench, contender, kind: 'temp', detail: f });
+      for (const p of await sweepTagged(tag, 1500))
+        this.leftovers.push({ bench, contender, kind: 'process', detail: `pid ${p.pid}: ${p.cmd}` });
+      for (const f of listTree(tmpDir))
+        if (!f.includes(path.sep)) this.leftovers.push({ bench, contender, kind: 'temp', detail: f });
       rmSync(tmpDir, { recursive: true, force: true });
       rmSync(workDir, { recursive: true, force: true });
     }
-    if (measured.code !== 0 && !during) this.log(`  ${contender} run failed: exit ${measured.code ?? measured.signal}: ${measured.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+    if (measured.code !== 0 && !during)
+      this.log(
+        `  ${contender} run failed: exit ${measured.code ?? measured.signal}: ${measured.stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     const key = `${bench}|${variant}|${contender}`;
     if (!this.rss.has(key)) this.rss.set(key, []);
     this.rss.get(key).push(measured.peakRssMb);

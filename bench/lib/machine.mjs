@@ -11,7 +11,9 @@ function firstLine(file, args) {
 
 function cpuModel() {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     return line ? line.split(':').slice(1).join(':').trim() : 'unknown';
   } catch {
     return 'unknown';
@@ -28,9 +30,15 @@ export function machineInfo(python) {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     python: python ? `${python} (${firstLine(python, ['--version']) ?? 'unknown'})` : 'none with torch found',
-    torch: python ? firstLine(python, ['-c', 'import torch; print(torch.__version__)']) ?? 'not importable' : 'none',
-    setpriv: existsSync('/usr/bin/setpriv') || existsSync('/bin/setpriv') ? 'present (ranks get a parent-death signal)' : 'missing',
-    loadStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    torch: python ? (firstLine(python, ['-c', 'import torch; print(torch.__version__)']) ?? 'not importable') : 'none',
+    setpriv:
+      existsSync('/usr/bin/setpriv') || existsSync('/bin/setpriv')
+        ? 'present (ranks get a parent-death signal)'
+        : 'missing',
+    loadStart: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 

@@ -80,10 +80,20 @@ export function startMeasured(file, args, { env, cwd, stdout = 'ignore', sampleM
     const finish = (code, signal) => {
       const exitAt = nowMs();
       clearInterval(timer);
-      const streamDone = child.stderr.readableEnded ? Promise.resolve() : new Promise((r) => child.stderr.once('close', r));
+      const streamDone = child.stderr.readableEnded
+        ? Promise.resolve()
+        : new Promise((r) => child.stderr.once('close', r));
       // A stray grandchild could hold stderr open; never wait on it long.
       Promise.race([streamDone, sleep(500)]).then(() =>
-        resolve({ wallMs: exitAt - startedAt, exitAt, code, signal, peakRssMb: peakKb / 1024, cpuS: ticks / TICKS, stderrTail }),
+        resolve({
+          wallMs: exitAt - startedAt,
+          exitAt,
+          code,
+          signal,
+          peakRssMb: peakKb / 1024,
+          cpuS: ticks / TICKS,
+          stderrTail,
+        }),
       );
     };
     child.once('exit', finish);

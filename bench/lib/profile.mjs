@@ -4,7 +4,9 @@ import path from 'node:path';
 import { formatValue } from './stats.mjs';
 
 function timelineOptions(job) {
-  const entry = job.noPython ? { command: job.entry, args: job.args ?? [] } : { script: job.entry, args: job.args ?? [] };
+  const entry = job.noPython
+    ? { command: job.entry, args: job.args ?? [] }
+    : { script: job.entry, args: job.args ?? [] };
   return { entry, nprocPerNode: job.nproc };
 }
 
@@ -33,7 +35,8 @@ export async function timelineProfile(h, { bench, job, floorMs, label }) {
       t = t && { ...t, spawned: m.startedAt };
     },
   });
-  if (!t) return `Profile run failed (exit ${measured.code}): ${measured.stderrTail.trim().split('\n').slice(-2).join(' | ')}`;
+  if (!t)
+    return `Profile run failed (exit ${measured.code}): ${measured.stderrTail.trim().split('\n').slice(-2).join(' | ')}`;
   const phases = [
     ['node starts, loads the script', t.spawned, t.main],
     ['import dist/index.js', t.main, t.imported],
@@ -92,7 +95,11 @@ export async function cpuProfile(h, { bench, job, stdout, top = 10 }) {
     stdout,
     command: (ctx) => {
       const base = h.commandFor('ddprun', job, ctx.port);
-      return { ...base, file: node, args: [`--cpu-prof`, `--cpu-prof-dir=${ctx.workDir}`, ...rest, ...base.args.slice(rest.length)] };
+      return {
+        ...base,
+        file: node,
+        args: [`--cpu-prof`, `--cpu-prof-dir=${ctx.workDir}`, ...rest, ...base.args.slice(rest.length)],
+      };
     },
     during: async (m, ctx) => {
       await m.exited;

@@ -4,10 +4,15 @@ import { ratiosOf } from './result.mjs';
 import { formatRatio, formatValue } from './stats.mjs';
 
 function table(result) {
-  const out = ['| contender | variant | metric | runs | min | median | max |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const out = [
+    '| contender | variant | metric | runs | min | median | max |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
   for (const r of result.rows) {
     const s = r.summary;
-    const cells = s ? [s.n, formatValue(s.min, r.bound), formatValue(s.median, r.bound), formatValue(s.max, r.bound)] : [0, '—', '—', '—'];
+    const cells = s
+      ? [s.n, formatValue(s.min, r.bound), formatValue(s.median, r.bound), formatValue(s.max, r.bound)]
+      : [0, '—', '—', '—'];
     out.push(`| ${r.contender} | ${r.variant} | ${r.metric} (${r.unit}) | ${cells.join(' | ')} |`);
   }
   return out.join('\n');
@@ -15,7 +20,8 @@ function table(result) {
 
 function ratioLines(result) {
   return ratiosOf(result.rows).map(
-    (r) => `- Ratio of medians, ${r.variant}, ${r.metric}: ddprun : torchrun = ${formatRatio(r.torchrun)}, ddprun : floor = ${formatRatio(r.floor)}`,
+    (r) =>
+      `- Ratio of medians, ${r.variant}, ${r.metric}: ddprun : torchrun = ${formatRatio(r.torchrun)}, ddprun : floor = ${formatRatio(r.floor)}`,
   );
 }
 
@@ -23,20 +29,26 @@ function commandLines(h, id) {
   const out = [];
   for (const [key, display] of h.commands) {
     const [bench, variant, contender] = key.split('|');
-    if (bench === String(id)) out.push(`- ${contender}${variant === 'profile' ? ' (profile run)' : ` (${variant})`}: \`${display}\``);
+    if (bench === String(id))
+      out.push(`- ${contender}${variant === 'profile' ? ' (profile run)' : ` (${variant})`}: \`${display}\``);
   }
   return out;
 }
 
 function summaryTable(results) {
-  const out = ['| # | benchmark | goal | ddprun : torchrun | ddprun : floor | result |', '| --- | --- | --- | --- | --- | --- |'];
+  const out = [
+    '| # | benchmark | goal | ddprun : torchrun | ddprun : floor | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
   for (const r of results) {
     if (r.skipped) {
       out.push(`| ${r.id} | ${r.title} | ${r.goal} | — | — | skipped |`);
       continue;
     }
     const first = ratiosOf(r.rows)[0];
-    out.push(`| ${r.id} | ${r.title} | ${r.goal} | ${formatRatio(first?.torchrun)} | ${formatRatio(first?.floor)} | ${r.outcome.met ? '**met**' : '**not met**'} |`);
+    out.push(
+      `| ${r.id} | ${r.title} | ${r.goal} | ${formatRatio(first?.torchrun)} | ${formatRatio(first?.floor)} | ${r.outcome.met ? '**met**' : '**not met**'} |`,
+    );
   }
   return out.join('\n');
 }
@@ -101,12 +113,21 @@ export function renderReport({ machine, cfg, h, results, launcherNote, elapsedS,
     if (r.profile) lines.push('### Where the time goes', '', r.profile, '');
   }
   lines.push('## Leftovers', '');
-  if (leftovers.length === 0) lines.push('None: after every run, no process of the run was alive and its TMPDIR was empty.', '');
+  if (leftovers.length === 0)
+    lines.push('None: after every run, no process of the run was alive and its TMPDIR was empty.', '');
   else {
-    lines.push('What runs left behind (processes were killed by pid after the run; temp entries were removed):', '', '| benchmark | contender | kind | what | runs |', '| --- | --- | --- | --- | --- |');
+    lines.push(
+      'What runs left behind (processes were killed by pid after the run; temp entries were removed):',
+      '',
+      '| benchmark | contender | kind | what | runs |',
+      '| --- | --- | --- | --- | --- |',
+    );
     const counts = new Map();
     for (const l of leftovers) {
-      const what = l.kind === 'temp' ? l.detail.replace(/[_-][A-Za-z0-9_]{6,}$/, '_*').replace(/\d{3,}/g, 'N') : l.detail.replace(/^pid \d+/, 'pid N');
+      const what =
+        l.kind === 'temp'
+          ? l.detail.replace(/[_-][A-Za-z0-9_]{6,}$/, '_*').replace(/\d{3,}/g, 'N')
+          : l.detail.replace(/^pid \d+/, 'pid N');
       const key = `${l.bench}|${l.contender}|${l.kind}|${what}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }

@@ -3,7 +3,15 @@ import { ratio, summarize } from './stats.mjs';
 
 /** A table row: one contender (or variant) and its runs; null values mean "never within `bound`". */
 export function row(contender, variant, metric, unit, values, bound) {
-  return { contender, variant, metric, unit, values, bound, summary: summarize(values.filter((v) => v !== undefined && !Number.isNaN(v))) };
+  return {
+    contender,
+    variant,
+    metric,
+    unit,
+    values,
+    bound,
+    summary: summarize(values.filter((v) => v !== undefined && !Number.isNaN(v))),
+  };
 }
 
 export function medianOf(rows, contender, variant, metric) {

@@ -32,7 +32,9 @@ export async function signalRun(h, { bench, contender, nproc, signal, boundMs })
       const pids = await pidsOf(ctx.workDir, nproc, m);
       if (!pids) {
         const r = await Promise.race([m.exited, sleep(100)]);
-        out = { error: `ranks never all recorded their pids (${r ? `launcher exit ${r.code}: ${r.stderrTail.trim().split('\n').at(-1)}` : 'launcher running'})` };
+        out = {
+          error: `ranks never all recorded their pids (${r ? `launcher exit ${r.code}: ${r.stderrTail.trim().split('\n').at(-1)}` : 'launcher running'})`,
+        };
         return;
       }
       ctx.pids.push(...pids); // whatever survives is killed by pid afterwards
@@ -43,7 +45,11 @@ export async function signalRun(h, { bench, contender, nproc, signal, boundMs })
       const goneAt = await waitGone(pids, t0 + boundMs, 1);
       await Promise.race([m.exited, sleep(Math.max(0, t0 + boundMs - nowMs()))]);
       const orphans = goneAt === null ? pids.filter(isAlive).length : 0;
-      out = { goneMs: goneAt === null ? null : goneAt - t0, launcherExitMs: launcherExitAt === null ? null : launcherExitAt - t0, orphans };
+      out = {
+        goneMs: goneAt === null ? null : goneAt - t0,
+        launcherExitMs: launcherExitAt === null ? null : launcherExitAt - t0,
+        orphans,
+      };
     },
   });
   return out;

@@ -1,7 +1,20 @@
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
-import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, entryOf, flagName, launchOptions, newCommand, runCommander, typed, type OutputFlags, type Spec } from './flag-specs.js';
+import {
+  ENTRY_FLAGS,
+  LAUNCH_FLAGS,
+  VALUE_FLAGS,
+  addFlags,
+  entryOf,
+  flagName,
+  launchOptions,
+  newCommand,
+  runCommander,
+  typed,
+  type OutputFlags,
+  type Spec,
+} from './flag-specs.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
 
 /** `ddprun slurm`: what to ask of sbatch, and the ddprun arguments each node runs. */
@@ -27,16 +40,42 @@ export interface SlurmSubmit {
 
 // `ddprun slurm`'s own flags; every other flag is a launch flag, checked here and passed to each node's ddprun.
 const SLURM_FLAGS: Spec[] = [
-  { flags: '--nodes <n>', description: 'nodes of the job; one ddprun runs on each (default: --nnodes, else 1)', parse: parsePositive },
-  { flags: '--gpus-per-node <n>', description: 'GPUs per node (sbatch --gpus-per-node; default: none requested)', parse: parsePositive },
-  { flags: '--cpus-per-node <n>', description: "CPUs per node for its ddprun and all its ranks (sbatch --cpus-per-task; default: Slurm's)", parse: parsePositive },
+  {
+    flags: '--nodes <n>',
+    description: 'nodes of the job; one ddprun runs on each (default: --nnodes, else 1)',
+    parse: parsePositive,
+  },
+  {
+    flags: '--gpus-per-node <n>',
+    description: 'GPUs per node (sbatch --gpus-per-node; default: none requested)',
+    parse: parsePositive,
+  },
+  {
+    flags: '--cpus-per-node <n>',
+    description: "CPUs per node for its ddprun and all its ranks (sbatch --cpus-per-task; default: Slurm's)",
+    parse: parsePositive,
+  },
   { flags: '--time <time>', description: "time limit, in any format sbatch accepts (default: the partition's)" },
   { flags: '--partition <name>', description: "partition (default: the cluster's default)" },
   { flags: '--job-name <name>', description: 'job name (default: ddprun)' },
-  { flags: '--output <pattern>', description: 'job output file, sbatch patterns like %j allowed (default: ddprun-%j.out in this directory)' },
-  { flags: '--sbatch-arg <arg>', description: 'one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable; written last, so it wins)', repeat: true },
-  { flags: '--wait', description: "follow the job to its end, print its output file, and exit with the job's exit code" },
-  { flags: '--wait-timeout <seconds>', description: 'with --wait: stop waiting after this long (exit 1; the job keeps running)', parse: parseSecondsToMs },
+  {
+    flags: '--output <pattern>',
+    description: 'job output file, sbatch patterns like %j allowed (default: ddprun-%j.out in this directory)',
+  },
+  {
+    flags: '--sbatch-arg <arg>',
+    description: 'one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable; written last, so it wins)',
+    repeat: true,
+  },
+  {
+    flags: '--wait',
+    description: "follow the job to its end, print its output file, and exit with the job's exit code",
+  },
+  {
+    flags: '--wait-timeout <seconds>',
+    description: 'with --wait: stop waiting after this long (exit 1; the job keeps running)',
+    parse: parseSecondsToMs,
+  },
 ];
 
 function parsePositive(flag: string, value: string): number {
@@ -70,7 +109,9 @@ function ddprunTokens(tokens: readonly string[], valueFlags: ReadonlySet<string>
 }
 
 /** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets. */
-export function parseSlurm(argv: readonly string[]): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | { kind: 'print'; text: string } {
+export function parseSlurm(
+  argv: readonly string[],
+): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | { kind: 'print'; text: string } {
   const captured = { out: '' };
   const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
   const command = addFlags(addFlags(addFlags(newCommand('slurm', captured), SLURM_FLAGS), LAUNCH_FLAGS), ENTRY_FLAGS)
@@ -82,32 +123,51 @@ export function parseSlurm(argv: readonly string[]): { kind: 'slurm'; submit: Sl
     )
     .argument('[script]', 'the Python script (or module with -m, executable with --no-python), as each node runs it')
     .argument('[args...]', 'its arguments, passed untouched')
-    .addHelpText('after', `\nWith --wait, the exit code is the job's: its batch script's exit code, else 128+signal, else 1 when it did not\ncomplete; 1 when waiting fails or times out; 2 for bad usage (nothing was submitted).`);
+    .addHelpText(
+      'after',
+      `\nWith --wait, the exit code is the job's: its batch script's exit code, else 128+signal, else 1 when it did not\ncomplete; 1 when waiting fails or times out; 2 for bad usage (nothing was submitted).`,
+    );
   const tokens = normalizeFlagSpelling(argv, valueFlags);
   const printed = runCommander(command, tokens, captured);
   if (printed) return printed;
   const raw = command.opts();
   const own = typed(SLURM_FLAGS, raw);
   if (command.args[0] === undefined) {
-    throw new UsageError('Missing the script to run. Usage: `ddprun slurm [--nodes N] [options] script.py [args…]`; see `ddprun slurm --help`.', 'script');
+    throw new UsageError(
+      'Missing the script to run. Usage: `ddprun slurm [--nodes N] [options] script.py [args…]`; see `ddprun slurm --help`.',
+      'script',
+    );
   }
-  if (raw.module && raw.python === false) throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
+  if (raw.module && raw.python === false)
+    throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
   // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
   const { options, output } = launchOptions(raw);
   let nodes = own.nodes as number | undefined;
-  if (raw.standalone && nodes !== undefined && nodes > 1) throw new UsageError(`--standalone runs a single node, but the job has ${nodes} nodes. Drop one of them.`, '--standalone');
+  if (raw.standalone && nodes !== undefined && nodes > 1)
+    throw new UsageError(
+      `--standalone runs a single node, but the job has ${nodes} nodes. Drop one of them.`,
+      '--standalone',
+    );
   if (typeof options.nnodes === 'number') {
     if (nodes !== undefined && nodes !== options.nnodes) {
-      throw new UsageError(`--nodes ${nodes} and --nnodes ${options.nnodes} disagree: the job's nodes are its ranks' nodes. Drop --nnodes.`, '--nnodes');
+      throw new UsageError(
+        `--nodes ${nodes} and --nnodes ${options.nnodes} disagree: the job's nodes are its ranks' nodes. Drop --nnodes.`,
+        '--nnodes',
+      );
     }
     nodes ??= options.nnodes;
   }
   nodes ??= 1;
   if (options.nodeRank !== undefined) {
-    throw new UsageError("--node-rank differs on every node: each node's ddprun reads it from Slurm (SLURM_NODEID). Drop --node-rank.", '--node-rank');
+    throw new UsageError(
+      "--node-rank differs on every node: each node's ddprun reads it from Slurm (SLURM_NODEID). Drop --node-rank.",
+      '--node-rank',
+    );
   }
-  if (own.waitTimeout === 0) throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');
-  if (own.waitTimeout !== undefined && !own.wait) throw new UsageError('--wait-timeout only bounds --wait. Add --wait, or drop --wait-timeout.', '--wait-timeout');
+  if (own.waitTimeout === 0)
+    throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');
+  if (own.waitTimeout !== undefined && !own.wait)
+    throw new UsageError('--wait-timeout only bounds --wait. Add --wait, or drop --wait-timeout.', '--wait-timeout');
   const submit: SlurmSubmit = {
     nodes,
     outputPattern: (own.output as string | undefined) ?? 'ddprun-%j.out',
@@ -118,8 +178,8 @@ export function parseSlurm(argv: readonly string[]): { kind: 'slurm'; submit: Sl
   };
   for (const key of ['gpusPerNode', 'cpusPerNode', 'time', 'partition', 'jobName', 'waitTimeout'] as const) {
     const value = own[key];
-    if (value !== undefined) (submit as unknown as Record<string, unknown>)[key === 'waitTimeout' ? 'waitTimeoutMs' : key] = value;
+    if (value !== undefined)
+      (submit as unknown as Record<string, unknown>)[key === 'waitTimeout' ? 'waitTimeoutMs' : key] = value;
   }
   return { kind: 'slurm', submit, output };
 }
-

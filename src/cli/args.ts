@@ -4,7 +4,17 @@ import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from './exit.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
-import { ENTRY_FLAGS, LAUNCH_FLAGS, VALUE_FLAGS, addFlags, entryOf, launchOptions, newCommand, runCommander, type OutputFlags } from './flag-specs.js';
+import {
+  ENTRY_FLAGS,
+  LAUNCH_FLAGS,
+  VALUE_FLAGS,
+  addFlags,
+  entryOf,
+  launchOptions,
+  newCommand,
+  runCommander,
+  type OutputFlags,
+} from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 
@@ -14,7 +24,12 @@ export type { SlurmSubmit } from './args-slurm.js';
 /** What the parsed command line asks for; built without any I/O. */
 export type CliCommand =
   | { kind: 'launch'; options: LaunchOptions; output: OutputFlags }
-  | { kind: 'train'; options: Omit<LaunchOptions, 'entry'>; trainer: { module: string; className: string; args: Map<string, PyLiteral> }; output: OutputFlags }
+  | {
+      kind: 'train';
+      options: Omit<LaunchOptions, 'entry'>;
+      trainer: { module: string; className: string; args: Map<string, PyLiteral> };
+      output: OutputFlags;
+    }
   | { kind: 'doctor'; fix: boolean }
   | { kind: 'gc' }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
@@ -41,7 +56,8 @@ only as the first argument: run a script named \`train\` as ./train.
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -60,9 +76,13 @@ function parseLaunch(argv: readonly string[]): CliCommand {
   const raw = command.opts();
   const [script, ...args] = command.args;
   if (script === undefined) {
-    throw new UsageError('Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.', 'script');
+    throw new UsageError(
+      'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.',
+      'script',
+    );
   }
-  if (raw.module && raw.python === false) throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
+  if (raw.module && raw.python === false)
+    throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
   const { options, output } = launchOptions(raw);
   const entry = entryOf(raw, [script, ...args]);
   if (raw.python === false) delete (options as Record<string, unknown>).python;
@@ -74,7 +94,10 @@ function parseTrain(argv: readonly string[]): CliCommand {
   const command = addFlags(newCommand('train', captured), LAUNCH_FLAGS)
     .usage('[options] module.ClassName key=value…')
     .argument('[trainer]', 'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer')
-    .argument('[args...]', 'yolo-style key=value arguments, typed as the yolo CLI types them (3 → int, 0.01 → float, true → True, none → None, [0,1] → list, 0,1 → tuple, else a string)')
+    .argument(
+      '[args...]',
+      'yolo-style key=value arguments, typed as the yolo CLI types them (3 → int, 0.01 → float, true → True, none → None, [0,1] → list, 0,1 → tuple, else a string)',
+    )
     .addHelpText(
       'after',
       `\nThe world size is --nproc-per-node when given, else from device= by Ultralytics' rules (device=0,1 → 2;\ndevice=-1 picks an idle GPU per -1). CUDA_VISIBLE_DEVICES is set like Ultralytics' select_device.\n\n${EXIT_CODES_HELP}`,
@@ -83,7 +106,10 @@ function parseTrain(argv: readonly string[]): CliCommand {
   if (printed) return printed;
   const [name, ...rest] = command.args;
   if (name === undefined) {
-    throw new UsageError('Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.', 'trainer');
+    throw new UsageError(
+      'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.',
+      'trainer',
+    );
   }
   const { module, className } = parseTrainerName(name);
   const args = parseKeyValues(rest);
@@ -95,20 +121,33 @@ function parseDoctor(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
   const command = newCommand('doctor', captured)
     .allowExcessArguments(true)
-    .description('Check this machine for a launch: Python and torch, CUDA and GPUs, NCCL/gloo, the DDP temp dir, a free port, the parent-death guard. Exits 1 when something a launch needs is missing.')
-    .option('--fix', 'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files');
+    .description(
+      'Check this machine for a launch: Python and torch, CUDA and GPUs, NCCL/gloo, the DDP temp dir, a free port, the parent-death guard. Exits 1 when something a launch needs is missing.',
+    )
+    .option(
+      '--fix',
+      'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files',
+    );
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
-  if (command.args.length > 0) throw new UsageError(`\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`);
+  if (command.args.length > 0)
+    throw new UsageError(
+      `\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`,
+    );
   return { kind: 'doctor', fix: Boolean(command.opts().fix) };
 }
 
 function parseGc(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = newCommand('gc', captured).allowExcessArguments(true).description('Remove temp entry files whose launcher is no longer alive, and say which.');
+  const command = newCommand('gc', captured)
+    .allowExcessArguments(true)
+    .description('Remove temp entry files whose launcher is no longer alive, and say which.');
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
-  if (command.args.length > 0) throw new UsageError(`\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`);
+  if (command.args.length > 0)
+    throw new UsageError(
+      `\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`,
+    );
   return { kind: 'gc' };
 }
 

@@ -10,7 +10,11 @@ export type Subcommand = (typeof SUBCOMMANDS)[number];
  * (the script, module, command or trainer), `--` included. `valueFlags` are the long flags that take a
  * value, so that value is not mistaken for the script.
  */
-export function normalizeFlagSpelling(tokens: readonly string[], valueFlags: ReadonlySet<string>, shortValueFlags: ReadonlySet<string> = new Set()): string[] {
+export function normalizeFlagSpelling(
+  tokens: readonly string[],
+  valueFlags: ReadonlySet<string>,
+  shortValueFlags: ReadonlySet<string> = new Set(),
+): string[] {
   const out: string[] = [];
   let i = 0;
   while (i < tokens.length) {

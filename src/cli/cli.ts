@@ -34,18 +34,26 @@ const FLAGS: Record<string, string> = {
 export function usageLine(message: string): string {
   return message
     .replace(/\s*\n\s*/g, ' ')
-    .replace(/(the )?`(\w+)`( option)?/g, (whole, the: string | undefined, name: string, option: string | undefined) => {
-      const flag = FLAGS[name];
-      if (!flag) return whole;
-      // "the `nprocPerNode` option" reads "--nproc-per-node".
-      return option ? flag : `${the ?? ''}${flag}`;
-    })
+    .replace(
+      /(the )?`(\w+)`( option)?/g,
+      (whole, the: string | undefined, name: string, option: string | undefined) => {
+        const flag = FLAGS[name];
+        if (!flag) return whole;
+        // "the `nprocPerNode` option" reads "--nproc-per-node".
+        return option ? flag : `${the ?? ''}${flag}`;
+      },
+    )
     .replace(/(--[\w-]+) \(\1\)/g, '$1')
-    .replace(/`(\w+): '(\w+)'`/g, (whole, name: string, value: string) => (FLAGS[name] ? `${FLAGS[name]} ${value}` : whole));
+    .replace(/`(\w+): '(\w+)'`/g, (whole, name: string, value: string) =>
+      FLAGS[name] ? `${FLAGS[name]} ${value}` : whole,
+    );
 }
 
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
-export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   let json = false;
   try {
     const command = parseCli(argv);
@@ -57,7 +65,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       case 'launch': {
         // Inside a Slurm allocation, the allocation fills what the command line left out.
         checkSlurmLayout(io.env, command.options);
-        const { options, slurm } = applySlurmDefaults(command.options, io.env, { autoNproc: !('command' in command.options.entry) });
+        const { options, slurm } = applySlurmDefaults(command.options, io.env, {
+          autoNproc: !('command' in command.options.entry),
+        });
         return await runLaunch(options, command.output, io, slurm);
       }
       case 'train': {
@@ -84,7 +94,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     const exitCode = exitCodeForError(error);
     // A program following --json gets a last event even when the launch could not run.
-    if (json) io.stdout.write(`${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', message: text, exitCode })}\n`);
+    if (json)
+      io.stdout.write(
+        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', message: text, exitCode })}\n`,
+      );
     return exitCode;
   }
 }

@@ -36,11 +36,12 @@ export function torchInstallPlan(machine: Machine): TorchInstall {
     if (machine.has('sudo')) return { command: ['sudo', ...base], shown: show(['sudo', ...base]), apt: true };
     return { command: undefined, shown: `${show(base)}  (as root)`, apt: true };
   }
-  if (machine.platform === 'linux' && /\bfedora\b/.test(ids)) return { command: undefined, shown: 'sudo dnf install -y python3-torch', apt: false };
-  if (machine.platform === 'linux' && /\barch\b/.test(ids)) return { command: undefined, shown: 'sudo pacman -S --noconfirm python-pytorch', apt: false };
+  if (machine.platform === 'linux' && /\bfedora\b/.test(ids))
+    return { command: undefined, shown: 'sudo dnf install -y python3-torch', apt: false };
+  if (machine.platform === 'linux' && /\barch\b/.test(ids))
+    return { command: undefined, shown: 'sudo pacman -S --noconfirm python-pytorch', apt: false };
   return { command: undefined, shown: 'python3 -m pip install torch', apt: false };
 }
-
 
 /** This machine, as `torchInstallPlan` needs it. */
 export function thisMachine(): Machine {
@@ -50,7 +51,12 @@ export function thisMachine(): Machine {
   } catch {
     // Not Linux, or a minimal image: handled as "elsewhere".
   }
-  return { platform: process.platform, osRelease, isRoot: process.getuid?.() === 0, has: (command: string) => which(command) !== undefined };
+  return {
+    platform: process.platform,
+    osRelease,
+    isRoot: process.getuid?.() === 0,
+    has: (command: string) => which(command) !== undefined,
+  };
 }
 
 function aptListsEmpty(): boolean {

@@ -19,7 +19,8 @@ interface Check {
   detail: string;
 }
 
-const CANDIDATE_SCRIPT = 'import sys, importlib.util as u; print("%d.%d.%d" % sys.version_info[:3]); print(u.find_spec("torch") is not None)';
+const CANDIDATE_SCRIPT =
+  'import sys, importlib.util as u; print("%d.%d.%d" % sys.version_info[:3]); print(u.find_spec("torch") is not None)';
 
 function describeCandidate(python: string): Promise<string> {
   return new Promise((resolve) => {
@@ -33,17 +34,32 @@ function describeCandidate(python: string): Promise<string> {
 
 /** Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed ddprun. */
 export function parentDeathGuard(): { available: boolean; detail: string } {
-  if (process.platform !== 'linux') return { available: false, detail: `not on ${process.platform} (Linux only): ranks may outlive a SIGKILLed ddprun` };
+  if (process.platform !== 'linux')
+    return {
+      available: false,
+      detail: `not on ${process.platform} (Linux only): ranks may outlive a SIGKILLed ddprun`,
+    };
   const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 });
   if (help.error || !`${help.stdout}${help.stderr}`.includes('--pdeathsig')) {
-    return { available: false, detail: 'setpriv --pdeathsig not found (install util-linux): ranks may outlive a SIGKILLed ddprun' };
+    return {
+      available: false,
+      detail: 'setpriv --pdeathsig not found (install util-linux): ranks may outlive a SIGKILLed ddprun',
+    };
   }
   return { available: true, detail: 'setpriv --pdeathsig (util-linux)' };
 }
 
 /** The GPU table and which GPU `device=-1` would pick. */
 export function formatGpus(gpus: readonly Gpu[], idle: readonly number[]): string {
-  const rows = [['index', 'name', 'memory used/total', 'utilisation'], ...gpus.map((g) => [String(g.index), g.name, `${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB`, `${g.utilizationPercent}%`])];
+  const rows = [
+    ['index', 'name', 'memory used/total', 'utilisation'],
+    ...gpus.map((g) => [
+      String(g.index),
+      g.name,
+      `${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB`,
+      `${g.utilizationPercent}%`,
+    ]),
+  ];
   const pick = idle.length ? `device=-1 would use GPU ${idle.join(',')}` : 'device=-1 would find no idle GPU';
   return `${table(rows, '  ')}\n  ${pick}`;
 }
@@ -53,7 +69,11 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   let python: PythonInfo | undefined;
   try {
     python = await findPython({ env: io.env });
-    list.push({ name: 'python', level: 'ok', detail: `${python.python} (Python ${python.pythonVersion.join('.')}, from ${python.source})` });
+    list.push({
+      name: 'python',
+      level: 'ok',
+      detail: `${python.python} (Python ${python.pythonVersion.join('.')}, from ${python.source})`,
+    });
   } catch (error) {
     list.push({ name: 'python', level: 'fail', detail: (error as Error).message.split('\n')[0] ?? '' });
   }
@@ -76,33 +96,61 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
     try {
       torch = await probeTorch(python.python);
       list.push({ name: 'torch', level: 'ok', detail: torch.version });
-      list.push({ name: 'CUDA', level: 'ok', detail: torch.cudaAvailable ? `available, ${torch.cudaDeviceCount} device(s)` : 'not available (CPU ranks use gloo)' });
+      list.push({
+        name: 'CUDA',
+        level: 'ok',
+        detail: torch.cudaAvailable
+          ? `available, ${torch.cudaDeviceCount} device(s)`
+          : 'not available (CPU ranks use gloo)',
+      });
       const backendsOk = torch.gloo || torch.nccl;
-      list.push({ name: 'backends', level: backendsOk ? 'ok' : 'fail', detail: `gloo ${torch.gloo ? 'yes' : 'no'}, NCCL ${torch.nccl ? 'yes' : 'no'}` });
+      list.push({
+        name: 'backends',
+        level: backendsOk ? 'ok' : 'fail',
+        detail: `gloo ${torch.gloo ? 'yes' : 'no'}, NCCL ${torch.nccl ? 'yes' : 'no'}`,
+      });
     } catch (error) {
       list.push({ name: 'torch', level: 'fail', detail: `import failed: ${(error as Error).message}` });
     }
   } else list.push({ name: 'torch', level: 'fail', detail: 'no Python with torch (ddprun doctor --fix installs it)' });
 
   const gpus = await listGpus().catch(() => [] as Gpu[]);
-  list.push({ name: 'GPUs', level: 'ok', detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)' });
+  list.push({
+    name: 'GPUs',
+    level: 'ok',
+    detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)',
+  });
 
   const configDir = probeConfigDir(io.env);
   const ddpDir = path.join(configDir ?? (configDirCandidates('Ultralytics', io.env)[0] as string), 'DDP');
-  list.push({ name: 'DDP dir', level: configDir ? 'ok' : 'fail', detail: `${ddpDir} (${configDir ? 'writable' : 'not writable: set YOLO_CONFIG_DIR'})` });
+  list.push({
+    name: 'DDP dir',
+    level: configDir ? 'ok' : 'fail',
+    detail: `${ddpDir} (${configDir ? 'writable' : 'not writable: set YOLO_CONFIG_DIR'})`,
+  });
   let temps: string[] = [];
   try {
     temps = readdirSync(ddpDir).filter((name) => name.startsWith('_temp_') && name.endsWith('.py'));
   } catch {
     // No DDP dir yet: nothing to sweep.
   }
-  list.push({ name: 'temp files', level: temps.length ? 'warn' : 'ok', detail: temps.length ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead` : 'none' });
+  list.push({
+    name: 'temp files',
+    level: temps.length ? 'warn' : 'ok',
+    detail: temps.length
+      ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead`
+      : 'none',
+  });
 
   try {
     const port = await findFreeNetworkPort();
     list.push({ name: 'free port', level: 'ok', detail: `bound and released 127.0.0.1:${port}` });
   } catch (error) {
-    list.push({ name: 'free port', level: 'fail', detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}` });
+    list.push({
+      name: 'free port',
+      level: 'fail',
+      detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}`,
+    });
   }
   const guard = parentDeathGuard();
   list.push({ name: 'orphan guard', level: guard.available ? 'ok' : 'warn', detail: guard.detail });
@@ -131,6 +179,8 @@ export async function runDoctor(options: { fix: boolean }, io: Io): Promise<numb
     }
     failed = list.some((check) => check.level === 'fail');
   }
-  log(failed ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).` : `\n${c.green('Ready to launch.')}`);
+  log(
+    failed ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).` : `\n${c.green('Ready to launch.')}`,
+  );
   return failed ? 1 : 0;
 }

@@ -5,26 +5,39 @@ import { planLaunch } from '../launch/plan/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
-export async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
+export async function dryRunPlan(
+  resolved: ResolvedOptions,
+): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
   const portChosenAtLaunch = resolved.masterPort === undefined;
   const port = resolved.masterPort ?? (await findFreeNetworkPort());
   return { plan: planLaunch(resolved, 0, port), portChosenAtLaunch };
 }
 
 /** `--dry-run` output for a person: per rank the argv, cwd, and the variables ddprun sets; then the files. */
-export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean, slurm?: SlurmProvenance): string {
+export function formatPlan(
+  plan: LaunchPlan,
+  resolved: ResolvedOptions,
+  portChosenAtLaunch: boolean,
+  slurm?: SlurmProvenance,
+): string {
   const lines: string[] = [];
   const port = `${plan.masterPort}${portChosenAtLaunch ? ' (a free port now; chosen again at launch)' : ''}`;
-  lines.push(`ddprun --dry-run: ${plan.ranks.length} rank(s) on this node, world size ${plan.worldSize}, backend ${resolved.backend}`);
+  lines.push(
+    `ddprun --dry-run: ${plan.ranks.length} rank(s) on this node, world size ${plan.worldSize}, backend ${resolved.backend}`,
+  );
   lines.push(`master: ${plan.masterAddr}:${port}`);
   if (resolved.python) lines.push(`python: ${resolved.python}`);
   if (slurm) lines.push(...formatSlurmProvenance(slurm));
   for (const rank of plan.ranks) {
-    lines.push('', rank.rank < 0 ? 'torchrun agent (starts the ranks)' : `rank ${rank.rank} (local rank ${rank.localRank})`);
+    lines.push(
+      '',
+      rank.rank < 0 ? 'torchrun agent (starts the ranks)' : `rank ${rank.rank} (local rank ${rank.localRank})`,
+    );
     lines.push(`  argv: ${rank.argv.map(shellQuote).join(' ')}`);
     lines.push(`  cwd:  ${rank.cwd}`);
     lines.push('  env:');
-    for (const [key, value] of Object.entries(rank.env).sort(([a], [b]) => a.localeCompare(b))) lines.push(`    ${key}=${shellQuote(value)}`);
+    for (const [key, value] of Object.entries(rank.env).sort(([a], [b]) => a.localeCompare(b)))
+      lines.push(`    ${key}=${shellQuote(value)}`);
   }
   lines.push('', plan.files.length ? 'files it would write:' : 'files it would write: none');
   for (const file of plan.files) lines.push(`  ${file}`);
@@ -34,6 +47,18 @@ export function formatPlan(plan: LaunchPlan, resolved: ResolvedOptions, portChos
 }
 
 /** `--dry-run --json` output: the plan itself, plus what only the resolved options know. */
-export function planJson(plan: LaunchPlan, resolved: ResolvedOptions, portChosenAtLaunch: boolean, slurm?: SlurmProvenance): string {
-  return JSON.stringify({ ...plan, backend: resolved.backend, python: resolved.python ?? null, portChosenAtLaunch, warnings: resolved.warnings, ...(slurm ? { slurm } : {}) });
+export function planJson(
+  plan: LaunchPlan,
+  resolved: ResolvedOptions,
+  portChosenAtLaunch: boolean,
+  slurm?: SlurmProvenance,
+): string {
+  return JSON.stringify({
+    ...plan,
+    backend: resolved.backend,
+    python: resolved.python ?? null,
+    portChosenAtLaunch,
+    warnings: resolved.warnings,
+    ...(slurm ? { slurm } : {}),
+  });
 }

@@ -28,7 +28,8 @@ export function exitCodeForResult(result: LaunchResult): number {
   if (result.exitCode === 0) return EXIT_OK;
   const cause = result.rootCause;
   if (cause?.signal) return signalExitCode(cause.signal);
-  if (cause?.exitCode !== undefined && cause.exitCode !== null && cause.exitCode > 0 && cause.exitCode <= 255) return cause.exitCode;
+  if (cause?.exitCode !== undefined && cause.exitCode !== null && cause.exitCode > 0 && cause.exitCode <= 255)
+    return cause.exitCode;
   // A failure always exits non-zero, even when a code cannot be passed through as is.
   return result.exitCode > 0 && result.exitCode <= 255 ? result.exitCode : EXIT_ERROR;
 }

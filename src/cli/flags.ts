@@ -40,14 +40,16 @@ export function parseSecondsToMs(flag: string, value: string): number {
   // The launcher's own limits, said in the flag's unit: at most 1 day of grace, 7 days of rendezvous or waiting.
   const maxSeconds = flag === '--grace-period' ? 86_400 : 7 * 86_400;
   const minMs = flag === '--grace-period' ? 0 : 1;
-  if (ms < minMs || ms > maxSeconds * 1000) throw bad(flag, value, `a number of seconds from ${minMs ? 0.001 : 0} to ${maxSeconds}`);
+  if (ms < minMs || ms > maxSeconds * 1000)
+    throw bad(flag, value, `a number of seconds from ${minMs ? 0.001 : 0} to ${maxSeconds}`);
   return ms;
 }
 
 /** `0,1,3` to `[0, 1, 3]`. */
 export function parseRankList(flag: string, value: string): number[] {
   const parts = value.split(',').map((part) => part.trim());
-  if (parts.some((part) => !/^\d+$/.test(part))) throw bad(flag, value, 'comma-separated local ranks, e.g. `0` or `0,1`');
+  if (parts.some((part) => !/^\d+$/.test(part)))
+    throw bad(flag, value, 'comma-separated local ranks, e.g. `0` or `0,1`');
   return [...new Set(parts.map(Number))];
 }
 

@@ -24,7 +24,9 @@ export interface RenderOptions {
 }
 
 /** Whether a status line will be drawn, and then log-update's factory. */
-export async function loadStatusLine(options: Pick<RenderOptions, 'quiet' | 'stderr'>): Promise<typeof createLogUpdate | undefined> {
+export async function loadStatusLine(
+  options: Pick<RenderOptions, 'quiet' | 'stderr'>,
+): Promise<typeof createLogUpdate | undefined> {
   if (options.quiet || !options.stderr.isTTY) return undefined;
   return (await import('log-update')).createLogUpdate;
 }
@@ -32,7 +34,11 @@ export async function loadStatusLine(options: Pick<RenderOptions, 'quiet' | 'std
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
 
 /** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
-export function shownOnConsole(resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>, localRank: number, stream: 'stdout' | 'stderr'): boolean {
+export function shownOnConsole(
+  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>,
+  localRank: number,
+  stream: 'stdout' | 'stderr',
+): boolean {
   if (localRank < 0) return true; // the torchrun agent's own lines
   if (!resolved.localRanksFilter.has(localRank)) return false;
   const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
@@ -163,10 +169,24 @@ export class LaunchRenderer {
     if (this.options.json) this.json('done', result);
     const c = this.err;
     if (!this.options.quiet) {
-      const rows = [['rank', 'exit', 'duration'], ...result.ranks.map((r) => [r.rank < 0 ? 'torchrun' : String(r.rank), exitText(r.exitCode, r.signal), formatDuration(r.durationMs)])];
+      const rows = [
+        ['rank', 'exit', 'duration'],
+        ...result.ranks.map((r) => [
+          r.rank < 0 ? 'torchrun' : String(r.rank),
+          exitText(r.exitCode, r.signal),
+          formatDuration(r.durationMs),
+        ]),
+      ];
       const attempts = result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`;
-      const verdict = result.exitCode === 0 ? c.green('succeeded') : result.signal ? c.yellow(`stopped by ${result.signal}`) : c.red('failed');
-      this.human.write(`\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`);
+      const verdict =
+        result.exitCode === 0
+          ? c.green('succeeded')
+          : result.signal
+            ? c.yellow(`stopped by ${result.signal}`)
+            : c.red('failed');
+      this.human.write(
+        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
+      );
     }
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }

@@ -15,7 +15,12 @@ export interface Io {
 }
 
 /** Validates, then either prints the plan (--dry-run) or launches and shows the run; returns the exit code. */
-export async function runLaunch(options: LaunchOptions, output: OutputFlags, io: Io, slurm?: SlurmProvenance): Promise<number> {
+export async function runLaunch(
+  options: LaunchOptions,
+  output: OutputFlags,
+  io: Io,
+  slurm?: SlurmProvenance,
+): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
   const configDir = output.dryRun && 'trainer' in options.entry ? probeConfigDir(io.env) : undefined;
@@ -23,17 +28,31 @@ export async function runLaunch(options: LaunchOptions, output: OutputFlags, io:
   if (output.dryRun) {
     const { dryRunPlan, formatPlan, planJson } = await import('./dry-run.js');
     const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
-    io.stdout.write(`${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`);
+    io.stdout.write(
+      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`,
+    );
     return 0;
   }
   // Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
   // back-pressure, instead of one write per line here.
-  const plain = !output.json && !io.stdout.isTTY && !(io.stderr.isTTY && !output.quiet) && io.stdout === process.stdout && io.stderr === process.stderr;
+  const plain =
+    !output.json &&
+    !io.stdout.isTTY &&
+    !(io.stderr.isTTY && !output.quiet) &&
+    io.stdout === process.stdout &&
+    io.stderr === process.stderr;
   // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
   if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
   const createStatus = await loadStatusLine({ quiet: output.quiet, stderr: io.stderr });
-  const renderer = new LaunchRenderer(resolved, { json: output.json, quiet: output.quiet, stdout: io.stdout, stderr: io.stderr, env: io.env, createStatus });
+  const renderer = new LaunchRenderer(resolved, {
+    json: output.json,
+    quiet: output.quiet,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: io.env,
+    createStatus,
+  });
   const handle = launchResolved({ ...resolved, console: plain });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;

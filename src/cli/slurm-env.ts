@@ -58,7 +58,11 @@ export function applySlurmDefaults<T extends Omit<LaunchOptions, 'entry'>>(
   try {
     defaults = slurmLaunchDefaults(env);
   } catch (error) {
-    if (error instanceof SlurmEnvError) throw new UsageError(`${error.message} ddprun reads it because SLURM_JOB_ID is set; pass the launch flags yourself or fix the variable.`, error.variable);
+    if (error instanceof SlurmEnvError)
+      throw new UsageError(
+        `${error.message} ddprun reads it because SLURM_JOB_ID is set; pass the launch flags yourself or fix the variable.`,
+        error.variable,
+      );
     throw error;
   }
   if (defaults === undefined) return { options };
@@ -84,7 +88,13 @@ export function applySlurmDefaults<T extends Omit<LaunchOptions, 'entry'>>(
     // One node needs neither a node rank nor someone else's address: rank 0 on this machine, a free port.
     if (slurm === undefined || (singleNode && option !== 'nprocPerNode')) continue;
     filled[option] = slurm.value;
-    values.push({ option, flag, value: slurm.value, source: slurm.source, ...(slurm.detail ? { detail: slurm.detail } : {}) });
+    values.push({
+      option,
+      flag,
+      value: slurm.value,
+      source: slurm.source,
+      ...(slurm.detail ? { detail: slurm.detail } : {}),
+    });
   }
   return { options: filled as T, slurm: { jobId: defaults.jobId, values } };
 }

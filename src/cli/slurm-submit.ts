@@ -58,15 +58,19 @@ export function outputPath(submit: SlurmSubmit, jobId: string, cwd: string): str
   if (submit.sbatchArgs.some((arg) => /^(--output|--chdir|-o|-D)/.test(arg))) return undefined;
   let unknown = false;
   const jobName = submit.jobName ?? 'ddprun';
-  const filled = submit.outputPattern.replace(/%(%|(\d*)([A-Za-z]))/g, (whole, all: string, width: string, letter: string) => {
-    if (all === '%') return '%';
-    const value = letter === 'j' || letter === 'A' ? jobId : letter === 'x' ? jobName : letter === 'u' ? safeUser() : undefined;
-    if (value === undefined) {
-      unknown = true;
-      return whole;
-    }
-    return value.padStart(Number(width || 0), '0');
-  });
+  const filled = submit.outputPattern.replace(
+    /%(%|(\d*)([A-Za-z]))/g,
+    (whole, all: string, width: string, letter: string) => {
+      if (all === '%') return '%';
+      const value =
+        letter === 'j' || letter === 'A' ? jobId : letter === 'x' ? jobName : letter === 'u' ? safeUser() : undefined;
+      if (value === undefined) {
+        unknown = true;
+        return whole;
+      }
+      return value.padStart(Number(width || 0), '0');
+    },
+  );
   // A `\` anywhere turns sbatch's pattern expansion off.
   if (unknown || submit.outputPattern.includes('\\')) return undefined;
   return path.resolve(cwd, filled);
@@ -92,7 +96,14 @@ export async function runSlurmSubmit(
   // Slurm gives each node stand in as a 2-node placeholder; the interpreter is the nodes' business.
   const { launch } = submit;
   await resolveOptions(
-    { ...launch, nnodes: launch.nnodes ?? submit.nodes, nodeRank: 0, masterAddr: launch.masterAddr ?? '127.0.0.1', masterPort: launch.masterPort ?? 29500, cwd: deps.cwd },
+    {
+      ...launch,
+      nnodes: launch.nnodes ?? submit.nodes,
+      nodeRank: 0,
+      masterAddr: launch.masterAddr ?? '127.0.0.1',
+      masterPort: launch.masterPort ?? 29500,
+      cwd: deps.cwd,
+    },
     { probe: false },
   );
   const c = colorsFor(io.stderr, io.env);
@@ -103,7 +114,9 @@ export async function runSlurmSubmit(
     if (output.json) event('sbatch-script', { script, output: pattern });
     else {
       io.stdout.write(script);
-      io.stderr.write(`ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`);
+      io.stderr.write(
+        `ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`,
+      );
     }
     return 0;
   }
@@ -118,18 +131,26 @@ export async function runSlurmSubmit(
   }
   if (!submit.wait) return 0;
 
-  if (!output.json && !output.quiet) io.stderr.write(`Waiting for job ${jobId} (Ctrl-C stops waiting; the job keeps running)…\n`);
+  if (!output.json && !output.quiet)
+    io.stderr.write(`Waiting for job ${jobId} (Ctrl-C stops waiting; the job keeps running)…\n`);
   const abort = new AbortController();
   const stop = (signal: NodeJS.Signals) => abort.abort(signal);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const signal of signals) process.on(signal, stop);
   let end: JobEnd;
   try {
-    end = await deps.wait(jobId, { timeoutMs: submit.waitTimeoutMs ?? Infinity, pollMs: WAIT_POLL_MS, env: io.env, signal: abort.signal });
+    end = await deps.wait(jobId, {
+      timeoutMs: submit.waitTimeoutMs ?? Infinity,
+      pollMs: WAIT_POLL_MS,
+      env: io.env,
+      signal: abort.signal,
+    });
   } catch (error) {
     if (abort.signal.aborted) {
       const signal = abort.signal.reason as NodeJS.Signals;
-      io.stderr.write(`${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`);
+      io.stderr.write(
+        `${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`,
+      );
       return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129;
     }
     if (error instanceof SlurmWaitTimeoutError) {
@@ -145,13 +166,16 @@ export async function runSlurmSubmit(
   const durationMs = Date.now() - started;
   // The job's output (its ranks' lines) is the result: stdout, unless stdout carries the JSON events.
   const text = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  if (text !== undefined) (output.json ? io.stderr : io.stdout).write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  if (text !== undefined)
+    (output.json ? io.stderr : io.stdout).write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
   if (output.json) event('job-end', { ...end, code, durationMs, output: file ?? null });
   else if (!output.quiet || !end.ok) {
     const how = end.signal ? `signal ${end.signal}` : `exit code ${end.exitCode}`;
     const paint = end.ok ? c.green : c.red;
     const missing = file !== undefined && text === undefined ? ` (no output file at ${file})` : '';
-    io.stderr.write(`${paint(`Slurm job ${jobId} ${end.state}`)} with ${how} after ${formatDuration(durationMs)}; output: ${where}${missing}\n`);
+    io.stderr.write(
+      `${paint(`Slurm job ${jobId} ${end.state}`)} with ${how} after ${formatDuration(durationMs)}; output: ${where}${missing}\n`,
+    );
   }
   return code;
 }

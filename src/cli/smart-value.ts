@@ -113,10 +113,19 @@ class Parser {
 
   private number(): PyLiteral {
     const rest = this.text.slice(this.pos);
-    const match = /^([+-]\s*)*(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][+-]?\d(?:_?\d)*)?)(?![\w.])/.exec(rest);
+    const match =
+      /^([+-]\s*)*(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?(?:\d(?:_?\d)*)?(?:[eE][+-]?\d(?:_?\d)*)?)(?![\w.])/.exec(
+        rest,
+      );
     if (!match || !match[2] || match[2] === '.') throw new Fail();
     this.pos += match[0].length;
-    const negative = match[0].slice(0, match[0].length - match[2].length).split('').filter((c) => c === '-').length % 2 === 1;
+    const negative =
+      match[0]
+        .slice(0, match[0].length - match[2].length)
+        .split('')
+        .filter((c) => c === '-').length %
+        2 ===
+      1;
     const body = match[2].replace(/_/g, '');
     if (/^0[xXoObB]/.test(body) || /^\d+$/.test(body)) {
       if (/^0\d/.test(body) && /[1-9]/.test(body)) throw new Fail(); // `01` is a SyntaxError in Python 3

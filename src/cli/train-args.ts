@@ -44,7 +44,10 @@ export function parseKeyValues(tokens: readonly string[]): Map<string, PyLiteral
     const key = eq === -1 ? token.trim() : token.slice(0, eq).trim();
     const value = eq === -1 ? '' : token.slice(eq + 1).trim();
     if (eq === -1 || !IDENTIFIER.test(key)) {
-      throw new UsageError(`The trainer argument ${describeValue(raw)} is not \`key=value\`. Write it like \`epochs=3\` or \`device=0,1\`.`, 'trainer');
+      throw new UsageError(
+        `The trainer argument ${describeValue(raw)} is not \`key=value\`. Write it like \`epochs=3\` or \`device=0,1\`.`,
+        'trainer',
+      );
     }
     if (value === '') {
       throw new UsageError(`The trainer argument \`${key}\` has no value. Write it like \`${key}=VALUE\`.`, 'trainer');

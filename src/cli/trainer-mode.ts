@@ -25,7 +25,9 @@ export function literalToJs(value: PyLiteral): unknown {
     case 'tuple':
       return value.items.map(literalToJs);
     case 'dict':
-      return Object.fromEntries(value.entries.map(([k, v]) => [k.type === 'str' ? k.value : String(literalToJs(k)), literalToJs(v)]));
+      return Object.fromEntries(
+        value.entries.map(([k, v]) => [k.type === 'str' ? k.value : String(literalToJs(k)), literalToJs(v)]),
+      );
   }
 }
 

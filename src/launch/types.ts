@@ -136,7 +136,9 @@ export interface LaunchResult {
 export interface LaunchEvents {
   started: [{ attempt: number; rank: number; localRank: number; pid: number; masterPort: number }];
   line: [{ rank: number; localRank: number; stream: 'stdout' | 'stderr'; text: string }];
-  exited: [{ attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null }];
+  exited: [
+    { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
+  ];
   restarting: [{ attempt: number; reason: string }];
   done: [LaunchResult];
 }

@@ -17,7 +17,8 @@ const MAX_ENTRIES = 32;
 
 /** `$XDG_CACHE_HOME/ddprun/python-discovery.json` (`~/.cache/ddprun/…`): per user, and kept across temp-dir clean-ups. */
 export function discoveryCacheFile(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(base, 'ddprun', 'python-discovery.json');
 }
 
@@ -51,7 +52,9 @@ function readAll(): Record<string, DiscoveryEntry<unknown>> {
   try {
     const all: unknown = JSON.parse(readFileSync(cacheFile(), 'utf8'));
     // Anything but an object of entries (a truncated or hand-edited file) is as good as no cache.
-    return all && typeof all === 'object' && !Array.isArray(all) ? (all as Record<string, DiscoveryEntry<unknown>>) : {};
+    return all && typeof all === 'object' && !Array.isArray(all)
+      ? (all as Record<string, DiscoveryEntry<unknown>>)
+      : {};
   } catch {
     return {};
   }

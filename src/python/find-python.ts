@@ -37,7 +37,12 @@ export interface FindPythonOptions {
 }
 
 /** Interpreters tried after PATH: where distributions put a system Python with packaged torch. */
-export const SYSTEM_PYTHONS: readonly string[] = ['/usr/bin/python3', '/usr/local/bin/python3', '/opt/conda/bin/python3', '/opt/conda/bin/python'];
+export const SYSTEM_PYTHONS: readonly string[] = [
+  '/usr/bin/python3',
+  '/usr/local/bin/python3',
+  '/opt/conda/bin/python3',
+  '/opt/conda/bin/python',
+];
 
 export const INSTALL_TORCH_HINT =
   'Install PyTorch for one of them (Debian/Ubuntu: `apt-get install -y python3-torch`, or `ddprun doctor --fix`; elsewhere `pip install torch`), or name an interpreter with --python / DDPRUN_PYTHON.';
@@ -74,12 +79,17 @@ const torchCache = new Map<string, Promise<TorchInfo>>();
 
 function run(python: string, script: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-c', script], { timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
-      if (error) {
-        const detail = stderr.trim().split('\n').at(-1) || error.message;
-        reject(new Error(detail));
-      } else resolve(stdout);
-    });
+    execFile(
+      python,
+      ['-c', script],
+      { timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } },
+      (error, stdout, stderr) => {
+        if (error) {
+          const detail = stderr.trim().split('\n').at(-1) || error.message;
+          reject(new Error(detail));
+        } else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -87,9 +97,17 @@ function inspect(python: string): Promise<Spec> {
   let cached = specCache.get(python);
   if (!cached) {
     cached = run(python, SPEC_SCRIPT, 15_000).then((out) => {
-      const [executable = python, version = '0.0', has = 'False', torchOrigin = '', ...sysPath] = out.replace(/\n$/, '').split('\n');
+      const [executable = python, version = '0.0', has = 'False', torchOrigin = '', ...sysPath] = out
+        .replace(/\n$/, '')
+        .split('\n');
       const [major = 0, minor = 0] = version.split('.').map(Number);
-      return { executable: executable || python, pythonVersion: [major, minor], hasTorch: has === 'True', torchOrigin, sysPath: sysPath.filter((p) => path.isAbsolute(p)) };
+      return {
+        executable: executable || python,
+        pythonVersion: [major, minor],
+        hasTorch: has === 'True',
+        torchOrigin,
+        sysPath: sysPath.filter((p) => path.isAbsolute(p)),
+      };
     });
     specCache.set(python, cached);
   }
@@ -135,7 +153,9 @@ export function probeTorch(python: string): Promise<TorchInfo> {
 }
 
 /** Every interpreter `findPython` would try, in order, with where it came from. */
-export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { python: string; source: PythonInfo['source'] }[] {
+export function pythonCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+): { python: string; source: PythonInfo['source'] }[] {
   const out: { python: string; source: PythonInfo['source'] }[] = [];
   const seen = new Set<string>();
   const add = (python: string, source: PythonInfo['source']) => {
@@ -154,13 +174,20 @@ export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { python
 async function explicit(python: string, source: 'option' | 'DDPRUN_PYTHON', label: string): Promise<PythonInfo> {
   const resolved = which(python);
   if (!resolved || !isExecutableFile(resolved)) {
-    throw new UsageError(`${label} ${JSON.stringify(python)} is not an executable file. Pass the path of a Python interpreter that has torch.`, 'python');
+    throw new UsageError(
+      `${label} ${JSON.stringify(python)} is not an executable file. Pass the path of a Python interpreter that has torch.`,
+      'python',
+    );
   }
   let spec: Spec;
   try {
     spec = await inspect(resolved);
   } catch (error) {
-    throw new UsageError(`${label} ${JSON.stringify(python)} did not run as a Python interpreter: ${(error as Error).message}`, 'python', { cause: error });
+    throw new UsageError(
+      `${label} ${JSON.stringify(python)} did not run as a Python interpreter: ${(error as Error).message}`,
+      'python',
+      { cause: error },
+    );
   }
   if (!spec.hasTorch) {
     throw new UsageError(`${label} ${JSON.stringify(python)} cannot import torch. ${INSTALL_TORCH_HINT}`, 'python');
@@ -184,7 +211,12 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   const candidates = pythonCandidates(env);
   const dependsOn: string[] = pyenvFiles(env);
   // All candidates are asked at once (a pyenv shim alone takes ~90 ms to answer); the first in order with torch wins.
-  const specs = candidates.map((candidate) => inspect(candidate.python).then((spec) => ({ spec }), (error: Error) => ({ error })));
+  const specs = candidates.map((candidate) =>
+    inspect(candidate.python).then(
+      (spec) => ({ spec }),
+      (error: Error) => ({ error }),
+    ),
+  );
   for (const [i, candidate] of candidates.entries()) {
     const outcome = await (specs[i] as Promise<{ spec: Spec } | { error: Error }>);
     dependsOn.push(candidate.python);
@@ -194,13 +226,22 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
     }
     dependsOn.push(outcome.spec.executable, ...outcome.spec.sysPath);
     if (outcome.spec.hasTorch) {
-      const info: PythonInfo = { python: outcome.spec.executable, source: candidate.source, pythonVersion: outcome.spec.pythonVersion };
+      const info: PythonInfo = {
+        python: outcome.spec.executable,
+        source: candidate.source,
+        pythonVersion: outcome.spec.pythonVersion,
+      };
       stageDiscovery(key, info, [...dependsOn, outcome.spec.torchOrigin].filter(Boolean));
       return info;
     } else {
       tried.push({ python: candidate.python, reason: 'no torch' });
     }
   }
-  const list = tried.length ? tried.map((t) => `  ${t.python}: ${t.reason}`).join('\n') : '  (no Python interpreter found)';
-  throw new PythonNotFoundError(`No Python interpreter with torch was found. Tried:\n${list}\n${INSTALL_TORCH_HINT}`, tried);
+  const list = tried.length
+    ? tried.map((t) => `  ${t.python}: ${t.reason}`).join('\n')
+    : '  (no Python interpreter found)';
+  throw new PythonNotFoundError(
+    `No Python interpreter with torch was found. Tried:\n${list}\n${INSTALL_TORCH_HINT}`,
+    tried,
+  );
 }

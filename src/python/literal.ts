@@ -101,7 +101,12 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 
 function refuse(path: string, value: unknown, why: string): never {
   // Containers are named by kind only: describing a whole `args` object would drown the message.
-  const got = typeof value === 'object' && value !== null ? (Array.isArray(value) ? 'an array' : 'an object') : describeValue(value);
+  const got =
+    typeof value === 'object' && value !== null
+      ? Array.isArray(value)
+        ? 'an array'
+        : 'an object'
+      : describeValue(value);
   throw new UsageError(`Cannot write \`${path}\` as a Python literal: got ${got}; ${why}.`, path.split(/[.[]/)[0]);
 }
 
@@ -125,7 +130,8 @@ function encode(value: unknown, path: string, stack: Set<object>): string {
   if (value === null) return 'None';
   if (value instanceof PyFloat) return pythonFloat(value.value);
   if (stack.has(value)) refuse(path, value, 'it contains itself (a cycle)');
-  if (stack.size >= MAX_LITERAL_DEPTH) refuse(path, value, `it is nested deeper than ${MAX_LITERAL_DEPTH} levels, which Python cannot parse`);
+  if (stack.size >= MAX_LITERAL_DEPTH)
+    refuse(path, value, `it is nested deeper than ${MAX_LITERAL_DEPTH} levels, which Python cannot parse`);
   stack.add(value);
   try {
     if (Array.isArray(value)) {
@@ -141,7 +147,9 @@ function encode(value: unknown, path: string, stack: Set<object>): string {
       return refuse(path, value, `a ${name} instance has no Python literal; ${ACCEPTED}`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) refuse(path, value, 'symbol keys have no Python literal');
-    const entries = Object.keys(value).map((key) => `${pythonString(key)}: ${encode(value[key], childPath(path, key), stack)}`);
+    const entries = Object.keys(value).map(
+      (key) => `${pythonString(key)}: ${encode(value[key], childPath(path, key), stack)}`,
+    );
     return `{${entries.join(', ')}}`;
   } finally {
     stack.delete(value);

@@ -51,10 +51,15 @@ export function slurmLaunchDefaults(env: NodeJS.ProcessEnv): SlurmDefaults | und
     try {
       hosts = expandSlurmNodelist(nodelist.value);
     } catch (error) {
-      throw new SlurmEnvError(`${nodelist.source}=${nodelist.value} is not a node list: ${(error as Error).message}`, nodelist.source, nodelist.value);
+      throw new SlurmEnvError(
+        `${nodelist.source}=${nodelist.value} is not a node list: ${(error as Error).message}`,
+        nodelist.source,
+        nodelist.value,
+      );
     }
     const host = hosts[0];
-    if (host === undefined) throw new SlurmEnvError(`${nodelist.source} is set but names no node.`, nodelist.source, nodelist.value);
+    if (host === undefined)
+      throw new SlurmEnvError(`${nodelist.source} is set but names no node.`, nodelist.source, nodelist.value);
     defaults.masterAddr = { value: host, source: nodelist.source, detail: `first host of ${nodelist.value}` };
   }
 

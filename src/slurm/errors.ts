@@ -17,7 +17,11 @@ export class SlurmCommandError extends DdprunError {
   readonly command: readonly string[];
   readonly exitCode: number | undefined;
   readonly stderr: string;
-  constructor(message: string, fields: { command: readonly string[]; exitCode?: number; stderr?: string }, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    fields: { command: readonly string[]; exitCode?: number; stderr?: string },
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'SlurmCommandError';
     this.command = fields.command;

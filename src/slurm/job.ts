@@ -77,7 +77,8 @@ export interface JobEnd {
  * visible for MinJobAge) and falls back to `sacct` once slurmctld has forgotten the job.
  */
 export async function waitForJob(jobId: string, options: WaitOptions): Promise<JobEnd> {
-  if (!/^\d+(?:_\d+)?$/.test(jobId)) throw new TypeError(`Expected a Slurm job id such as "1234", got ${JSON.stringify(jobId)}.`);
+  if (!/^\d+(?:_\d+)?$/.test(jobId))
+    throw new TypeError(`Expected a Slurm job id such as "1234", got ${JSON.stringify(jobId)}.`);
   const pollMs = options.pollMs ?? 1000;
   const env = options.env ?? process.env;
   const deadline = Date.now() + options.timeoutMs;
@@ -114,35 +115,52 @@ async function scontrolJob(jobId: string, env: NodeJS.ProcessEnv): Promise<JobSe
   const result = await runCommand(command, { env, timeoutMs: COMMAND_TIMEOUT_MS });
   if (result.exitCode !== 0) {
     if (/Invalid job id/i.test(result.stderr + result.stdout)) return undefined;
-    throw new SlurmCommandError(`scontrol could not show job ${jobId} (exit code ${result.exitCode}): ${result.stderr.trim()}`, {
-      command,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-    });
+    throw new SlurmCommandError(
+      `scontrol could not show job ${jobId} (exit code ${result.exitCode}): ${result.stderr.trim()}`,
+      {
+        command,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      },
+    );
   }
   // Array and heterogeneous jobs print one line per part; the first is the job asked for.
   const line = result.stdout.split('\n')[0] ?? '';
   const state = /\bJobState=(\S+)/.exec(line)?.[1];
   const exit = /\bExitCode=(\d+):(\d+)/.exec(line);
   if (state === undefined || exit === null) {
-    throw new SlurmCommandError(`scontrol printed no JobState/ExitCode for job ${jobId}: ${line.slice(0, 200)}`, { command });
+    throw new SlurmCommandError(`scontrol printed no JobState/ExitCode for job ${jobId}: ${line.slice(0, 200)}`, {
+      command,
+    });
   }
   return { state, exitCode: Number(exit[1]), signal: Number(exit[2]) };
 }
 
 /** The job from accounting, for jobs slurmctld no longer holds. */
 async function sacctJob(jobId: string, env: NodeJS.ProcessEnv): Promise<JobSeen> {
-  const command = ['sacct', '--jobs', jobId, '--allocations', '--noheader', '--parsable2', '--format', 'State,ExitCode'];
+  const command = [
+    'sacct',
+    '--jobs',
+    jobId,
+    '--allocations',
+    '--noheader',
+    '--parsable2',
+    '--format',
+    'State,ExitCode',
+  ];
   const result = await runCommand(command, { env, timeoutMs: COMMAND_TIMEOUT_MS });
   const line = result.stdout.split('\n').find((text) => text.includes('|'));
   const match = line === undefined ? null : /^(\S+)[^|]*\|(\d+):(\d+)$/.exec(line.trim());
   if (result.exitCode !== 0 || match === null) {
     const detail = result.stderr.trim() || result.stdout.trim() || 'no record of it';
-    throw new SlurmCommandError(`Slurm job ${jobId} is no longer known to slurmctld, and sacct cannot tell how it ended: ${detail}`, {
-      command,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-    });
+    throw new SlurmCommandError(
+      `Slurm job ${jobId} is no longer known to slurmctld, and sacct cannot tell how it ended: ${detail}`,
+      {
+        command,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      },
+    );
   }
   return { state: match[1] as string, exitCode: Number(match[2]), signal: Number(match[3]) };
 }

@@ -63,7 +63,10 @@ function expandToken(token: string, list: string): string[] {
   if (groups.length === 0) return [token];
   if (rest !== '') {
     // Slurm's hostlist parser accepts nothing between the last `]` and the next separator.
-    throw malformed(list, `\`${token}\` has text (\`${rest}\`) after its last bracket group, which Slurm does not accept`);
+    throw malformed(
+      list,
+      `\`${token}\` has text (\`${rest}\`) after its last bracket group, which Slurm does not accept`,
+    );
   }
   return cartesian(groups);
 }

@@ -40,16 +40,22 @@ export function runCommand(command: readonly string[], options: RunCommandOption
     timer.unref();
     child.once('error', (error) => {
       clearTimeout(timer);
-      reject(new SlurmCommandError(`Could not run ${command.join(' ')}: ${error.message}`, { command }, { cause: error }));
+      reject(
+        new SlurmCommandError(`Could not run ${command.join(' ')}: ${error.message}`, { command }, { cause: error }),
+      );
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
-        reject(new SlurmCommandError(`${command.join(' ')} did not finish within ${options.timeoutMs} ms and was killed.`, { command, stderr }));
+        reject(
+          new SlurmCommandError(`${command.join(' ')} did not finish within ${options.timeoutMs} ms and was killed.`, {
+            command,
+            stderr,
+          }),
+        );
       } else {
         resolve({ exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr });
       }
     });
   });
 }
-

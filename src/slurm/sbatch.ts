@@ -37,7 +37,9 @@ export interface SbatchOptions {
   ddprunArgs: readonly string[];
 }
 
-interface FilledSbatchOptions extends Required<Omit<SbatchOptions, 'gpusPerNode' | 'cpusPerNode' | 'time' | 'partition' | 'output' | 'chdir'>> {
+interface FilledSbatchOptions extends Required<
+  Omit<SbatchOptions, 'gpusPerNode' | 'cpusPerNode' | 'time' | 'partition' | 'output' | 'chdir'>
+> {
   gpusPerNode: number | undefined;
   cpusPerNode: number | undefined;
   time: string | undefined;
@@ -53,11 +55,7 @@ interface FilledSbatchOptions extends Required<Omit<SbatchOptions, 'gpusPerNode'
  */
 export function renderSbatchScript(options: SbatchOptions): string {
   const opts = normalizeSbatchOptions(options);
-  const directives: string[] = [
-    `--job-name=${opts.jobName}`,
-    `--nodes=${opts.nodes}`,
-    '--ntasks-per-node=1',
-  ];
+  const directives: string[] = [`--job-name=${opts.jobName}`, `--nodes=${opts.nodes}`, '--ntasks-per-node=1'];
   if (opts.cpusPerNode !== undefined) directives.push(`--cpus-per-task=${opts.cpusPerNode}`);
   if (opts.gpusPerNode !== undefined) directives.push(`--gpus-per-node=${opts.gpusPerNode}`);
   if (opts.time !== undefined) directives.push(`--time=${opts.time}`);
@@ -73,7 +71,7 @@ export function renderSbatchScript(options: SbatchOptions): string {
 
   return [
     '#!/bin/bash',
-    '# Written by ddprun: one ddprun per node (srun --ntasks-per-node=1), each starting its node\'s ranks.',
+    "# Written by ddprun: one ddprun per node (srun --ntasks-per-node=1), each starting its node's ranks.",
     ...directives.map((arg) => `#SBATCH ${sbatchQuote(arg)}`),
     'set -euo pipefail',
     ...Object.entries(opts.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
@@ -91,26 +89,47 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
   const env = options.env ?? {};
   for (const [name, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new UsageError(`Expected every \`env\` name to be a shell variable name, got ${describeValue(name)}.`, 'env');
+      throw new UsageError(
+        `Expected every \`env\` name to be a shell variable name, got ${describeValue(name)}.`,
+        'env',
+      );
     }
-    if (typeof value !== 'string') throw new UsageError(`Expected \`env.${name}\` to be a string, got ${describeValue(value)}.`, 'env');
+    if (typeof value !== 'string')
+      throw new UsageError(`Expected \`env.${name}\` to be a string, got ${describeValue(value)}.`, 'env');
   }
   const sbatchArgs = options.sbatchArgs ?? [];
-  if (!Array.isArray(sbatchArgs)) throw new UsageError(`Expected \`sbatchArgs\` to be an array of strings, got ${describeValue(sbatchArgs)}.`, 'sbatchArgs');
+  if (!Array.isArray(sbatchArgs))
+    throw new UsageError(
+      `Expected \`sbatchArgs\` to be an array of strings, got ${describeValue(sbatchArgs)}.`,
+      'sbatchArgs',
+    );
   for (const arg of sbatchArgs) {
     if (typeof arg !== 'string' || !arg.startsWith('-')) {
-      throw new UsageError(`Expected every \`sbatchArgs\` item to be one sbatch option such as "--qos=high", got ${describeValue(arg)}.`, 'sbatchArgs');
+      throw new UsageError(
+        `Expected every \`sbatchArgs\` item to be one sbatch option such as "--qos=high", got ${describeValue(arg)}.`,
+        'sbatchArgs',
+      );
     }
   }
   if (!Array.isArray(options.ddprunArgs) || options.ddprunArgs.some((arg) => typeof arg !== 'string')) {
-    throw new UsageError(`Expected \`ddprunArgs\` to be an array of strings, got ${describeValue(options.ddprunArgs)}.`, 'ddprunArgs');
+    throw new UsageError(
+      `Expected \`ddprunArgs\` to be an array of strings, got ${describeValue(options.ddprunArgs)}.`,
+      'ddprunArgs',
+    );
   }
   const pathAppend = options.pathAppend ?? [];
-  if (!Array.isArray(pathAppend) || pathAppend.some((dir) => typeof dir !== 'string' || !/^\/[A-Za-z0-9_@%+=,./-]*$/.test(dir))) {
+  if (
+    !Array.isArray(pathAppend) ||
+    pathAppend.some((dir) => typeof dir !== 'string' || !/^\/[A-Za-z0-9_@%+=,./-]*$/.test(dir))
+  ) {
     // Written inside double quotes: only plain absolute paths, without `:` or anything the shell expands.
-    throw new UsageError(`Expected \`pathAppend\` to be an array of plain absolute directories, got ${describeValue(pathAppend)}.`, 'pathAppend');
+    throw new UsageError(
+      `Expected \`pathAppend\` to be an array of plain absolute directories, got ${describeValue(pathAppend)}.`,
+      'pathAppend',
+    );
   }
-  if (options.ddprunArgs.length === 0) throw new UsageError('Expected `ddprunArgs` to name at least the script to run, got `[]` (array).', 'ddprunArgs');
+  if (options.ddprunArgs.length === 0)
+    throw new UsageError('Expected `ddprunArgs` to name at least the script to run, got `[]` (array).', 'ddprunArgs');
   return {
     nodes: positiveInt(options.nodes, 'nodes'),
     gpusPerNode: options.gpusPerNode === undefined ? undefined : positiveInt(options.gpusPerNode, 'gpusPerNode'),
@@ -163,7 +182,10 @@ function oneLine(value: string, option: string): string {
 
 function absolutePath(value: unknown, option: string): string {
   if (typeof value !== 'string' || !isAbsolute(value)) {
-    throw new UsageError(`Expected \`${option}\` to be an absolute path (the same on every node), got ${describeValue(value)}.`, option);
+    throw new UsageError(
+      `Expected \`${option}\` to be an absolute path (the same on every node), got ${describeValue(value)}.`,
+      option,
+    );
   }
   return value;
 }

@@ -6,7 +6,8 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
  */
 export function shellQuote(arg: string): string {
   if (typeof arg !== 'string') throw new TypeError(`Expected a string to shell-quote, got ${typeof arg}.`);
-  if (arg.includes('\0')) throw new TypeError(`Cannot pass an argument containing a NUL byte to a shell: ${JSON.stringify(arg)}.`);
+  if (arg.includes('\0'))
+    throw new TypeError(`Cannot pass an argument containing a NUL byte to a shell: ${JSON.stringify(arg)}.`);
   if (SAFE.test(arg)) return arg;
   // Inside single quotes nothing is special; a quote itself is closed, escaped, and reopened.
   return `'${arg.replaceAll("'", `'\\''`)}'`;

@@ -50,7 +50,9 @@ export function getUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv 
   if (usable(preferred)) return preferred;
   for (const alt of alternatives) {
     if (usable(alt)) {
-      process.emitWarning(`user config directory '${preferred}' is not writable, using '${alt}'. Set YOLO_CONFIG_DIR to override.`);
+      process.emitWarning(
+        `user config directory '${preferred}' is not writable, using '${alt}'. Set YOLO_CONFIG_DIR to override.`,
+      );
       return alt;
     }
   }

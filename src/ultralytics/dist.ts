@@ -37,7 +37,8 @@ function ensureDdpDir(configDir: string): string {
   }
   const stats = lstatSync(dir);
   if (!stats.isDirectory()) throw ddpDirError(dir, 'it is not a directory');
-  if (typeof process.getuid === 'function' && stats.uid !== process.getuid()) throw ddpDirError(dir, `it belongs to uid ${stats.uid}`);
+  if (typeof process.getuid === 'function' && stats.uid !== process.getuid())
+    throw ddpDirError(dir, `it belongs to uid ${stats.uid}`);
   return dir;
 }
 
@@ -86,10 +87,16 @@ export async function generateDdpCommand(
   options: GenerateDdpCommandOptions = {},
 ): Promise<[string[], string]> {
   if (!Number.isSafeInteger(worldSize) || worldSize < 1) {
-    throw new UsageError(`Expected \`worldSize\` to be a positive integer, got ${describeValue(worldSize)}`, 'worldSize');
+    throw new UsageError(
+      `Expected \`worldSize\` to be a positive integer, got ${describeValue(worldSize)}`,
+      'worldSize',
+    );
   }
   if (options.python !== undefined && (typeof options.python !== 'string' || options.python === '')) {
-    throw new UsageError(`Expected the \`python\` option to be a path to an interpreter, got ${describeValue(options.python)}`, 'python');
+    throw new UsageError(
+      `Expected the \`python\` option to be a path to an interpreter, got ${describeValue(options.python)}`,
+      'python',
+    );
   }
   const checked = checkTrainer(trainer);
   const removeDir = !checked.resume && checked.saveDir !== undefined ? checked.saveDir : undefined;
@@ -98,10 +105,12 @@ export async function generateDdpCommand(
 
   const found = await findPython(options.python === undefined ? {} : { python: options.python });
   const torch = await probeTorch(found.python);
-  const atLeast = (major: number, minor: number) => torch.major > major || (torch.major === major && torch.minor >= minor);
+  const atLeast = (major: number, minor: number) =>
+    torch.major > major || (torch.major === major && torch.minor >= minor);
   const distCmd = atLeast(1, 9) ? 'torch.distributed.run' : 'torch.distributed.launch';
   const [pyMajor, pyMinor] = torch.pythonVersion;
-  const needsFix = distCmd === 'torch.distributed.run' && !atLeast(2, 0) && (pyMajor > 3 || (pyMajor === 3 && pyMinor >= 11));
+  const needsFix =
+    distCmd === 'torch.distributed.run' && !atLeast(2, 0) && (pyMajor > 3 || (pyMajor === 3 && pyMinor >= 11));
 
   if (removeDir !== undefined) await removeSaveDir(removeDir, { configDirs }); // checks again, right before removing
   const file = await writeEntryFile(checked, trainerId(trainer), options.configDir);
@@ -120,6 +129,7 @@ export async function generateDdpCommand(
 
 /** Ultralytics' `ddp_cleanup`: removes `file` only when its name carries this trainer's id. Safe to call twice. */
 export async function ddpCleanup(trainer: DdpTrainer, file: string): Promise<void> {
-  if (typeof file !== 'string') throw new UsageError(`Expected \`file\` to be a path, got ${describeValue(file)}`, 'file');
+  if (typeof file !== 'string')
+    throw new UsageError(`Expected \`file\` to be a path, got ${describeValue(file)}`, 'file');
   if (file.includes(`${trainerId(trainer)}.py`)) await rm(file, { force: true });
 }

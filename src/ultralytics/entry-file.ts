@@ -18,7 +18,8 @@ export interface EntryFileOwner {
 
 export const ENTRY_FILE_PREFIX = '_temp_';
 export const OWNER_MARKER = '# ddprun-owner: ';
-export const ENTRY_FILE_HEADER = '# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)';
+export const ENTRY_FILE_HEADER =
+  '# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)';
 /** Entry files without an owner record (the Python seed's, or hand-made) are swept only when older than this. */
 export const UNOWNED_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
@@ -85,7 +86,10 @@ if __name__ == "__main__":
 
 /** Reads the owner record from the first lines of an entry file; null when there is none or it is malformed. */
 export function parseOwnerRecord(head: string): EntryFileOwner | null {
-  const line = head.split('\n').slice(0, 3).find((l) => l.startsWith(OWNER_MARKER));
+  const line = head
+    .split('\n')
+    .slice(0, 3)
+    .find((l) => l.startsWith(OWNER_MARKER));
   if (!line) return null;
   try {
     const raw = JSON.parse(line.slice(OWNER_MARKER.length)) as Partial<EntryFileOwner>;

@@ -65,25 +65,42 @@ export function checkTrainer(trainer: DdpTrainer): CheckedTrainer {
     );
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    throw new UsageError(`Expected \`trainer.args\` to be a plain object (vars(trainer.args)), got ${describeValue(args)}`, 'trainer.args');
+    throw new UsageError(
+      `Expected \`trainer.args\` to be a plain object (vars(trainer.args)), got ${describeValue(args)}`,
+      'trainer.args',
+    );
   }
   if (resume !== undefined && typeof resume !== 'boolean' && typeof resume !== 'string') {
-    throw new UsageError(`Expected \`trainer.resume\` to be a boolean or a string, got ${describeValue(resume)}`, 'trainer.resume');
+    throw new UsageError(
+      `Expected \`trainer.resume\` to be a boolean or a string, got ${describeValue(resume)}`,
+      'trainer.resume',
+    );
   }
   if (saveDir !== undefined && (typeof saveDir !== 'string' || saveDir === '')) {
-    throw new UsageError(`Expected \`trainer.saveDir\` to be a non-empty path, got ${describeValue(saveDir)}`, 'trainer.saveDir');
+    throw new UsageError(
+      `Expected \`trainer.saveDir\` to be a non-empty path, got ${describeValue(saveDir)}`,
+      'trainer.saveDir',
+    );
   }
   if (hubSession !== undefined && hubSession !== null && typeof hubSession !== 'object') {
-    throw new UsageError(`Expected \`trainer.hubSession\` to be an object or null, got ${describeValue(hubSession)}`, 'trainer.hubSession');
+    throw new UsageError(
+      `Expected \`trainer.hubSession\` to be an object or null, got ${describeValue(hubSession)}`,
+      'trainer.hubSession',
+    );
   }
   const modelUrl = hubSession?.modelUrl;
   if (modelUrl !== undefined && typeof modelUrl !== 'string') {
-    throw new UsageError(`Expected \`trainer.hubSession.modelUrl\` to be a string, got ${describeValue(modelUrl)}`, 'trainer.hubSession.modelUrl');
+    throw new UsageError(
+      `Expected \`trainer.hubSession.modelUrl\` to be a string, got ${describeValue(modelUrl)}`,
+      'trainer.hubSession.modelUrl',
+    );
   }
   const overridesSource = toPythonLiteral(args, { name: 'trainer.args' });
   // getattr(trainer.hub_session, "model_url", trainer.args.model), written as a literal, never raw text.
   const modelSource =
-    modelUrl !== undefined ? toPythonLiteral(modelUrl, { name: 'trainer.hubSession.modelUrl' }) : toPythonLiteral(args.model ?? null, { name: 'trainer.args.model' });
+    modelUrl !== undefined
+      ? toPythonLiteral(modelUrl, { name: 'trainer.hubSession.modelUrl' })
+      : toPythonLiteral(args.model ?? null, { name: 'trainer.args.model' });
   return {
     module,
     className,

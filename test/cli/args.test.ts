@@ -30,15 +30,73 @@ function usage(argv: string[]): string {
 
 describe('parseCli: torchrun flags', () => {
   it('accepts both spellings of every torchrun flag, and --opt=value', () => {
-    const dash = launch(['--nproc-per-node', '2', '--nnodes', '2', '--node-rank', '1', '--master-addr', '10.0.0.1', '--master-port', '29501', '--max-restarts', '3', '--run-id', 'job', '--log-dir', 'logs', '--local-ranks-filter', '0,1', 'train.py']);
-    const underscore = launch(['--nproc_per_node=2', '--nnodes=2', '--node_rank', '1', '--master_addr=10.0.0.1', '--master_port', '29501', '--max_restarts=3', '--run_id', 'job', '--log_dir=logs', '--local_ranks_filter', '0,1', 'train.py']);
+    const dash = launch([
+      '--nproc-per-node',
+      '2',
+      '--nnodes',
+      '2',
+      '--node-rank',
+      '1',
+      '--master-addr',
+      '10.0.0.1',
+      '--master-port',
+      '29501',
+      '--max-restarts',
+      '3',
+      '--run-id',
+      'job',
+      '--log-dir',
+      'logs',
+      '--local-ranks-filter',
+      '0,1',
+      'train.py',
+    ]);
+    const underscore = launch([
+      '--nproc_per_node=2',
+      '--nnodes=2',
+      '--node_rank',
+      '1',
+      '--master_addr=10.0.0.1',
+      '--master_port',
+      '29501',
+      '--max_restarts=3',
+      '--run_id',
+      'job',
+      '--log_dir=logs',
+      '--local_ranks_filter',
+      '0,1',
+      'train.py',
+    ]);
     expect(underscore).toEqual(dash);
-    expect(dash.options).toMatchObject({ nprocPerNode: 2, nnodes: 2, nodeRank: 1, masterAddr: '10.0.0.1', masterPort: 29501, maxRestarts: 3, runId: 'job', logDir: 'logs', localRanksFilter: [0, 1] });
+    expect(dash.options).toMatchObject({
+      nprocPerNode: 2,
+      nnodes: 2,
+      nodeRank: 1,
+      masterAddr: '10.0.0.1',
+      masterPort: 29501,
+      maxRestarts: 3,
+      runId: 'job',
+      logDir: 'logs',
+      localRanksFilter: [0, 1],
+    });
   });
 
   it('passes everything after the script to it untouched, underscores and --help included', () => {
-    const command = launch(['--nproc-per-node', '2', 'train.py', '--lr', '0.1', '--nproc_per_node', '4', '--help', '-m']);
-    expect(command.options.entry).toEqual({ script: 'train.py', args: ['--lr', '0.1', '--nproc_per_node', '4', '--help', '-m'] });
+    const command = launch([
+      '--nproc-per-node',
+      '2',
+      'train.py',
+      '--lr',
+      '0.1',
+      '--nproc_per_node',
+      '4',
+      '--help',
+      '-m',
+    ]);
+    expect(command.options.entry).toEqual({
+      script: 'train.py',
+      args: ['--lr', '0.1', '--nproc_per_node', '4', '--help', '-m'],
+    });
     expect(command.options.nprocPerNode).toBe(2);
   });
 
@@ -50,16 +108,30 @@ describe('parseCli: torchrun flags', () => {
   it('types nproc-per-node words, nnodes ranges, seconds, and the redirect syntax', () => {
     expect(launch(['--nproc-per-node', 'auto', 'a.py']).options.nprocPerNode).toBe('auto');
     expect(launch(['--nproc-per-node', 'GPU', 'a.py']).options.nprocPerNode).toBe('gpu');
-    expect(launch(['--nnodes', '1:4', '--backend', 'torchrun', 'a.py']).options).toMatchObject({ nnodes: '1:4', backend: 'torchrun' });
-    expect(launch(['--grace-period', '2.5', '--rdzv-timeout', '60', 'a.py']).options).toMatchObject({ gracePeriodMs: 2500, rdzvTimeoutMs: 60_000 });
-    expect(launch(['--redirects', '3', '--tee', '0:1,1:2', 'a.py']).options).toMatchObject({ redirects: 'all', tee: { 0: 'stdout', 1: 'stderr' } });
+    expect(launch(['--nnodes', '1:4', '--backend', 'torchrun', 'a.py']).options).toMatchObject({
+      nnodes: '1:4',
+      backend: 'torchrun',
+    });
+    expect(launch(['--grace-period', '2.5', '--rdzv-timeout', '60', 'a.py']).options).toMatchObject({
+      gracePeriodMs: 2500,
+      rdzvTimeoutMs: 60_000,
+    });
+    expect(launch(['--redirects', '3', '--tee', '0:1,1:2', 'a.py']).options).toMatchObject({
+      redirects: 'all',
+      tee: { 0: 'stdout', 1: 'stderr' },
+    });
     expect(parseStdSpec('--tee', '0')).toBe('none');
   });
 
   it('maps --standalone to one node on localhost, with c10d on localhost:0 for the torchrun backend', () => {
     expect(launch(['--standalone', 'a.py']).options).toMatchObject({ nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1' });
-    expect(launch(['--standalone', '--backend', 'torchrun', 'a.py']).options).toMatchObject({ rdzvBackend: 'c10d', rdzvEndpoint: 'localhost:0' });
-    expect(usage(['--standalone', '--nnodes', '2', 'a.py'])).toBe('--standalone runs a single node, but --nnodes is 2. Drop one of them.');
+    expect(launch(['--standalone', '--backend', 'torchrun', 'a.py']).options).toMatchObject({
+      rdzvBackend: 'c10d',
+      rdzvEndpoint: 'localhost:0',
+    });
+    expect(usage(['--standalone', '--nnodes', '2', 'a.py'])).toBe(
+      '--standalone runs a single node, but --nnodes is 2. Drop one of them.',
+    );
   });
 
   it('separates the output flags from the launch options, and never lets launch() print', () => {
@@ -88,22 +160,58 @@ describe('parseCli: torchrun flags', () => {
 describe('parseCli: bad input is a one-line UsageError', () => {
   it.each([
     [['--bogus', 'a.py'], "Unknown option '--bogus'. See `ddprun --help`."],
-    [['--nproc-per-nod', '2', 'a.py'], "Unknown option '--nproc-per-nod' (Did you mean --nproc-per-node?). See `ddprun --help`."],
-    [[], 'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.'],
-    [['--nproc-per-node', 'abc', 'a.py'], '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"abc"` (string).'],
-    [['--nproc-per-node', '1e9', 'a.py'], '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"1e9"` (string).'],
+    [
+      ['--nproc-per-nod', '2', 'a.py'],
+      "Unknown option '--nproc-per-nod' (Did you mean --nproc-per-node?). See `ddprun --help`.",
+    ],
+    [
+      [],
+      'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.',
+    ],
+    [
+      ['--nproc-per-node', 'abc', 'a.py'],
+      '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"abc"` (string).',
+    ],
+    [
+      ['--nproc-per-node', '1e9', 'a.py'],
+      '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"1e9"` (string).',
+    ],
     [['--master-port', 'http', 'a.py'], '--master-port expects an integer, e.g. `2`, got `"http"` (string).'],
-    [['--nnodes', '2:x', 'a.py'], '--nnodes expects a number of nodes (e.g. `2`) or `MIN:MAX` (e.g. `1:4`), got `"2:x"` (string).'],
-    [['--tee', '4', 'a.py'], '--tee expects `0`–`3` (0 none, 1 stdout, 2 stderr, 3 both) or per local rank like `0:1,1:2`, got `"4"` (string).'],
-    [['--backend', 'slurm', 'a.py'], 'Option \'--backend <backend>\' argument \'slurm\' is invalid. Allowed choices are native, torchrun. See `ddprun --help`.'],
+    [
+      ['--nnodes', '2:x', 'a.py'],
+      '--nnodes expects a number of nodes (e.g. `2`) or `MIN:MAX` (e.g. `1:4`), got `"2:x"` (string).',
+    ],
+    [
+      ['--tee', '4', 'a.py'],
+      '--tee expects `0`–`3` (0 none, 1 stdout, 2 stderr, 3 both) or per local rank like `0:1,1:2`, got `"4"` (string).',
+    ],
+    [
+      ['--backend', 'slurm', 'a.py'],
+      "Option '--backend <backend>' argument 'slurm' is invalid. Allowed choices are native, torchrun. See `ddprun --help`.",
+    ],
     [['--master-port'], "Option '--master-port <port>' argument missing. See `ddprun --help`."],
     [['-m', '--no-python', 'x'], '-m/--module and --no-python exclude each other. Keep one of them.'],
-    [['train'], 'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.'],
-    [['train', 'DetectionTrainer'], 'The trainer `"DetectionTrainer"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.'],
-    [['train', 'pkg.1Bad'], 'The trainer `"pkg.1Bad"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.'],
-    [['train', 'pkg.T', 'epochs'], 'The trainer argument `"epochs"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.'],
+    [
+      ['train'],
+      'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.',
+    ],
+    [
+      ['train', 'DetectionTrainer'],
+      'The trainer `"DetectionTrainer"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.',
+    ],
+    [
+      ['train', 'pkg.1Bad'],
+      'The trainer `"pkg.1Bad"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.',
+    ],
+    [
+      ['train', 'pkg.T', 'epochs'],
+      'The trainer argument `"epochs"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.',
+    ],
     [['train', 'pkg.T', 'epochs='], 'The trainer argument `epochs` has no value. Write it like `epochs=VALUE`.'],
-    [['train', 'pkg.T', '1x=3'], 'The trainer argument `"1x=3"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.'],
+    [
+      ['train', 'pkg.T', '1x=3'],
+      'The trainer argument `"1x=3"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.',
+    ],
     [['doctor', 'now'], '`ddprun doctor` takes no arguments, got `now`. See `ddprun doctor --help`.'],
   ])('%j', (argv, message) => {
     expect(usage(argv)).toBe(message);
@@ -114,7 +222,13 @@ describe('parseCli: bad input is a one-line UsageError', () => {
 describe('normalizeFlagSpelling', () => {
   it('stops at the first positional and at --, and skips the values of value flags', () => {
     const values = new Set(['--run-id', '--master-addr']);
-    expect(normalizeFlagSpelling(['--run_id', '--odd_name', '--master_addr=a_b', 's.py', '--x_y'], values)).toEqual(['--run-id', '--odd_name', '--master-addr=a_b', 's.py', '--x_y']);
+    expect(normalizeFlagSpelling(['--run_id', '--odd_name', '--master_addr=a_b', 's.py', '--x_y'], values)).toEqual([
+      '--run-id',
+      '--odd_name',
+      '--master-addr=a_b',
+      's.py',
+      '--x_y',
+    ]);
     expect(normalizeFlagSpelling(['--no_python', '--', '--a_b'], values)).toEqual(['--no-python', '--', '--a_b']);
   });
 });
@@ -139,20 +253,72 @@ describe('smartValue: typed like the yolo CLI', () => {
     ['inf', { type: 'str', value: 'inf' }],
     ['01', { type: 'str', value: '01' }],
     ["'quoted'", { type: 'str', value: 'quoted' }],
-    ['[0,1]', { type: 'list', items: [{ type: 'int', value: 0n }, { type: 'int', value: 1n }] }],
-    ['0,1', { type: 'tuple', items: [{ type: 'int', value: 0n }, { type: 'int', value: 1n }] }],
-    ['(640, 480)', { type: 'tuple', items: [{ type: 'int', value: 640n }, { type: 'int', value: 480n }] }],
+    [
+      '[0,1]',
+      {
+        type: 'list',
+        items: [
+          { type: 'int', value: 0n },
+          { type: 'int', value: 1n },
+        ],
+      },
+    ],
+    [
+      '0,1',
+      {
+        type: 'tuple',
+        items: [
+          { type: 'int', value: 0n },
+          { type: 'int', value: 1n },
+        ],
+      },
+    ],
+    [
+      '(640, 480)',
+      {
+        type: 'tuple',
+        items: [
+          { type: 'int', value: 640n },
+          { type: 'int', value: 480n },
+        ],
+      },
+    ],
     ['(5)', { type: 'int', value: 5n }],
     ['[true]', { type: 'str', value: '[true]' }],
-    ['{"a": [None, 1.5]}', { type: 'dict', entries: [[{ type: 'str', value: 'a' }, { type: 'list', items: [{ type: 'none' }, { type: 'float', value: 1.5 }] }]] }],
+    [
+      '{"a": [None, 1.5]}',
+      {
+        type: 'dict',
+        entries: [
+          [
+            { type: 'str', value: 'a' },
+            { type: 'list', items: [{ type: 'none' }, { type: 'float', value: 1.5 }] },
+          ],
+        ],
+      },
+    ],
     ['1+2', { type: 'str', value: '1+2' }],
   ])('%s', (text, expected) => {
     expect(smartValue(text)).toEqual(expected);
   });
 
   it('becomes the values the entry file encodes: floats as pyFloat, tuples as lists, big ints as bigint', () => {
-    const args = parseKeyValues(['lr0=1.0', 'epochs', '=', '3', 'device=0,1', 'big=12345678901234567890', '--name=exp,']);
-    expect(Object.fromEntries([...args].map(([k, v]) => [k, literalToJs(v)]))).toEqual({ lr0: pyFloat(1), epochs: 3, device: [0, 1], big: 12345678901234567890n, name: 'exp' });
+    const args = parseKeyValues([
+      'lr0=1.0',
+      'epochs',
+      '=',
+      '3',
+      'device=0,1',
+      'big=12345678901234567890',
+      '--name=exp,',
+    ]);
+    expect(Object.fromEntries([...args].map(([k, v]) => [k, literalToJs(v)]))).toEqual({
+      lr0: pyFloat(1),
+      epochs: 3,
+      device: [0, 1],
+      big: 12345678901234567890n,
+      name: 'exp',
+    });
   });
 });
 
@@ -174,15 +340,37 @@ describe('trainerLaunchOptions', () => {
   });
 
   it('refuses -1 when too few GPUs are idle', async () => {
-    await expect(trainerLaunchOptions({}, trainer(['device=-1,-1,-1']), { listGpus: async () => gpus })).rejects.toThrow(
+    await expect(
+      trainerLaunchOptions({}, trainer(['device=-1,-1,-1']), { listGpus: async () => gpus }),
+    ).rejects.toThrow(
       'device=-1,-1,-1 asks for 3 idle GPU(s) (-1), but nvidia-smi lists 3 GPU(s) and 2 of them are idle enough. Name the GPUs (e.g. device=0,1), or pass --nproc-per-node.',
     );
   });
 });
 
 describe('exit codes', () => {
-  const rootCause = (exitCode: number | null, signal: NodeJS.Signals | null): RootCause => ({ rank: 1, localRank: 1, pid: 1, host: 'h', time: '', exitCode, signal, traceback: '', source: 'none', message: '' });
-  const result = (over: Partial<LaunchResult>): LaunchResult => ({ exitCode: 0, signal: null, ranks: [], attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 0, ...over });
+  const rootCause = (exitCode: number | null, signal: NodeJS.Signals | null): RootCause => ({
+    rank: 1,
+    localRank: 1,
+    pid: 1,
+    host: 'h',
+    time: '',
+    exitCode,
+    signal,
+    traceback: '',
+    source: 'none',
+    message: '',
+  });
+  const result = (over: Partial<LaunchResult>): LaunchResult => ({
+    exitCode: 0,
+    signal: null,
+    ranks: [],
+    attempts: 1,
+    portRetries: 0,
+    rootCause: undefined,
+    durationMs: 0,
+    ...over,
+  });
 
   it('0 on success, the rank’s code on failure, 128+N for a rank killed by N, 128+N when ddprun was stopped by N', () => {
     expect(exitCodeForResult(result({}))).toBe(0);
@@ -199,19 +387,47 @@ describe('exit codes', () => {
   });
 
   it('names the flags the user typed in launch()’s messages', () => {
-    expect(usageLine('Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `0` (number)')).toBe('Expected --nproc-per-node to be an integer from 1 to 4096, got `0` (number)');
-    expect(usageLine('`nodeRank` 2 must be smaller than `nnodes` 2 (node ranks are 0 … 1).')).toBe('--node-rank 2 must be smaller than --nnodes 2 (node ranks are 0 … 1).');
+    expect(usageLine('Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `0` (number)')).toBe(
+      'Expected --nproc-per-node to be an integer from 1 to 4096, got `0` (number)',
+    );
+    expect(usageLine('`nodeRank` 2 must be smaller than `nnodes` 2 (node ranks are 0 … 1).')).toBe(
+      '--node-rank 2 must be smaller than --nnodes 2 (node ranks are 0 … 1).',
+    );
   });
 });
 
 describe('doctor --fix: how to install PyTorch', () => {
   const debian = 'ID=debian\nVERSION_ID="12"\n';
-  const has = (...commands: string[]) => (command: string) => commands.includes(command);
+  const has =
+    (...commands: string[]) =>
+    (command: string) =>
+      commands.includes(command);
   it('uses apt-get on Debian/Ubuntu as root, sudo otherwise, and prints a command elsewhere', () => {
-    expect(torchInstallPlan({ platform: 'linux', osRelease: debian, isRoot: true, has: has('apt-get') })).toEqual({ command: ['apt-get', 'install', '-y', 'python3-torch'], shown: 'apt-get install -y python3-torch', apt: true });
-    expect(torchInstallPlan({ platform: 'linux', osRelease: 'ID=ubuntu\nID_LIKE=debian\n', isRoot: false, has: has('apt-get', 'sudo') }).command).toEqual(['sudo', 'apt-get', 'install', '-y', 'python3-torch']);
-    expect(torchInstallPlan({ platform: 'linux', osRelease: debian, isRoot: false, has: has('apt-get') })).toEqual({ command: undefined, shown: 'apt-get install -y python3-torch  (as root)', apt: true });
-    expect(torchInstallPlan({ platform: 'linux', osRelease: 'ID=fedora\n', isRoot: true, has: has() }).shown).toBe('sudo dnf install -y python3-torch');
-    expect(torchInstallPlan({ platform: 'darwin', osRelease: '', isRoot: false, has: has() })).toEqual({ command: undefined, shown: 'python3 -m pip install torch', apt: false });
+    expect(torchInstallPlan({ platform: 'linux', osRelease: debian, isRoot: true, has: has('apt-get') })).toEqual({
+      command: ['apt-get', 'install', '-y', 'python3-torch'],
+      shown: 'apt-get install -y python3-torch',
+      apt: true,
+    });
+    expect(
+      torchInstallPlan({
+        platform: 'linux',
+        osRelease: 'ID=ubuntu\nID_LIKE=debian\n',
+        isRoot: false,
+        has: has('apt-get', 'sudo'),
+      }).command,
+    ).toEqual(['sudo', 'apt-get', 'install', '-y', 'python3-torch']);
+    expect(torchInstallPlan({ platform: 'linux', osRelease: debian, isRoot: false, has: has('apt-get') })).toEqual({
+      command: undefined,
+      shown: 'apt-get install -y python3-torch  (as root)',
+      apt: true,
+    });
+    expect(torchInstallPlan({ platform: 'linux', osRelease: 'ID=fedora\n', isRoot: true, has: has() }).shown).toBe(
+      'sudo dnf install -y python3-torch',
+    );
+    expect(torchInstallPlan({ platform: 'darwin', osRelease: '', isRoot: false, has: has() })).toEqual({
+      command: undefined,
+      shown: 'python3 -m pip install torch',
+      apt: false,
+    });
   });
 });

@@ -10,10 +10,28 @@ const box = useSandboxes();
 describe('ddprun script.py', () => {
   it('accepts torchrun’s underscore spellings and passes the script’s arguments untouched', async () => {
     const s = box();
-    const run = await runCli(['--nproc_per_node=2', '--max_restarts', '0', WORKER, 'ok', s.out, '--lr', '0.1', '--nproc_per_node', '7', '--help'], { env: s.env });
+    const run = await runCli(
+      [
+        '--nproc_per_node=2',
+        '--max_restarts',
+        '0',
+        WORKER,
+        'ok',
+        s.out,
+        '--lr',
+        '0.1',
+        '--nproc_per_node',
+        '7',
+        '--help',
+      ],
+      { env: s.env },
+    );
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n').sort();
-    expect(lines).toEqual(['[rank0]:args ["--lr", "0.1", "--nproc_per_node", "7", "--help"]', '[rank1]:args ["--lr", "0.1", "--nproc_per_node", "7", "--help"]']);
+    expect(lines).toEqual([
+      '[rank0]:args ["--lr", "0.1", "--nproc_per_node", "7", "--help"]',
+      '[rank1]:args ["--lr", "0.1", "--nproc_per_node", "7", "--help"]',
+    ]);
     expect(run.stderr).toContain('[rank1]:rank 1 says hello on stderr');
     expect(run.stderr).toMatch(/ddprun succeeded in .* \(1 attempt\)\n {2}rank {2}exit {2}duration\n {2}0 {5}0 /);
     expect(readdirSync(s.out).sort()).toEqual(['0', '1']);
@@ -21,7 +39,9 @@ describe('ddprun script.py', () => {
 
   it('writes plain lines without colours or a status line when not on a terminal, and only rank lines with --quiet', async () => {
     const s = box();
-    const run = await runCli(['--quiet', '--nproc-per-node', '2', '--local-ranks-filter', '1', WORKER, 'ok', s.out], { env: { ...s.env, FORCE_COLOR: '1' } });
+    const run = await runCli(['--quiet', '--nproc-per-node', '2', '--local-ranks-filter', '1', WORKER, 'ok', s.out], {
+      env: { ...s.env, FORCE_COLOR: '1' },
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('[rank1]:args []\n');
     expect(run.stderr).not.toContain('\u001b[');
@@ -56,7 +76,10 @@ describe('ddprun script.py', () => {
     child.kill('SIGTERM');
     const run = await done;
     expect(run.code).toBe(143);
-    const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; signal?: string });
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; signal?: string });
     expect(events.at(-1)).toMatchObject({ event: 'done', signal: 'SIGTERM', exitCode: 143 });
     expect(processesWith(s.out)).toEqual([]);
   });
@@ -65,7 +88,10 @@ describe('ddprun script.py', () => {
     const s = box();
     const run = await runCli(['--json', '--nproc-per-node', '2', WORKER, 'ok', s.out], { env: s.env });
     expect(run.code).toBe(0);
-    const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const kinds = events.map((e) => e.event);
     expect(kinds.filter((k) => k === 'started')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'exited')).toHaveLength(2);
@@ -80,7 +106,9 @@ describe('ddprun script.py', () => {
 describe('--dry-run', () => {
   it('prints each rank’s argv, cwd and environment, and starts, writes and deletes nothing', async () => {
     const s = box();
-    const run = await runCli(['--dry-run', '--nproc-per-node', '2', '--run-id', 'dry-run-token', WORKER, 'ok', s.out], { env: s.env });
+    const run = await runCli(['--dry-run', '--nproc-per-node', '2', '--run-id', 'dry-run-token', WORKER, 'ok', s.out], {
+      env: s.env,
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('ddprun --dry-run: 2 rank(s) on this node, world size 2, backend native');
     expect(run.stdout).toMatch(/rank 1 \(local rank 1\)\n {2}argv: .*python3 -u .*cli_worker\.py ok /);
@@ -93,9 +121,17 @@ describe('--dry-run', () => {
 
   it('prints the plan as JSON with --json', async () => {
     const s = box();
-    const run = await runCli(['--dry-run', '--json', '--nproc-per-node', '2', '--master-port', '29555', WORKER, 'ok', s.out], { env: s.env });
+    const run = await runCli(
+      ['--dry-run', '--json', '--nproc-per-node', '2', '--master-port', '29555', WORKER, 'ok', s.out],
+      { env: s.env },
+    );
     expect(run.code).toBe(0);
-    const plan = JSON.parse(run.stdout) as { worldSize: number; masterPort: number; ranks: { rank: number; env: Record<string, string> }[]; portChosenAtLaunch: boolean };
+    const plan = JSON.parse(run.stdout) as {
+      worldSize: number;
+      masterPort: number;
+      ranks: { rank: number; env: Record<string, string> }[];
+      portChosenAtLaunch: boolean;
+    };
     expect(plan).toMatchObject({ worldSize: 2, masterPort: 29555, portChosenAtLaunch: false });
     expect(plan.ranks.map((r) => r.env.RANK)).toEqual(['0', '1']);
     expect(readdirSync(s.out)).toEqual([]);
@@ -104,23 +140,99 @@ describe('--dry-run', () => {
 
 describe('bad input: exit 2, one line naming the problem, nothing started or written', () => {
   const cases: [string, (out: string) => string[], RegExp][] = [
-    ['an unknown flag', (out) => ['--bogus', WORKER, 'ok', out], /^error: Unknown option '--bogus'\. See `ddprun --help`\.$/],
+    [
+      'an unknown flag',
+      (out) => ['--bogus', WORKER, 'ok', out],
+      /^error: Unknown option '--bogus'\. See `ddprun --help`\.$/,
+    ],
     ['a missing script', () => ['--nproc-per-node', '2'], /^error: Missing the script to run\. /],
-    ['a script that does not exist', () => ['no-such-script.py'], /^error: The script "no-such-script\.py" does not exist or cannot be read/],
-    ['--nproc-per-node 0', (out) => ['--nproc-per-node', '0', WORKER, 'ok', out], /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/],
-    ['--nproc-per-node -1', (out) => ['--nproc-per-node', '-1', WORKER, 'ok', out], /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `-1` \(number\)$/],
-    ['--nproc-per-node abc', (out) => ['--nproc-per-node', 'abc', WORKER, 'ok', out], /^error: --nproc-per-node expects a number of ranks .* got `"abc"` \(string\)\.$/],
-    ['--nproc-per-node 1e9', (out) => ['--nproc-per-node', '1e9', WORKER, 'ok', out], /^error: --nproc-per-node expects a number of ranks .* got `"1e9"` \(string\)\.$/],
-    ['--nproc-per-node 1000000000', (out) => ['--nproc-per-node', '1000000000', WORKER, 'ok', out], /^error: Expected --nproc-per-node to be an integer from 1 to \d+/],
-    ['--node-rank >= --nnodes', (out) => ['--nnodes', '2', '--node-rank', '2', '--master-addr', '127.0.0.1', '--master-port', '29500', WORKER, 'ok', out], /^error: --node-rank 2 must be smaller than --nnodes 2/],
-    ['a malformed --master-addr', (out) => ['--master-addr', 'no@pe', WORKER, 'ok', out], /^error: Invalid --master-addr "no@pe": /],
-    ['--master-port 0', (out) => ['--master-port', '0', WORKER, 'ok', out], /^error: Expected --master-port to be an integer from 1 to 65535, got `0` \(number\)$/],
-    ['--master-port 65536', (out) => ['--master-port', '65536', WORKER, 'ok', out], /^error: Expected --master-port to be an integer from 1 to 65535, got `65536` \(number\)$/],
-    ['a malformed key=value', () => ['train', 'ultralytics.models.yolo.detect.train.DetectionTrainer', 'epochs'], /^error: The trainer argument `"epochs"` \(string\) is not `key=value`\./],
-    ['a key without a value', () => ['train', 'ultralytics.models.yolo.detect.train.DetectionTrainer', 'epochs='], /^error: The trainer argument `epochs` has no value\./],
-    ['a trainer name that is not module.ClassName', () => ['train', 'DetectionTrainer', 'epochs=1'], /^error: The trainer `"DetectionTrainer"` \(string\) is not `module\.ClassName`\./],
-    ['a --python that does not exist', (out) => ['--python', '/no/such/python', WORKER, 'ok', out], /^error: The --python "\/no\/such\/python" is not an executable file\./],
-    ['a --python without torch', (out) => ['--python', '/bin/sh', WORKER, 'ok', out], /^error: The --python "\/bin\/sh" did not run as a Python interpreter/],
+    [
+      'a script that does not exist',
+      () => ['no-such-script.py'],
+      /^error: The script "no-such-script\.py" does not exist or cannot be read/,
+    ],
+    [
+      '--nproc-per-node 0',
+      (out) => ['--nproc-per-node', '0', WORKER, 'ok', out],
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/,
+    ],
+    [
+      '--nproc-per-node -1',
+      (out) => ['--nproc-per-node', '-1', WORKER, 'ok', out],
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `-1` \(number\)$/,
+    ],
+    [
+      '--nproc-per-node abc',
+      (out) => ['--nproc-per-node', 'abc', WORKER, 'ok', out],
+      /^error: --nproc-per-node expects a number of ranks .* got `"abc"` \(string\)\.$/,
+    ],
+    [
+      '--nproc-per-node 1e9',
+      (out) => ['--nproc-per-node', '1e9', WORKER, 'ok', out],
+      /^error: --nproc-per-node expects a number of ranks .* got `"1e9"` \(string\)\.$/,
+    ],
+    [
+      '--nproc-per-node 1000000000',
+      (out) => ['--nproc-per-node', '1000000000', WORKER, 'ok', out],
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+/,
+    ],
+    [
+      '--node-rank >= --nnodes',
+      (out) => [
+        '--nnodes',
+        '2',
+        '--node-rank',
+        '2',
+        '--master-addr',
+        '127.0.0.1',
+        '--master-port',
+        '29500',
+        WORKER,
+        'ok',
+        out,
+      ],
+      /^error: --node-rank 2 must be smaller than --nnodes 2/,
+    ],
+    [
+      'a malformed --master-addr',
+      (out) => ['--master-addr', 'no@pe', WORKER, 'ok', out],
+      /^error: Invalid --master-addr "no@pe": /,
+    ],
+    [
+      '--master-port 0',
+      (out) => ['--master-port', '0', WORKER, 'ok', out],
+      /^error: Expected --master-port to be an integer from 1 to 65535, got `0` \(number\)$/,
+    ],
+    [
+      '--master-port 65536',
+      (out) => ['--master-port', '65536', WORKER, 'ok', out],
+      /^error: Expected --master-port to be an integer from 1 to 65535, got `65536` \(number\)$/,
+    ],
+    [
+      'a malformed key=value',
+      () => ['train', 'ultralytics.models.yolo.detect.train.DetectionTrainer', 'epochs'],
+      /^error: The trainer argument `"epochs"` \(string\) is not `key=value`\./,
+    ],
+    [
+      'a key without a value',
+      () => ['train', 'ultralytics.models.yolo.detect.train.DetectionTrainer', 'epochs='],
+      /^error: The trainer argument `epochs` has no value\./,
+    ],
+    [
+      'a trainer name that is not module.ClassName',
+      () => ['train', 'DetectionTrainer', 'epochs=1'],
+      /^error: The trainer `"DetectionTrainer"` \(string\) is not `module\.ClassName`\./,
+    ],
+    [
+      'a --python that does not exist',
+      (out) => ['--python', '/no/such/python', WORKER, 'ok', out],
+      /^error: The --python "\/no\/such\/python" is not an executable file\./,
+    ],
+    [
+      'a --python without torch',
+      (out) => ['--python', '/bin/sh', WORKER, 'ok', out],
+      /^error: The --python "\/bin\/sh" did not run as a Python interpreter/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, args, message) => {
@@ -137,7 +249,10 @@ describe('bad input: exit 2, one line naming the problem, nothing started or wri
   it('a --python that has no torch names the fix', async () => {
     const s = box();
     // An interpreter that answers as Python 3.11 without torch (a real one would depend on the machine).
-    const noTorch = await writeStandInPython(path.join(s.dir, 'bin', 'python3'), { torch: null, pythonVersion: [3, 11] });
+    const noTorch = await writeStandInPython(path.join(s.dir, 'bin', 'python3'), {
+      torch: null,
+      pythonVersion: [3, 11],
+    });
     const run = await runCli(['--python', noTorch, WORKER, 'ok', s.out], { env: s.env });
     expect(run.code).toBe(2);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -147,17 +262,36 @@ describe('bad input: exit 2, one line naming the problem, nothing started or wri
 
   it('--json ends with an error event when the launch cannot run', async () => {
     const s = box();
-    const args = ['--json', '--nnodes', '2', '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port', '9', '--rdzv-timeout', '0.5', '--no-python', 'true'];
+    const args = [
+      '--json',
+      '--nnodes',
+      '2',
+      '--node-rank',
+      '1',
+      '--master-addr',
+      '127.0.0.1',
+      '--master-port',
+      '9',
+      '--rdzv-timeout',
+      '0.5',
+      '--no-python',
+      'true',
+    ];
     const run = await runCli(args, { env: s.env });
     expect(run.code).toBe(1);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; name?: string; message?: string; exitCode?: number });
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; name?: string; message?: string; exitCode?: number });
     expect(events.at(-1)).toMatchObject({ event: 'error', name: 'RendezvousTimeoutError', exitCode: 1 });
     expect(events.at(-1)?.message).toMatch(/^Could not reach the master at 127\.0\.0\.1:9 within/);
   });
 
   it('says where --redirects without --log-dir puts the log files', async () => {
     const s = box();
-    const run = await runCli(['--redirects', '3', '--nproc-per-node', '2', '--no-python', 'echo', 'hi'], { env: s.env });
+    const run = await runCli(['--redirects', '3', '--nproc-per-node', '2', '--no-python', 'echo', 'hi'], {
+      env: s.env,
+    });
     expect(run.code).toBe(0);
     const dir = /the ranks' log files go to (\S+) \(kept after the run\)/.exec(run.stderr)?.[1];
     expect(dir?.startsWith(path.join(s.dir, 'tmp', 'ddprun-logs-'))).toBe(true);
@@ -172,13 +306,22 @@ describe('ddprun gc', () => {
     const os = await import('node:os');
     const dir = path.join(s.configDir, 'Ultralytics', 'DDP');
     mkdirSync(dir, { recursive: true });
-    const header = '# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)\n# ddprun-owner: ';
+    const header =
+      '# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)\n# ddprun-owner: ';
     // pid 2^22 + 1 is above Linux's pid_max: no process can have it.
-    writeFileSync(path.join(dir, '_temp_deadbeef1.py'), `${header}${JSON.stringify({ pid: 4194305, start: null, boot: null, host: os.hostname() })}\n`);
-    writeFileSync(path.join(dir, '_temp_alive0002.py'), `${header}${JSON.stringify({ pid: process.pid, start: null, boot: null, host: os.hostname() })}\n`);
+    writeFileSync(
+      path.join(dir, '_temp_deadbeef1.py'),
+      `${header}${JSON.stringify({ pid: 4194305, start: null, boot: null, host: os.hostname() })}\n`,
+    );
+    writeFileSync(
+      path.join(dir, '_temp_alive0002.py'),
+      `${header}${JSON.stringify({ pid: process.pid, start: null, boot: null, host: os.hostname() })}\n`,
+    );
     const run = await runCli(['gc'], { env: s.env });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`ddprun gc: removed 1 stale temp entry file(s):\n  ${path.join(dir, '_temp_deadbeef1.py')}\n`);
+    expect(run.stdout).toBe(
+      `ddprun gc: removed 1 stale temp entry file(s):\n  ${path.join(dir, '_temp_deadbeef1.py')}\n`,
+    );
     expect(readdirSync(dir)).toEqual(['_temp_alive0002.py']);
     const again = await runCli(['gc'], { env: s.env });
     expect(again.stdout).toBe('ddprun gc: no stale temp entry files.\n');

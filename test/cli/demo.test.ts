@@ -13,7 +13,18 @@ describe('the demo (npm run demo)', () => {
   it('trains on 2 ranks, the loss goes down, and rank 0 saves a checkpoint', async () => {
     const s = sandbox();
     cleanups.push(s.cleanup);
-    const run = await runCli(['--nproc-per-node', '2', path.join(ROOT, 'examples', 'train_ddp.py'), '--epochs', '5', '--out', path.join(s.out, 'demo')], { env: s.env, cwd: s.out });
+    const run = await runCli(
+      [
+        '--nproc-per-node',
+        '2',
+        path.join(ROOT, 'examples', 'train_ddp.py'),
+        '--epochs',
+        '5',
+        '--out',
+        path.join(s.out, 'demo'),
+      ],
+      { env: s.env, cwd: s.out },
+    );
     expect(run.code).toBe(0);
     const losses = [...run.stdout.matchAll(/^\[rank0\]:epoch (\d+)\/5 loss (\d+\.\d+)$/gm)].map((m) => Number(m[2]));
     expect(losses).toHaveLength(5);

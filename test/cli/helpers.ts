@@ -22,7 +22,11 @@ function newestMtime(dir: string): number {
 /** Builds dist/ when it is missing or older than src/ (`npm test` builds first; this is for `vitest run test/cli`). */
 export function ensureBuilt(): void {
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
 }
 
 /** A temp HOME and YOLO_CONFIG_DIR per test, so nothing touches the real home. */
@@ -77,8 +81,15 @@ export interface CliRun {
 }
 
 /** Spawns the built `ddprun` as a real process. */
-export function startCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: options.env,
+    cwd: options.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

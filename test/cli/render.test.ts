@@ -14,11 +14,20 @@ function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: nu
   return stream;
 }
 
-const resolved = { maxRestarts: 1, localRanksFilter: new Set([0, 1]), redirects: ['none', 'stdout'] } as unknown as ResolvedOptions;
+const resolved = {
+  maxRestarts: 1,
+  localRanksFilter: new Set([0, 1]),
+  redirects: ['none', 'stdout'],
+} as unknown as ResolvedOptions;
 
 function fakeHandle(): { handle: LaunchHandle; events: EventEmitter<LaunchEvents> } {
   const events = new EventEmitter<LaunchEvents>();
-  const handle = { on: (e: never, l: never) => (events.on(e, l), handle), off: () => handle, stop: () => {}, result: new Promise(() => {}) } as unknown as LaunchHandle;
+  const handle = {
+    on: (e: never, l: never) => (events.on(e, l), handle),
+    off: () => handle,
+    stop: () => {},
+    result: new Promise(() => {}),
+  } as unknown as LaunchHandle;
   return { handle, events };
 }
 
@@ -31,7 +40,15 @@ async function until(ok: () => boolean): Promise<void> {
     await wait(5);
   }
 }
-const result = { exitCode: 0, signal: null, ranks: [{ rank: 0, localRank: 0, pid: 1, exitCode: 0, signal: null, durationMs: 1500 }], attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 1600 };
+const result = {
+  exitCode: 0,
+  signal: null,
+  ranks: [{ rank: 0, localRank: 0, pid: 1, exitCode: 0, signal: null, durationMs: 1500 }],
+  attempts: 1,
+  portRetries: 0,
+  rootCause: undefined,
+  durationMs: 1600,
+};
 
 describe('LaunchRenderer', () => {
   it('keeps one status line at the bottom of a terminal, cleared before rank lines and re-rendered after', async () => {
@@ -39,7 +56,15 @@ describe('LaunchRenderer', () => {
     const stderr = fakeStream(true);
     const createStatus = await loadStatusLine({ quiet: false, stderr });
     expect(createStatus).toBeTypeOf('function');
-    const renderer = new LaunchRenderer(resolved, { json: false, quiet: false, stdout, stderr, env: { NO_COLOR: '1' }, statusIntervalMs: 5, createStatus });
+    const renderer = new LaunchRenderer(resolved, {
+      json: false,
+      quiet: false,
+      stdout,
+      stderr,
+      env: { NO_COLOR: '1' },
+      statusIntervalMs: 5,
+      createStatus,
+    });
     const { handle, events } = fakeHandle();
     renderer.attach(handle);
     events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
@@ -52,7 +77,9 @@ describe('LaunchRenderer', () => {
     await until(() => /1 running · 1 exited/.test(stderr.text()));
     expect(stdout.text()).toBe('[rank0]:hello\n');
     renderer.finish(result);
-    expect(stderr.text()).toContain('ddprun succeeded in 1.6s (1 attempt)\n  rank  exit  duration\n  0     0     1.5s\n');
+    expect(stderr.text()).toContain(
+      'ddprun succeeded in 1.6s (1 attempt)\n  rank  exit  duration\n  0     0     1.5s\n',
+    );
     // NO_COLOR: no colour codes, only log-update's cursor movements.
     // eslint-disable-next-line no-control-regex
     expect(stderr.text()).not.toMatch(/\u001b\[\d+m/);
@@ -66,7 +93,11 @@ describe('LaunchRenderer', () => {
     renderer.attach(handle);
     events.emit('line', { rank: 0, localRank: 0, stream: 'stderr', text: 'x' });
     renderer.finish(result);
-    const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    const lines = stdout
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
     expect(lines.map((l) => l.event)).toEqual(['line', 'done']);
     expect(stderr.text()).toBe('');
   });

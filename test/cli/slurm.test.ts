@@ -39,7 +39,10 @@ interface PlanJson {
   masterPort: number;
   worldSize: number;
   ranks: { rank: number; localRank: number; env: Record<string, string> }[];
-  slurm?: { jobId: string; values: { option: string; flag: string; value: unknown; source: string; detail?: string; slurm?: unknown }[] };
+  slurm?: {
+    jobId: string;
+    values: { option: string; flag: string; value: unknown; source: string; detail?: string; slurm?: unknown }[];
+  };
 }
 
 async function dryRunJson(args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlanJson> {
@@ -57,8 +60,20 @@ describe('ddprun inside a Slurm allocation', () => {
       values: [
         { option: 'nnodes', flag: '--nnodes', value: 2, source: 'SLURM_NNODES' },
         { option: 'nodeRank', flag: '--node-rank', value: 1, source: 'SLURM_NODEID' },
-        { option: 'masterAddr', flag: '--master-addr', value: 'gpu07', source: 'SLURM_STEP_NODELIST', detail: 'first host of gpu[07-08]' },
-        { option: 'masterPort', flag: '--master-port', value: 24321, source: 'SLURM_JOB_ID', detail: '20000 + 4321 % 10000' },
+        {
+          option: 'masterAddr',
+          flag: '--master-addr',
+          value: 'gpu07',
+          source: 'SLURM_STEP_NODELIST',
+          detail: 'first host of gpu[07-08]',
+        },
+        {
+          option: 'masterPort',
+          flag: '--master-port',
+          value: 24321,
+          source: 'SLURM_JOB_ID',
+          detail: '20000 + 4321 % 10000',
+        },
         { option: 'nprocPerNode', flag: '--nproc-per-node', value: 2, source: 'SLURM_GPUS_ON_NODE' },
       ],
     });
@@ -73,26 +88,53 @@ describe('ddprun inside a Slurm allocation', () => {
 
   it('lets every flag given on the command line win, and shows what Slurm said', async () => {
     const s = box(STEP);
-    const plan = await dryRunJson(['--nproc-per-node', '1', '--master-addr', '10.0.0.5', '--master_port=29400', '--no-python', 'true'], s.env);
+    const plan = await dryRunJson(
+      ['--nproc-per-node', '1', '--master-addr', '10.0.0.5', '--master_port=29400', '--no-python', 'true'],
+      s.env,
+    );
     expect(plan.masterAddr).toBe('10.0.0.5');
     expect(plan.masterPort).toBe(29400);
     expect(plan.worldSize).toBe(2);
     expect(plan.slurm?.values.filter((v) => v.source === 'command line')).toEqual([
-      { option: 'masterAddr', flag: '--master-addr', value: '10.0.0.5', source: 'command line', slurm: { value: 'gpu07', source: 'SLURM_STEP_NODELIST', detail: 'first host of gpu[07-08]' } },
-      { option: 'masterPort', flag: '--master-port', value: 29400, source: 'command line', slurm: { value: 24321, source: 'SLURM_JOB_ID', detail: '20000 + 4321 % 10000' } },
-      { option: 'nprocPerNode', flag: '--nproc-per-node', value: 1, source: 'command line', slurm: { value: 2, source: 'SLURM_GPUS_ON_NODE' } },
+      {
+        option: 'masterAddr',
+        flag: '--master-addr',
+        value: '10.0.0.5',
+        source: 'command line',
+        slurm: { value: 'gpu07', source: 'SLURM_STEP_NODELIST', detail: 'first host of gpu[07-08]' },
+      },
+      {
+        option: 'masterPort',
+        flag: '--master-port',
+        value: 29400,
+        source: 'command line',
+        slurm: { value: 24321, source: 'SLURM_JOB_ID', detail: '20000 + 4321 % 10000' },
+      },
+      {
+        option: 'nprocPerNode',
+        flag: '--nproc-per-node',
+        value: 1,
+        source: 'command line',
+        slurm: { value: 2, source: 'SLURM_GPUS_ON_NODE' },
+      },
     ]);
   });
 
   it('takes no node rank or master from Slurm for a single-node launch (--standalone or --nnodes 1)', async () => {
     const s = box({ ...STEP, SLURM_NODEID: '0' });
     // --standalone stands for --nnodes 1 --node-rank 0 --master-addr 127.0.0.1.
-    for (const [flags, given] of [[['--standalone'], ['nnodes', 'nodeRank', 'masterAddr']], [['--nnodes', '1'], ['nnodes']]] as const) {
+    for (const [flags, given] of [
+      [['--standalone'], ['nnodes', 'nodeRank', 'masterAddr']],
+      [['--nnodes', '1'], ['nnodes']],
+    ] as const) {
       const plan = await dryRunJson([...flags, '--no-python', 'true'], s.env);
       expect(plan.worldSize).toBe(2);
       expect(plan.masterAddr).toBe('127.0.0.1');
       expect(plan.masterPort).not.toBe(24321);
-      expect(plan.slurm?.values.map((v) => [v.option, v.source])).toEqual([...given.map((option) => [option, 'command line']), ['nprocPerNode', 'SLURM_GPUS_ON_NODE']]);
+      expect(plan.slurm?.values.map((v) => [v.option, v.source])).toEqual([
+        ...given.map((option) => [option, 'command line']),
+        ['nprocPerNode', 'SLURM_GPUS_ON_NODE'],
+      ]);
     }
   });
 
@@ -116,7 +158,11 @@ describe('ddprun inside a Slurm allocation', () => {
     const { SLURM_GPUS_ON_NODE: _gpus, ...noGpus } = STEP;
     const s = box(noGpus);
     const plan = await dryRunJson(['--python', '/usr/bin/python3', WORKER], s.env);
-    expect(plan.slurm?.values.at(-1)).toMatchObject({ option: 'nprocPerNode', value: 'auto', source: 'torchrun auto rule' });
+    expect(plan.slurm?.values.at(-1)).toMatchObject({
+      option: 'nprocPerNode',
+      value: 'auto',
+      source: 'torchrun auto rule',
+    });
     // torch without CUDA: one rank per CPU.
     expect(plan.ranks).toHaveLength(os.availableParallelism());
   });
@@ -144,7 +190,9 @@ describe('ddprun inside a Slurm allocation', () => {
     const s = box({ SLURM_JOB_ID: '4321', SLURM_NNODES: '2', SLURM_JOB_NODELIST: 'gpu[07-08]', SLURM_NODEID: '0' });
     const run = await runCli(['--dry-run', '--no-python', 'true'], { env: s.env });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: ddprun was started outside `srun` in a Slurm job of 2 nodes, so it would run on one node only/);
+    expect(run.stderr).toMatch(
+      /^error: ddprun was started outside `srun` in a Slurm job of 2 nodes, so it would run on one node only/,
+    );
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 
@@ -167,8 +215,28 @@ function slurmCommand(argv: string[]): Extract<CliCommand, { kind: 'slurm' }> {
 describe('ddprun slurm: arguments', () => {
   it('keeps its own flags and passes the launch options, script and arguments through', () => {
     const command = slurmCommand([
-      '--nodes', '2', '--gpus_per_node=4', '--sbatch-arg', '--qos=high', '--nproc_per_node', '4', '--sbatch-arg=--constraint=a100',
-      '--time', '1:00:00', '--dry-run', '--json', '--max-restarts', '1', '--wait', '--wait-timeout', '90', 'train.py', '--nodes', '7', '--lr', '0.1',
+      '--nodes',
+      '2',
+      '--gpus_per_node=4',
+      '--sbatch-arg',
+      '--qos=high',
+      '--nproc_per_node',
+      '4',
+      '--sbatch-arg=--constraint=a100',
+      '--time',
+      '1:00:00',
+      '--dry-run',
+      '--json',
+      '--max-restarts',
+      '1',
+      '--wait',
+      '--wait-timeout',
+      '90',
+      'train.py',
+      '--nodes',
+      '7',
+      '--lr',
+      '0.1',
     ]);
     expect(command.submit).toMatchObject({
       nodes: 2,
@@ -184,7 +252,10 @@ describe('ddprun slurm: arguments', () => {
   });
 
   it('takes the node count from --nnodes, defaults to one node, and protects a script named like a subcommand', () => {
-    expect(slurmCommand(['--nnodes', '3', 'train.py']).submit).toMatchObject({ nodes: 3, ddprunArgs: ['--nnodes', '3', 'train.py'] });
+    expect(slurmCommand(['--nnodes', '3', 'train.py']).submit).toMatchObject({
+      nodes: 3,
+      ddprunArgs: ['--nnodes', '3', 'train.py'],
+    });
     expect(slurmCommand(['train.py']).submit.nodes).toBe(1);
     expect(slurmCommand(['--nodes', '2', 'train', 'x']).submit.ddprunArgs).toEqual(['--', 'train', 'x']);
     expect(slurmCommand(['-m', 'pkg.train']).submit.ddprunArgs).toEqual(['-m', 'pkg.train']);
@@ -210,8 +281,14 @@ describe('ddprun slurm: process', () => {
   function fakeSlurm(s: Sandbox, jobState: string): string {
     const bin = path.join(s.dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\ncat > ${JSON.stringify(path.join(s.dir, 'submitted.sh'))}\necho "$@" > ${JSON.stringify(path.join(s.dir, 'sbatch-args'))}\necho 4242\n`);
-    writeFileSync(path.join(bin, 'scontrol'), `#!/bin/sh\necho "JobId=4242 JobName=ddprun JobState=${jobState} Reason=None"\n`);
+    writeFileSync(
+      path.join(bin, 'sbatch'),
+      `#!/bin/sh\ncat > ${JSON.stringify(path.join(s.dir, 'submitted.sh'))}\necho "$@" > ${JSON.stringify(path.join(s.dir, 'sbatch-args'))}\necho 4242\n`,
+    );
+    writeFileSync(
+      path.join(bin, 'scontrol'),
+      `#!/bin/sh\necho "JobId=4242 JobName=ddprun JobState=${jobState} Reason=None"\n`,
+    );
     for (const tool of ['sbatch', 'scontrol']) chmodSync(path.join(bin, tool), 0o755);
     // The script the tests submit: it is checked to exist before anything is submitted.
     writeFileSync(path.join(s.out, 'train.py'), 'print("hi")\n');
@@ -220,7 +297,10 @@ describe('ddprun slurm: process', () => {
   }
 
   it.each([
-    [['--nproc-per-node', '0', WORKER], /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/],
+    [
+      ['--nproc-per-node', '0', WORKER],
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/,
+    ],
     [['--master-port', '0', WORKER], /^error: Expected --master-port to be an integer from 1 to 65535/],
     [['--nodes', '2', 'no-such-script.py'], /^error: The script "no-such-script\.py" does not exist or cannot be read/],
     [['--nnodes', '1:2', WORKER], /^error: Elastic membership .* needs torchrun's c10d rendezvous/],
@@ -236,7 +316,10 @@ describe('ddprun slurm: process', () => {
   it('--dry-run prints the sbatch script and submits nothing', async () => {
     const s = box();
     fakeSlurm(s, 'COMPLETED ExitCode=0:0');
-    const run = await runCli(['slurm', '--nodes', '2', '--partition', 'gpu', '--dry-run', '--nproc-per-node', '2', 'train.py', "it's"], { env: s.env, cwd: s.out });
+    const run = await runCli(
+      ['slurm', '--nodes', '2', '--partition', 'gpu', '--dry-run', '--nproc-per-node', '2', 'train.py', "it's"],
+      { env: s.env, cwd: s.out },
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(
       [
@@ -273,10 +356,15 @@ describe('ddprun slurm: process', () => {
     const s = box();
     fakeSlurm(s, 'FAILED ExitCode=7:0');
     writeFileSync(path.join(s.out, 'run-4242.log'), '[rank0]:hello\n');
-    const run = await runCli(['slurm', '--output', 'run-%j.log', '--wait', '--wait-timeout', '30', 'train.py'], { env: s.env, cwd: s.out });
+    const run = await runCli(['slurm', '--output', 'run-%j.log', '--wait', '--wait-timeout', '30', 'train.py'], {
+      env: s.env,
+      cwd: s.out,
+    });
     expect(run.code).toBe(7);
     expect(run.stdout).toBe('Submitted batch job 4242\n[rank0]:hello\n');
-    expect(run.stderr).toMatch(new RegExp(`Slurm job 4242 FAILED with exit code 7 after .*; output: ${path.join(s.out, 'run-4242.log')}\\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(`Slurm job 4242 FAILED with exit code 7 after .*; output: ${path.join(s.out, 'run-4242.log')}\\n$`),
+    );
   });
 
   it('with --wait --json writes submitted and job-end events; a cancelled job exits 128+signal', async () => {
@@ -284,19 +372,35 @@ describe('ddprun slurm: process', () => {
     fakeSlurm(s, 'CANCELLED ExitCode=0:15');
     const run = await runCli(['slurm', '--json', '--wait', 'train.py'], { env: s.env, cwd: s.out });
     expect(run.code).toBe(143);
-    const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events[0]).toEqual({ event: 'submitted', jobId: '4242', output: path.join(s.out, 'ddprun-4242.out') });
-    expect(events[1]).toMatchObject({ event: 'job-end', jobId: '4242', state: 'CANCELLED', exitCode: 0, signal: 15, ok: false, code: 143 });
+    expect(events[1]).toMatchObject({
+      event: 'job-end',
+      jobId: '4242',
+      state: 'CANCELLED',
+      exitCode: 0,
+      signal: 15,
+      ok: false,
+      code: 143,
+    });
     expect(events).toHaveLength(2);
   });
 
   it('says so, exit code 1, when sbatch refuses the job', async () => {
     const s = box();
     const bin = fakeSlurm(s, 'COMPLETED ExitCode=0:0');
-    writeFileSync(path.join(bin, 'sbatch'), '#!/bin/sh\necho "sbatch: error: invalid partition specified: nope" >&2\nexit 1\n');
+    writeFileSync(
+      path.join(bin, 'sbatch'),
+      '#!/bin/sh\necho "sbatch: error: invalid partition specified: nope" >&2\nexit 1\n',
+    );
     const run = await runCli(['slurm', '--partition', 'nope', 'train.py'], { env: s.env, cwd: s.out });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe('error: sbatch refused the job (exit code 1): sbatch: error: invalid partition specified: nope\n');
+    expect(run.stderr).toBe(
+      'error: sbatch refused the job (exit code 1): sbatch: error: invalid partition specified: nope\n',
+    );
   });
 });

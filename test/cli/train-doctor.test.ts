@@ -13,7 +13,10 @@ function fakeNvidiaSmi(s: Sandbox): NodeJS.ProcessEnv {
   const bin = path.join(s.dir, 'bin');
   mkdirSync(bin);
   const file = path.join(bin, 'nvidia-smi');
-  writeFileSync(file, '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 30000, 81559, 97\\n1, NVIDIA H100 80GB HBM3, 1200, 81559, 2\\n"\n');
+  writeFileSync(
+    file,
+    '#!/bin/sh\nprintf "0, NVIDIA H100 80GB HBM3, 30000, 81559, 97\\n1, NVIDIA H100 80GB HBM3, 1200, 81559, 2\\n"\n',
+  );
   chmodSync(file, 0o755);
   return { ...s.env, PATH: `${bin}${path.delimiter}${s.env.PATH ?? ''}` };
 }
@@ -24,11 +27,29 @@ describe('ddprun train', () => {
     const record = path.join(s.out, 'record');
     const env = { ...s.env, PYTHONPATH: FIXTURES, DDPRUN_TEST_RECORD: record };
     const run = await runCli(
-      ['train', TRAINER, 'model=yolo11n.pt', 'epochs=3', 'lr0=1.0', 'mixup=1e-3', 'amp=False', 'cache=TRUE', 'name=None', 'device=[0,1]', 'imgsz=640,480', "data='my data.yaml'", 'project=runs/x'],
+      [
+        'train',
+        TRAINER,
+        'model=yolo11n.pt',
+        'epochs=3',
+        'lr0=1.0',
+        'mixup=1e-3',
+        'amp=False',
+        'cache=TRUE',
+        'name=None',
+        'device=[0,1]',
+        'imgsz=640,480',
+        "data='my data.yaml'",
+        'project=runs/x',
+      ],
       { env, cwd: s.out },
     );
     expect(run.code).toBe(0);
-    const rank0 = JSON.parse(readFileSync(`${record}.rank0`, 'utf8')) as { overrides_repr: string; world_size: number; all_reduce: number };
+    const rank0 = JSON.parse(readFileSync(`${record}.rank0`, 'utf8')) as {
+      overrides_repr: string;
+      world_size: number;
+      all_reduce: number;
+    };
     expect(rank0.overrides_repr).toBe(
       "{'model': 'yolo11n.pt', 'epochs': 3, 'lr0': 1.0, 'mixup': 0.001, 'amp': False, 'cache': True, 'name': None, 'device': [0, 1], 'imgsz': [640, 480], 'data': 'my data.yaml', 'project': 'runs/x'}",
     );
@@ -69,7 +90,13 @@ describe('ddprun doctor', () => {
     const run = await runCli(['doctor'], { env: fakeNvidiaSmi(s) });
     expect(run.stdout).toMatch(/^GPUs +ok +2 from nvidia-smi$/m);
     expect(run.stdout).toContain(
-      ['GPUs', '  index  name                   memory used/total  utilisation', '  0      NVIDIA H100 80GB HBM3  30000/81559 MiB    97%', '  1      NVIDIA H100 80GB HBM3  1200/81559 MiB     2%', '  device=-1 would use GPU 1'].join('\n'),
+      [
+        'GPUs',
+        '  index  name                   memory used/total  utilisation',
+        '  0      NVIDIA H100 80GB HBM3  30000/81559 MiB    97%',
+        '  1      NVIDIA H100 80GB HBM3  1200/81559 MiB     2%',
+        '  device=-1 would use GPU 1',
+      ].join('\n'),
     );
   });
 

@@ -66,8 +66,10 @@ export function canUseNetns(): boolean {
  */
 export function netnsSkipReason(): string | undefined {
   if (process.env.CI) return undefined;
-  if (process.getuid?.() !== 0) return 'network namespace tests need root (they run `ip netns add`); run as root or under CI=1';
-  if (!hasIp()) return 'network namespace tests need iproute2 (`ip`); install it (`apt-get install -y iproute2`) or run under CI=1';
+  if (process.getuid?.() !== 0)
+    return 'network namespace tests need root (they run `ip netns add`); run as root or under CI=1';
+  if (!hasIp())
+    return 'network namespace tests need iproute2 (`ip`); install it (`apt-get install -y iproute2`) or run under CI=1';
   return undefined;
 }
 
@@ -111,7 +113,8 @@ async function removeNamespace(ns: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (let pids = await nsPids(ns); pids.length > 0; pids = await nsPids(ns)) {
     killAll(pids);
-    if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} in namespace ${ns} survived SIGKILL for 10 s`);
+    if (Date.now() > deadline)
+      throw new Error(`processes ${pids.join(', ')} in namespace ${ns} survived SIGKILL for 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   try {
@@ -136,7 +139,9 @@ function listNamespaces(out: string): string[] {
 
 function removeNamespaceSync(ns: string): void {
   try {
-    killAll(parsePids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })));
+    killAll(
+      parsePids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })),
+    );
   } catch {
     // no such namespace
   }
@@ -175,7 +180,8 @@ async function waitForCarrier(node: NetnsNode): Promise<void> {
   for (;;) {
     const link = await ip(['-n', node.ns, '-o', 'link', 'show', 'dev', node.ifname]);
     if (/[<,]LOWER_UP[,>]/.test(link)) return;
-    if (Date.now() > deadline) throw new Error(`${node.ifname} in ${node.ns} has no carrier after 10 s: ${link.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${node.ifname} in ${node.ns} has no carrier after 10 s: ${link.trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -227,7 +233,20 @@ export async function createTwoNodeNetwork(options: TwoNodeNetworkOptions = {}):
   try {
     for (const node of nodes) await ip(['netns', 'add', node.ns]);
     // Created directly inside the namespaces, so the names never meet in the root namespace.
-    await ip(['link', 'add', nodes[0].ifname, 'netns', nodes[0].ns, 'type', 'veth', 'peer', 'name', nodes[1].ifname, 'netns', nodes[1].ns]);
+    await ip([
+      'link',
+      'add',
+      nodes[0].ifname,
+      'netns',
+      nodes[0].ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      nodes[1].ifname,
+      'netns',
+      nodes[1].ns,
+    ]);
     for (const node of nodes) {
       await ip(['-n', node.ns, 'link', 'set', 'lo', 'up']);
       await ip(['-n', node.ns, 'addr', 'add', `${node.addr}/24`, 'dev', node.ifname]);
@@ -235,7 +254,12 @@ export async function createTwoNodeNetwork(options: TwoNodeNetworkOptions = {}):
     }
     for (const node of nodes) await waitForCarrier(node);
     if (options.hostnames) {
-      const hosts = ['127.0.0.1 localhost', '::1 localhost', ...nodes.map((node) => `${node.addr} ${node.hostname}`), ''].join('\n');
+      const hosts = [
+        '127.0.0.1 localhost',
+        '::1 localhost',
+        ...nodes.map((node) => `${node.addr} ${node.hostname}`),
+        '',
+      ].join('\n');
       // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts.
       for (const node of nodes) {
         mkdirSync(path.join(ETC_NETNS, node.ns), { recursive: true });
@@ -252,7 +276,20 @@ export async function createTwoNodeNetwork(options: TwoNodeNetworkOptions = {}):
     exec: (nodeIndex, argv) => {
       const { ns, hostname } = nodes[nodeIndex];
       if (hostname === undefined) return ['ip', 'netns', 'exec', ns, ...argv];
-      return ['ip', 'netns', 'exec', ns, 'unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', hostname, ...argv];
+      return [
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        'unshare',
+        '--uts',
+        '--',
+        'sh',
+        '-c',
+        'hostname "$0" && exec "$@"',
+        hostname,
+        ...argv,
+      ];
     },
     pids: (nodeIndex) => nsPids(nodes[nodeIndex].ns),
     destroy,

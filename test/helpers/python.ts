@@ -27,17 +27,34 @@ export function torchPython(): Promise<string | null> {
 export const TORCH_SKIP_REASON = 'no Python with torch was found (set CI=1 to make this a failure)';
 
 /** Runs `python args…` with extra env; resolves stdout, rejects with stderr in the message. */
-export function runPython(python: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<string> {
+export function runPython(
+  python: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(python, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${python} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      python,
+      args,
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${python} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
 /** A typed JSON form, as the stand-in trainer's `typed()` writes it in Python. */
-export type Typed = ['bool', boolean] | ['int', string] | ['float', string] | ['str', string] | ['None'] | ['list', Typed[]] | ['dict', [string, Typed][]];
+export type Typed =
+  | ['bool', boolean]
+  | ['int', string]
+  | ['float', string]
+  | ['str', string]
+  | ['None']
+  | ['list', Typed[]]
+  | ['dict', [string, Typed][]];
 
 function floatBits(value: number): string {
   if (Number.isNaN(value)) return 'nan';
@@ -56,7 +73,9 @@ export function typedOf(value: unknown): Typed {
     case 'bigint':
       return ['int', value.toString()];
     case 'number':
-      return Number.isSafeInteger(value) && !Object.is(value, -0) ? ['int', String(value)] : ['float', floatBits(value)];
+      return Number.isSafeInteger(value) && !Object.is(value, -0)
+        ? ['int', String(value)]
+        : ['float', floatBits(value)];
     case 'string':
       return ['str', value];
   }
@@ -79,7 +98,14 @@ export interface StandInPython {
 export async function writeStandInPython(file: string, options: StandInPython = {}): Promise<string> {
   const torch = options.torch === undefined ? '1.8.1' : options.torch;
   const [major, minor] = options.pythonVersion ?? [3, 8];
-  const probe = JSON.stringify({ version: torch, python: [major, minor], cuda: false, count: 0, nccl: false, gloo: true });
+  const probe = JSON.stringify({
+    version: torch,
+    python: [major, minor],
+    cuda: false,
+    count: 0,
+    nccl: false,
+    gloo: true,
+  });
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(
     file,

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -28,7 +39,9 @@ const STOP_GRACE_MS = 5_000;
 
 /** Whether the Debian packages slurmctld, slurmd, slurm-client and munge are installed. */
 export function slurmToolsInstalled(): boolean {
-  return ['munged', 'slurmctld', 'slurmd', 'sbatch', 'scontrol', 'sinfo'].every((tool) => findExecutable(tool) !== undefined);
+  return ['munged', 'slurmctld', 'slurmd', 'sbatch', 'scontrol', 'sinfo'].every(
+    (tool) => findExecutable(tool) !== undefined,
+  );
 }
 
 /**
@@ -38,9 +51,13 @@ export function slurmToolsInstalled(): boolean {
  * the ones Slurm itself detached (slurmstepd and the tasks under it) and leave nothing behind.
  */
 export async function startSlurmCluster(): Promise<SlurmCluster> {
-  const missing = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'scontrol', 'sinfo'].filter((tool) => findExecutable(tool) === undefined);
+  const missing = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'scontrol', 'sinfo'].filter(
+    (tool) => findExecutable(tool) === undefined,
+  );
   if (missing.length > 0) {
-    throw new Error(`Slurm is not installed (missing ${missing.join(', ')}): apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge`);
+    throw new Error(
+      `Slurm is not installed (missing ${missing.join(', ')}): apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge`,
+    );
   }
   // Unix socket paths are limited to 107 bytes, so stay short even when TMPDIR is long.
   const base = tmpdir().length > 60 ? '/tmp' : tmpdir();
@@ -60,7 +77,9 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     const daemonEnv = { ...cluster.env };
     daemons.push(
       startDaemon('munged', dir, daemonEnv, [
-        'munged', '--foreground', '--force',
+        'munged',
+        '--foreground',
+        '--force',
         `--key-file=${join(dir, 'munge', 'munge.key')}`,
         `--socket=${join(dir, 'munge', 'munge.socket.2')}`,
         `--pid-file=${join(dir, 'munge', 'munged.pid')}`,
@@ -68,12 +87,24 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
         `--log-file=${join(dir, 'log', 'munged.log')}`,
       ]),
     );
-    await waitFor(() => existsSync(join(dir, 'munge', 'munge.socket.2')), 10_000, 'munged to create its socket', cluster, daemons);
+    await waitFor(
+      () => existsSync(join(dir, 'munge', 'munge.socket.2')),
+      10_000,
+      'munged to create its socket',
+      cluster,
+      daemons,
+    );
     daemons.push(startDaemon('slurmctld', dir, daemonEnv, ['slurmctld', '-D', '-i', '-f', cluster.confPath]));
     for (const name of NODE_NAMES) {
       daemons.push(startDaemon(`slurmd-${name}`, dir, daemonEnv, ['slurmd', '-D', '-N', name, '-f', cluster.confPath]));
     }
-    await waitFor(() => allNodesIdle(cluster.env), READY_TIMEOUT_MS, `both nodes to be idle in sinfo`, cluster, daemons);
+    await waitFor(
+      () => allNodesIdle(cluster.env),
+      READY_TIMEOUT_MS,
+      `both nodes to be idle in sinfo`,
+      cluster,
+      daemons,
+    );
     return cluster;
   } catch (error) {
     await cluster.stop();
@@ -150,7 +181,8 @@ function slurmConf(dir: string, ctldPort: number, nodePorts: readonly number[]):
     'SlurmdTimeout=30',
     // The nodes' ranks are plain processes (task/none pins nothing), so one CPU each is enough.
     ...NODE_NAMES.map(
-      (name, i) => `NodeName=${name} NodeHostname=localhost NodeAddr=127.0.0.1 Port=${nodePorts[i]} CPUs=1 State=UNKNOWN`,
+      (name, i) =>
+        `NodeName=${name} NodeHostname=localhost NodeAddr=127.0.0.1 Port=${nodePorts[i]} CPUs=1 State=UNKNOWN`,
     ),
     'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
     '',
@@ -223,18 +255,35 @@ export function processesOfCluster(dir: string): number[] {
 }
 
 function allNodesIdle(env: NodeJS.ProcessEnv): boolean {
-  const result = spawnSync('sinfo', ['--noheader', '--Node', '--format=%N %t'], { env, timeout: 5_000, encoding: 'utf8' });
+  const result = spawnSync('sinfo', ['--noheader', '--Node', '--format=%N %t'], {
+    env,
+    timeout: 5_000,
+    encoding: 'utf8',
+  });
   if (result.status !== 0) return false;
-  const states = new Map(result.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/) as [string, string]));
+  const states = new Map(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/) as [string, string]),
+  );
   return NODE_NAMES.every((name) => states.get(name) === 'idle');
 }
 
-async function waitFor(ready: () => boolean, timeoutMs: number, what: string, cluster: SlurmCluster, daemons: Daemon[]): Promise<void> {
+async function waitFor(
+  ready: () => boolean,
+  timeoutMs: number,
+  what: string,
+  cluster: SlurmCluster,
+  daemons: Daemon[],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
     const dead = daemons.find((daemon) => daemon.child.exitCode !== null || daemon.child.signalCode !== null);
     if (dead || Date.now() > deadline) {
-      const why = dead ? `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode})` : `timed out after ${timeoutMs} ms`;
+      const why = dead
+        ? `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode})`
+        : `timed out after ${timeoutMs} ms`;
       throw new Error(`The test Slurm cluster did not start: waiting for ${what}, ${why}.\n${cluster.logs()}`);
     }
     await delay(100);
@@ -256,11 +305,15 @@ function daemonLogs(dir: string): string {
 /** Free TCP ports on loopback; outside the master-port range 20000–29999 (they are ephemeral). */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '0.0.0.0', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '0.0.0.0', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => {
     const address = server.address();

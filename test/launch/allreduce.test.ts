@@ -20,7 +20,9 @@ describe.skipIf(!python)('launch() with real torch gloo', () => {
     handle.on('line', (l) => lines.push(`${l.rank} ${l.text}`));
     const result = await handle.result;
     expect(result.exitCode).toBe(0);
-    expect(result.ranks.map((r) => [r.rank, r.exitCode, r.signal])).toEqual(Array.from({ length: n }, (_, i) => [i, 0, null]));
+    expect(result.ranks.map((r) => [r.rank, r.exitCode, r.signal])).toEqual(
+      Array.from({ length: n }, (_, i) => [i, 0, null]),
+    );
     const sum = (n * (n + 1)) / 2;
     expect(lines.sort()).toEqual(Array.from({ length: n }, (_, i) => `${i} rank=${i} world=${n} sum=${sum} restart=0`));
   });
@@ -31,21 +33,47 @@ describe.skipIf(!python)('launch() with real torch gloo', () => {
     const port = await findFreeNetworkPort();
     const torch = await probeTorch(python as string);
     const fix = torch.major < 2 ? ['--redirects', '9:1', '--tee', '9:1'] : [];
-    const env = { ...process.env, OMP_NUM_THREADS: undefined, TORCH_NCCL_ASYNC_ERROR_HANDLING: undefined, NCCL_ASYNC_ERROR_HANDLING: undefined };
+    const env = {
+      ...process.env,
+      OMP_NUM_THREADS: undefined,
+      TORCH_NCCL_ASYNC_ERROR_HANDLING: undefined,
+      NCCL_ASYNC_ERROR_HANDLING: undefined,
+    };
     mkdirSync(path.join(dir, 'torchrun'));
     mkdirSync(path.join(dir, 'ddprun'));
-    const torchrun = spawnSync(python as string, ['-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', String(port), ...fix, fixture('env_dump.py'), path.join(dir, 'torchrun')], {
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const torchrun = spawnSync(
+      python as string,
+      [
+        '-m',
+        'torch.distributed.run',
+        '--nproc_per_node',
+        '2',
+        '--master_port',
+        String(port),
+        ...fix,
+        fixture('env_dump.py'),
+        path.join(dir, 'torchrun'),
+      ],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(torchrun.status, torchrun.stderr).toBe(0);
-    const result = await launch({ entry: { script: fixture('env_dump.py'), args: [path.join(dir, 'ddprun')] }, nprocPerNode: 2, masterPort: port, console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('env_dump.py'), args: [path.join(dir, 'ddprun')] },
+      nprocPerNode: 2,
+      masterPort: port,
+      console: false,
+    }).result;
     expect(result.exitCode).toBe(0);
     for (const rank of ['0', '1']) {
-      const read = (who: string) => JSON.parse(readFileSync(path.join(dir, who, `${rank}.json`), 'utf8')) as Record<string, string>;
+      const read = (who: string) =>
+        JSON.parse(readFileSync(path.join(dir, who, `${rank}.json`), 'utf8')) as Record<string, string>;
       const [a, b] = [read('torchrun'), read('ddprun')];
-      const added = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k, v]) => process.env[k] !== v && k !== '_'));
+      const added = (e: Record<string, string>) =>
+        Object.fromEntries(Object.entries(e).filter(([k, v]) => process.env[k] !== v && k !== '_'));
       const [fromTorchrun, fromDdprun] = [added(a), added(b)];
       // torch < 2.2 still names the NCCL variable without TORCH_; the design's contract is torch 2.11's.
       if ('NCCL_ASYNC_ERROR_HANDLING' in fromTorchrun) {
@@ -61,7 +89,14 @@ describe.skipIf(!python)('launch() with real torch gloo', () => {
         delete e.TORCHELASTIC_ERROR_FILE;
       }
       expect(fromDdprun).toEqual(fromTorchrun);
-      expect(fromDdprun).toMatchObject({ RANK: rank, LOCAL_RANK: rank, WORLD_SIZE: '2', MASTER_PORT: String(port), OMP_NUM_THREADS: '1', TORCHELASTIC_RUN_ID: 'none' });
+      expect(fromDdprun).toMatchObject({
+        RANK: rank,
+        LOCAL_RANK: rank,
+        WORLD_SIZE: '2',
+        MASTER_PORT: String(port),
+        OMP_NUM_THREADS: '1',
+        TORCHELASTIC_RUN_ID: 'none',
+      });
     }
   });
 });

@@ -21,9 +21,20 @@ function pidsDir(): string {
 describe.skipIf(!python)('launch() failure handling', () => {
   it('kills the other ranks when rank 1 exits with code 3, and names rank 1 and code 3', async () => {
     const pids = pidsDir();
-    const result = await launch({ entry: { script: fixture('fail_rank.py'), args: [pids] }, nprocPerNode: 3, console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('fail_rank.py'), args: [pids] },
+      nprocPerNode: 3,
+      console: false,
+    }).result;
     expect(result.exitCode).toBe(3);
-    expect(result.rootCause).toMatchObject({ rank: 1, localRank: 1, exitCode: 3, signal: null, source: 'stderr', message: 'rank failing now' });
+    expect(result.rootCause).toMatchObject({
+      rank: 1,
+      localRank: 1,
+      exitCode: 3,
+      signal: null,
+      source: 'stderr',
+      message: 'rank failing now',
+    });
     expect(result.ranks.map((r) => [r.rank, r.exitCode, r.signal])).toEqual([
       [0, null, 'SIGTERM'],
       [1, 3, null],
@@ -33,10 +44,15 @@ describe.skipIf(!python)('launch() failure handling', () => {
   });
 
   it('puts the Python traceback from the error file into the root cause', async () => {
-    const result = await launch({ entry: { script: fixture('record_raise.py') }, nprocPerNode: 2, console: false }).result;
+    const result = await launch({ entry: { script: fixture('record_raise.py') }, nprocPerNode: 2, console: false })
+      .result;
     expect(result.exitCode).toBe(1);
     const rc = result.rootCause;
-    expect(rc).toMatchObject({ rank: 1, source: 'error-file', message: 'ValueError: cannot read dataset /data/missing.yaml' });
+    expect(rc).toMatchObject({
+      rank: 1,
+      source: 'error-file',
+      message: 'ValueError: cannot read dataset /data/missing.yaml',
+    });
     expect(rc?.traceback).toMatch(/^Traceback \(most recent call last\):/);
     expect(rc?.traceback).toContain('in load');
     expect(rc?.traceback.split('\n').at(-1)).toBe('ValueError: cannot read dataset /data/missing.yaml');
@@ -45,7 +61,12 @@ describe.skipIf(!python)('launch() failure handling', () => {
   it('SIGKILLs a rank that ignores SIGTERM once the grace period is over', async () => {
     const pids = pidsDir();
     const t0 = Date.now();
-    const result = await launch({ entry: { script: fixture('ignore_term.py'), args: [pids] }, nprocPerNode: 2, gracePeriodMs: 300, console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('ignore_term.py'), args: [pids] },
+      nprocPerNode: 2,
+      gracePeriodMs: 300,
+      console: false,
+    }).result;
     expect(result.rootCause).toMatchObject({ rank: 0, exitCode: 1 });
     expect(result.ranks[1]).toMatchObject({ rank: 1, exitCode: null, signal: 'SIGKILL' });
     expect(Date.now() - t0).toBeLessThan(20_000);
@@ -54,7 +75,11 @@ describe.skipIf(!python)('launch() failure handling', () => {
 
   it("kills a rank's child processes with it", async () => {
     const pids = pidsDir();
-    const result = await launch({ entry: { script: fixture('fork_child.py'), args: [pids] }, nprocPerNode: 2, console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('fork_child.py'), args: [pids] },
+      nprocPerNode: 2,
+      console: false,
+    }).result;
     expect(result.rootCause).toMatchObject({ rank: 1, exitCode: 1 });
     const all = readPids(pids);
     expect(all).toHaveLength(4); // two ranks, each with a `sleep` child
@@ -64,18 +89,33 @@ describe.skipIf(!python)('launch() failure handling', () => {
   it('restarts the group and succeeds on attempt 2 when a worker fails only the first time', async () => {
     const lines: string[] = [];
     const restarts: string[] = [];
-    const handle = launch({ entry: { script: fixture('fail_once.py') }, nprocPerNode: 2, maxRestarts: 2, console: false });
+    const handle = launch({
+      entry: { script: fixture('fail_once.py') },
+      nprocPerNode: 2,
+      maxRestarts: 2,
+      console: false,
+    });
     handle.on('line', (l) => lines.push(l.text));
     handle.on('restarting', (r) => restarts.push(`${r.attempt}: ${r.reason}`));
     const result = await handle.result;
     expect(result).toMatchObject({ exitCode: 0, attempts: 2, rootCause: undefined });
     expect(restarts).toEqual(['1: rank 1 failed with exit code 1']);
-    expect(lines.filter((l) => l.startsWith('rank=')).sort()).toEqual(['rank=0 restart=0', 'rank=0 restart=1', 'rank=1 restart=1']);
+    expect(lines.filter((l) => l.startsWith('rank=')).sort()).toEqual([
+      'rank=0 restart=0',
+      'rank=0 restart=1',
+      'rank=1 restart=1',
+    ]);
   });
 
   it('fails after maxRestarts restarts with the last root cause', async () => {
     const pids = pidsDir();
-    const result = await launch({ entry: { script: fixture('fail_rank.py'), args: [pids] }, nprocPerNode: 2, maxRestarts: 1, env: { FAIL_CODE: '4' }, console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('fail_rank.py'), args: [pids] },
+      nprocPerNode: 2,
+      maxRestarts: 1,
+      env: { FAIL_CODE: '4' },
+      console: false,
+    }).result;
     expect(result).toMatchObject({ exitCode: 4, attempts: 2 });
     expect(result.rootCause).toMatchObject({ rank: 1, exitCode: 4 });
   });
@@ -97,13 +137,19 @@ describe.skipIf(!python)('launch() failure handling', () => {
     handle.on('line', (l) => lines.push(l.text));
     const result = await handle.result;
     expect(result).toMatchObject({ exitCode: 0, attempts: 1, portRetries: 1 });
-    expect(reasons).toEqual([`MASTER_PORT ${ports[0]} was taken before rank 0 could bind it; retrying with a fresh port`]);
+    expect(reasons).toEqual([
+      `MASTER_PORT ${ports[0]} was taken before rank 0 could bind it; retrying with a fresh port`,
+    ]);
     expect(ports).toHaveLength(2);
     expect(lines.filter((l) => l.startsWith('rank='))).toHaveLength(2);
   });
 
   it('reports a command that exits 127 (not found by its shell) with its stderr', async () => {
-    const result = await launch({ entry: { command: 'sh', args: ['-c', 'nonexistent-ddprun-worker'] }, nprocPerNode: 2, console: false }).result;
+    const result = await launch({
+      entry: { command: 'sh', args: ['-c', 'nonexistent-ddprun-worker'] },
+      nprocPerNode: 2,
+      console: false,
+    }).result;
     expect(result.exitCode).toBe(127);
     expect(result.rootCause?.message).toContain('nonexistent-ddprun-worker: not found');
   });

@@ -19,7 +19,12 @@ describe('process-wide side effects', () => {
 
   it('stops the ranks when the AbortSignal aborts, with exit code 143', async () => {
     const controller = new AbortController();
-    const handle = launch({ entry: { command: 'sleep', args: ['30'] }, nprocPerNode: 2, console: false, signal: controller.signal });
+    const handle = launch({
+      entry: { command: 'sleep', args: ['30'] },
+      nprocPerNode: 2,
+      console: false,
+      signal: controller.signal,
+    });
     handle.on('started', ({ rank }) => rank === 1 && controller.abort());
     const result = await handle.result;
     expect(result).toMatchObject({ exitCode: 143, signal: 'SIGTERM' });

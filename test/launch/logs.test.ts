@@ -16,7 +16,10 @@ describe('LineSplitter', () => {
   function split(chunks: string[], times?: number[]): string[] {
     const out: string[] = [];
     let i = 0;
-    const s = new LineSplitter((l) => out.push(l), () => times?.[i] ?? 0);
+    const s = new LineSplitter(
+      (l) => out.push(l),
+      () => times?.[i] ?? 0,
+    );
     for (; i < chunks.length; i++) s.push(chunks[i] as string);
     s.end();
     return out;
@@ -41,11 +44,15 @@ describe('LineSplitter', () => {
 describe.skipIf(!python)('rank output', () => {
   it('reaches the console as whole lines, each prefixed with its rank, never two ranks within a line', () => {
     const launcher = fixture('launcher.mjs');
-    const run = spawnSync(process.execPath, [launcher, JSON.stringify({ entry: { script: fixture('chatty.py') }, nprocPerNode: 3 })], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [launcher, JSON.stringify({ entry: { script: fixture('chatty.py') }, nprocPerNode: 3 })],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 60_000,
+      },
+    );
     expect(run.status).toBe(0);
     const stdout = run.stdout.split('\n').filter((l) => l.startsWith('[rank'));
     const stderr = run.stderr.split('\n').filter((l) => l.startsWith('[rank'));
@@ -85,8 +92,16 @@ describe.skipIf(!python)('rank output', () => {
   });
 
   it('shows only the ranks in localRanksFilter on the console', () => {
-    const options = { entry: { script: fixture('chatty.py') }, nprocPerNode: 2, localRanksFilter: [1], env: { LINES: '20' } };
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], { encoding: 'utf8', timeout: 60_000 });
+    const options = {
+      entry: { script: fixture('chatty.py') },
+      nprocPerNode: 2,
+      localRanksFilter: [1],
+      env: { LINES: '20' },
+    };
+    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status).toBe(0);
     const prefixes = new Set([...run.stdout.matchAll(/^\[rank(\d)\]:/gm)].map((m) => m[1]));
     expect(prefixes).toEqual(new Set(['1']));
@@ -97,9 +112,15 @@ describe('LineSplitter.pushPrefixed', () => {
   it('gives the same lines as push(), prefixed, across chunk boundaries, CRLF and progress bars', () => {
     const chunks = ['a', 'b\nc', 'd\n\ne\r\nf', '\r 10%', '\r100%\nlast\n', 'tail'];
     const expected: string[] = [];
-    const reference = new LineSplitter((l) => expected.push(`[rank0]:${l}\n`), () => 0);
+    const reference = new LineSplitter(
+      (l) => expected.push(`[rank0]:${l}\n`),
+      () => 0,
+    );
     chunks.forEach((c) => reference.push(c));
-    const fast = new LineSplitter(() => undefined, () => 0);
+    const fast = new LineSplitter(
+      () => undefined,
+      () => 0,
+    );
     expect(chunks.map((c) => fast.pushPrefixed(c, '[rank0]:')).join('')).toBe(expected.join(''));
   });
 });

@@ -13,19 +13,33 @@ const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
 /** Starts a real ddprun parent (the built library) running 2 sleeping ranks; resolves once both ranks are up. */
-async function startParent(env: Record<string, string> = {}): Promise<{ parent: ChildProcess; pids: string; output: () => string; exit: Promise<[number | null, NodeJS.Signals | null]> }> {
+async function startParent(
+  env: Record<string, string> = {},
+): Promise<{
+  parent: ChildProcess;
+  pids: string;
+  output: () => string;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+}> {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  const parent = spawn(process.execPath, [launcher, JSON.stringify({ entry: { script: sleeper, args: [dir] }, nprocPerNode: 2, gracePeriodMs: 5000, env })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const parent = spawn(
+    process.execPath,
+    [launcher, JSON.stringify({ entry: { script: sleeper, args: [dir] }, nprocPerNode: 2, gracePeriodMs: 5000, env })],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cleanups.push(() => parent.kill('SIGKILL'));
   let out = '';
   parent.stdout?.on('data', (d) => (out += d));
   parent.stderr?.on('data', (d) => (out += d));
-  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => parent.on('exit', (code, signal) => resolve([code, signal])));
+  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    parent.on('exit', (code, signal) => resolve([code, signal])),
+  );
   const deadline = Date.now() + 60_000;
-  while (!((out.match(/\]:ready/g)?.length ?? 0) >= 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (!((out.match(/\]:ready/g)?.length ?? 0) >= 2) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   expect(out).toContain('launched');
   return { parent, pids: dir, output: () => out, exit };
 }
@@ -49,7 +63,10 @@ describe.skipIf(!python)('ddprun as a real parent process', () => {
   it('leaves no rank alive, and no run folder, when ddprun itself is SIGKILLed', async () => {
     const { parent, pids, exit } = await startParent();
     const ranks = readPids(pids);
-    const runDir = path.join(os.tmpdir(), readdirSync(os.tmpdir()).find((d) => d.startsWith(`ddprun-${parent.pid}-`)) ?? 'missing');
+    const runDir = path.join(
+      os.tmpdir(),
+      readdirSync(os.tmpdir()).find((d) => d.startsWith(`ddprun-${parent.pid}-`)) ?? 'missing',
+    );
     expect(existsSync(runDir)).toBe(true);
     parent.kill('SIGKILL');
     expect(await exit).toEqual([null, 'SIGKILL']);

@@ -21,9 +21,15 @@ describe('teardown edge cases', () => {
   it('ends a successful launch whose rank left a child behind: the child is asked to stop, the process exits 0', async () => {
     const pids = dir();
     // The rank exits 0 at once; its child (in the rank's group, output detached) would run for 60 s.
-    const options = { entry: { command: 'sh', args: ['-c', `sleep 60 >/dev/null 2>&1 & echo $! > ${pids}/child; exit 0`] }, nprocPerNode: 1 };
+    const options = {
+      entry: { command: 'sh', args: ['-c', `sleep 60 >/dev/null 2>&1 & echo $! > ${pids}/child; exit 0`] },
+      nprocPerNode: 1,
+    };
     const t0 = Date.now();
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('result {"exitCode":0,"signal":null}');
     // SIGTERM, not the 30 s grace period: the launch is over in a moment.
@@ -34,8 +40,15 @@ describe('teardown edge cases', () => {
   it('keeps the process alive while it waits out the grace period of a leftover child that ignores SIGTERM', async () => {
     const pids = dir();
     const child = `sh -c 'trap "" TERM; echo $$ > ${pids}/child; exec sleep 60' >/dev/null 2>&1 &`;
-    const options = { entry: { command: 'sh', args: ['-c', `${child} sleep 0.2; exit 0`] }, nprocPerNode: 1, gracePeriodMs: 500 };
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], { encoding: 'utf8', timeout: 60_000 });
+    const options = {
+      entry: { command: 'sh', args: ['-c', `${child} sleep 0.2; exit 0`] },
+      nprocPerNode: 1,
+      gracePeriodMs: 500,
+    };
+    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     // Node must not run out of work (exit code 13) while only the grace timer is pending.
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('result {"exitCode":0,"signal":null}');
@@ -47,7 +60,12 @@ describe('teardown edge cases', () => {
     mkdirSync(path.join(logDir, 'attempt_0'));
     writeFileSync(path.join(logDir, 'attempt_0', '1'), 'a file where rank 1 needs a folder');
     const pids = dir();
-    const handle = launch({ entry: { command: 'sh', args: ['-c', `echo $$ > ${pids}/$RANK; exec sleep 60`] }, nprocPerNode: 2, logDir, console: false });
+    const handle = launch({
+      entry: { command: 'sh', args: ['-c', `echo $$ > ${pids}/$RANK; exec sleep 60`] },
+      nprocPerNode: 2,
+      logDir,
+      console: false,
+    });
     const started: number[] = [];
     handle.on('started', ({ pid }) => started.push(pid));
     await expect(handle.result).rejects.toThrow(/EEXIST|ENOTDIR/);
@@ -57,7 +75,13 @@ describe('teardown edge cases', () => {
 
   it.skipIf(!python)('keeps the root cause when a stop comes while a failure is being torn down', async () => {
     const pids = dir();
-    const handle = launch({ entry: { script: fixture('ignore_term.py'), args: [pids] }, nprocPerNode: 2, gracePeriodMs: 1500, console: false, handleSignals: false });
+    const handle = launch({
+      entry: { script: fixture('ignore_term.py'), args: [pids] },
+      nprocPerNode: 2,
+      gracePeriodMs: 1500,
+      console: false,
+      handleSignals: false,
+    });
     handle.on('exited', ({ rank }) => rank === 0 && handle.stop('SIGINT'));
     const result = await handle.result;
     expect(result.rootCause).toMatchObject({ rank: 0, exitCode: 1 });

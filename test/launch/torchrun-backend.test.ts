@@ -13,7 +13,12 @@ afterEach(() => cleanups.splice(0).forEach((c) => c()));
 describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
   it('runs the ranks under torch.distributed.run and tags each line with its rank', async () => {
     const lines: string[] = [];
-    const handle = launch({ entry: { script: fixture('allreduce.py') }, nprocPerNode: 2, backend: 'torchrun', console: false });
+    const handle = launch({
+      entry: { script: fixture('allreduce.py') },
+      nprocPerNode: 2,
+      backend: 'torchrun',
+      console: false,
+    });
     handle.on('line', (l) => {
       if (l.text.startsWith('rank=')) lines.push(`${l.rank}:${l.text}`);
     });
@@ -23,9 +28,20 @@ describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
   });
 
   it("explains a failure with torchrun's root cause and the worker's traceback", async () => {
-    const result = await launch({ entry: { script: fixture('record_raise.py') }, nprocPerNode: 2, backend: 'torchrun', console: false }).result;
+    const result = await launch({
+      entry: { script: fixture('record_raise.py') },
+      nprocPerNode: 2,
+      backend: 'torchrun',
+      console: false,
+    }).result;
     expect(result.exitCode).toBe(1);
-    expect(result.rootCause).toMatchObject({ rank: 1, localRank: 1, exitCode: 1, source: 'error-file', message: 'ValueError: cannot read dataset /data/missing.yaml' });
+    expect(result.rootCause).toMatchObject({
+      rank: 1,
+      localRank: 1,
+      exitCode: 1,
+      source: 'error-file',
+      message: 'ValueError: cannot read dataset /data/missing.yaml',
+    });
     expect(result.rootCause?.traceback).toContain('in load');
   });
 
@@ -42,19 +58,28 @@ describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
       console: false,
     }).result;
     expect(result.exitCode).toBe(3);
-    expect(result.rootCause).toMatchObject({ rank: 1, localRank: 1, exitCode: 3, source: 'stderr', message: 'rank failing now' });
+    expect(result.rootCause).toMatchObject({
+      rank: 1,
+      localRank: 1,
+      exitCode: 3,
+      source: 'stderr',
+      message: 'rank failing now',
+    });
   });
 
   it('leaves no worker alive when ddprun is SIGKILLed (torchrun alone leaves orphans)', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const options = { entry: { script: fixture('sleeper.py'), args: [dir] }, nprocPerNode: 2, backend: 'torchrun' };
-    const parent = spawn(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parent = spawn(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     cleanups.push(() => parent.kill('SIGKILL'));
     let out = '';
     parent.stdout.on('data', (d) => (out += d));
     const deadline = Date.now() + 60_000;
-    while ((out.match(/\]:ready/g)?.length ?? 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((out.match(/\]:ready/g)?.length ?? 0) < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const workers = readPids(dir);
     expect(workers).toHaveLength(2);
     parent.kill('SIGKILL');

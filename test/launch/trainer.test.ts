@@ -23,7 +23,13 @@ describe.skipIf(!python)('launch() in trainer mode', () => {
     const record = path.join(work, 'record.json');
     let entryFile = '';
     const handle = launch({
-      entry: { trainer: { module: 'ultralytics.models.yolo.detect.train', className: 'DetectionTrainer', args: { model: 'yolo11n.pt', epochs: 3, device: '0,1' } } },
+      entry: {
+        trainer: {
+          module: 'ultralytics.models.yolo.detect.train',
+          className: 'DetectionTrainer',
+          args: { model: 'yolo11n.pt', epochs: 3, device: '0,1' },
+        },
+      },
       configDir,
       env: { ...env, DDPRUN_TEST_RECORD: record },
       console: false,
@@ -38,7 +44,11 @@ describe.skipIf(!python)('launch() in trainer mode', () => {
     expect(path.basename(entryFile)).toMatch(/^_temp_[a-z0-9_]{8}\d+\.py$/);
     expect(existsSync(entryFile)).toBe(false);
     for (const rank of [0, 1]) {
-      const got = JSON.parse(readFileSync(`${record}.rank${rank}`, 'utf8')) as { all_reduce: number; world_size: number; model: unknown };
+      const got = JSON.parse(readFileSync(`${record}.rank${rank}`, 'utf8')) as {
+        all_reduce: number;
+        world_size: number;
+        model: unknown;
+      };
       expect(got).toMatchObject({ all_reduce: 3, world_size: 2, model: ['str', 'yolo11n.pt'] });
     }
   });
@@ -52,7 +62,13 @@ describe.skipIf(!python)('launch() in trainer mode', () => {
       mkdirSync(pids);
       const outcome = (['ok', 'fail', 'sleep'] as const)[i % 3] as 'ok' | 'fail' | 'sleep';
       const handle = launch({
-        entry: { trainer: { module: 'ultralytics.models.yolo.stress.train', className: 'StressTrainer', args: { outcome, pids } } },
+        entry: {
+          trainer: {
+            module: 'ultralytics.models.yolo.stress.train',
+            className: 'StressTrainer',
+            args: { outcome, pids },
+          },
+        },
         nprocPerNode: 2,
         configDir,
         env,

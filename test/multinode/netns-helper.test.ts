@@ -17,9 +17,15 @@ describe.skipIf(skip !== undefined)(`the two-node network helper${skip ? ` (skip
     const serve = `require('net').createServer((s) => s.end('pong')).listen(29500, ${JSON.stringify(a.addr)}, () => console.log('ready'))`;
     const serverArgv = net.exec(0, [process.execPath, '-e', serve]);
     const server = spawn(serverArgv[0]!, serverArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    const closed = new Promise<NodeJS.Signals | null>((resolve) => server.on('close', (_code, signal) => resolve(signal)));
+    const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+      server.on('close', (_code, signal) => resolve(signal)),
+    );
     await new Promise((resolve) => server.stdout.once('data', resolve));
-    const client = net.exec(1, [process.execPath, '-e', `require('net').connect(29500, ${JSON.stringify(a.addr)}).on('data', (d) => process.stdout.write(d))`]);
+    const client = net.exec(1, [
+      process.execPath,
+      '-e',
+      `require('net').connect(29500, ${JSON.stringify(a.addr)}).on('data', (d) => process.stdout.write(d))`,
+    ]);
     expect(spawnSync(client[0]!, client.slice(1), { encoding: 'utf8', timeout: 10_000 }).stdout).toBe('pong');
     expect(await net.pids(0)).toEqual([server.pid]);
 

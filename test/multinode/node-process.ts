@@ -23,7 +23,12 @@ export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs argv inside node `node`'s namespace (`ip netns exec`, which execs: the child's pid is the command's). */
-export function startOnNode(net: TwoNodeNetwork, node: 0 | 1, argv: readonly string[], env: NodeJS.ProcessEnv = baseEnv()): NodeProcess {
+export function startOnNode(
+  net: TwoNodeNetwork,
+  node: 0 | 1,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = baseEnv(),
+): NodeProcess {
   const full = net.exec(node, argv);
   const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   const proc: NodeProcess = {
@@ -42,7 +47,12 @@ export function startOnNode(net: TwoNodeNetwork, node: 0 | 1, argv: readonly str
 }
 
 /** `ddprun <args>` (the built CLI) inside node `node`'s namespace. */
-export function startDdprun(net: TwoNodeNetwork, node: 0 | 1, args: readonly string[], env?: NodeJS.ProcessEnv): NodeProcess {
+export function startDdprun(
+  net: TwoNodeNetwork,
+  node: 0 | 1,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): NodeProcess {
   return startOnNode(net, node, [process.execPath, CLI, ...args], env);
 }
 
@@ -87,5 +97,6 @@ export async function tearDownNetwork(net: TwoNodeNetwork | undefined, procs: re
   await net?.destroy();
   // destroy() SIGKILLed whatever was left inside; every process started here must now be reaped.
   await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
-  if (net) expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
+  if (net)
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
 }

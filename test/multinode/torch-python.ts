@@ -4,7 +4,9 @@ import { findPython } from '../../src/python/find-python.js';
  * The interpreter with torch for the tests that need one, or why they are skipped.
  * Under CI a missing torch throws, so the file fails instead of skipping.
  */
-export async function torchPython(): Promise<{ python: string; skip?: undefined } | { python?: undefined; skip: string }> {
+export async function torchPython(): Promise<
+  { python: string; skip?: undefined } | { python?: undefined; skip: string }
+> {
   try {
     return { python: (await findPython()).python };
   } catch (error) {

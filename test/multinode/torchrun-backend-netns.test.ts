@@ -14,7 +14,16 @@ function c10dArgs(net: TwoNodeNetwork, nnodes: string, extra: readonly string[] 
   return [
     ...['--backend', 'torchrun', '--python', found.python!, ...extra],
     ...['--nnodes', nnodes, '--nproc-per-node', '2'],
-    ...['--rdzv-backend', 'c10d', '--rdzv-endpoint', `${net.nodes[0].addr}:${RDZV_PORT}`, '--rdzv-id', 'netns', '--rdzv-timeout', '60'],
+    ...[
+      '--rdzv-backend',
+      'c10d',
+      '--rdzv-endpoint',
+      `${net.nodes[0].addr}:${RDZV_PORT}`,
+      '--rdzv-id',
+      'netns',
+      '--rdzv-timeout',
+      '60',
+    ],
     ALLREDUCE,
   ];
 }
@@ -45,57 +54,63 @@ function allreduceLines(stdout: string): LineEvent[] {
 // torch 1.13's c10d agents give the workers MASTER_ADDR = the group-rank-0 agent's host name: each node needs a host
 // name that resolves to its address (`hostnames: true`), as on a real cluster. The environment names no interface
 // (startDdprun drops GLOO_SOCKET_IFNAME): ddprun sets it, to the interface that routes to the rendezvous endpoint.
-describe.skipIf(skip !== undefined)(`ddprun --backend torchrun across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let net: TwoNodeNetwork | undefined;
-  let procs: NodeProcess[] = [];
+describe.skipIf(skip !== undefined)(
+  `ddprun --backend torchrun across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let net: TwoNodeNetwork | undefined;
+    let procs: NodeProcess[] = [];
 
-  beforeAll(async () => {
-    ensureCli();
-    await sweepStaleNamespaces();
-  });
+    beforeAll(async () => {
+      ensureCli();
+      await sweepStaleNamespaces();
+    });
 
-  afterEach(async () => {
-    try {
-      await tearDownNetwork(net, procs);
-    } finally {
-      net = undefined;
-      procs = [];
-    }
-  });
+    afterEach(async () => {
+      try {
+        await tearDownNetwork(net, procs);
+      } finally {
+        net = undefined;
+        procs = [];
+      }
+    });
 
-  it('runs 2 nodes × 2 ranks of a gloo all-reduce with a c10d rendezvous at node 0, each line tagged with its rank', async () => {
-    net = await createTwoNodeNetwork({ hostnames: true });
-    const network = net;
-    const runs = ([0, 1] as const).map((node) => startDdprun(network, node, c10dArgs(network, '2', ['--json'])));
-    procs.push(...runs);
-    const exits = await within(Promise.all(runs.map((p) => p.exit)), 90_000, 'the 2 × 2 job finishing');
-    for (const node of [0, 1] as const) {
-      const { hostname, ifname } = network.nodes[node];
-      expect(exits[node], `node ${node} stderr:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
-      // Each rank ran on its node, on the veth that routes to the rendezvous endpoint.
-      expect(runs[node]!.stdout).toContain(`host=${hostname} ifname=${ifname}"`);
-    }
-    // c10d assigns the group ranks: either node may get ranks 0 and 1.
-    expect([...sums(runs[0]!.stdout), ...sums(runs[1]!.stdout)].sort()).toEqual(['0:10', '1:10', '2:10', '3:10']);
-    for (const [node, p] of runs.entries()) {
-      const lines = allreduceLines(p.stdout);
-      expect(lines).toHaveLength(2);
-      for (const e of lines) expectTagged(e, `node ${node}`);
-    }
-  });
+    it('runs 2 nodes × 2 ranks of a gloo all-reduce with a c10d rendezvous at node 0, each line tagged with its rank', async () => {
+      net = await createTwoNodeNetwork({ hostnames: true });
+      const network = net;
+      const runs = ([0, 1] as const).map((node) => startDdprun(network, node, c10dArgs(network, '2', ['--json'])));
+      procs.push(...runs);
+      const exits = await within(Promise.all(runs.map((p) => p.exit)), 90_000, 'the 2 × 2 job finishing');
+      for (const node of [0, 1] as const) {
+        const { hostname, ifname } = network.nodes[node];
+        expect(exits[node], `node ${node} stderr:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
+        // Each rank ran on its node, on the veth that routes to the rendezvous endpoint.
+        expect(runs[node]!.stdout).toContain(`host=${hostname} ifname=${ifname}"`);
+      }
+      // c10d assigns the group ranks: either node may get ranks 0 and 1.
+      expect([...sums(runs[0]!.stdout), ...sums(runs[1]!.stdout)].sort()).toEqual(['0:10', '1:10', '2:10', '3:10']);
+      for (const [node, p] of runs.entries()) {
+        const lines = allreduceLines(p.stdout);
+        expect(lines).toHaveLength(2);
+        for (const e of lines) expectTagged(e, `node ${node}`);
+      }
+    });
 
-  it('runs an elastic --nnodes 1:2 job that starts with one node and completes, printing rank-tagged lines', async () => {
-    net = await createTwoNodeNetwork({ hostnames: true });
-    const node0 = startDdprun(net, 0, c10dArgs(net, '1:2'));
-    procs.push(node0);
-    // torch's c10d rendezvous waits its last-call timeout (30 s) for more nodes once the minimum has joined.
-    const exit = await within(node0.exit, 100_000, 'the one-node elastic job finishing');
-    expect(exit, node0.stderr).toEqual({ code: 0, signal: null });
-    const lines = node0.stdout.split('\n').filter((line) => line.includes('allreduce ')).sort();
-    // Global ranks in the tag from torch 2.3's prefix template; before, under c10d, the local rank (`[local0]:`).
-    expect(lines).toEqual([
-      expect.stringMatching(/^\[(rank|local)0\]:allreduce rank=0 local_rank=0 world=2 sum=3 /),
-      expect.stringMatching(/^\[(rank|local)1\]:allreduce rank=1 local_rank=1 world=2 sum=3 /),
-    ]);
-  });
-});
+    it('runs an elastic --nnodes 1:2 job that starts with one node and completes, printing rank-tagged lines', async () => {
+      net = await createTwoNodeNetwork({ hostnames: true });
+      const node0 = startDdprun(net, 0, c10dArgs(net, '1:2'));
+      procs.push(node0);
+      // torch's c10d rendezvous waits its last-call timeout (30 s) for more nodes once the minimum has joined.
+      const exit = await within(node0.exit, 100_000, 'the one-node elastic job finishing');
+      expect(exit, node0.stderr).toEqual({ code: 0, signal: null });
+      const lines = node0.stdout
+        .split('\n')
+        .filter((line) => line.includes('allreduce '))
+        .sort();
+      // Global ranks in the tag from torch 2.3's prefix template; before, under c10d, the local rank (`[local0]:`).
+      expect(lines).toEqual([
+        expect.stringMatching(/^\[(rank|local)0\]:allreduce rank=0 local_rank=0 world=2 sum=3 /),
+        expect.stringMatching(/^\[(rank|local)1\]:allreduce rank=1 local_rank=1 world=2 sum=3 /),
+      ]);
+    });
+  },
+);

@@ -11,7 +11,13 @@ const WORKER = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.me
 const found = await torchPython();
 const skip = netnsSkipReason() ?? found.skip;
 
-function nodeOptions(python: string, torchVersion: string, net: TwoNodeNetwork, nodeRank: number, rdzvBackend: 'static' | 'c10d'): ResolvedOptions {
+function nodeOptions(
+  python: string,
+  torchVersion: string,
+  net: TwoNodeNetwork,
+  nodeRank: number,
+  rdzvBackend: 'static' | 'c10d',
+): ResolvedOptions {
   return {
     entry: { script: WORKER },
     backend: 'torchrun',
@@ -63,15 +69,24 @@ async function runOnBothNodes(net: TwoNodeNetwork, rdzvBackend: 'static' | 'c10d
     );
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GLOO_SOCKET_IFNAME: net.nodes[node].ifname, OMP_NUM_THREADS: '1', ALLREDUCE_TIMEOUT_S: '30' },
+      env: {
+        ...process.env,
+        GLOO_SOCKET_IFNAME: net.nodes[node].ifname,
+        OMP_NUM_THREADS: '1',
+        ALLREDUCE_TIMEOUT_S: '30',
+      },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    return new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
+    return new Promise<{ code: number | null; output: string }>((resolve) =>
+      child.on('close', (code) => resolve({ code, output })),
+    );
   };
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('torchrun did not finish within 90 s')), 90_000)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error('torchrun did not finish within 90 s')), 90_000)),
+  );
   return Promise.race([Promise.all([run(0), run(1)]), timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -83,35 +98,38 @@ function sums(output: string): string[] {
     .sort();
 }
 
-describe.skipIf(skip !== undefined)(`torchrunArgv across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let net: TwoNodeNetwork | undefined;
+describe.skipIf(skip !== undefined)(
+  `torchrunArgv across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let net: TwoNodeNetwork | undefined;
 
-  beforeAll(async () => {
-    await sweepStaleNamespaces();
-  });
+    beforeAll(async () => {
+      await sweepStaleNamespaces();
+    });
 
-  afterEach(async () => {
-    await net?.destroy();
-    net = undefined;
-  });
+    afterEach(async () => {
+      await net?.destroy();
+      net = undefined;
+    });
 
-  it('runs the 2 × 2 all-reduce with a static rendezvous at node 0', async () => {
-    net = await createTwoNodeNetwork();
-    const [node0, node1] = await runOnBothNodes(net, 'static');
-    expect(node0.code, node0.output).toBe(0);
-    expect(node1.code, node1.output).toBe(0);
-    expect(sums(node0.output)).toEqual(['0:10', '1:10']);
-    expect(sums(node1.output)).toEqual(['2:10', '3:10']);
-  });
+    it('runs the 2 × 2 all-reduce with a static rendezvous at node 0', async () => {
+      net = await createTwoNodeNetwork();
+      const [node0, node1] = await runOnBothNodes(net, 'static');
+      expect(node0.code, node0.output).toBe(0);
+      expect(node1.code, node1.output).toBe(0);
+      expect(sums(node0.output)).toEqual(['0:10', '1:10']);
+      expect(sums(node1.output)).toEqual(['2:10', '3:10']);
+    });
 
-  // torch 1.13's agents give the workers MASTER_ADDR = the group-rank-0 agent's host name: the nodes need
-  // host names that resolve to their addresses, as on a real cluster.
-  it('runs the 2 × 2 all-reduce with a c10d rendezvous when each node has its own resolvable host name', async () => {
-    net = await createTwoNodeNetwork({ hostnames: true });
-    const [node0, node1] = await runOnBothNodes(net, 'c10d');
-    expect(node0.code, node0.output).toBe(0);
-    expect(node1.code, node1.output).toBe(0);
-    // c10d assigns the group ranks: either node may get ranks 0 and 1.
-    expect([...sums(node0.output), ...sums(node1.output)].sort()).toEqual(['0:10', '1:10', '2:10', '3:10']);
-  });
-});
+    // torch 1.13's agents give the workers MASTER_ADDR = the group-rank-0 agent's host name: the nodes need
+    // host names that resolve to their addresses, as on a real cluster.
+    it('runs the 2 × 2 all-reduce with a c10d rendezvous when each node has its own resolvable host name', async () => {
+      net = await createTwoNodeNetwork({ hostnames: true });
+      const [node0, node1] = await runOnBothNodes(net, 'c10d');
+      expect(node0.code, node0.output).toBe(0);
+      expect(node1.code, node1.output).toBe(0);
+      // c10d assigns the group ranks: either node may get ranks 0 and 1.
+      expect([...sums(node0.output), ...sums(node1.output)].sort()).toEqual(['0:10', '1:10', '2:10', '3:10']);
+    });
+  },
+);

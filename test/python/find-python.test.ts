@@ -19,20 +19,39 @@ describe('findPython', () => {
     const make = (name: string) => writeStandInPython(path.join(dir, name, 'bin', 'python'), { torch: '2.4.0' });
     const [option, ddp, venv, conda] = await Promise.all(['opt', 'ddp', 'venv', 'conda'].map(make));
     const onPath = await writeStandInPython(path.join(dir, 'pathdir', 'python3'), { torch: '2.4.0' });
-    const env = { DDPRUN_PYTHON: ddp, VIRTUAL_ENV: path.join(dir, 'venv'), CONDA_PREFIX: path.join(dir, 'conda'), PATH: path.join(dir, 'pathdir') };
+    const env = {
+      DDPRUN_PYTHON: ddp,
+      VIRTUAL_ENV: path.join(dir, 'venv'),
+      CONDA_PREFIX: path.join(dir, 'conda'),
+      PATH: path.join(dir, 'pathdir'),
+    };
     expect(await findPython({ python: option, env })).toMatchObject({ python: option, source: 'option' });
     expect(await findPython({ env })).toMatchObject({ python: ddp, source: 'DDPRUN_PYTHON' });
-    expect(await findPython({ env: { ...env, DDPRUN_PYTHON: '' } })).toMatchObject({ python: venv, source: 'VIRTUAL_ENV' });
-    expect(await findPython({ env: { ...env, DDPRUN_PYTHON: '', VIRTUAL_ENV: '' } })).toMatchObject({ python: conda, source: 'CONDA_PREFIX' });
-    expect(await findPython({ env: { PATH: path.join(dir, 'pathdir') } })).toMatchObject({ python: onPath, source: 'PATH', pythonVersion: [3, 8] });
+    expect(await findPython({ env: { ...env, DDPRUN_PYTHON: '' } })).toMatchObject({
+      python: venv,
+      source: 'VIRTUAL_ENV',
+    });
+    expect(await findPython({ env: { ...env, DDPRUN_PYTHON: '', VIRTUAL_ENV: '' } })).toMatchObject({
+      python: conda,
+      source: 'CONDA_PREFIX',
+    });
+    expect(await findPython({ env: { PATH: path.join(dir, 'pathdir') } })).toMatchObject({
+      python: onPath,
+      source: 'PATH',
+      pythonVersion: [3, 8],
+    });
   });
 
   it('skips interpreters without torch and falls through to the next one on PATH', async () => {
     const without = await writeStandInPython(path.join(dir, 'a', 'python3'), { torch: null });
     const withTorch = await writeStandInPython(path.join(dir, 'b', 'python3'), { torch: '1.13.0a0' });
-    const found = await findPython({ env: { PATH: [path.dirname(without), path.dirname(withTorch)].join(path.delimiter) } });
+    const found = await findPython({
+      env: { PATH: [path.dirname(without), path.dirname(withTorch)].join(path.delimiter) },
+    });
     expect(found).toMatchObject({ python: withTorch, source: 'PATH' });
-    expect(pythonCandidates({ PATH: [path.dirname(without), path.dirname(withTorch)].join(path.delimiter) }).slice(0, 2)).toEqual([
+    expect(
+      pythonCandidates({ PATH: [path.dirname(without), path.dirname(withTorch)].join(path.delimiter) }).slice(0, 2),
+    ).toEqual([
       { python: without, source: 'PATH' },
       { python: withTorch, source: 'PATH' },
     ]);

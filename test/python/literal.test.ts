@@ -29,7 +29,11 @@ describe('toPythonLiteral', () => {
     expect(toPythonLiteral(pyFloat(1))).toBe('1.0');
     expect(toPythonLiteral(pyFloat(-0))).toBe('-0.0');
     expect(toPythonLiteral(-0)).toBe('-0.0');
-    expect([NaN, Infinity, -Infinity].map((v) => toPythonLiteral(v))).toEqual(["float('nan')", "float('inf')", "-float('inf')"]);
+    expect([NaN, Infinity, -Infinity].map((v) => toPythonLiteral(v))).toEqual([
+      "float('nan')",
+      "float('inf')",
+      "-float('inf')",
+    ]);
   });
 
   it('escapes what Python escapes and keeps printable Unicode', () => {
@@ -41,20 +45,46 @@ describe('toPythonLiteral', () => {
 
   it('refuses values without a Python literal, naming the key path', () => {
     const cases: [unknown, string][] = [
-      [{ a: () => 1 }, 'Cannot write `args.a` as a Python literal: got `[Function a]` (function); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.'],
-      [{ a: [1, { 'b c': undefined }] }, 'Cannot write `args.a[1]["b c"]` as a Python literal: got `undefined` (undefined); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.'],
-      [{ s: Symbol('x') }, 'Cannot write `args.s` as a Python literal: got `Symbol(x)` (symbol); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.'],
-      [{ when: new Date(0) }, 'Cannot write `args.when` as a Python literal: got an object; a Date instance has no Python literal; expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.'],
-      [{ m: new Map() }, 'Cannot write `args.m` as a Python literal: got an object; a Map instance has no Python literal; expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.'],
+      [
+        { a: () => 1 },
+        'Cannot write `args.a` as a Python literal: got `[Function a]` (function); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
+      ],
+      [
+        { a: [1, { 'b c': undefined }] },
+        'Cannot write `args.a[1]["b c"]` as a Python literal: got `undefined` (undefined); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
+      ],
+      [
+        { s: Symbol('x') },
+        'Cannot write `args.s` as a Python literal: got `Symbol(x)` (symbol); expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
+      ],
+      [
+        { when: new Date(0) },
+        'Cannot write `args.when` as a Python literal: got an object; a Date instance has no Python literal; expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
+      ],
+      [
+        { m: new Map() },
+        'Cannot write `args.m` as a Python literal: got an object; a Map instance has no Python literal; expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
+      ],
       // eslint-disable-next-line no-sparse-arrays
-      [{ h: [1, , 3] }, 'Cannot write `args.h[1]` as a Python literal: got `undefined` (undefined); arrays must not have holes.'],
-      [{ [Symbol('k')]: 1 }, 'Cannot write `args` as a Python literal: got an object; symbol keys have no Python literal.'],
-      [{ deep: nested(MAX_LITERAL_DEPTH) }, `Cannot write \`args.deep${'[0].k'.repeat(49)}[0]\` as a Python literal: got an object; it is nested deeper than 100 levels, which Python cannot parse.`],
+      [
+        { h: [1, , 3] },
+        'Cannot write `args.h[1]` as a Python literal: got `undefined` (undefined); arrays must not have holes.',
+      ],
+      [
+        { [Symbol('k')]: 1 },
+        'Cannot write `args` as a Python literal: got an object; symbol keys have no Python literal.',
+      ],
+      [
+        { deep: nested(MAX_LITERAL_DEPTH) },
+        `Cannot write \`args.deep${'[0].k'.repeat(49)}[0]\` as a Python literal: got an object; it is nested deeper than 100 levels, which Python cannot parse.`,
+      ],
     ];
     for (const [value, message] of cases) expect(() => toPythonLiteral(value, { name: 'args' })).toThrow(message);
     const cycle: Record<string, unknown> = { x: [1] };
     (cycle.x as unknown[]).push(cycle);
-    expect(() => toPythonLiteral(cycle, { name: 'args' })).toThrow('Cannot write `args.x[1]` as a Python literal: got an object; it contains itself (a cycle).');
+    expect(() => toPythonLiteral(cycle, { name: 'args' })).toThrow(
+      'Cannot write `args.x[1]` as a Python literal: got an object; it contains itself (a cycle).',
+    );
     const shared = { v: 1 };
     expect(toPythonLiteral({ a: shared, b: shared })).toBe("{'a': {'v': 1}, 'b': {'v': 1}}");
   });
@@ -62,7 +92,10 @@ describe('toPythonLiteral', () => {
   it("writes floats exactly as Python's repr, and Python reads back the same double", async (ctx) => {
     const python = await torchPython();
     if (!python) return ctx.skip(TORCH_SKIP_REASON);
-    const doubles = [0.1, 1e-4, 9.99e-5, 1e-5, 1e15, 1e16, 123456789.125, 5e-324, 1.7976931348623157e308, 0.30000000000000004, 2.5, -1.5e-7, 1e22];
+    const doubles = [
+      0.1, 1e-4, 9.99e-5, 1e-5, 1e15, 1e16, 123456789.125, 5e-324, 1.7976931348623157e308, 0.30000000000000004, 2.5,
+      -1.5e-7, 1e22,
+    ];
     const view = new DataView(new ArrayBuffer(8));
     for (let i = 0; i < 2000; i++) {
       // random bit patterns cover every exponent; random() covers ordinary values
@@ -81,7 +114,10 @@ print(json.dumps(out))`;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ddprun-literal-'));
     try {
       await writeFile(path.join(dir, 'lits.json'), JSON.stringify(literals));
-      const out = JSON.parse(await runPython(python, ['-c', script, path.join(dir, 'lits.json')])) as [string, string][];
+      const out = JSON.parse(await runPython(python, ['-c', script, path.join(dir, 'lits.json')])) as [
+        string,
+        string,
+      ][];
       const expected = doubles.map((d): [string, string] => {
         view.setFloat64(0, d);
         return [pythonFloat(d), Buffer.from(view.buffer).toString('hex')];

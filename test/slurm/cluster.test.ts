@@ -19,7 +19,6 @@ function batch(lines: readonly string[]): string {
   return ['#!/bin/bash', ...lines].join('\n') + '\n';
 }
 
-
 describe.skipIf(skip)('a real two-node Slurm cluster', () => {
   const getCluster = useSlurmCluster();
 
@@ -35,12 +34,20 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end).toEqual({ jobId, state: 'COMPLETED', exitCode: 0, signal: 0, ok: true });
-    const lines = readFileSync(join(getCluster().dir, `two-nodes-${jobId}.out`), 'utf8').trim().split('\n').sort();
+    const lines = readFileSync(join(getCluster().dir, `two-nodes-${jobId}.out`), 'utf8')
+      .trim()
+      .split('\n')
+      .sort();
     expect(lines).toEqual(['0 2 127.0.0.[1-2]', '1 2 127.0.0.[1-2]']);
   });
 
   it('reports a failing batch script with its exit code', async () => {
-    const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'srun bash -c "exit 3"']);
+    const script = batch([
+      '#SBATCH --nodes=1',
+      '#SBATCH --time=1',
+      '#SBATCH --output=/dev/null',
+      'srun bash -c "exit 3"',
+    ]);
     const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
@@ -48,7 +55,22 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
 
   it('passes every argument of a rendered script through sbatch, bash and srun unchanged', async () => {
     const recordDir = mkdtempSync(join(getCluster().dir, 'jobs', 'record-'));
-    const tricky = ['--lr', '0.1', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', '*', '; exit 7', 'a\nb', '', '\\n', '#x'];
+    const tricky = [
+      '--lr',
+      '0.1',
+      'two words',
+      "it's",
+      '"double"',
+      '$HOME',
+      '`id`',
+      '$(id)',
+      '*',
+      '; exit 7',
+      'a\nb',
+      '',
+      '\\n',
+      '#x',
+    ];
     const script = renderSbatchScript({
       nodes: 2,
       time: '2',
@@ -56,7 +78,7 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
       output: 'render-%j.out',
       chdir: recordDir,
       sbatchArgs: ['--comment=a b'],
-      env: { RECORD_DIR: recordDir, TRICKY: "x'$HOME\"\n" },
+      env: { RECORD_DIR: recordDir, TRICKY: 'x\'$HOME"\n' },
       nodePath: process.execPath,
       ddprunPath: resolve(import.meta.dirname, 'fixtures', 'record-argv.mjs'),
       ddprunArgs: tricky,
@@ -65,7 +87,9 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
     expect(end.state, readFileSync(join(recordDir, `render-${jobId}.out`), 'utf8')).toBe('COMPLETED');
 
-    const records = [0, 1].map((node) => JSON.parse(readFileSync(join(recordDir, `node-${node}.json`), 'utf8')) as Record<string, unknown>);
+    const records = [0, 1].map(
+      (node) => JSON.parse(readFileSync(join(recordDir, `node-${node}.json`), 'utf8')) as Record<string, unknown>,
+    );
     for (const [node, record] of records.entries()) {
       expect(record).toEqual({
         argv: tricky,
@@ -73,11 +97,14 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
         nnodes: '2',
         nodelist: '127.0.0.[1-2]',
         stepId: '0',
-        tricky: "x'$HOME\"\n",
+        tricky: 'x\'$HOME"\n',
         cwd: recordDir,
       });
     }
-    const show = spawnSync('scontrol', ['--oneliner', 'show', 'job', jobId], { env: getCluster().env, encoding: 'utf8' }).stdout;
+    const show = spawnSync('scontrol', ['--oneliner', 'show', 'job', jobId], {
+      env: getCluster().env,
+      encoding: 'utf8',
+    }).stdout;
     expect(show).toContain('JobName=ddprun "test" #1 \\ $USER ');
     expect(show).toContain('Comment=a b ');
   });
@@ -86,10 +113,14 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'sleep 30']);
     const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     try {
-      const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: getCluster().env }).catch((e: unknown) => e);
+      const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: getCluster().env }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(SlurmWaitTimeoutError);
       expect((error as SlurmWaitTimeoutError).message).toMatch(
-        new RegExp(`^Slurm job ${jobId} did not end within 300 ms \\(last state (PENDING|RUNNING|CONFIGURING)\\); it was left running\\.$`),
+        new RegExp(
+          `^Slurm job ${jobId} did not end within 300 ms \\(last state (PENDING|RUNNING|CONFIGURING)\\); it was left running\\.$`,
+        ),
       );
     } finally {
       spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000 });
@@ -111,11 +142,14 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
     const deadline = Date.now() + 30_000;
     while (readdirSync(pidDir).filter((file) => file.endsWith('.pids')).length < 2) {
-      if (Date.now() > deadline) throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${getCluster().logs()}`);
+      if (Date.now() > deadline)
+        throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${getCluster().logs()}`);
       await delay(100);
     }
     await delay(200);
-    const pids = readdirSync(pidDir).flatMap((file) => readFileSync(join(pidDir, file), 'utf8').trim().split(' ').map(Number));
+    const pids = readdirSync(pidDir).flatMap((file) =>
+      readFileSync(join(pidDir, file), 'utf8').trim().split(' ').map(Number),
+    );
     expect(pids).toHaveLength(4);
     expect(pids.filter(pidAlive)).toEqual(pids);
 

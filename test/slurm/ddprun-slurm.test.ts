@@ -16,12 +16,16 @@ const CLI_LIMIT_MS = 150_000;
 // Short rendezvous and grace periods: a broken job fails in a minute, not in 15.
 const LAUNCH_FLAGS = ['--nproc-per-node', '2', '--rdzv-timeout', '60', '--grace-period', '2'];
 
-
 describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   const getCluster = useSlurmCluster(ensureBuilt);
 
   /** `ddprun slurm …` in a fresh directory of the cluster; killed if it outlives CLI_LIMIT_MS. */
-  function ddprunSlurm(args: readonly string[]): { cwd: string; started: number; done: Promise<CliRun>; child: ReturnType<typeof startCli>['child'] } {
+  function ddprunSlurm(args: readonly string[]): {
+    cwd: string;
+    started: number;
+    done: Promise<CliRun>;
+    child: ReturnType<typeof startCli>['child'];
+  } {
     const cwd = mkdtempSync(join(getCluster().dir, 'jobs', 'cli-'));
     const started = Date.now();
     const { child, done } = startCli(['slurm', ...args], { env: getCluster().env, cwd });
@@ -37,13 +41,30 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     const { done } = ddprunSlurm(['--nodes', '2', '--dry-run', ...LAUNCH_FLAGS, FIXTURE, 'ok']);
     const run = await done;
     expect(run.code, explain(run)).toBe(0);
-    expect(run.stdout).toContain(`srun --ntasks-per-node=1 --kill-on-bad-exit=1 ${process.execPath} ${CLI} ${LAUNCH_FLAGS.join(' ')} ${FIXTURE} ok\n`);
-    const queue = spawnSync('squeue', ['--noheader', '--format=%i %j'], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
+    expect(run.stdout).toContain(
+      `srun --ntasks-per-node=1 --kill-on-bad-exit=1 ${process.execPath} ${CLI} ${LAUNCH_FLAGS.join(' ')} ${FIXTURE} ok\n`,
+    );
+    const queue = spawnSync('squeue', ['--noheader', '--format=%i %j'], {
+      env: getCluster().env,
+      timeout: 10_000,
+      encoding: 'utf8',
+    });
     expect(queue.stdout.trim()).toBe('');
   });
 
   it('runs a 2 nodes × 2 ranks gloo all-reduce with --wait and exits 0', async () => {
-    const { cwd, started, done } = ddprunSlurm(['--nodes', '2', '--time', '5', '--wait', '--wait-timeout', '120', ...LAUNCH_FLAGS, FIXTURE, 'ok']);
+    const { cwd, started, done } = ddprunSlurm([
+      '--nodes',
+      '2',
+      '--time',
+      '5',
+      '--wait',
+      '--wait-timeout',
+      '120',
+      ...LAUNCH_FLAGS,
+      FIXTURE,
+      'ok',
+    ]);
     const run = await done;
     const seconds = (Date.now() - started) / 1000;
     console.log(`ddprun slurm --wait (2 nodes x 2 ranks, gloo all-reduce): ${seconds.toFixed(2)} s from start to exit`);
@@ -56,9 +77,19 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     expect(run.stderr).toMatch(new RegExp(`Slurm job ${jobId} COMPLETED with exit code 0 after `));
 
     // --wait printed the job's output file; it holds one line per rank.
-    const results = [...run.stdout.matchAll(/allreduce rank=(\d+) local_rank=(\d+) group_rank=(\d+) world=(\d+) sum=(\d+) host=\S+ slurm_nodeid=(\d*) ifname=(\S*)/g)].map(
-      (m) => ({ rank: Number(m[1]), localRank: Number(m[2]), groupRank: Number(m[3]), world: Number(m[4]), sum: Number(m[5]), slurmNodeId: m[6], ifname: m[7] }),
-    );
+    const results = [
+      ...run.stdout.matchAll(
+        /allreduce rank=(\d+) local_rank=(\d+) group_rank=(\d+) world=(\d+) sum=(\d+) host=\S+ slurm_nodeid=(\d*) ifname=(\S*)/g,
+      ),
+    ].map((m) => ({
+      rank: Number(m[1]),
+      localRank: Number(m[2]),
+      groupRank: Number(m[3]),
+      world: Number(m[4]),
+      sum: Number(m[5]),
+      slurmNodeId: m[6],
+      ifname: m[7],
+    }));
     expect(readFileSync(outputFile, 'utf8')).toContain('allreduce rank=');
     results.sort((a, b) => a.rank - b.rank);
     expect(results, explain(run)).toEqual([
@@ -70,7 +101,18 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   });
 
   it('exits non-zero when one rank fails', async () => {
-    const { done } = ddprunSlurm(['--nodes', '2', '--time', '5', '--wait', '--wait-timeout', '120', ...LAUNCH_FLAGS, FIXTURE, 'fail']);
+    const { done } = ddprunSlurm([
+      '--nodes',
+      '2',
+      '--time',
+      '5',
+      '--wait',
+      '--wait-timeout',
+      '120',
+      ...LAUNCH_FLAGS,
+      FIXTURE,
+      'fail',
+    ]);
     const run = await done;
     // The job's exit code is srun's: the highest of its tasks', so 3 (node 1's ddprun, whose rank failed)
     // or 143 (node 0's ddprun, stopped by srun --kill-on-bad-exit with SIGTERM).
@@ -82,7 +124,19 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
 
   it('leaves no rank process behind when the job is cancelled', async () => {
     const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
-    const { done, child } = ddprunSlurm(['--nodes', '2', '--time', '5', '--wait', '--wait-timeout', '120', ...LAUNCH_FLAGS, FIXTURE, 'sleep', pidDir]);
+    const { done, child } = ddprunSlurm([
+      '--nodes',
+      '2',
+      '--time',
+      '5',
+      '--wait',
+      '--wait-timeout',
+      '120',
+      ...LAUNCH_FLAGS,
+      FIXTURE,
+      'sleep',
+      pidDir,
+    ]);
     let stdout = '';
     child.stdout?.on('data', (chunk: string) => (stdout += chunk));
     const pidFiles = () => readdirSync(pidDir).filter((file) => file.endsWith('.pid'));
@@ -107,5 +161,4 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
     expect(pids.filter(pidAlive)).toEqual([]);
   });
-
 });

@@ -33,12 +33,24 @@ describe('slurmLaunchDefaults', () => {
   });
 
   it("takes the step's node list over the job's: node ranks count the step's nodes", () => {
-    const defaults = slurmLaunchDefaults({ ...step, SLURM_JOB_NODELIST: 'gpu[01-08]', SLURM_STEP_NODELIST: 'gpu[05-06]' });
-    expect(defaults?.masterAddr).toEqual({ value: 'gpu05', source: 'SLURM_STEP_NODELIST', detail: 'first host of gpu[05-06]' });
+    const defaults = slurmLaunchDefaults({
+      ...step,
+      SLURM_JOB_NODELIST: 'gpu[01-08]',
+      SLURM_STEP_NODELIST: 'gpu[05-06]',
+    });
+    expect(defaults?.masterAddr).toEqual({
+      value: 'gpu05',
+      source: 'SLURM_STEP_NODELIST',
+      detail: 'first host of gpu[05-06]',
+    });
   });
 
   it('falls back to SLURM_JOB_NUM_NODES and SLURM_JOB_NODELIST', () => {
-    const defaults = slurmLaunchDefaults({ SLURM_JOB_ID: '7', SLURM_JOB_NUM_NODES: '3', SLURM_JOB_NODELIST: 'r[1-2]n[01-02]' });
+    const defaults = slurmLaunchDefaults({
+      SLURM_JOB_ID: '7',
+      SLURM_JOB_NUM_NODES: '3',
+      SLURM_JOB_NODELIST: 'r[1-2]n[01-02]',
+    });
     expect(defaults).toEqual({
       jobId: '7',
       nnodes: { value: 3, source: 'SLURM_JOB_NUM_NODES' },
@@ -54,12 +66,20 @@ describe('slurmLaunchDefaults', () => {
       detail: '2 devices in 2,3',
     });
     expect(slurmLaunchDefaults({ ...step, CUDA_VISIBLE_DEVICES: 'NoDevFiles' })?.nprocPerNode).toBeUndefined();
-    expect(slurmLaunchDefaults({ ...step, SLURM_GPUS_ON_NODE: '0', CUDA_VISIBLE_DEVICES: '' })?.nprocPerNode).toBeUndefined();
+    expect(
+      slurmLaunchDefaults({ ...step, SLURM_GPUS_ON_NODE: '0', CUDA_VISIBLE_DEVICES: '' })?.nprocPerNode,
+    ).toBeUndefined();
   });
 
   it('uses SLURM_NTASKS_PER_NODE only above 1, since one task per node is the layout itself', () => {
     expect(slurmLaunchDefaults(step)?.nprocPerNode).toBeUndefined();
-    const batch = { SLURM_JOB_ID: '9', SLURM_NNODES: '1', SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'cpu1', SLURM_NTASKS_PER_NODE: '8' };
+    const batch = {
+      SLURM_JOB_ID: '9',
+      SLURM_NNODES: '1',
+      SLURM_NODEID: '0',
+      SLURM_JOB_NODELIST: 'cpu1',
+      SLURM_NTASKS_PER_NODE: '8',
+    };
     expect(slurmLaunchDefaults(batch)?.nprocPerNode).toEqual({ value: 8, source: 'SLURM_NTASKS_PER_NODE' });
   });
 
@@ -77,7 +97,9 @@ describe('slurmLaunchDefaults', () => {
     expect(() => slurmLaunchDefaults({ ...step, SLURM_NODEID: 'one' })).toThrow(
       new SlurmEnvError('Expected SLURM_NODEID to be an integer of at least 0, got "one".', 'SLURM_NODEID', 'one'),
     );
-    expect(() => slurmLaunchDefaults({ ...step, SLURM_NNODES: '0' })).toThrow('Expected SLURM_NNODES to be an integer of at least 1, got "0".');
+    expect(() => slurmLaunchDefaults({ ...step, SLURM_NNODES: '0' })).toThrow(
+      'Expected SLURM_NNODES to be an integer of at least 1, got "0".',
+    );
     expect(() => slurmLaunchDefaults({ ...step, SLURM_STEP_NODELIST: 'n[2-1]' })).toThrow(
       'SLURM_STEP_NODELIST=n[2-1] is not a node list: Invalid Slurm node list "n[2-1]": the range `2-1` is descending.',
     );

@@ -7,15 +7,30 @@ const expected =
 
 describe('detectSlurmMultiTask', () => {
   it('accepts one task per node', () => {
-    expect(detectSlurmMultiTask({ SLURM_JOB_ID: '1', SLURM_STEP_ID: '0', SLURM_NODEID: '1', SLURM_LOCALID: '0', SLURM_STEP_TASKS_PER_NODE: '1(x2)' })).toBeUndefined();
+    expect(
+      detectSlurmMultiTask({
+        SLURM_JOB_ID: '1',
+        SLURM_STEP_ID: '0',
+        SLURM_NODEID: '1',
+        SLURM_LOCALID: '0',
+        SLURM_STEP_TASKS_PER_NODE: '1(x2)',
+      }),
+    ).toBeUndefined();
   });
 
   it('ignores everything outside a step', () => {
     expect(detectSlurmMultiTask({ SLURM_JOB_ID: '1', SLURM_NTASKS_PER_NODE: '4', SLURM_LOCALID: '0' })).toBeUndefined();
   });
 
-  it("stops every task of a step with several tasks on this node, local task 0 too", () => {
-    const env = { SLURM_JOB_ID: '1', SLURM_STEP_ID: '0', SLURM_NODEID: '1', SLURM_LOCALID: '0', SLURM_STEP_TASKS_PER_NODE: '1,4', SLURM_NTASKS_PER_NODE: '1' };
+  it('stops every task of a step with several tasks on this node, local task 0 too', () => {
+    const env = {
+      SLURM_JOB_ID: '1',
+      SLURM_STEP_ID: '0',
+      SLURM_NODEID: '1',
+      SLURM_LOCALID: '0',
+      SLURM_STEP_TASKS_PER_NODE: '1,4',
+      SLURM_NTASKS_PER_NODE: '1',
+    };
     expect(detectSlurmMultiTask(env)).toBe(
       'ddprun was started as one of 4 Slurm tasks on this node (this is local task 0), from SLURM_STEP_TASKS_PER_NODE=1,4; ' +
         `${expected}. Run it with --ntasks-per-node=1 and set the ranks per node with --nproc-per-node.`,
@@ -23,8 +38,12 @@ describe('detectSlurmMultiTask', () => {
   });
 
   it('falls back to SLURM_LOCALID and SLURM_NTASKS_PER_NODE', () => {
-    expect(detectSlurmMultiTask({ SLURM_STEPID: '0', SLURM_LOCALID: '2' })).toMatch(/^ddprun was started as one of 3 Slurm tasks on this node \(this is local task 2\), from SLURM_LOCALID=2;/);
-    expect(detectSlurmMultiTask({ SLURM_STEP_ID: '0', SLURM_LOCALID: '0', SLURM_NTASKS_PER_NODE: '2' })).toMatch(/one of 2 Slurm tasks .* from SLURM_NTASKS_PER_NODE=2;/);
+    expect(detectSlurmMultiTask({ SLURM_STEPID: '0', SLURM_LOCALID: '2' })).toMatch(
+      /^ddprun was started as one of 3 Slurm tasks on this node \(this is local task 2\), from SLURM_LOCALID=2;/,
+    );
+    expect(detectSlurmMultiTask({ SLURM_STEP_ID: '0', SLURM_LOCALID: '0', SLURM_NTASKS_PER_NODE: '2' })).toMatch(
+      /one of 2 Slurm tasks .* from SLURM_NTASKS_PER_NODE=2;/,
+    );
   });
 });
 

@@ -49,7 +49,10 @@ describe('expandSlurmNodelist', () => {
       'n[1-2]-ib',
       'Invalid Slurm node list "n[1-2]-ib": `n[1-2]-ib` has text (`-ib`) after its last bracket group, which Slurm does not accept.',
     ],
-    ['n[1-65537]', "Invalid Slurm node list \"n[1-65537]\": the range `1-65537` has more than 65536 hosts, Slurm's limit."],
+    [
+      'n[1-65537]',
+      'Invalid Slurm node list "n[1-65537]": the range `1-65537` has more than 65536 hosts, Slurm\'s limit.',
+    ],
   ])('rejects %j', (list, message) => {
     expect(() => expandSlurmNodelist(list)).toThrow(new SyntaxError(message));
   });

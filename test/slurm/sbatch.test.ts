@@ -74,16 +74,36 @@ describe('renderSbatchScript', () => {
     [{ gpusPerNode: -1 }, 'Expected `gpusPerNode` to be a positive integer, got `-1` (number).'],
     [{ time: '' }, 'Expected `time` to be a non-empty string, got `""` (string).'],
     [{ jobName: 'a\nb' }, 'Expected `jobName` to fit on one line, got `"a\\nb"` (string).'],
-    [{ sbatchArgs: ['qos=high'] }, 'Expected every `sbatchArgs` item to be one sbatch option such as "--qos=high", got `"qos=high"` (string).'],
-    [{ sbatchArgs: ['--comment=a\nsrun evil'] }, 'Expected `sbatchArgs` to fit on one line, got `"--comment=a\\nsrun evil"` (string).'],
+    [
+      { sbatchArgs: ['qos=high'] },
+      'Expected every `sbatchArgs` item to be one sbatch option such as "--qos=high", got `"qos=high"` (string).',
+    ],
+    [
+      { sbatchArgs: ['--comment=a\nsrun evil'] },
+      'Expected `sbatchArgs` to fit on one line, got `"--comment=a\\nsrun evil"` (string).',
+    ],
     [{ env: { 'A-B': 'x' } }, 'Expected every `env` name to be a shell variable name, got `"A-B"` (string).'],
-    [{ nodePath: 'node' }, 'Expected `nodePath` to be an absolute path (the same on every node), got `"node"` (string).'],
+    [
+      { nodePath: 'node' },
+      'Expected `nodePath` to be an absolute path (the same on every node), got `"node"` (string).',
+    ],
     [{ ddprunArgs: [] }, 'Expected `ddprunArgs` to name at least the script to run, got `[]` (array).'],
-    [{ pathAppend: ['/opt/my bin'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["/opt/my bin"]` (array).'],
-    [{ pathAppend: ['/a:/b'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["/a:/b"]` (array).'],
-    [{ pathAppend: ['usr/bin'] }, 'Expected `pathAppend` to be an array of plain absolute directories, got `["usr/bin"]` (array).'],
+    [
+      { pathAppend: ['/opt/my bin'] },
+      'Expected `pathAppend` to be an array of plain absolute directories, got `["/opt/my bin"]` (array).',
+    ],
+    [
+      { pathAppend: ['/a:/b'] },
+      'Expected `pathAppend` to be an array of plain absolute directories, got `["/a:/b"]` (array).',
+    ],
+    [
+      { pathAppend: ['usr/bin'] },
+      'Expected `pathAppend` to be an array of plain absolute directories, got `["usr/bin"]` (array).',
+    ],
   ])('refuses %j', (override, message) => {
-    expect(() => renderSbatchScript({ ...base, ...override } as SbatchOptions)).toThrow(new UsageError(message, Object.keys(override)[0]));
+    expect(() => renderSbatchScript({ ...base, ...override } as SbatchOptions)).toThrow(
+      new UsageError(message, Object.keys(override)[0]),
+    );
   });
 });
 

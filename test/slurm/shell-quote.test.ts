@@ -2,7 +2,32 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { shellJoin, shellQuote } from '../../src/slurm/shell-quote.js';
 
-const nasty = ['', ' ', 'two words', "it's", '"', '$HOME', '${HOME}', '`id`', '$(id)', '*', '?', '~', 'a\nb', '\\', '!x', ';', '&&', '|', '>', '#', "'", "''", '-n', '\t'];
+const nasty = [
+  '',
+  ' ',
+  'two words',
+  "it's",
+  '"',
+  '$HOME',
+  '${HOME}',
+  '`id`',
+  '$(id)',
+  '*',
+  '?',
+  '~',
+  'a\nb',
+  '\\',
+  '!x',
+  ';',
+  '&&',
+  '|',
+  '>',
+  '#',
+  "'",
+  "''",
+  '-n',
+  '\t',
+];
 
 describe('shellQuote', () => {
   it.each([
@@ -19,12 +44,17 @@ describe('shellQuote', () => {
 
   it('brings every argument through sh and bash unchanged', () => {
     for (const shell of ['sh', 'bash']) {
-      const out = execFileSync(shell, ['-c', `printf '%s\\0' ${shellJoin(nasty)}`], { encoding: 'utf8', env: { HOME: '/nowhere', PATH: process.env.PATH } });
+      const out = execFileSync(shell, ['-c', `printf '%s\\0' ${shellJoin(nasty)}`], {
+        encoding: 'utf8',
+        env: { HOME: '/nowhere', PATH: process.env.PATH },
+      });
       expect(out.split('\0').slice(0, -1)).toEqual(nasty);
     }
   });
 
   it('refuses a NUL byte, which no argument can hold', () => {
-    expect(() => shellQuote('a\0b')).toThrow(new TypeError('Cannot pass an argument containing a NUL byte to a shell: "a\\u0000b".'));
+    expect(() => shellQuote('a\0b')).toThrow(
+      new TypeError('Cannot pass an argument containing a NUL byte to a shell: "a\\u0000b".'),
+    );
   });
 });

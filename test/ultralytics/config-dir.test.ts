@@ -21,7 +21,9 @@ afterAll(async () => {
 describe('getUserConfigDir', () => {
   it('uses YOLO_CONFIG_DIR/<subDir> first, then $XDG_CONFIG_HOME/<subDir>, then ~/.config/<subDir>', () => {
     const yolo = path.join(tmp, 'yolo');
-    expect(getUserConfigDir('Ultralytics', { YOLO_CONFIG_DIR: yolo, XDG_CONFIG_HOME: path.join(tmp, 'xdg') })).toBe(path.join(yolo, 'Ultralytics'));
+    expect(getUserConfigDir('Ultralytics', { YOLO_CONFIG_DIR: yolo, XDG_CONFIG_HOME: path.join(tmp, 'xdg') })).toBe(
+      path.join(yolo, 'Ultralytics'),
+    );
     expect(existsSync(path.join(yolo, 'Ultralytics'))).toBe(true);
     expect(getUserConfigDir(sub, { XDG_CONFIG_HOME: path.join(tmp, 'xdg') })).toBe(path.join(tmp, 'xdg', sub));
     expect(configDirCandidates('Ultralytics', {})).toEqual([

@@ -9,7 +9,15 @@ import { pyFloat } from '../../src/python/literal.js';
 import { ddpCleanup, generateDdpCommand, generateDdpFile } from '../../src/ultralytics/dist.js';
 import { trainerId } from '../../src/ultralytics/trainer.js';
 import type { DdpTrainer } from '../../src/ultralytics/types.js';
-import { FIXTURES, TORCH_SKIP_REASON, runPython, torchPython, typedOf, writeStandInPython, type Typed } from '../helpers/python.js';
+import {
+  FIXTURES,
+  TORCH_SKIP_REASON,
+  runPython,
+  torchPython,
+  typedOf,
+  writeStandInPython,
+  type Typed,
+} from '../helpers/python.js';
 
 const MODULE = 'ultralytics.models.yolo.detect.train';
 const CLASS = 'DetectionTrainer';
@@ -35,7 +43,10 @@ afterAll(async () => {
 });
 
 function defaultArgs(): Record<string, unknown> {
-  const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'ultralytics_default_args.json'), 'utf8')) as { floats: string[]; args: Record<string, unknown> };
+  const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'ultralytics_default_args.json'), 'utf8')) as {
+    floats: string[];
+    args: Record<string, unknown>;
+  };
   const args = { ...fixture.args };
   for (const key of fixture.floats) args[key] = pyFloat(args[key] as number);
   return args;
@@ -54,12 +65,30 @@ function hostileArgs(): Record<string, unknown> {
   let deep: unknown = 'bottom';
   for (let i = 0; i < 98; i++) deep = i % 2 ? { [`k${i}`]: deep } : [deep, i];
   return {
-    quotes: ['\'', '"', "'''", '"""', `'"`, `it's "x"`],
+    quotes: ["'", '"', "'''", '"""', `'"`, `it's "x"`],
     backslashes: ['\\', 'a\\', '\\\\n', 'C:\\new\\table', '\\x00\\u0041\\N{BULLET}'],
     newlines: ['a\nb', 'a\r\nb', '\r', '\n\n', 'tab\there'],
-    injection: [`"); import os; os.system("${shell}`, `'); import os; os.system('${shell}') #`, `'''\nimport os\nos.system('${shell}')\n'''`, `{__import__('os').system('${shell}')}`, '\\\n' + `__import__('os').system('${shell}')`],
-    unicode: ['héllo', '日本語', '🚀💥', 'e\u0301', '\u202eevil', '\u2028\u2029\u0085', '\ufeff', '\ud800 lone', '\udfff', 'nul\0byte', '\x1b[31mred'],
-    "key'with\"quotes\n": 1,
+    injection: [
+      `"); import os; os.system("${shell}`,
+      `'); import os; os.system('${shell}') #`,
+      `'''\nimport os\nos.system('${shell}')\n'''`,
+      `{__import__('os').system('${shell}')}`,
+      '\\\n' + `__import__('os').system('${shell}')`,
+    ],
+    unicode: [
+      'héllo',
+      '日本語',
+      '🚀💥',
+      'e\u0301',
+      '\u202eevil',
+      '\u2028\u2029\u0085',
+      '\ufeff',
+      '\ud800 lone',
+      '\udfff',
+      'nul\0byte',
+      '\x1b[31mred',
+    ],
+    'key\'with"quotes\n': 1,
     "__import__('os').system('id')": 2,
     '': 'empty key',
     '10': 'integer-like key',
@@ -95,7 +124,12 @@ describe('generateDdpFile', () => {
     if (!python) return ctx.skip(TORCH_SKIP_REASON);
     const args = hostileArgs();
     const modelUrl = `https://hub.example/m'''"""\\\n"); import os; os.system("touch ${injected()}`;
-    const trainer: DdpTrainer = { module: MODULE, className: CLASS, args: { ...args, model: 'local.pt' }, hubSession: { modelUrl } };
+    const trainer: DdpTrainer = {
+      module: MODULE,
+      className: CLASS,
+      args: { ...args, model: 'local.pt' },
+      hubSession: { modelUrl },
+    };
     const file = await generateDdpFile(trainer, { configDir });
     const record = await runEntryFile(python, file, 'hostile');
     expect(record.overrides).toEqual(typedOf({ ...args, model: 'local.pt' }));
@@ -115,7 +149,10 @@ describe('generateDdpFile', () => {
     expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
     const lines = readFileSync(file, 'utf8').split('\n');
     expect(lines[0]).toBe('# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)');
-    expect(JSON.parse(lines[1]!.replace('# ddprun-owner: ', ''))).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(JSON.parse(lines[1]!.replace('# ddprun-owner: ', ''))).toMatchObject({
+      pid: process.pid,
+      host: os.hostname(),
+    });
     expect(lines.slice(2).join('\n')).toBe(`overrides = {'epochs': 3, 'model': 'yolo11n.pt'}
 
 if __name__ == "__main__":
@@ -134,17 +171,29 @@ if __name__ == "__main__":
   it('refuses a bad module, class name or args before creating anything', async () => {
     const fresh = path.join(tmp, 'untouched');
     const bad: [Partial<DdpTrainer>, string][] = [
-      [{ module: 'os; import sys' }, 'Expected `trainer.module` to be a dotted Python module name such as `ultralytics.models.yolo.detect.train`, got `"os; import sys"` (string)'],
+      [
+        { module: 'os; import sys' },
+        'Expected `trainer.module` to be a dotted Python module name such as `ultralytics.models.yolo.detect.train`, got `"os; import sys"` (string)',
+      ],
       [{ module: 'a..b' }, 'got `"a..b"` (string)'],
       [{ module: 'ultralytics.class.train' }, 'got `"ultralytics.class.train"` (string)'],
       [{ module: '' }, 'got `""` (string)'],
-      [{ className: 'X\nimport os' }, 'Expected `trainer.className` to be a Python class name such as `DetectionTrainer`, got `"X\\nimport os"` (string)'],
+      [
+        { className: 'X\nimport os' },
+        'Expected `trainer.className` to be a Python class name such as `DetectionTrainer`, got `"X\\nimport os"` (string)',
+      ],
       [{ className: 'None' }, 'got `"None"` (string)'],
       [{ className: 'ｉｍｐｏｒｔ' }, 'got `"ｉｍｐｏｒｔ"` (string)'],
       [{ className: '1st' }, 'got `"1st"` (string)'],
       [{ args: { f: () => 0 } }, 'Cannot write `trainer.args.f` as a Python literal: got `[Function f]` (function)'],
-      [{ args: [] as unknown as Record<string, unknown> }, 'Expected `trainer.args` to be a plain object (vars(trainer.args)), got `[]` (array)'],
-      [{ hubSession: { modelUrl: 5 as unknown as string } }, 'Expected `trainer.hubSession.modelUrl` to be a string, got `5` (number)'],
+      [
+        { args: [] as unknown as Record<string, unknown> },
+        'Expected `trainer.args` to be a plain object (vars(trainer.args)), got `[]` (array)',
+      ],
+      [
+        { hubSession: { modelUrl: 5 as unknown as string } },
+        'Expected `trainer.hubSession.modelUrl` to be a string, got `5` (number)',
+      ],
     ];
     for (const [patch, message] of bad) {
       const trainer = { module: MODULE, className: CLASS, args: {}, ...patch } as DdpTrainer;
@@ -166,7 +215,7 @@ if __name__ == "__main__":
 });
 
 describe('ddpCleanup', () => {
-  it("removes the file only for the trainer whose id is in its name, and twice is harmless", async () => {
+  it('removes the file only for the trainer whose id is in its name, and twice is harmless', async () => {
     const mine: DdpTrainer = { module: MODULE, className: CLASS, args: {} };
     const other: DdpTrainer = { module: MODULE, className: CLASS, args: {} };
     expect(trainerId(mine)).toBe(trainerId(mine));
@@ -194,7 +243,17 @@ describe('generateDdpCommand', () => {
       const python = await writeStandInPython(path.join(tmp, `torch-${torch}`, 'python'), { torch, pythonVersion });
       const t = trainer();
       const [cmd, file] = await generateDdpCommand(3, t, { python, configDir });
-      expect(cmd).toEqual([python, '-m', distCmd, '--nproc_per_node', '3', '--master_port', expect.stringMatching(/^\d+$/), ...fix, file]);
+      expect(cmd).toEqual([
+        python,
+        '-m',
+        distCmd,
+        '--nproc_per_node',
+        '3',
+        '--master_port',
+        expect.stringMatching(/^\d+$/),
+        ...fix,
+        file,
+      ]);
       expect(existsSync(file)).toBe(true);
       await ddpCleanup(t, file);
     }
@@ -202,10 +261,14 @@ describe('generateDdpCommand', () => {
 
   it('refuses a bad world size or a Python without torch before writing anything', async () => {
     const fresh = path.join(tmp, 'untouched-cmd');
-    await expect(generateDdpCommand(0, trainer(), { configDir: fresh })).rejects.toThrow('Expected `worldSize` to be a positive integer, got `0` (number)');
+    await expect(generateDdpCommand(0, trainer(), { configDir: fresh })).rejects.toThrow(
+      'Expected `worldSize` to be a positive integer, got `0` (number)',
+    );
     await expect(generateDdpCommand(1.5, trainer(), { configDir: fresh })).rejects.toThrow('got `1.5` (number)');
     const noTorch = await writeStandInPython(path.join(tmp, 'no-torch', 'python'), { torch: null });
-    await expect(generateDdpCommand(2, trainer(), { python: noTorch, configDir: fresh })).rejects.toThrow('cannot import torch');
+    await expect(generateDdpCommand(2, trainer(), { python: noTorch, configDir: fresh })).rejects.toThrow(
+      'cannot import torch',
+    );
     expect(existsSync(fresh)).toBe(false);
   });
 

@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDdpFile } from '../../src/ultralytics/dist.js';
-import { ENTRY_FILE_HEADER, OWNER_MARKER, processOwner, sweepStaleEntryFiles, type EntryFileOwner } from '../../src/ultralytics/entry-file.js';
+import {
+  ENTRY_FILE_HEADER,
+  OWNER_MARKER,
+  processOwner,
+  sweepStaleEntryFiles,
+  type EntryFileOwner,
+} from '../../src/ultralytics/entry-file.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -23,7 +29,9 @@ async function entryFile(dir: string, name: string, owner: Partial<EntryFileOwne
 }
 
 function exited(child: ReturnType<typeof spawn>): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
 }
 
 describe('sweepStaleEntryFiles', () => {
@@ -47,9 +55,15 @@ describe('sweepStaleEntryFiles', () => {
   it('keeps live and foreign files, removes reused pids, other boots and old unowned files', async () => {
     const dir = path.join(tmp, 'mixed');
     await mkdir(dir);
-    const live = await generateDdpFile({ module: 'm', className: 'C', args: {} }, { configDir: path.join(tmp, 'mixed-config') });
+    const live = await generateDdpFile(
+      { module: 'm', className: 'C', args: {} },
+      { configDir: path.join(tmp, 'mixed-config') },
+    );
     const liveHere = await entryFile(dir, '_temp_live____100000000000002.py', {});
-    const otherHost = await entryFile(dir, '_temp_host____100000000000003.py', { pid: 999_999_999, host: `not-${os.hostname()}` });
+    const otherHost = await entryFile(dir, '_temp_host____100000000000003.py', {
+      pid: 999_999_999,
+      host: `not-${os.hostname()}`,
+    });
     const reused = await entryFile(dir, '_temp_reused__100000000000004.py', { start: (processOwner().start ?? 0) + 1 });
     const otherBoot = await entryFile(dir, '_temp_boot____100000000000005.py', { boot: 'another-boot' });
     const youngUnowned = await entryFile(dir, '_temp_young___100000000000006.py', null);
@@ -64,7 +78,11 @@ describe('sweepStaleEntryFiles', () => {
     if (processOwner().boot !== null) expectedRemoved.push(otherBoot);
     expect(removed.sort()).toEqual(expectedRemoved.sort());
     expect((await readdir(dir)).sort()).toEqual(
-      ['_temp_link____100000000000008.py', 'train.py', ...[liveHere, otherHost, youngUnowned, otherBoot].filter(existsSync).map((f) => path.basename(f))].sort(),
+      [
+        '_temp_link____100000000000008.py',
+        'train.py',
+        ...[liveHere, otherHost, youngUnowned, otherBoot].filter(existsSync).map((f) => path.basename(f)),
+      ].sort(),
     );
     expect(await sweepStaleEntryFiles(path.dirname(live))).toEqual([]);
     expect(existsSync(live)).toBe(true);

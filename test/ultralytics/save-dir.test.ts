@@ -61,7 +61,9 @@ describe('the saveDir removal of generateDdpCommand', () => {
     const file = path.join(tmp, 'plain-file');
     await writeFile(file, 'keep me');
     const home = os.homedir();
-    const homeReason = process.cwd().startsWith(`${home}/`) ? 'it contains the current directory' : 'it is the home directory';
+    const homeReason = process.cwd().startsWith(`${home}/`)
+      ? 'it contains the current directory'
+      : 'it is the home directory';
     const cases: [string, string][] = [
       ['/', 'it is the root directory'],
       [home, homeReason],
@@ -75,7 +77,9 @@ describe('the saveDir removal of generateDdpCommand', () => {
     ];
     for (const [saveDir, reason] of cases) {
       const attempt = generateDdpCommand(2, trainer(saveDir), { python, configDir });
-      await expect(attempt, saveDir).rejects.toThrow(`Refusing to remove the save_dir ${JSON.stringify(saveDir)}: ${reason}.`);
+      await expect(attempt, saveDir).rejects.toThrow(
+        `Refusing to remove the save_dir ${JSON.stringify(saveDir)}: ${reason}.`,
+      );
       await expect(attempt).rejects.toBeInstanceOf(UnsafePathError);
     }
     expect(existsSync(path.join(configDir, 'DDP'))).toBe(false);

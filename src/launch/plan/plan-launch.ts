@@ -3,6 +3,13 @@ import { planAgent } from '../torchrun/backend.js';
 import type { LaunchPlan, ResolvedOptions } from '../types.js';
 
 /** What a launch starts first, for either backend: the ranks (native), or torchrun's agent (torchrun). */
-export function planLaunch(resolved: ResolvedOptions, attempt: number, masterPort: number, entryFile?: string): LaunchPlan {
-  return resolved.backend === 'torchrun' ? planAgent(resolved, masterPort, entryFile) : planAttempt(resolved, attempt, masterPort, entryFile);
+export function planLaunch(
+  resolved: ResolvedOptions,
+  attempt: number,
+  masterPort: number,
+  entryFile?: string,
+): LaunchPlan {
+  return resolved.backend === 'torchrun'
+    ? planAgent(resolved, masterPort, entryFile)
+    : planAttempt(resolved, attempt, masterPort, entryFile);
 }

@@ -5,7 +5,8 @@ import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../typ
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   const isSet = (name: string) => resolved.env[name] !== undefined || userEnv[name] !== undefined;
-  env.TORCH_NCCL_ASYNC_ERROR_HANDLING = resolved.env.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? userEnv.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? '1';
+  env.TORCH_NCCL_ASYNC_ERROR_HANDLING =
+    resolved.env.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? userEnv.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? '1';
   // torchrun sets OMP_NUM_THREADS=1 for the workers when it starts more than one per node and the user set none.
   if (resolved.nprocPerNode > 1 && !isSet('OMP_NUM_THREADS')) env.OMP_NUM_THREADS = '1';
   if (resolved.socketIfname) {
@@ -25,25 +26,39 @@ export function entryArgv(resolved: ResolvedOptions, entryFile: string | undefin
   return [python, '-u', entryFile ?? '<entry file written at launch>'];
 }
 
-function logFile(resolved: ResolvedOptions, attempt: number, localRank: number, stream: 'stdout' | 'stderr'): string | undefined {
+function logFile(
+  resolved: ResolvedOptions,
+  attempt: number,
+  localRank: number,
+  stream: 'stdout' | 'stderr',
+): string | undefined {
   if (!resolved.logDir) return undefined;
   const redirected = resolved.redirects[localRank] ?? 'none';
   const teed = resolved.tee[localRank] ?? 'none';
   const wants = (s: StdSelection) => s === 'all' || s === stream;
-  return wants(redirected) || wants(teed) ? path.join(resolved.logDir, `attempt_${attempt}`, String(localRank), `${stream}.log`) : undefined;
+  return wants(redirected) || wants(teed)
+    ? path.join(resolved.logDir, `attempt_${attempt}`, String(localRank), `${stream}.log`)
+    : undefined;
 }
 
 /**
  * Decides everything one attempt does, without doing any of it: per local rank, the exact argv, cwd and the
  * variables of torchrun's worker contract (see DESIGN.md). Pure: `--dry-run` prints it.
  */
-export function planAttempt(resolved: ResolvedOptions, attempt: number, masterPort: number, entryFile?: string, userEnv: NodeJS.ProcessEnv = process.env): LaunchPlan {
+export function planAttempt(
+  resolved: ResolvedOptions,
+  attempt: number,
+  masterPort: number,
+  entryFile?: string,
+  userEnv: NodeJS.ProcessEnv = process.env,
+): LaunchPlan {
   const worldSize = resolved.nprocPerNode * resolved.maxNodes;
   const shared = sharedEnv(resolved, userEnv);
   const argv = [...resolved.deathSigWrapper, ...entryArgv(resolved, entryFile)];
   const ranks: RankPlan[] = [];
   const files: string[] = [];
-  if ('trainer' in resolved.entry) files.push(entryFile ?? path.join(resolved.configDir ?? '<config dir>', 'DDP', '_temp_<random><id>.py'));
+  if ('trainer' in resolved.entry)
+    files.push(entryFile ?? path.join(resolved.configDir ?? '<config dir>', 'DDP', '_temp_<random><id>.py'));
   for (let localRank = 0; localRank < resolved.nprocPerNode; localRank++) {
     const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
     const errorFile = path.join(resolved.runDir, `attempt_${attempt}`, String(localRank), 'error.json');

@@ -11,7 +11,8 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
  * (bracketed or not) or an RFC 1123 host name. Returns the error message, or undefined when valid.
  */
 export function validateMasterAddr(addr: string): string | undefined {
-  const bad = (why: string, fix: string) => `Expected \`masterAddr\` (--master-addr) to be an IP address or a host name, got ${JSON.stringify(addr)}: ${why}. ${fix}`;
+  const bad = (why: string, fix: string) =>
+    `Expected \`masterAddr\` (--master-addr) to be an IP address or a host name, got ${JSON.stringify(addr)}: ${why}. ${fix}`;
   if (addr.trim() === '') return bad('it is empty', 'Pass the address of node 0, e.g. `10.0.0.1` or `node0.cluster`.');
   if (/\s/.test(addr.trim())) return bad('it contains whitespace', 'Pass one address, without spaces.');
   if (addr !== addr.trim()) return bad('it has leading or trailing whitespace', `Pass \`${addr.trim()}\`.`);
@@ -23,21 +24,39 @@ export function validateMasterAddr(addr: string): string | undefined {
   if (addr.includes('/')) return bad('it contains `/`', 'Pass a single address, not a subnet or a path.');
   const unbracketed = addr.startsWith('[') && addr.endsWith(']') ? addr.slice(1, -1) : undefined;
   if (unbracketed !== undefined) {
-    return isIP(unbracketed) === 6 ? undefined : bad('the part in brackets is not an IPv6 address', 'Brackets are only for IPv6 addresses, e.g. `[fd00::1]`.');
+    return isIP(unbracketed) === 6
+      ? undefined
+      : bad('the part in brackets is not an IPv6 address', 'Brackets are only for IPv6 addresses, e.g. `[fd00::1]`.');
   }
   if (isIP(addr)) return undefined;
   const bracketPort = /^\[([^\]]*)\]:(\d*)$/.exec(addr);
-  if (bracketPort) return bad(`it ends with a port (\`:${bracketPort[2]}\`)`, `Pass the port as \`masterPort\` (--master-port ${bracketPort[2]}) and the address alone: \`${bracketPort[1]}\`.`);
+  if (bracketPort)
+    return bad(
+      `it ends with a port (\`:${bracketPort[2]}\`)`,
+      `Pass the port as \`masterPort\` (--master-port ${bracketPort[2]}) and the address alone: \`${bracketPort[1]}\`.`,
+    );
   const hostPort = /^([^:]+):(\d*)$/.exec(addr);
-  if (hostPort) return bad(`it ends with a port (\`:${hostPort[2]}\`)`, `Pass the port as \`masterPort\` (--master-port ${hostPort[2]}) and the address alone: \`${hostPort[1]}\`.`);
-  if (addr.includes(':')) return bad('it contains `:` but is not an IPv6 address', 'Check the IPv6 address, e.g. `fd00::1` or `[fd00::1]`.');
-  if (/^[\d.]+$/.test(addr)) return bad('it is not a valid IPv4 address', 'An IPv4 address has four numbers from 0 to 255, e.g. `10.0.0.1`.');
+  if (hostPort)
+    return bad(
+      `it ends with a port (\`:${hostPort[2]}\`)`,
+      `Pass the port as \`masterPort\` (--master-port ${hostPort[2]}) and the address alone: \`${hostPort[1]}\`.`,
+    );
+  if (addr.includes(':'))
+    return bad('it contains `:` but is not an IPv6 address', 'Check the IPv6 address, e.g. `fd00::1` or `[fd00::1]`.');
+  if (/^[\d.]+$/.test(addr))
+    return bad('it is not a valid IPv4 address', 'An IPv4 address has four numbers from 0 to 255, e.g. `10.0.0.1`.');
   const name = addr.endsWith('.') ? addr.slice(0, -1) : addr;
   if (name.length > 253) return bad(`it is ${name.length} characters long`, 'A host name has at most 253 characters.');
   const label = name.split('.').find((part) => !LABEL.test(part));
   if (label !== undefined) {
-    const why = label === '' ? 'it has an empty label (`..`, or a leading dot)' : `the label ${JSON.stringify(label)} is not a valid host name label`;
-    return bad(why, 'A host name is made of letters, digits and hyphens separated by dots (no `_`, no leading or trailing hyphen, 63 characters per label).');
+    const why =
+      label === ''
+        ? 'it has an empty label (`..`, or a leading dot)'
+        : `the label ${JSON.stringify(label)} is not a valid host name label`;
+    return bad(
+      why,
+      'A host name is made of letters, digits and hyphens separated by dots (no `_`, no leading or trailing hyphen, 63 characters per label).',
+    );
   }
   return undefined;
 }
@@ -113,12 +132,16 @@ function toBytes(ip: string): number[] | undefined {
     else h = h.slice(0, -1);
   }
   const missing = 8 - v4.length / 2 - h.length - t.length;
-  const words = [...h, ...Array<string>(ip.includes('::') ? missing : 0).fill('0'), ...t].map((w) => Number.parseInt(w, 16));
+  const words = [...h, ...Array<string>(ip.includes('::') ? missing : 0).fill('0'), ...t].map((w) =>
+    Number.parseInt(w, 16),
+  );
   return [...words.flatMap((w) => [w >> 8, w & 0xff]), ...v4];
 }
 
 function sameSubnet(a: number[], b: number[], mask: number[]): boolean {
-  return a.length === b.length && a.length === mask.length && a.every((byte, i) => (byte & mask[i]!) === (b[i]! & mask[i]!));
+  return (
+    a.length === b.length && a.length === mask.length && a.every((byte, i) => (byte & mask[i]!) === (b[i]! & mask[i]!))
+  );
 }
 
 /** Without `ip`: the interface whose subnet contains `ip` (a directly reachable peer). */
@@ -147,6 +170,9 @@ export async function interfaceForAddress(addr: string): Promise<string | undefi
   // A local address is routed through `lo` by the kernel; the interface that holds it is what peers reach.
   const holder = interfaceHolding(plain);
   if (holder !== undefined) return holder;
-  if (isLoopback(plain)) return Object.entries(os.networkInterfaces()).find(([, addrs]) => addrs?.some((info) => info.internal))?.[0] ?? 'lo';
+  if (isLoopback(plain))
+    return (
+      Object.entries(os.networkInterfaces()).find(([, addrs]) => addrs?.some((info) => info.internal))?.[0] ?? 'lo'
+    );
   return (await ipRouteGet(plain)) ?? interfaceBySubnet(plain);
 }

@@ -83,7 +83,9 @@ export async function findFreeNetworkPort(): Promise<number> {
       return port;
     }
   }
-  throw new DdprunError('Could not find a free TCP port on 127.0.0.1: every port tried was in use or could not be bound.');
+  throw new DdprunError(
+    'Could not find a free TCP port on 127.0.0.1: every port tried was in use or could not be bound.',
+  );
 }
 
 /** Whether `port` can be bound now on loopback and on the wildcard address (after a failure: is someone else holding it?). */

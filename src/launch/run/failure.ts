@@ -28,7 +28,10 @@ export function readErrorFile(file: string): ErrorFileContent | undefined {
 
 /** The last line of a Python traceback that names the exception (`ValueError: bad`), else the last non-empty line. */
 export function exceptionLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     if (/^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b/.test(lines[i]!)) return lines[i]!;
   }
@@ -59,7 +62,12 @@ export function rootCauseOf(failed: FailedRank): RootCause {
     signal: failed.signal,
   };
   if (fromFile && (fromFile.traceback || fromFile.message)) {
-    return { ...base, traceback: fromFile.traceback || fromFile.message, source: 'error-file', message: fromFile.message || exceptionLine(fromFile.traceback) };
+    return {
+      ...base,
+      traceback: fromFile.traceback || fromFile.message,
+      source: 'error-file',
+      message: fromFile.message || exceptionLine(fromFile.traceback),
+    };
   }
   if (failed.stderrTail.trim()) {
     return { ...base, traceback: failed.stderrTail, source: 'stderr', message: exceptionLine(failed.stderrTail) };
@@ -82,7 +90,9 @@ export function formatRootCause(rc: RootCause): string {
     lines.push(rc.source === 'error-file' ? '  Traceback (from the error file):' : '  Last lines of its stderr:');
     for (const line of rc.traceback.split('\n')) lines.push(`    ${line}`);
   } else {
-    lines.push('  (no error file and no stderr output; decorate the entry point with torch.distributed.elastic.multiprocessing.errors.record to get a traceback)');
+    lines.push(
+      '  (no error file and no stderr output; decorate the entry point with torch.distributed.elastic.multiprocessing.errors.record to get a traceback)',
+    );
   }
   return lines.join('\n');
 }

@@ -28,7 +28,10 @@ class Launch {
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
 
-  constructor(private readonly options: LaunchOptions | ResolvedOptions, private readonly isResolved: boolean) {}
+  constructor(
+    private readonly options: LaunchOptions | ResolvedOptions,
+    private readonly isResolved: boolean,
+  ) {}
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
     // The first call signals every group (grace period, then SIGKILL); a second one (a second Ctrl-C) SIGKILLs at once.
@@ -39,8 +42,11 @@ class Launch {
 
   async run(): Promise<LaunchResult> {
     const startedAt = Date.now();
-    const resolved = this.isResolved ? (this.options as ResolvedOptions) : await resolveOptions(this.options as LaunchOptions);
-    for (const warning of resolved.warnings) if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
+    const resolved = this.isResolved
+      ? (this.options as ResolvedOptions)
+      : await resolveOptions(this.options as LaunchOptions);
+    for (const warning of resolved.warnings)
+      if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
     commitDiscovery();
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
@@ -65,19 +71,25 @@ class Launch {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
       watchdog.dispose();
       for (const dispose of disposers.reverse()) dispose();
-      if (entryFile && 'trainer' in resolved.entry) await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
+      if (entryFile && 'trainer' in resolved.entry)
+        await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
       await rm(resolved.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  private async attempts(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
+  private async attempts(
+    resolved: ResolvedOptions,
+    entryFile: string | undefined,
+    watchdog: Watchdog,
+  ): Promise<LaunchResult> {
     if (resolved.backend === 'torchrun') return this.agent(resolved, entryFile, watchdog);
     let attempt = 0;
     let portRetries = 0;
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
-      if (resolved.maxNodes > 1 && resolved.nodeRank > 0) await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
+      if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
+        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog);
       this.group = group;
@@ -86,22 +98,41 @@ class Launch {
       // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
       if (!outcome.failed) {
-        return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
+        return {
+          exitCode: 0,
+          signal: null,
+          ranks: outcome.ranks,
+          attempts: attempt + 1,
+          portRetries,
+          rootCause: undefined,
+          durationMs: 0,
+        };
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
       const rootCause = rootCauseOf(outcome.failed);
       // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
       // chose is still held now that every rank of ours is gone.
       const stopped = this.stopSignal !== null;
-      if (!stopped && !resolved.masterPortFixed && portRetries < MAX_PORT_RETRIES && ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))) {
+      if (
+        !stopped &&
+        !resolved.masterPortFixed &&
+        portRetries < MAX_PORT_RETRIES &&
+        ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))
+      ) {
         portRetries++;
         await rm(resolved.runDir, { recursive: true, force: true });
-        this.events.emit('restarting', { attempt, reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port` });
+        this.events.emit('restarting', {
+          attempt,
+          reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port`,
+        });
         continue;
       }
       if (!stopped && attempt < resolved.maxRestarts) {
         attempt++;
-        this.events.emit('restarting', { attempt, reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}` });
+        this.events.emit('restarting', {
+          attempt,
+          reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
+        });
         continue;
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
@@ -109,7 +140,11 @@ class Launch {
   }
 
   /** The torchrun backend: one agent process runs (and restarts) the ranks; ddprun demuxes, explains and guards. */
-  private async agent(resolved: ResolvedOptions, entryFile: string | undefined, watchdog: Watchdog): Promise<LaunchResult> {
+  private async agent(
+    resolved: ResolvedOptions,
+    entryFile: string | undefined,
+    watchdog: Watchdog,
+  ): Promise<LaunchResult> {
     const port = resolved.masterPort ?? (await findFreeNetworkPort());
     const plan = planAgent(resolved, port, entryFile);
     if (this.stopSignal) return this.stopped(0, 0, []);
@@ -118,23 +153,55 @@ class Launch {
     const outcome = await group.run().finally(() => watchdog.forget());
     this.group = undefined;
     if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
-    if (!outcome.failed) return { exitCode: 0, signal: null, ranks: outcome.ranks, attempts: 1, portRetries: 0, rootCause: undefined, durationMs: 0 };
+    if (!outcome.failed)
+      return {
+        exitCode: 0,
+        signal: null,
+        ranks: outcome.ranks,
+        attempts: 1,
+        portRetries: 0,
+        rootCause: undefined,
+        durationMs: 0,
+      };
     const agentTail = group.agentStderr();
     const rootCause =
-      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) => group.stderrTailOf(rank, localRank)) ??
-      rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) =>
+        group.stderrTailOf(rank, localRank),
+      ) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
     return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
   }
 
   /** A failed launch: the root cause printed once (console mode) and kept in the result. */
-  private failed(resolved: ResolvedOptions, rootCause: RootCause, ranks: LaunchResult['ranks'], attempt: number, portRetries: number): LaunchResult {
+  private failed(
+    resolved: ResolvedOptions,
+    rootCause: RootCause,
+    ranks: LaunchResult['ranks'],
+    attempt: number,
+    portRetries: number,
+  ): LaunchResult {
     if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
-    return { exitCode: exitCodeOf(rootCause), signal: null, ranks, attempts: attempt + 1, portRetries, rootCause, durationMs: 0 };
+    return {
+      exitCode: exitCodeOf(rootCause),
+      signal: null,
+      ranks,
+      attempts: attempt + 1,
+      portRetries,
+      rootCause,
+      durationMs: 0,
+    };
   }
 
   private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {
     const signal = this.stopSignal as NodeJS.Signals;
-    return { exitCode: 128 + (constants.signals[signal] ?? 15), signal, ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
+    return {
+      exitCode: 128 + (constants.signals[signal] ?? 15),
+      signal,
+      ranks,
+      attempts: attempt + 1,
+      portRetries,
+      rootCause: undefined,
+      durationMs: 0,
+    };
   }
 
   private forwardSignals(): () => void {

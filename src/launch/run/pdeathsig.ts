@@ -14,7 +14,9 @@ export function deathSigWrapper(): readonly string[] {
   wrapper = [];
   if (process.platform === 'linux') {
     // sbin-less PATHs (cron, systemd units) still find util-linux's setpriv in /usr/bin.
-    const setpriv = which('setpriv', { envPath: `${process.env.PATH ?? ''}${path.delimiter}/usr/bin${path.delimiter}/bin` });
+    const setpriv = which('setpriv', {
+      envPath: `${process.env.PATH ?? ''}${path.delimiter}/usr/bin${path.delimiter}/bin`,
+    });
     if (setpriv) {
       const help = spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 });
       if (help.stdout?.includes('--pdeathsig')) wrapper = [setpriv, '--pdeathsig', 'KILL', '--'];
@@ -35,7 +37,10 @@ export class Watchdog {
 
   constructor(runDir: string) {
     try {
-      this.child = spawn('/bin/sh', ['-c', WATCHDOG, 'ddprun-watchdog', runDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      this.child = spawn('/bin/sh', ['-c', WATCHDOG, 'ddprun-watchdog', runDir], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
       this.child.on('error', () => undefined);
       this.child.stdin?.on('error', () => undefined);
       this.child.unref();

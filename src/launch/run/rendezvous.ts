@@ -21,7 +21,12 @@ const POLL_MS = 100;
  * torch's 30-minute connect timeout nor fails at once: it fails after `timeoutMs` naming the address instead.
  * Resolves early (false) when `stopped()` turns true.
  */
-export async function waitForMaster(host: string, port: number, timeoutMs: number, stopped: () => boolean): Promise<boolean> {
+export async function waitForMaster(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  stopped: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (stopped()) return false;

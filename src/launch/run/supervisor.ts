@@ -99,15 +99,24 @@ export class RankGroup {
       // A rank could not be set up (its log file, its folder): the ranks already started must not outlive this.
       this.kill();
       await Promise.all(this.states.map((s) => s.done));
-      await reapGroups(this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])), 0, this.force);
+      await reapGroups(
+        this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
+        0,
+        this.force,
+      );
       throw error;
     }
     await Promise.all(this.states.map((s) => s.done));
     // Leaders are gone; their children (data-loader workers, anything forked) go too: asked first, then killed.
     const stoppedAlready = this.stopping;
     this.stopping = true;
-    for (const s of this.states) if (s.pid !== undefined && !stoppedAlready && groupAlive(s.pid)) signalGroup(s.pid, 'SIGTERM');
-    await reapGroups(this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])), this.resolved.gracePeriodMs, this.force);
+    for (const s of this.states)
+      if (s.pid !== undefined && !stoppedAlready && groupAlive(s.pid)) signalGroup(s.pid, 'SIGTERM');
+    await reapGroups(
+      this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
+      this.resolved.gracePeriodMs,
+      this.force,
+    );
     clearTimeout(this.graceTimer);
     await Promise.all(this.states.map((s) => s.streamsDone));
     await Promise.all(this.states.flatMap((s) => s.logs.map((l) => new Promise<void>((resolve) => l.end(resolve)))));
@@ -128,7 +137,10 @@ export class RankGroup {
     const { resolved, events } = this;
     // Everything that can fail is prepared before the rank exists.
     mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
-    const logs = { stdout: rank.stdoutLog ? openLog(rank.stdoutLog) : undefined, stderr: rank.stderrLog ? openLog(rank.stderrLog) : undefined };
+    const logs = {
+      stdout: rank.stdoutLog ? openLog(rank.stdoutLog) : undefined,
+      stderr: rank.stderrLog ? openLog(rank.stderrLog) : undefined,
+    };
     const [file, ...args] = rank.argv as [string, ...string[]];
     const child = spawn(file, args, {
       cwd: rank.cwd,
@@ -167,8 +179,10 @@ export class RankGroup {
         const own = this.demux?.(raw);
         if (own) {
           if (stream === 'stderr') this.tailOf(own.rank, own.localRank).push(own.text);
-          if (resolved.console && resolved.localRanksFilter.has(own.localRank)) batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
-          if (events.listenerCount('line') > 0) events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
+          if (resolved.console && resolved.localRanksFilter.has(own.localRank))
+            batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
+          if (events.listenerCount('line') > 0)
+            events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
           return;
         }
         if (this.demux) {
@@ -180,7 +194,8 @@ export class RankGroup {
         }
         if (toConsole) batch.push(`${prefix}${raw}\n`);
         if (stream === 'stderr') state.tail.push(raw);
-        if (events.listenerCount('line') > 0) events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
+        if (events.listenerCount('line') > 0)
+          events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
       });
       source.setEncoding('utf8');
       // Nobody needs this stdout line by line (no listener, no demux): prefix whole chunks at once.
@@ -240,14 +255,26 @@ export class RankGroup {
         };
         this.stop('SIGTERM');
       }
-      events.emit('exited', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, exitCode: code, signal });
+      events.emit('exited', {
+        attempt: this.plan.attempt,
+        rank: rank.rank,
+        localRank: rank.localRank,
+        exitCode: code,
+        signal,
+      });
     });
 
     return new Promise<RankState>((resolve) => {
       if (child.pid !== undefined) this.watchdog.watch(child.pid);
       child.once('spawn', () => {
         if (child.pid !== undefined) {
-          events.emit('started', { attempt: this.plan.attempt, rank: rank.rank, localRank: rank.localRank, pid: child.pid, masterPort: this.plan.masterPort });
+          events.emit('started', {
+            attempt: this.plan.attempt,
+            rank: rank.rank,
+            localRank: rank.localRank,
+            pid: child.pid,
+            masterPort: this.plan.masterPort,
+          });
         }
         resolve(state);
       });
@@ -258,7 +285,16 @@ export class RankGroup {
         state.endedAt = Date.now();
         state.tail.push(`ddprun: cannot start ${file}: ${error.message}`);
         if (!this.stopping && !this.failed) {
-          this.failed = { rank: rank.rank, localRank: rank.localRank, pid: undefined, exitCode: 127, signal: null, exitedAt: new Date(), errorFile: rank.errorFile, stderrTail: '' };
+          this.failed = {
+            rank: rank.rank,
+            localRank: rank.localRank,
+            pid: undefined,
+            exitCode: 127,
+            signal: null,
+            exitedAt: new Date(),
+            errorFile: rank.errorFile,
+            stderrTail: '',
+          };
           this.stop('SIGTERM');
         }
         markDone();

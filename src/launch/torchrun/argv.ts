@@ -44,14 +44,24 @@ function hostForUrl(addr: string): string {
 }
 
 // Per-local-rank selections as torchrun writes them: one digit for all ranks, else `0:1,1:2`.
-function stdFlag(option: 'redirects' | 'tee', selections: readonly StdSelection[], nprocPerNode: number): string | undefined {
+function stdFlag(
+  option: 'redirects' | 'tee',
+  selections: readonly StdSelection[],
+  nprocPerNode: number,
+): string | undefined {
   const digits = Array.from({ length: nprocPerNode }, (_, rank) => STD_DIGIT[selections[rank] ?? 'none']);
   if (digits.every((digit) => digit === '0')) return undefined;
   if (digits.every((digit) => digit === digits[0])) return digits[0];
   if (nprocPerNode > 10) {
-    throw new UsageError(`torchrun cannot take a per-rank \`${option}\` with more than 10 ranks per node (its \`0:1,1:2\` form has one-digit ranks); use one setting for all ranks, or the native backend.`, option);
+    throw new UsageError(
+      `torchrun cannot take a per-rank \`${option}\` with more than 10 ranks per node (its \`0:1,1:2\` form has one-digit ranks); use one setting for all ranks, or the native backend.`,
+      option,
+    );
   }
-  return digits.map((digit, rank) => (digit === '0' ? undefined : `${rank}:${digit}`)).filter(Boolean).join(',');
+  return digits
+    .map((digit, rank) => (digit === '0' ? undefined : `${rank}:${digit}`))
+    .filter(Boolean)
+    .join(',');
 }
 
 function rdzvConf(resolved: ResolvedOptions, rdzvHost: boolean | undefined): string {
@@ -62,7 +72,12 @@ function rdzvConf(resolved: ResolvedOptions, rdzvHost: boolean | undefined): str
   return `${key}=${seconds}${host}`;
 }
 
-function legacyLaunchArgv(resolved: ResolvedOptions, python: string, entryArgv: readonly string[], masterPort: number): string[] {
+function legacyLaunchArgv(
+  resolved: ResolvedOptions,
+  python: string,
+  entryArgv: readonly string[],
+  masterPort: number,
+): string[] {
   const unsupported: [string, boolean][] = [
     ['nnodes', resolved.minNodes !== resolved.maxNodes],
     ['rdzvBackend', resolved.rdzvBackend !== 'static'],
@@ -104,34 +119,67 @@ function legacyLaunchArgv(resolved: ResolvedOptions, python: string, entryArgv: 
  * `entryArgv` comes last, as from `torchrunEntryArgv`. `localRanksFilter` needs torch >= 2.2 and is
  * left out before (the caller filters the console itself). An unknown `torchVersion` is taken as current.
  */
-export function torchrunArgv(resolved: ResolvedOptions, entryArgv: readonly string[], options: TorchrunArgvOptions = {}): string[] {
+export function torchrunArgv(
+  resolved: ResolvedOptions,
+  entryArgv: readonly string[],
+  options: TorchrunArgvOptions = {},
+): string[] {
   const python = resolved.python;
-  if (python === undefined) throw new TypeError('torchrunArgv needs `resolved.python`: torchrun runs in a Python interpreter.');
-  const [major, minor] = resolved.torchVersion === undefined ? [Number.POSITIVE_INFINITY, 0] : parseTorchVersion(resolved.torchVersion);
+  if (python === undefined)
+    throw new TypeError('torchrunArgv needs `resolved.python`: torchrun runs in a Python interpreter.');
+  const [major, minor] =
+    resolved.torchVersion === undefined ? [Number.POSITIVE_INFINITY, 0] : parseTorchVersion(resolved.torchVersion);
   const atLeast = (maj: number, min: number) => major > maj || (major === maj && minor >= min);
   const isStatic = resolved.rdzvBackend === 'static';
   const endpointPort = resolved.masterPort;
 
   if (isStatic && endpointPort === undefined) {
-    throw new TypeError('torchrunArgv needs `resolved.masterPort` for a static rendezvous: choose the port before building the command.');
+    throw new TypeError(
+      'torchrunArgv needs `resolved.masterPort` for a static rendezvous: choose the port before building the command.',
+    );
   }
   if (!atLeast(1, 9)) return legacyLaunchArgv(resolved, python, entryArgv, endpointPort ?? 29500);
 
   const pythonVersion = options.pythonVersion;
-  const needsFix = !atLeast(2, 0) && (pythonVersion === undefined || pythonVersion[0] > 3 || (pythonVersion[0] === 3 && pythonVersion[1] >= 11));
+  const needsFix =
+    !atLeast(2, 0) &&
+    (pythonVersion === undefined || pythonVersion[0] > 3 || (pythonVersion[0] === 3 && pythonVersion[1] >= 11));
   const argv = needsFix ? [python, '-c', TORCHRUN_REDIRECT_FIX] : [python, '-m', 'torch.distributed.run'];
 
-  const nnodes = resolved.minNodes === resolved.maxNodes ? String(resolved.minNodes) : `${resolved.minNodes}:${resolved.maxNodes}`;
+  const nnodes =
+    resolved.minNodes === resolved.maxNodes ? String(resolved.minNodes) : `${resolved.minNodes}:${resolved.maxNodes}`;
   if (isStatic && resolved.minNodes !== resolved.maxNodes) {
-    throw new UsageError(`A static rendezvous needs a fixed number of nodes, got \`nnodes\` ${nnodes}; use \`rdzvBackend: 'c10d'\` for an elastic range.`, 'nnodes');
+    throw new UsageError(
+      `A static rendezvous needs a fixed number of nodes, got \`nnodes\` ${nnodes}; use \`rdzvBackend: 'c10d'\` for an elastic range.`,
+      'nnodes',
+    );
   }
   argv.push('--nnodes', nnodes, '--nproc_per_node', String(resolved.nprocPerNode));
-  argv.push('--rdzv_backend', resolved.rdzvBackend, '--rdzv_id', resolved.rdzvId, '--rdzv_conf', rdzvConf(resolved, options.rdzvHost));
+  argv.push(
+    '--rdzv_backend',
+    resolved.rdzvBackend,
+    '--rdzv_id',
+    resolved.rdzvId,
+    '--rdzv_conf',
+    rdzvConf(resolved, options.rdzvHost),
+  );
   if (isStatic) {
-    argv.push('--node_rank', String(resolved.nodeRank), '--master_addr', hostForUrl(resolved.masterAddr), '--master_port', String(endpointPort));
+    argv.push(
+      '--node_rank',
+      String(resolved.nodeRank),
+      '--master_addr',
+      hostForUrl(resolved.masterAddr),
+      '--master_port',
+      String(endpointPort),
+    );
   } else {
-    const endpoint = resolved.rdzvEndpoint ?? (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
-    if (endpoint === undefined) throw new TypeError('torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.');
+    const endpoint =
+      resolved.rdzvEndpoint ??
+      (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
+    if (endpoint === undefined)
+      throw new TypeError(
+        'torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.',
+      );
     argv.push('--rdzv_endpoint', endpoint);
   }
   argv.push('--max_restarts', String(resolved.maxRestarts));
@@ -141,9 +189,12 @@ export function torchrunArgv(resolved: ResolvedOptions, entryArgv: readonly stri
   const tee = stdFlag('tee', resolved.tee, resolved.nprocPerNode);
   if (tee !== undefined) argv.push('--tee', tee);
   if (atLeast(2, 2)) {
-    const shown = [...resolved.localRanksFilter].filter((rank) => rank >= 0 && rank < resolved.nprocPerNode).sort((a, b) => a - b);
+    const shown = [...resolved.localRanksFilter]
+      .filter((rank) => rank >= 0 && rank < resolved.nprocPerNode)
+      .sort((a, b) => a - b);
     // torchrun cannot take an empty list; a rank that does not exist shows nothing.
-    if (shown.length < resolved.nprocPerNode) argv.push('--local_ranks_filter', shown.length ? shown.join(',') : String(resolved.nprocPerNode));
+    if (shown.length < resolved.nprocPerNode)
+      argv.push('--local_ranks_filter', shown.length ? shown.join(',') : String(resolved.nprocPerNode));
   }
   return [...argv, ...entryArgv];
 }

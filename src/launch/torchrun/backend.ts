@@ -17,18 +17,31 @@ const MONITOR_INTERVAL = ['--monitor_interval', '0.1'];
 export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFile?: string): LaunchPlan {
   const tee: StdSelection[] = resolved.tee.map((t, i) => ((resolved.redirects[i] ?? 'none') === 'none' ? 'all' : t));
   // Without a log dir of the user's, torchrun's goes into the launch's own folder, removed with it.
-  const forArgv: ResolvedOptions = { ...resolved, masterPort, tee, logDir: resolved.logDir ?? path.join(resolved.runDir, 'torchrun') };
+  const forArgv: ResolvedOptions = {
+    ...resolved,
+    masterPort,
+    tee,
+    logDir: resolved.logDir ?? path.join(resolved.runDir, 'torchrun'),
+  };
   const legacy = resolved.torchVersion !== undefined && /^(0\.|1\.[0-8]\.)/.test(resolved.torchVersion);
   const worker = entryArgv(resolved, entryFile);
-  const entry = legacy || resolved.deathSigWrapper.length === 0
-    ? 'command' in resolved.entry || 'trainer' in resolved.entry
-      ? ['--no_python', ...worker]
-      : torchrunEntryArgv(resolved.entry)
-    : ['--no_python', ...resolved.deathSigWrapper, ...worker];
-  const argv = [...resolved.deathSigWrapper, ...torchrunArgv(forArgv, legacy ? entry : [...MONITOR_INTERVAL, ...entry], { rdzvHost: resolved.rdzvIsHost })];
+  const entry =
+    legacy || resolved.deathSigWrapper.length === 0
+      ? 'command' in resolved.entry || 'trainer' in resolved.entry
+        ? ['--no_python', ...worker]
+        : torchrunEntryArgv(resolved.entry)
+      : ['--no_python', ...resolved.deathSigWrapper, ...worker];
+  const argv = [
+    ...resolved.deathSigWrapper,
+    ...torchrunArgv(forArgv, legacy ? entry : [...MONITOR_INTERVAL, ...entry], { rdzvHost: resolved.rdzvIsHost }),
+  ];
   const errorFile = path.join(resolved.runDir, 'agent', 'error.json');
   // torch >= 2.3 tags tee'd lines with this template: global ranks, even under a dynamic rendezvous.
-  const env: Record<string, string> = { ...resolved.env, TORCHELASTIC_ERROR_FILE: errorFile, TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE: '[rank${rank}]:' };
+  const env: Record<string, string> = {
+    ...resolved.env,
+    TORCHELASTIC_ERROR_FILE: errorFile,
+    TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE: '[rank${rank}]:',
+  };
   if (resolved.socketIfname) {
     env.GLOO_SOCKET_IFNAME ??= process.env.GLOO_SOCKET_IFNAME ?? resolved.socketIfname;
     env.NCCL_SOCKET_IFNAME ??= process.env.NCCL_SOCKET_IFNAME ?? resolved.socketIfname;
@@ -38,7 +51,9 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
     masterAddr: resolved.masterAddr,
     masterPort,
     worldSize: resolved.nprocPerNode * resolved.maxNodes,
-    ranks: [{ localRank: 0, rank: -1, argv, cwd: resolved.cwd, env, errorFile, stdoutLog: undefined, stderrLog: undefined }],
+    ranks: [
+      { localRank: 0, rank: -1, argv, cwd: resolved.cwd, env, errorFile, stdoutLog: undefined, stderrLog: undefined },
+    ],
     files: resolved.logDir ? [resolved.logDir] : [],
   };
 }
@@ -64,7 +79,11 @@ export function torchrunDemux(resolved: ResolvedOptions): Demux {
  * Reads torchrun's failure summary ("Root Cause (first observed failure)") from the agent's stderr, and the
  * traceback from the error file the agent copied (TORCHELASTIC_ERROR_FILE) or the one the summary names.
  */
-export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: string, rankTail: (rank: number, localRank: number) => string): RootCause | undefined {
+export function parseTorchrunRootCause(
+  agentStderr: string,
+  agentErrorFile: string,
+  rankTail: (rank: number, localRank: number) => string,
+): RootCause | undefined {
   const at = agentStderr.lastIndexOf('Root Cause (first observed failure):');
   if (at === -1) return undefined;
   const block = agentStderr.slice(at);
@@ -76,7 +95,8 @@ export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: stri
   const code = Number(exitMatch[1]);
   const signal = code < 0 ? (signalName(-code) ?? null) : null;
   const summaryFile = field('error_file');
-  const fromFile = readErrorFile(agentErrorFile) ?? (summaryFile && summaryFile !== '<N/A>' ? readErrorFile(summaryFile) : undefined);
+  const fromFile =
+    readErrorFile(agentErrorFile) ?? (summaryFile && summaryFile !== '<N/A>' ? readErrorFile(summaryFile) : undefined);
   const base = {
     rank,
     localRank: Number(rankMatch[2]),
@@ -86,7 +106,13 @@ export function parseTorchrunRootCause(agentStderr: string, agentErrorFile: stri
     exitCode: code < 0 ? null : code,
     signal,
   };
-  if (fromFile && (fromFile.traceback || fromFile.message)) return { ...base, traceback: fromFile.traceback || fromFile.message, source: 'error-file', message: fromFile.message };
+  if (fromFile && (fromFile.traceback || fromFile.message))
+    return {
+      ...base,
+      traceback: fromFile.traceback || fromFile.message,
+      source: 'error-file',
+      message: fromFile.message,
+    };
   const tail = rankTail(rank, base.localRank);
   if (tail.trim()) return { ...base, traceback: tail, source: 'stderr', message: exceptionLine(tail) };
   return { ...base, traceback: '', source: 'none', message: '' };
