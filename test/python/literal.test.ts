@@ -65,8 +65,8 @@ describe('toPythonLiteral', () => {
         { m: new Map() },
         'Cannot write `args.m` as a Python literal: got an object; a Map instance has no Python literal; expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object.',
       ],
-      // eslint-disable-next-line no-sparse-arrays
       [
+        // eslint-disable-next-line no-sparse-arrays
         { h: [1, , 3] },
         'Cannot write `args.h[1]` as a Python literal: got `undefined` (undefined); arrays must not have holes.',
       ],
