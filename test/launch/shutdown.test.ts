@@ -13,9 +13,7 @@ const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
 /** Starts a real ddprun parent (the built library) running 2 sleeping ranks; resolves once both ranks are up. */
-async function startParent(
-  env: Record<string, string> = {},
-): Promise<{
+async function startParent(env: Record<string, string> = {}): Promise<{
   parent: ChildProcess;
   pids: string;
   output: () => string;
