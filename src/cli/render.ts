@@ -1,9 +1,11 @@
 import type { createLogUpdate } from 'log-update';
-import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
+import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions } from '../launch/types.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
-import { rankPrefix } from '../launch/run/supervisor.js';
+import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
+
+export { shownOnConsole };
 
 interface Stream {
   write(text: string): unknown;
@@ -32,18 +34,6 @@ export async function loadStatusLine(
 }
 
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
-
-/** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
-export function shownOnConsole(
-  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>,
-  localRank: number,
-  stream: 'stdout' | 'stderr',
-): boolean {
-  if (localRank < 0) return true; // the torchrun agent's own lines
-  if (!resolved.localRanksFilter.has(localRank)) return false;
-  const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
-  return !(redirected === 'all' || redirected === stream);
-}
 
 /** A rank's exit as a person reads it: `0`, `3`, `SIGKILL`, `running`. */
 function exitText(exitCode: number | null, signal: NodeJS.Signals | null): string {

@@ -7,6 +7,7 @@ import { launchResolved } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
+import { silenceDeadTerminals } from './terminal.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -53,9 +54,12 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain });
+  // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
+  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
+  // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
+  if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
   renderer.finish(result, { rootCause: !plain });
   return exitCodeForResult(result);
 }

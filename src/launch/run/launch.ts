@@ -12,7 +12,10 @@ import { Watchdog } from './pdeathsig.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
-import { RankGroup } from './supervisor.js';
+import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
+import { forwardJobControl } from './job-control.js';
+import { LogFiles } from './log-files.js';
+import { RankGroup, type GroupIo } from './supervisor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
 
@@ -27,10 +30,12 @@ class Launch {
   private group: RankGroup | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
+  private groupIo: GroupIo = {};
 
   constructor(
     private readonly options: LaunchOptions | ResolvedOptions,
     private readonly isResolved: boolean,
+    private readonly consoleStreams?: ConsoleStreams,
   ) {}
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -38,6 +43,17 @@ class Launch {
     this.stopSignal ??= signal;
     if (++this.stops > 1) this.group?.kill();
     else this.group?.stop(signal);
+  }
+
+  /**
+   * The console's reader went away (`ddprun … | head -1`, a closed terminal): the run stops as that signal would
+   * stop it (exit 141 or 129; the ranks get SIGTERM and the grace period), nothing more is written there, and the
+   * log files keep everything. A later real signal or stop() counts as the first.
+   */
+  private readerGone(as: 'SIGPIPE' | 'SIGHUP'): void {
+    if (this.stopSignal) return;
+    this.stopSignal = as;
+    this.group?.stop('SIGTERM');
   }
 
   async run(): Promise<LaunchResult> {
@@ -52,7 +68,9 @@ class Launch {
     let entryFile: string | undefined;
     const watchdog = new Watchdog(resolved.runDir);
     try {
+      this.groupIo = { logFiles: new LogFiles(resolved.logDir), console: this.watchConsole(resolved, disposers) };
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
+      if (resolved.handleSignals) disposers.push(forwardJobControl(() => this.group?.groupIds() ?? []));
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
       if ('trainer' in resolved.entry) {
         const trainer = resolved.entry.trainer;
@@ -91,7 +109,7 @@ class Launch {
       if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
-      const group = new RankGroup(resolved, plan, this.events, watchdog);
+      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
       this.group = group;
       const outcome = await group.run().finally(() => watchdog.forget());
       this.group = undefined;
@@ -148,7 +166,7 @@ class Launch {
     const port = resolved.masterPort ?? (await findFreeNetworkPort());
     const plan = planAgent(resolved, port, entryFile);
     if (this.stopSignal) return this.stopped(0, 0, []);
-    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
+    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
     const outcome = await group.run().finally(() => watchdog.forget());
     this.group = undefined;
@@ -204,6 +222,16 @@ class Launch {
     };
   }
 
+  /** The console this launch writes to (its own lines, or a renderer's): watched for back-pressure and its reader. */
+  private watchConsole(resolved: ResolvedOptions, disposers: (() => void)[]): ConsoleOutput | undefined {
+    const streams =
+      this.consoleStreams ?? (resolved.console ? { stdout: process.stdout, stderr: process.stderr } : undefined);
+    if (!streams) return undefined;
+    const output = new ConsoleOutput(streams, (_stream, as) => this.readerGone(as));
+    disposers.push(() => output.dispose());
+    return output;
+  }
+
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
       const handler = () => this.stop(signal);
@@ -237,9 +265,13 @@ export function launch(options: LaunchOptions): LaunchHandle {
   return start(new Launch(options, false));
 }
 
-/** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
-export function launchResolved(resolved: ResolvedOptions): LaunchHandle {
-  return start(new Launch(resolved, true));
+/**
+ * `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). `console`:
+ * the streams the caller renders the launch to (default: process.stdout/stderr when `resolved.console`); their
+ * back-pressure pauses the ranks, and when their reader goes away the launch stops.
+ */
+export function launchResolved(resolved: ResolvedOptions, console?: ConsoleStreams): LaunchHandle {
+  return start(new Launch(resolved, true, console));
 }
 
 function start(run: Launch): LaunchHandle {
