@@ -11,7 +11,13 @@ const FLOOD = path.join(FIXTURES, 'launch', 'flood.py');
 const started: ChildProcess[] = [];
 afterEach(() => {
   // A pipeline left running (a hang) is killed whole: bash, ddprun and the reader share its process group.
-  for (const child of started.splice(0)) if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  for (const child of started.splice(0)) {
+    try {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  }
 });
 
 /** Runs `bash -c script` in its own process group; `$CLI` is the built ddprun. */
@@ -127,5 +133,27 @@ describe('a slow reader', () => {
     });
     expect(await closed).toBe(0);
     expect(events).toBe(lines);
+  });
+
+  it('waits for a slow reader after the ranks exited: the last output in the pipes is not cut off after 2 s', async () => {
+    const s = box();
+    // ≈ 2.3 MB, far more than the socket to this test and the readers hold; the rank's own pipe (a socket pair, its
+    // buffer grown to 8 MiB) holds the rest, so the rank exits with most of its output still unread.
+    const lines = 40_000;
+    const child = spawn(process.execPath, [CLI, FLOOD, s.out, String(lines)], {
+      env: { ...s.env, SEND_BUFFER: String(8 << 20) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    started.push(child);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    const [rank] = readPids(s.out) as [number];
+    await waitFor(() => !pidAlive(rank), 'the rank to exit', 60_000);
+    // Longer than the 2 s ddprun gives a pipe held open by a process that escaped the rank's group.
+    await new Promise((r) => setTimeout(r, 3000));
+    let received = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (received += d));
+    expect(await closed).toBe(0);
+    expect(received.split('\n').filter((l) => l.startsWith('[rank0]:')).length).toBe(lines);
   });
 });

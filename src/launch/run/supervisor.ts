@@ -122,15 +122,22 @@ export class RankGroup {
     this.life.to('ended');
   }
 
-  /** Waits for the pipes to drain (at most STREAM_DRAIN_MS), closes them, then the log files. */
+  /**
+   * Waits for the pipes to drain, closes them, then the log files. A pipe still open STREAM_DRAIN_MS after the groups
+   * are gone is held by a process that escaped them, and is closed; one paused by a slow reader is waited for.
+   */
   private async closeStreams(): Promise<void> {
     const drained = Promise.all(this.ranks.map((r) => r.streamsDone));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, STREAM_DRAIN_MS)))]);
-    clearTimeout(timer);
-    for (const r of this.ranks) for (const pipe of [r.child.stdout, r.child.stderr]) pipe?.destroy();
+    while (!(await settlesWithin(drained, STREAM_DRAIN_MS)) && this.pipes().some((p) => p.isPaused()));
+    for (const pipe of this.pipes()) pipe.destroy();
     await drained;
     await Promise.all(this.ranks.flatMap(closeLogs));
+  }
+
+  private pipes(): Readable[] {
+    return this.ranks.flatMap((r) =>
+      [r.child.stdout, r.child.stderr].filter((p): p is Readable => p !== null && !p.destroyed),
+    );
   }
 
   private start(plan: RankPlan): Promise<void> {
@@ -222,6 +229,15 @@ export class RankGroup {
   agentStderr(): string {
     return this.ranks[0]?.tail.text() ?? '';
   }
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
 }
 
 function rankResult(r: RankProcess): RankResult {
