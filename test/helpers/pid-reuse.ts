@@ -64,3 +64,22 @@ export function stillRunning(p: { pid: number; start: number }): boolean {
     return false;
   }
 }
+
+/** Pids with their start times, so that "gone" is never confused with "reused" (pids come back fast here). */
+export function identify(pids: readonly number[]): { pid: number; start: number }[] {
+  return pids.map((pid) => ({ pid, start: startTimeOf(pid) ?? -1 }));
+}
+
+/** Polls until none of the processes runs any more; returns the pids still running after `timeoutMs`. */
+export async function waitAllGone(
+  procs: readonly { pid: number; start: number }[],
+  timeoutMs = 5000,
+): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = procs.filter(stillRunning);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = left.filter(stillRunning);
+  }
+  return left.map((p) => p.pid);
+}

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, sandbox } from '../cli/helpers.js';
-import { canForcePids, occupyPid, startTimeOf, stillRunning } from '../helpers/pid-reuse.js';
-import { pidAlive, readPids, waitGone } from '../helpers/procs.js';
+import { canForcePids, identify, occupyPid, startTimeOf, stillRunning, waitAllGone } from '../helpers/pid-reuse.js';
+import { readPids, waitGone } from '../helpers/procs.js';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 
 const launcher = path.resolve('test/fixtures/launch/launcher.mjs');
@@ -169,10 +169,10 @@ describe.skipIf(!python)('the trainer entry file after a fatal signal (issue 17 
       const files = readdirSync(ddp);
       expect(files).toHaveLength(1);
       expect(await until(() => readdirSync(pids).length === 2)).toBe(true);
-      const ranks = readPids(pids);
+      const ranks = identify(readPids(pids));
       parent.proc.kill(signal);
       expect(await parent.exit).toEqual([null, signal]);
-      expect(await waitGone(ranks, 5000)).toEqual([]);
+      expect(await waitAllGone(ranks)).toEqual([]);
       expect(await until(() => readdirSync(ddp).length === 0, 10_000), `left: ${readdirSync(ddp).join(', ')}`).toBe(
         true,
       );
@@ -186,10 +186,10 @@ const withChild = (pids: string) => ({
   gracePeriodMs: 3000,
 });
 
-async function rankAndChildPids(pids: string, ranks: number): Promise<{ ranks: number[]; children: number[] }> {
+async function rankAndChildPids(pids: string, ranks: number) {
   expect(await until(() => readdirSync(pids).length === ranks)).toBe(true);
   const pairs = readdirSync(pids).map((f) => readFileSync(path.join(pids, f), 'utf8').trim().split(' ').map(Number));
-  return { ranks: pairs.map((p) => p[0] as number), children: pairs.map((p) => p[1] as number) };
+  return { ranks: identify(pairs.map((p) => p[0] as number)), children: identify(pairs.map((p) => p[1] as number)) };
 }
 
 function runCli(
@@ -217,12 +217,12 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     process.kill(watchdog as number, 'SIGSTOP');
     process.kill(watchdog as number, 'SIGKILL');
     process.kill(parent.proc.pid as number, 'SIGKILL');
-    cleanups.push(() => children.filter(pidAlive).forEach((p) => process.kill(p, 'SIGKILL')));
+    cleanups.push(() => children.filter(stillRunning).forEach((p) => process.kill(p.pid, 'SIGKILL')));
     await parent.exit;
     // The parent-death signal takes the ranks; their children survive, and so does the run folder.
-    expect(await waitGone(ranks, 5000)).toEqual([]);
+    expect(await waitAllGone(ranks)).toEqual([]);
     await sleep(300);
-    expect(children.filter(pidAlive)).toEqual(children);
+    expect(children.filter(stillRunning)).toEqual(children);
     expect(existsSync(runDir)).toBe(true);
 
     const box = sandbox();
@@ -231,7 +231,7 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     expect(gc.code, gc.stderr).toBe(0);
     expect(gc.stdout).toContain(`removed the run folder ${runDir} of a dead launcher (pid ${parent.proc.pid})`);
     expect(gc.stdout).toContain('ended 2 of its processes');
-    expect(await waitGone(children, 5000)).toEqual([]);
+    expect(await waitAllGone(children)).toEqual([]);
     expect(existsSync(runDir)).toBe(false);
   });
 
@@ -245,18 +245,18 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     const gc = await runCli(['gc'], { ...box.env, TMPDIR: parent.tmp });
     expect(gc.code, gc.stderr).toBe(0);
     expect(gc.stdout).not.toContain(runDir);
-    expect([...ranks, ...children].filter(pidAlive)).toEqual([...ranks, ...children]);
+    expect([...ranks, ...children].filter(stillRunning)).toEqual([...ranks, ...children]);
     expect(existsSync(runDir)).toBe(true);
     parent.proc.kill('SIGTERM');
     expect(await parent.exit).toEqual([143, null]);
-    expect(await waitGone([...ranks, ...children], 5000)).toEqual([]);
+    expect(await waitAllGone([...ranks, ...children])).toEqual([]);
   });
 
   it("replaces a SIGKILLed watchdog, so that ddprun's SIGKILL afterwards still ends the ranks' children", async () => {
     const pids = pidsDir();
     const parent = await startParent(withChild(pids), 2);
     const { ranks, children } = await rankAndChildPids(pids, 2);
-    cleanups.push(() => children.filter(pidAlive).forEach((p) => process.kill(p, 'SIGKILL')));
+    cleanups.push(() => children.filter(stillRunning).forEach((p) => process.kill(p.pid, 'SIGKILL')));
     const runDir = parent.runDir() as string;
     const ppid = parent.proc.pid as number;
     const [first] = childrenOf(ppid, 'ddprun-watchdog');
@@ -266,7 +266,7 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     expect(replaced).toBe(true);
     parent.proc.kill('SIGKILL');
     await parent.exit;
-    expect(await waitGone([...ranks, ...children], 5000)).toEqual([]);
+    expect(await waitAllGone([...ranks, ...children])).toEqual([]);
     expect(await until(() => !existsSync(runDir), 5000)).toBe(true);
   });
 });
