@@ -1,4 +1,4 @@
-import { signalGroup } from './terminate.js';
+import { signalOwnedGroup, type OwnedGroup } from './terminate.js';
 
 /**
  * Ctrl-Z for the ranks. The terminal's SIGTSTP reaches only ddprun's process group; each rank is a session of its
@@ -6,9 +6,9 @@ import { signalGroup } from './terminate.js';
  * itself (its own handler removed, SIGTSTP raised: the shell sees a stopped job), and once continued (`fg`, `bg`)
  * SIGCONT the groups. Returns the disposer.
  */
-export function forwardJobControl(groupIds: () => readonly number[]): () => void {
+export function forwardJobControl(groups: () => readonly OwnedGroup[]): () => void {
   const onStop = () => {
-    for (const pgid of groupIds()) signalGroup(pgid, 'SIGSTOP');
+    for (const group of groups()) signalOwnedGroup(group, 'SIGSTOP');
     process.off('SIGTSTP', onStop);
     try {
       // With no listener left, SIGTSTP has its default action again: ddprun stops here until SIGCONT. Where the
@@ -16,7 +16,7 @@ export function forwardJobControl(groupIds: () => readonly number[]): () => void
       process.kill(process.pid, 'SIGTSTP');
     } finally {
       process.on('SIGTSTP', onStop);
-      for (const pgid of groupIds()) signalGroup(pgid, 'SIGCONT');
+      for (const group of groups()) signalOwnedGroup(group, 'SIGCONT');
     }
   };
   process.on('SIGTSTP', onStop);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { LogFiles } from './log-files.js';
+import type { OwnedGroup } from './terminate.js';
 import { Tail } from './logs.js';
 import type { RankPlan } from '../types.js';
 
@@ -11,6 +12,8 @@ export interface RankProcess {
   child: ChildProcess;
   /** Set synchronously by a successful spawn: a stop() before the 'spawn' event still reaches this rank. */
   pid: number | undefined;
+  /** The rank's process group, signalled only while it is provably ours (undefined when the spawn failed). */
+  group: OwnedGroup | undefined;
   startedAt: number;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -47,6 +50,7 @@ export function spawnRank(rank: RankPlan, logFiles: LogFiles, tailLines: number)
     plan: rank,
     child,
     pid: child.pid,
+    group: undefined,
     startedAt: Date.now(),
     exitCode: null,
     signal: null,

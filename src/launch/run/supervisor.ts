@@ -8,7 +8,8 @@ import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
 import { agentPolicy, pipeOutput, rankPolicy, type Demux, type OutputContext } from './rank-output.js';
 import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
-import { groupAlive, reapGroups, signalGroup } from './terminate.js';
+import { readStat, runMark } from './proc.js';
+import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
@@ -65,16 +66,16 @@ export class RankGroup {
     return this.life.state;
   }
 
-  /** The process group ids of the ranks started so far (each rank leads its own group). */
-  groupIds(): number[] {
-    return this.ranks.flatMap((r) => (r.pid === undefined ? [] : [r.pid]));
+  /** The process groups of the ranks started so far (each rank leads its own), signalled only while ours. */
+  groups(): OwnedGroup[] {
+    return this.ranks.flatMap((r) => (r.group ? [r.group] : []));
   }
 
   /** Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer. */
   stop(signal: NodeJS.Signals): void {
     if (!this.life.can('stopping')) return;
     this.life.to('stopping');
-    for (const pgid of this.groupIds()) signalGroup(pgid, signal);
+    for (const group of this.groups()) signalOwnedGroup(group, signal);
     this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
   }
@@ -84,7 +85,7 @@ export class RankGroup {
     if (this.life.state === 'ended') return;
     if (this.life.can('killing')) this.life.to('killing');
     else this.life.force.now = true; // reaping: the reaper SIGKILLs what is left at once
-    for (const pgid of this.groupIds()) signalGroup(pgid, 'SIGKILL');
+    for (const group of this.groups()) signalOwnedGroup(group, 'SIGKILL');
   }
 
   async run(): Promise<GroupOutcome> {
@@ -105,7 +106,7 @@ export class RankGroup {
       // A rank could not be set up (its log file, its folder): the ranks already started must not outlive this.
       this.kill();
       await Promise.all(this.ranks.map((r) => r.done));
-      await reapGroups(this.groupIds(), 0, this.life.force);
+      await reapGroups(this.groups(), 0, this.life.force);
       await this.closeStreams();
       throw error;
     }
@@ -115,8 +116,8 @@ export class RankGroup {
   private async teardown(): Promise<void> {
     const signalled = this.life.state !== 'running';
     this.life.to('reaping');
-    if (!signalled) for (const pgid of this.groupIds()) if (groupAlive(pgid)) signalGroup(pgid, 'SIGTERM');
-    await reapGroups(this.groupIds(), this.resolved.gracePeriodMs, this.life.force);
+    if (!signalled) for (const group of this.groups()) signalOwnedGroup(group, 'SIGTERM');
+    await reapGroups(this.groups(), this.resolved.gracePeriodMs, this.life.force);
     clearTimeout(this.graceTimer);
     await this.closeStreams();
     this.life.to('ended');
@@ -143,12 +144,13 @@ export class RankGroup {
   private start(plan: RankPlan): Promise<void> {
     // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
     const rank = spawnRank(plan, this.logFiles, this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES);
+    rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.ranks.push(rank);
     rank.streamsDone = Promise.all([this.pipe(rank, 'stdout'), this.pipe(rank, 'stderr')]).then(() => undefined);
     rank.child.on('exit', (code, signal) => this.onExit(rank, code, signal));
     return new Promise<void>((resolve) => {
-      if (rank.pid !== undefined) this.watchdog.watch(rank.pid);
+      if (rank.pid !== undefined) this.watchdog.watch(rank.pid, readStat(rank.pid)?.start);
       rank.child.once('spawn', () => {
         if (rank.pid !== undefined) this.emitStarted(plan, rank.pid);
         resolve();
@@ -229,6 +231,14 @@ export class RankGroup {
   agentStderr(): string {
     return this.ranks[0]?.tail.text() ?? '';
   }
+}
+
+/** The rank's process group, signalled only while provably ours (undefined when the spawn failed). */
+function ownedGroup(rank: RankProcess, runDir: string): OwnedGroup | undefined {
+  const { child } = rank;
+  if (child.pid === undefined) return undefined;
+  const leaderUnreaped = () => child.exitCode === null && child.signalCode === null;
+  return { pgid: child.pid, leaderUnreaped, mark: runMark(runDir) };
 }
 
 /** Whether `promise` settles within `ms`. */
