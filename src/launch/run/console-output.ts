@@ -82,9 +82,12 @@ export class ConsoleOutput {
   }
 
   private full(): boolean {
-    return (['stdout', 'stderr'] as const).some(
-      (name) => !this.gone.has(name) && this.streams[name].writableNeedDrain && !this.streams[name].destroyed,
-    );
+    return this.isFull('stdout') || this.isFull('stderr');
+  }
+
+  private isFull(name: StreamName): boolean {
+    const stream = this.streams[name];
+    return stream.writableNeedDrain && !stream.destroyed && !this.gone.has(name);
   }
 
   private release(all = false): void {

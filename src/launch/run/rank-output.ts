@@ -99,8 +99,11 @@ export function rankPolicy(ctx: OutputContext, rank: RankPlan, stream: StreamNam
       // Nobody needs this stdout line by line (no listener, no tail): prefix whole chunks at once.
       if (stream === 'stdout' && events.listenerCount('line') === 0) {
         const lines = splitter.pushPrefixed(chunk, prefix);
-        if (toConsole && lines) batch.push(lines);
-      } else splitter.push(chunk);
+        if (toConsole && lines) ctx.console?.write(stream, lines, valve);
+        else ctx.console?.throttle(valve);
+        return;
+      }
+      splitter.push(chunk);
       batch.flush(valve);
     },
     end(valve) {
