@@ -12,10 +12,11 @@ const started: ChildProcess[] = [];
 afterEach(() => {
   // A pipeline left running (a hang) is killed whole: bash, ddprun and the reader share its process group.
   for (const child of started.splice(0)) {
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) continue;
     try {
-      if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      process.kill(-child.pid, 'SIGKILL');
     } catch {
-      // the group is gone already
+      child.kill('SIGKILL'); // not a group leader: ddprun itself (its ranks die with it: parent-death signal)
     }
   }
 });
