@@ -12,6 +12,7 @@ import { deathSigWrapper } from '../run/pdeathsig.js';
 import { checkTrainer } from '../../ultralytics/trainer.js';
 import type { DdpTrainer } from '../../ultralytics/types.js';
 import { planAgent } from '../torchrun/backend.js';
+import { OPTION_NAMES } from '../option-table.js';
 import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from '../types.js';
 
 /** torchrun's default for multi-node static rendezvous. */
@@ -23,33 +24,7 @@ export const MAX_NPROC_PER_NODE = 4096;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SELECTIONS: readonly StdSelection[] = ['none', 'stdout', 'stderr', 'all'];
-const KNOWN_OPTIONS = new Set([
-  'entry',
-  'nprocPerNode',
-  'nnodes',
-  'nodeRank',
-  'masterAddr',
-  'masterPort',
-  'maxRestarts',
-  'runId',
-  'logDir',
-  'redirects',
-  'tee',
-  'localRanksFilter',
-  'gracePeriodMs',
-  'python',
-  'cwd',
-  'env',
-  'signal',
-  'backend',
-  'rdzvTimeoutMs',
-  'rdzvBackend',
-  'rdzvEndpoint',
-  'rdzvId',
-  'handleSignals',
-  'console',
-  'configDir',
-]);
+const KNOWN_OPTIONS = new Set<string>(OPTION_NAMES);
 
 /** `host` of `host:port` or `[v6]:port`. */
 function endpointHost(endpoint: string): string {
