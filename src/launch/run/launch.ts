@@ -8,6 +8,7 @@ import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
+import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
@@ -258,7 +259,7 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal);
+      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
     },
   };
   return handle;

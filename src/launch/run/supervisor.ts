@@ -4,6 +4,7 @@ import { mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail, openLog } from './logs.js';
+import { prepareRankFolders } from './rank-folders.js';
 import type { FailedRank } from './failure.js';
 import { groupAlive, reapGroups, signalGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
@@ -90,6 +91,7 @@ export class RankGroup {
   }
 
   async run(): Promise<GroupOutcome> {
+    prepareRankFolders(this.plan.ranks);
     try {
       for (const rank of this.plan.ranks) {
         if (this.stopping) break;
