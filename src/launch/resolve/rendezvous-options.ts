@@ -1,4 +1,4 @@
-import { fail, integerOr, validateString } from './validators.js';
+import { fail, integerOr, validateOneOf } from './validators.js';
 
 export const DEFAULT_RDZV_TIMEOUT_MS = 900_000;
 /** torchrun's registered rendezvous backends (torch.distributed.elastic.rendezvous.registry). */
@@ -33,11 +33,7 @@ export function resolveRendezvous(
   const runId = resolveId('runId', options.runId, 'none');
   const rdzvId = resolveId('rdzvId', options.rdzvId, runId);
   let rdzvBackend: string = elastic ? 'c10d' : 'static';
-  if (options.rdzvBackend !== undefined) {
-    rdzvBackend = validateString('rdzvBackend', options.rdzvBackend, '');
-    if (!(RDZV_BACKENDS as readonly string[]).includes(rdzvBackend))
-      fail('rdzvBackend', options.rdzvBackend, `one of ${RDZV_BACKENDS.map((b) => `'${b}'`).join(', ')}`);
-  }
+  if (options.rdzvBackend !== undefined) rdzvBackend = validateOneOf('rdzvBackend', options.rdzvBackend, RDZV_BACKENDS);
   const rdzvEndpoint = options.rdzvEndpoint;
   if (rdzvEndpoint !== undefined && (typeof rdzvEndpoint !== 'string' || !/^\S+:\d{1,5}$/.test(rdzvEndpoint)))
     fail('rdzvEndpoint', rdzvEndpoint, '`HOST:PORT`');
