@@ -24,7 +24,10 @@ describe('the option table', () => {
       const [text, value] = flag.choices ? [flag.choices[0], flag.choices[0]] : SAMPLES[flag.value ?? 'text'];
       const command = parseCli([name, text as string, 'a.py']);
       if (command.kind !== 'launch') throw new Error('expected a launch');
-      expect({ option, value: (command.options as unknown as Record<string, unknown>)[option] }).toEqual({ option, value });
+      expect({ option, value: (command.options as unknown as Record<string, unknown>)[option] }).toEqual({
+        option,
+        value,
+      });
     }
   });
 
