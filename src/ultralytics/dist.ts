@@ -100,7 +100,8 @@ export async function generateDdpCommand(
   }
   const checked = checkTrainer(trainer);
   const removeDir = !checked.resume && checked.saveDir !== undefined ? checked.saveDir : undefined;
-  const configDirs = options.configDir === undefined ? configDirCandidates() : [path.resolve(options.configDir)];
+  // The given config dir is protected besides every default one (whose parent, ~/.config, must survive too).
+  const configDirs = options.configDir === undefined ? [] : [path.resolve(options.configDir)];
   if (removeDir !== undefined) checkSaveDir(removeDir, { configDirs }); // refuse before any effect
 
   const found = await findPython(options.python === undefined ? {} : { python: options.python });
