@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DdprunError, UsageError, describeValue } from '../errors.js';
 import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import { findPython, probeTorch } from '../python/find-python.js';
-import { configDirCandidates, getUserConfigDir } from './config-dir.js';
+import { getUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
 import { checkTrainer, trainerId, type CheckedTrainer } from './trainer.js';
