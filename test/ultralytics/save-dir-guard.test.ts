@@ -56,7 +56,7 @@ describe('the save_dir guard, against a real fake HOME', () => {
       pythonVersion: [3, 12],
     });
     const configDir = path.join(s.dir, 'given-config');
-    const env = { ...s.env, HOME: home, SANDBOX: s.dir };
+    const env: NodeJS.ProcessEnv = { ...s.env, HOME: home, SANDBOX: s.dir };
     delete env.XDG_CONFIG_HOME;
     delete env.YOLO_CONFIG_DIR;
     const h = (p: string) => path.join(home, p);
