@@ -80,8 +80,7 @@ function protectedDirs(options: SaveDirOptions): [string, string][] {
   const dirs: [string, string][] = [[home, 'the home directory']];
   if (cwd !== undefined) dirs.push([cwd, 'the current directory']);
   for (const d of options.configDirs ?? []) dirs.push([d, `the config directory ${JSON.stringify(d)}`]);
-  for (const d of cwd === undefined ? [] : configDirCandidates('Ultralytics', env))
-    dirs.push([d, `the config directory ${JSON.stringify(d)}`]);
+  for (const d of configDirCandidates('Ultralytics', env)) dirs.push([d, `the config directory ${JSON.stringify(d)}`]);
   dirs.push([os.tmpdir(), 'the temp directory']);
   for (const name of ['XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'DDPRUN_STATE_DIR']) {
     const value = env[name];

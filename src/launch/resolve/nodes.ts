@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { UsageError } from '../../errors.js';
 import { validateMasterAddr } from './netif.js';
 import { fail, integerOr, validateInteger } from './validators.js';
@@ -11,6 +12,8 @@ export interface Nodes {
   nodeRank: number;
   masterAddr: string;
   masterPort: number | undefined;
+  /** Set when `masterAddr` must resolve to be accepted: the error to throw when it does not. */
+  masterAddrLookup: (() => UsageError) | undefined;
 }
 
 function resolveNnodes(value: unknown, backend: 'native' | 'torchrun'): [number, number] {
@@ -33,13 +36,40 @@ function resolveNnodes(value: unknown, backend: 'native' | 'torchrun'): [number,
   return [min, max];
 }
 
-/** The master address as torch's TCPStore takes it: an IPv6 address without the brackets a URL needs. */
-function resolveMasterAddr(value: unknown): string {
-  if (value === undefined) return '127.0.0.1';
+function invalidAddr(value: string, problem: string): UsageError {
+  // validateMasterAddr's text names the option and the value already: say them once.
+  const reason = problem.replace(
+    /^Expected `masterAddr` \(--master-addr\) to be an IP address or a host name, got .*?: /,
+    '',
+  );
+  return new UsageError(
+    `Invalid \`masterAddr\` ${JSON.stringify(value)}: ${reason.replace(/^./, (c) => c.toUpperCase())} Expected an IP address or a host name.`,
+    'masterAddr',
+  );
+}
+
+/**
+ * The master address as torch's TCPStore takes it: an IPv6 address without the brackets a URL needs. A name
+ * whose only flaw is `_` in a label (docker compose service names) is kept for a DNS check (`lookup`).
+ */
+function resolveMasterAddr(value: unknown): { masterAddr: string; lookup: (() => UsageError) | undefined } {
+  if (value === undefined) return { masterAddr: '127.0.0.1', lookup: undefined };
   if (typeof value !== 'string') fail('masterAddr', value, 'an IP address or a host name (a string)');
   const problem = validateMasterAddr(value);
-  if (problem) throw new UsageError(`Invalid \`masterAddr\` ${JSON.stringify(value)}: ${problem}`, 'masterAddr');
-  return value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  if (problem && value.includes('_') && validateMasterAddr(value.replaceAll('_', 'x')) === undefined)
+    return { masterAddr: value, lookup: () => invalidAddr(value, `${problem} (It does not resolve either.)`) };
+  if (problem) throw invalidAddr(value, problem);
+  return { masterAddr: value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value, lookup: undefined };
+}
+
+/** A master address with `_` is accepted when it resolves (as `a_b.host` does on a compose network). */
+export async function checkMasterAddrResolves(nodes: Nodes): Promise<void> {
+  if (!nodes.masterAddrLookup) return;
+  try {
+    await lookup(nodes.masterAddr);
+  } catch {
+    throw nodes.masterAddrLookup();
+  }
 }
 
 /** `nnodes`, `nodeRank`, `masterAddr`, `masterPort`: where this node sits and where the nodes meet. */
@@ -52,8 +82,8 @@ export function resolveNodes(options: Record<string, unknown>, backend: 'native'
       'nodeRank',
     );
   }
-  const masterAddr = resolveMasterAddr(options.masterAddr);
+  const { masterAddr, lookup: masterAddrLookup } = resolveMasterAddr(options.masterAddr);
   const masterPort =
     options.masterPort === undefined ? undefined : validateInteger('masterPort', options.masterPort, 1, 65535);
-  return { minNodes, maxNodes, nodeRank, masterAddr, masterPort };
+  return { minNodes, maxNodes, nodeRank, masterAddr, masterPort, masterAddrLookup };
 }

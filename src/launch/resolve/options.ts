@@ -11,7 +11,7 @@ import { defaultCwd, resolveIn } from './cwd.js';
 import { checkEntry } from './entry.js';
 import { existingDir, usableTmpdir } from './fs-checks.js';
 import { interfaceForAddress, isLocalAddress } from './netif.js';
-import { DEFAULT_MULTINODE_PORT, resolveNodes, type Nodes } from './nodes.js';
+import { DEFAULT_MULTINODE_PORT, checkMasterAddrResolves, resolveNodes, type Nodes } from './nodes.js';
 import { MAX_NPROC_PER_NODE, checkNproc, resolveNproc } from './nproc.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
@@ -138,6 +138,7 @@ export async function resolveOptions(
 ): Promise<ResolvedOptions> {
   const form = checkForm(checkShape(options));
   const { backend, cwd, entry, nodes, rdzv, env } = form;
+  await checkMasterAddrResolves(nodes);
 
   const needsPython = probe && (!('command' in entry) || backend === 'torchrun');
   const python = needsPython ? (await findPython({ python: form.python })).python : undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { UsageError, describeValue } from '../../errors.js';
 import type { StdSelection } from '../types.js';
 import { resolveIn } from './cwd.js';
 import { creatableDir } from './fs-checks.js';
@@ -31,12 +32,14 @@ function resolveStdSpec(option: string, value: unknown, nproc: number): StdSelec
   for (const [key, sel] of Object.entries(value)) {
     const rank = Number(key);
     if (!/^\d+$/.test(key) || rank >= nproc)
-      fail(option, value, `a map whose keys are local ranks from 0 to ${nproc - 1}, but it names local rank ${key}`);
-    if (!(SELECTIONS as readonly string[]).includes(sel as string))
-      fail(
+      throw new UsageError(
+        `\`${option}\` names local rank ${key}, but the local ranks of this node are 0 to ${nproc - 1} (\`nprocPerNode\` is ${nproc}).`,
         option,
-        value,
-        `a map from local rank to one of ${QUOTED}, but local rank ${key} has ${JSON.stringify(sel)}`,
+      );
+    if (!(SELECTIONS as readonly string[]).includes(sel as string))
+      throw new UsageError(
+        `\`${option}\` gives local rank ${key} ${describeValue(sel)}; expected one of ${QUOTED}.`,
+        option,
       );
     out[rank] = sel as StdSelection;
   }
@@ -60,6 +63,9 @@ export function resolveOutput(options: Record<string, unknown>, nproc: number, c
   if (options.logDir !== undefined) {
     logDir = resolveIn(cwd, validateString('logDir', options.logDir, 'a directory path'), 'logDir');
     creatableDir('logDir', logDir);
+    // The first attempt's per-rank folders: a file in the way is bad input, found before any rank starts.
+    for (let localRank = 0; localRank < nproc; localRank++)
+      creatableDir('logDir', path.join(logDir, 'attempt_0', String(localRank)));
   }
   // --log-dir alone keeps both streams in files and on the console; a redirect without a log dir goes to a temp dir, as torchrun does.
   if (logDir && !wantsFiles) tee = tee.map(() => 'all');
