@@ -177,7 +177,13 @@ describe('a directory with __main__.py as the script (item 20)', () => {
 describe('master addresses (item 21)', () => {
   it('runs a real all-reduce with --master-addr [::1]', async () => {
     const s = box();
-    const run = await runCli(['--nproc-per-node', '2', '--master-addr', '[::1]', ALLREDUCE], { env: s.env });
+    // A timeout that ends ddprun (and so its ranks): the old code looped here forever.
+    const ran = spawnSync(process.execPath, [CLI, '--nproc-per-node', '2', '--master-addr', '[::1]', ALLREDUCE], {
+      env: s.env,
+      encoding: 'utf8',
+      timeout: 150_000,
+    });
+    const run = { code: ran.status, stdout: ran.stdout };
     expect(run.stdout).toContain('[rank0]:rank=0 world=2 sum=3');
     expect(run.code).toBe(0);
   }, 180_000);

@@ -123,6 +123,26 @@ async function probeNetwork(
   return { socketIfname, rdzvIsHost };
 }
 
+/** torchrun's warning, word for word. */
+const OMP_WARNING =
+  'Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.';
+
+/** The interpreter (unless a command runs without torchrun), and the ranks on this node, counted if symbolic. */
+async function probeRanks(
+  nproc: unknown,
+  form: ReturnType<typeof checkForm>,
+  probe: boolean,
+): Promise<{ python: string | undefined; nprocPerNode: number; torchVersion: string | undefined }> {
+  const { entry, backend } = form;
+  const needsPython = probe && (!('command' in entry) || backend === 'torchrun');
+  const python = needsPython ? (await findPython({ python: form.python })).python : undefined;
+  // Without probing, a symbolic count ('auto') is checked as the widest node, so that every rank-indexed option passes.
+  const { n: nprocPerNode, torchVersion: probed } =
+    !probe && typeof nproc === 'string' ? { n: MAX_NPROC_PER_NODE } : await resolveNproc(nproc, entry, python);
+  const torchVersion = probed ?? (backend === 'torchrun' && python ? (await probeTorch(python)).version : undefined);
+  return { python, nprocPerNode, torchVersion };
+}
+
 export interface ResolveBehaviour {
   /** Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines). @default true */
   probe?: boolean;
@@ -140,22 +160,12 @@ export async function resolveOptions(
   const { backend, cwd, entry, nodes, rdzv, env } = form;
   await checkMasterAddrResolves(nodes);
 
-  const needsPython = probe && (!('command' in entry) || backend === 'torchrun');
-  const python = needsPython ? (await findPython({ python: form.python })).python : undefined;
-  // Without probing, a symbolic count ('auto') is checked as the widest node, so that every rank-indexed option passes.
-  const symbolic = !probe && typeof options.nprocPerNode === 'string';
-  const { n: nprocPerNode, torchVersion: probed } = symbolic
-    ? { n: MAX_NPROC_PER_NODE }
-    : await resolveNproc(options.nprocPerNode, entry, python);
-  const torchVersion = probed ?? (backend === 'torchrun' && python ? (await probeTorch(python)).version : undefined);
+  const { python, nprocPerNode, torchVersion } = await probeRanks(options.nprocPerNode, form, probe);
 
   const output = resolveOutput(options as unknown as Record<string, unknown>, nprocPerNode, cwd, rdzv.runId);
   const warnings = [...output.warnings];
-  if (nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined) {
-    warnings.push(
-      'Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.',
-    );
-  }
+  if (nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined)
+    warnings.push(OMP_WARNING);
   warnings.push(...rdzv.warnings);
   const { socketIfname, rdzvIsHost } = await probeNetwork(nodes, rdzv, backend, env, warnings);
 
