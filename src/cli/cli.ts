@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { flaggedOptions } from '../launch/option-table.js';
 import { parseCli } from './args.js';
 import { colorsFor } from './colors.js';
 import { exitCodeForError } from './exit.js';
@@ -8,21 +9,11 @@ import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
 const FLAGS: Record<string, string> = {
-  nprocPerNode: '--nproc-per-node',
-  nnodes: '--nnodes',
-  nodeRank: '--node-rank',
-  masterAddr: '--master-addr',
-  masterPort: '--master-port',
-  maxRestarts: '--max-restarts',
-  runId: '--run-id',
-  logDir: '--log-dir',
-  redirects: '--redirects',
-  tee: '--tee',
-  localRanksFilter: '--local-ranks-filter',
-  python: '--python',
-  rdzvBackend: '--rdzv-backend',
-  rdzvEndpoint: '--rdzv-endpoint',
-  rdzvId: '--rdzv-id',
+  ...Object.fromEntries(
+    flaggedOptions()
+      .filter(({ flag }) => flag.value !== 'seconds-to-ms')
+      .map(({ option, flag }) => [option, flag.spec.split(' ')[0] as string]),
+  ),
   sbatchArgs: '--sbatch-arg',
   time: '--time',
   partition: '--partition',

@@ -8,6 +8,7 @@ import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
+import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
@@ -329,7 +330,7 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal);
+      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
     },
   };
   return handle;

@@ -4,6 +4,7 @@ import type { ConsoleOutput } from './console-output.js';
 import type { FailedRank } from './failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
+import { prepareRankFolders } from './rank-folders.js';
 import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
 import { agentPolicy, pipeOutput, rankPolicy, type Demux, type OutputContext } from './rank-output.js';
@@ -89,6 +90,8 @@ export class RankGroup {
   }
 
   async run(): Promise<GroupOutcome> {
+    // Every rank's folders first: one bad path starts no rank of the attempt.
+    prepareRankFolders(this.plan.ranks);
     await this.startAll();
     await Promise.all(this.ranks.map((r) => r.done));
     await this.teardown();
