@@ -107,6 +107,19 @@ export const LAUNCH_FLAGS: Spec[] = [
     description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
+  {
+    flags: '--no-record',
+    description: 'do not record this run in the run store (ddprun ps/logs/show/stop will not know it)',
+  },
+];
+
+/** Launch and train only: a Slurm job's nodes must stay in the foreground. */
+export const DETACH_FLAGS: Spec[] = [
+  {
+    flags: '-d, --detach',
+    description:
+      'start in the background (its own session): print the run id, return once the ranks run; then ddprun logs -f/ps/stop',
+  },
 ];
 
 export const ENTRY_FLAGS: Spec[] = [
@@ -213,6 +226,8 @@ export function launchOptions(raw: Record<string, unknown>): {
   for (const key of copy) if (v[key] !== undefined) (options as Record<string, unknown>)[key] = v[key];
   if (v.gracePeriod !== undefined) options.gracePeriodMs = v.gracePeriod as number;
   if (v.rdzvTimeout !== undefined) options.rdzvTimeoutMs = v.rdzvTimeout as number;
+  // commander names `--no-record` `record` (false when given).
+  if (raw.record === false) options.record = false;
   if (v.standalone) {
     if (options.nnodes !== undefined && options.nnodes !== 1) {
       throw new UsageError(

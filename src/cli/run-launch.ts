@@ -20,6 +20,7 @@ export async function runLaunch(
   output: OutputFlags,
   io: Io,
   slurm?: SlurmProvenance,
+  argv?: readonly string[],
 ): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
@@ -53,7 +54,8 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain });
+  // The command line as typed goes into the run's record.
+  const handle = launchResolved({ ...resolved, console: plain }, { argv });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
   renderer.finish(result, { rootCause: !plain });
