@@ -20,6 +20,11 @@ function count(flag: string, value: string, min: number): number {
   return n;
 }
 
+/** A subcommand that takes an id: flags may come before or after it (`ddprun logs <id> -f`). */
+function runsCommand(name: string, captured: { out: string }) {
+  return newCommand(name, captured).passThroughOptions(false).allowExcessArguments(true);
+}
+
 /** The one id argument of logs/show/stop. */
 function oneId(name: string, args: readonly string[]): string {
   if (args.length === 0)
@@ -52,7 +57,7 @@ export function parsePs(argv: readonly string[]): RunsCommand | Printed {
 
 export function parseLogs(argv: readonly string[]): RunsCommand | Printed {
   const captured = { out: '' };
-  const command = newCommand('logs', captured)
+  const command = runsCommand('logs', captured)
     .usage('<id> [options]')
     .description("A run's output, ranks prefixed as on the console (every attempt, rank by rank).")
     .argument('[id]', 'the run id, or a unique prefix of it')
@@ -75,7 +80,7 @@ export function parseLogs(argv: readonly string[]): RunsCommand | Printed {
 
 export function parseShow(argv: readonly string[]): RunsCommand | Printed {
   const captured = { out: '' };
-  const command = newCommand('show', captured)
+  const command = runsCommand('show', captured)
     .usage('<id> [options]')
     .description("A run's summary as the console shows it at the end: per-rank table, attempts, root cause.")
     .argument('[id]', 'the run id, or a unique prefix of it')
@@ -87,7 +92,7 @@ export function parseShow(argv: readonly string[]): RunsCommand | Printed {
 
 export function parseStop(argv: readonly string[]): RunsCommand | Printed {
   const captured = { out: '' };
-  const command = newCommand('stop', captured)
+  const command = runsCommand('stop', captured)
     .usage('<id> [options]')
     .description('Stop a running run as Ctrl-C would (SIGTERM to its launcher) and wait until it has ended.')
     .argument('[id]', 'the run id, or a unique prefix of it')
