@@ -147,12 +147,24 @@ describe.skipIf(!python)('detached runs with real torch', () => {
 });
 
 describe('detached runs', () => {
-  it('stop: the run ends stopped and the OS has none of its pids left', async () => {
+  it('stop: the run ends stopped and the OS has none of its pids left (show and logs -f before it)', async () => {
     const s = box();
+    let followed = '';
     const id = await detach(s, ['--nproc-per-node', '2', WORKER, 'sleep', s.out]);
     const [row] = await ps(s);
     const pids = [row!.pid, ...rankPids(s, id)];
     expect(pids).toHaveLength(3);
+    // show of a live run: the ranks so far, from its events.
+    const live = await runCli(['show', id], { env: s.env });
+    expect(live.stdout).toMatch(/^run \S+ {2}running\n/);
+    expect(live.stdout).toMatch(/ddprun running in .* \(1 attempt\)\n {2}rank {2}exit {2}duration\n {2}0 {5}- /);
+    // Ctrl-C ends the following, never the run.
+    const follow = startCli(['logs', '-f', id], { env: s.env });
+    follow.child.stdout?.on('data', (chunk: Buffer | string) => (followed += String(chunk)));
+    await until('logs -f to print', () => followed.includes('[rank1]:ready'));
+    follow.child.kill('SIGINT');
+    expect((await follow.done).code).toBe(130);
+    expect(await ps(s)).toMatchObject([{ id, status: 'running' }]);
     const stop = await runCli(['stop', id], { env: s.env });
     expect(stop.stderr).toBe(`ddprun: run ${id} stopped by SIGTERM\n`);
     expect(stop.stdout).toBe(`${id}\n`);
