@@ -4,9 +4,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import { colorsFor } from './colors.js';
 import { exitCodeForError } from './exit.js';
 import { runLaunch, type Io } from './run-launch.js';
-
-/** The environment variable of a detached launcher (see runs/detach.ts), named here so a launch need not load it. */
-const NOTIFY_ENV = 'DDPRUN_DETACHED_NOTIFY_FD';
+import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
@@ -55,8 +53,8 @@ export function usageLine(message: string): string {
 
 /** `--detach`: in the command a person typed, start the detached launcher; in that launcher, run the launch. */
 async function detach(options: LaunchOptions, output: OutputFlags, io: Io, argv: readonly string[]): Promise<number> {
-  const { isDetachedLauncher, runDetach, runDetachedLauncher } = await import('./runs/detach.js');
-  if (isDetachedLauncher(io.env)) return runDetachedLauncher(options, io, argv);
+  const { runDetach, runDetachedLauncher } = await import('./runs/detach.js');
+  if (isDetachedLauncher()) return runDetachedLauncher(options, io, argv);
   return runDetach(options, output, io, argv);
 }
 
@@ -66,6 +64,8 @@ export async function main(
   io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
   let json = false;
+  // In a detached launcher (see runs/detach.ts), the pipe to the command that started it; before anything can fail.
+  takeNotifyFd(io.env);
   try {
     const command = parseCli(argv);
     json = 'output' in command && command.output.json;
@@ -116,7 +116,7 @@ export async function main(
     if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     const exitCode = exitCodeForError(error);
     // A detached launcher that could not start tells the command waiting for it.
-    if (io.env[NOTIFY_ENV] !== undefined) (await import('./runs/detach.js')).notifyFailure(io.env, text, exitCode);
+    notifyStarter({ started: false, message: text, exitCode });
     // A program following --json gets a last event even when the launch could not run.
     if (json)
       io.stdout.write(

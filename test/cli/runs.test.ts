@@ -262,7 +262,9 @@ describe('detached runs', () => {
       { env: s.env },
     );
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/error: .*127\.0\.0\.1:9/);
+    // The launcher's own error, passed back through its pipe (not "exited before its ranks started").
+    expect(run.stderr).toMatch(/^error: .*127\.0\.0\.1:9/);
+    expect(run.stderr).not.toContain('before its ranks started');
     expect(run.code).toBe(1);
   });
 });
