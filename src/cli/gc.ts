@@ -1,7 +1,11 @@
+import { sweepStaleRunFolders } from '../launch/run/run-folder.js';
 import { pruneRuns } from '../store/gc.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 
-/** `ddprun gc`: removes temp entry files whose launcher is dead, and prunes finished runs from the run store. */
+/**
+ * `ddprun gc`: removes temp entry files and run folders whose launcher is dead (ending the run's survivors), and
+ * prunes finished runs from the run store. `--dry-run` only lists the runs it would prune.
+ */
 export async function runGc(
   command: { dryRun: boolean; maxAgeDays: number; keep: number },
   io: { stdout: NodeJS.WritableStream },
@@ -12,6 +16,10 @@ export async function runGc(
     else
       io.stdout.write(
         `ddprun gc: removed ${removed.length} stale temp entry file(s):\n${removed.map((file) => `  ${file}\n`).join('')}`,
+      );
+    for (const run of await sweepStaleRunFolders())
+      io.stdout.write(
+        `ddprun gc: removed the run folder ${run.dir} of a dead launcher (pid ${run.launcherPid}); ended ${run.ended} of its processes\n`,
       );
   }
   const pruned = await pruneRuns({ maxAgeDays: command.maxAgeDays, keep: command.keep, dryRun: command.dryRun });
