@@ -59,6 +59,19 @@ const OUTPUT_FLAGS: Spec[] = [
     description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
+  {
+    flags: '--no-record',
+    description: 'do not record this run in the run store (ddprun ps/logs/show/stop will not know it)',
+  },
+];
+
+/** Launch and train only: a Slurm job's nodes must stay in the foreground. */
+export const DETACH_FLAGS: Spec[] = [
+  {
+    flags: '-d, --detach',
+    description:
+      'start in the background (its own session): print the run id, return once the ranks run; then ddprun logs -f/ps/stop',
+  },
 ];
 
 // torchrun's flags (both spellings accepted, see argv.ts), one per row of the option table, plus ddprun's own.
@@ -167,6 +180,8 @@ export function launchOptions(raw: Record<string, unknown>): {
     const value = spec.option === undefined ? undefined : v[commanderKey(spec)];
     if (value !== undefined) (options as Record<string, unknown>)[spec.option as string] = value;
   }
+  // commander names `--no-record` `record` (false when given).
+  if (raw.record === false) options.record = false;
   if (v.standalone) {
     if (options.nnodes !== undefined && options.nnodes !== 1) {
       throw new UsageError(

@@ -157,30 +157,34 @@ export class LaunchRenderer {
     this.renderTimer = undefined;
     this.clearStatus();
     if (this.options.json) this.json('done', result);
-    const c = this.err;
-    if (!this.options.quiet) {
-      const rows = [
-        ['rank', 'exit', 'duration'],
-        ...result.ranks.map((r) => [
-          r.rank < 0 ? 'torchrun' : String(r.rank),
-          exitText(r.exitCode, r.signal),
-          formatDuration(r.durationMs),
-        ]),
-      ];
-      // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
-      const retries =
-        result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
-      const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
-      const verdict =
-        result.exitCode === 0
-          ? c.green('succeeded')
-          : result.signal
-            ? c.yellow(`stopped by ${result.signal}`)
-            : c.red('failed');
-      this.human.write(
-        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
-      );
-    }
+    if (!this.options.quiet) this.human.write(formatSummary(result, this.err));
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
+}
+
+/**
+ * The end-of-run summary: the verdict, the duration, the attempts and a per-rank table. `verdict` replaces the
+ * one read from the result (`ddprun show` of a live run says `running`).
+ */
+export function formatSummary(result: LaunchResult, c: Colors, verdict?: string): string {
+  const rows = [
+    ['rank', 'exit', 'duration'],
+    ...result.ranks.map((r) => [
+      r.rank < 0 ? 'torchrun' : String(r.rank),
+      exitText(r.exitCode, r.signal),
+      formatDuration(r.durationMs),
+    ]),
+  ];
+  // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
+  const retries =
+    result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
+  const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
+  const said =
+    verdict ??
+    (result.exitCode === 0
+      ? c.green('succeeded')
+      : result.signal
+        ? c.yellow(`stopped by ${result.signal}`)
+        : c.red('failed'));
+  return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`;
 }

@@ -21,6 +21,7 @@ export async function runLaunch(
   output: OutputFlags,
   io: Io,
   slurm?: SlurmProvenance,
+  argv?: readonly string[],
 ): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
@@ -55,7 +56,8 @@ export async function runLaunch(
     createStatus,
   });
   // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
-  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr });
+  // The command line as typed goes into the run's record.
+  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, { argv });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
   // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.

@@ -119,6 +119,8 @@ export const OPTION_TABLE = {
   handleSignals: {},
   console: {},
   configDir: {},
+  record: {},
+  recordMaxLogBytes: {},
 } as const satisfies Record<keyof LaunchOptions, OptionRow>;
 
 export type OptionName = keyof typeof OPTION_TABLE;

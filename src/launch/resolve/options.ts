@@ -6,6 +6,7 @@ import { getUserConfigDir } from '../../ultralytics/config-dir.js';
 import { OPTION_NAMES } from '../option-table.js';
 import { deathSigWrapper } from '../run/pdeathsig.js';
 import { planAgent } from '../torchrun/backend.js';
+import { DEFAULT_MAX_LOG_BYTES } from '../../store/capped-log.js';
 import type { Entry, LaunchOptions, ResolvedOptions } from '../types.js';
 import { defaultCwd, resolveIn } from './cwd.js';
 import { checkEntry } from './entry.js';
@@ -93,6 +94,14 @@ function checkForm(options: Record<string, unknown>) {
     signal: resolveSignal(options.signal),
     handleSignals: validateBoolean('handleSignals', options.handleSignals, true),
     console: validateBoolean('console', options.console, true),
+    record: validateBoolean('record', options.record, true),
+    recordMaxLogBytes: integerOr(
+      'recordMaxLogBytes',
+      options.recordMaxLogBytes,
+      1024,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULT_MAX_LOG_BYTES,
+    ),
     configDirOption: options.configDir,
     tmpdir: usableTmpdir(),
   };
@@ -203,6 +212,8 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(form.tmpdir, `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir: resolveConfigDir(form.configDirOption, entry, cwd),
+    record: form.record,
+    recordMaxLogBytes: form.recordMaxLogBytes,
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

@@ -3,6 +3,7 @@ import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from './line-splitter.js';
+import type { ChunkSink } from './output-tap.js';
 import type { Tail } from './logs.js';
 import { Valve, type ConsoleOutput, type StreamName } from './console-output.js';
 import type { LaunchEvents, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
@@ -46,11 +47,17 @@ export function shownOnConsole(
  * Reads one stream of a rank: the bytes go to the log file unchanged, the text (decoded as UTF-8, a character split
  * across reads kept whole) to `policy`. A full log file or console pauses the stream. Settles when it ends.
  */
-export function pipeOutput(source: Readable, log: WriteStream | undefined, policy: OutputPolicy): Promise<void> {
+export function pipeOutput(
+  source: Readable,
+  log: WriteStream | undefined,
+  policy: OutputPolicy,
+  sink?: ChunkSink,
+): Promise<void> {
   const valve = new Valve(source);
   const decoder = new StringDecoder('utf8');
   source.on('data', (chunk: Buffer) => {
     if (log && !log.destroyed && !log.write(chunk)) valve.holdUntilDrained(log);
+    sink?.(chunk);
     const text = decoder.write(chunk);
     if (text) policy.text(text, valve);
   });
@@ -123,6 +130,7 @@ export function agentPolicy(
   stream: StreamName,
   agentTail: Tail,
   tailOf: (rank: number, localRank: number) => Tail,
+  sinkOf: (rank: number, localRank: number) => ChunkSink | undefined = () => undefined,
 ): OutputPolicy {
   const { resolved, events } = ctx;
   const batch = consoleBatch(ctx, stream);
@@ -131,6 +139,7 @@ export function agentPolicy(
     const rank = own?.rank ?? -1;
     const localRank = own?.localRank ?? -1;
     const text = own?.text ?? raw;
+    sinkOf(rank, localRank)?.(`${text}\n`);
     if (stream === 'stderr') (own ? tailOf(rank, localRank) : agentTail).push(text);
     if (resolved.console && (!own || resolved.localRanksFilter.has(localRank)))
       batch.push(own ? `${rankPrefix(rank, localRank)}${text}\n` : `${raw}\n`);

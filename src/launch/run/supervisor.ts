@@ -4,6 +4,7 @@ import type { ConsoleOutput } from './console-output.js';
 import type { FailedRank } from './failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
+import { outputTapOf, type ChunkSink } from './output-tap.js';
 import { prepareRankFolders } from './rank-folders.js';
 import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
@@ -48,6 +49,8 @@ export class RankGroup {
   private graceTimer: NodeJS.Timeout | undefined;
   /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
   private readonly demuxedTails = new Map<string, Tail>();
+  /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
+  private readonly demuxedSinks = new Map<string, ChunkSink>();
   private readonly output: OutputContext;
   private readonly logFiles: LogFiles;
 
@@ -169,9 +172,31 @@ export class RankGroup {
   /** Streams one of a rank's pipes through its output policy (a native rank's, or the torchrun agent's). */
   private pipe(rank: RankProcess, stream: 'stdout' | 'stderr'): Promise<void> {
     const policy = this.demux
-      ? agentPolicy(this.output, this.demux, stream, rank.tail, (r, l) => this.tailOf(r, l))
+      ? agentPolicy(
+          this.output,
+          this.demux,
+          stream,
+          rank.tail,
+          (r, l) => this.tailOf(r, l),
+          (r, l) => this.demuxedSink(r, l, stream),
+        )
       : rankPolicy(this.output, rank.plan, stream, rank.tail);
-    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], policy);
+    // Whoever keeps the raw output (the run store) gets every chunk as read; under torchrun, each rank's lines.
+    const sink = this.demux
+      ? undefined
+      : outputTapOf(this.events)?.open(this.plan.attempt, rank.plan.rank, rank.plan.localRank, stream);
+    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], policy, sink);
+  }
+
+  private demuxedSink(rank: number, localRank: number, stream: 'stdout' | 'stderr'): ChunkSink | undefined {
+    const key = `${rank}:${localRank}:${stream}`;
+    let sink = this.demuxedSinks.get(key);
+    if (!sink) {
+      const tap = outputTapOf(this.events);
+      if (!tap) return undefined;
+      this.demuxedSinks.set(key, (sink = tap.open(this.plan.attempt, rank, localRank, stream)));
+    }
+    return sink;
   }
 
   private onExit(rank: RankProcess, code: number | null, signal: NodeJS.Signals | null): void {
