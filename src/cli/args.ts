@@ -17,6 +17,7 @@ import {
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
+import { parseInteger } from './flags.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -32,6 +33,7 @@ export type CliCommand =
     }
   | { kind: 'doctor'; fix: boolean }
   | { kind: 'gc' }
+  | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -152,6 +154,33 @@ function parseGc(argv: readonly string[]): CliCommand {
 }
 
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
+function parseUi(argv: readonly string[]): CliCommand {
+  const captured = { out: '' };
+  const command = newCommand('ui', captured)
+    .allowExcessArguments(true)
+    .description(
+      'Serve the dashboard of every recorded run (runs, ranks, live logs, resource and training charts) and print its URL. Runs until Ctrl-C.',
+    )
+    .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
+    .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
+    .option('--open', 'open the URL in a browser (xdg-open)');
+  const printed = runCommander(command, normalizeFlagSpelling(argv, new Set(['--port', '--host'])), captured);
+  if (printed) return printed;
+  if (command.args.length > 0)
+    throw new UsageError(
+      `\`ddprun ui\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun ui --help\`.`,
+    );
+  const o = command.opts<{ port?: number; host: string; open?: boolean }>();
+  return { kind: 'ui', port: o.port, host: o.host, open: o.open === true };
+}
+
+function parsePort(flag: string, value: string): number {
+  const n = parseInteger(flag, value);
+  if (n < 0 || n > 65535)
+    throw new UsageError(`Invalid ${flag} ${value}: expected a port, 0-65535 (0: any free port).`, flag);
+  return n;
+}
+
 export function parseCli(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv;
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {
@@ -159,6 +188,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'ui') return parseUi(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

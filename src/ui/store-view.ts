@@ -1,0 +1,244 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Push } from './server.js';
+import { defaultStateDir, runLiveness, stopRun } from './store-api.js';
+
+/** A run id as the store makes them; anything else (`..`, slashes, NUL) never reaches the file system. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Bytes of a log shown at first, and fetched per "older" request. */
+export const LOG_WINDOW = 256 * 1024;
+/** Events sent with a run's detail (the newest; resources come once a second for hours). */
+const MAX_EVENTS = 20_000;
+/** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
+const SUMMARY_TAIL = 64 * 1024;
+
+export interface RunRecord {
+  id: string;
+  status: string;
+  [key: string]: unknown;
+}
+
+export interface StoreEvent {
+  event: string;
+  t?: string;
+  [key: string]: unknown;
+}
+
+export class RunFiles {
+  readonly runsDir: string;
+  constructor(stateDir?: string) {
+    this.runsDir = path.join(stateDir ?? defaultStateDir(), 'runs');
+  }
+
+  /** The id when it names a run folder of the store (a real folder, not a link), else undefined. */
+  idOf(raw: string): string | undefined {
+    if (!ID.test(raw)) return undefined;
+    try {
+      return lstatSync(path.join(this.runsDir, raw)).isDirectory() ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  file(id: string, ...parts: string[]): string {
+    return path.join(this.runsDir, id, ...parts);
+  }
+
+  async ids(): Promise<string[]> {
+    const names = await readdir(this.runsDir).catch(() => [] as string[]);
+    return names
+      .filter((n) => ID.test(n))
+      .sort()
+      .reverse();
+  }
+
+  async record(id: string): Promise<RunRecord | undefined> {
+    try {
+      const run = JSON.parse(await readFile(this.file(id, 'run.json'), 'utf8')) as RunRecord;
+      return { ...run, id, status: runLiveness(run) };
+    } catch {
+      return undefined; // half-written, deleted or corrupt: not shown until it reads
+    }
+  }
+
+  /** Complete JSON lines of events.jsonl from byte `from`; returns them and the offset after the last one. */
+  async events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
+    const bytes = await readBytes(this.file(id, 'events.jsonl'), from);
+    const end = bytes.lastIndexOf(NL) + 1;
+    const events: StoreEvent[] = [];
+    for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        events.push(JSON.parse(line) as StoreEvent);
+      } catch {
+        // a corrupt line is skipped, the rest still shows
+      }
+    }
+    return { events, next: from + end };
+  }
+
+  /** Log files of a run: `logs/attempt_<k>/<rank>/<stream>.log`. */
+  async logFiles(id: string): Promise<LogFile[]> {
+    const out: LogFile[] = [];
+    const logs = this.file(id, 'logs');
+    for (const a of await readdir(logs).catch(() => [] as string[])) {
+      const attempt = /^attempt_(\d+)$/.exec(a);
+      if (!attempt) continue;
+      for (const r of await readdir(path.join(logs, a)).catch(() => [] as string[])) {
+        if (!/^\d+$/.test(r)) continue;
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const file = path.join(logs, a, r, `${stream}.log`);
+          if (existsSync(file)) out.push({ attempt: Number(attempt[1]), rank: Number(r), stream, file });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Up to LOG_WINDOW bytes of one log before byte `before` (older lines, fetched on scroll). */
+  async logBefore(id: string, q: URLSearchParams): Promise<{ lines: string[]; start: number }> {
+    const attempt = Number(q.get('attempt'));
+    const rank = Number(q.get('rank'));
+    const stream = q.get('stream');
+    const before = Number(q.get('before'));
+    const found = (await this.logFiles(id)).find(
+      (f) => f.attempt === attempt && f.rank === rank && f.stream === stream,
+    );
+    if (!found || !Number.isSafeInteger(before) || before <= 0) return { lines: [], start: 0 };
+    const from = Math.max(0, before - LOG_WINDOW);
+    const bytes = await readBytes(found.file, from, before);
+    const cut = from > 0 ? bytes.indexOf(NL) + 1 : 0;
+    return { lines: splitLines(bytes.subarray(cut).toString('utf8')), start: from + cut };
+  }
+
+  /** A live view of one run: each tick pushes what changed since the last one. */
+  follow(id: string): { tick: (push: Push) => Promise<void> } {
+    let runText = '';
+    let eventsAt = 0;
+    const logs = new Map<string, { at: number; partial: Buffer }>();
+    return {
+      tick: async (push) => {
+        const run = await this.record(id);
+        const text = JSON.stringify(run ?? null);
+        if (text !== runText) push('run', run ?? null);
+        runText = text;
+        const { events, next } = await this.events(id, eventsAt);
+        eventsAt = next;
+        if (events.length) push('events', events.slice(-MAX_EVENTS));
+        for (const log of await this.logFiles(id)) {
+          let seen = logs.get(log.file);
+          if (!seen) {
+            // First sight: start at the newest window, on a line boundary; older lines come on request.
+            const size = (await stat(log.file)).size;
+            let at = Math.max(0, size - LOG_WINDOW);
+            if (at > 0) at += (await readBytes(log.file, at, size)).indexOf(NL) + 1;
+            seen = { at, partial: Buffer.alloc(0) };
+            logs.set(log.file, seen);
+            push('log-start', { attempt: log.attempt, rank: log.rank, stream: log.stream, start: at });
+          }
+          const bytes = await readBytes(log.file, seen.at);
+          if (!bytes.length) continue;
+          seen.at += bytes.length;
+          const all = Buffer.concat([seen.partial, bytes]);
+          // Only whole lines are decoded (a newline byte never sits inside a UTF-8 character).
+          const end = all.lastIndexOf(NL) + 1;
+          const lines = splitLines(all.subarray(0, end).toString('utf8'));
+          seen.partial = all.subarray(end);
+          // A line that never ends is shown once it is large; the rest follows as its continuation.
+          if (seen.partial.length > LOG_WINDOW) {
+            lines.push(seen.partial.toString('utf8'));
+            seen.partial = Buffer.alloc(0);
+          }
+          if (lines.length) push('log', { attempt: log.attempt, rank: log.rank, stream: log.stream, lines });
+        }
+      },
+    };
+  }
+}
+
+export interface LogFile {
+  attempt: number;
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  file: string;
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+const NL = 0x0a;
+/** The most bytes one read returns (a caller reading a growing file just asks again). */
+const READ_MAX = 8 * 1024 * 1024;
+
+/** Bytes [from, to) of a file; a missing file reads as empty. */
+async function readBytes(file: string, from: number, to?: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const end = Math.min(to ?? size, size, from + READ_MAX);
+    if (end <= from) return Buffer.alloc(0);
+    const buf = Buffer.alloc(end - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface RunSummary {
+  id: string;
+  status: string;
+  run: RunRecord;
+  epoch?: StoreEvent;
+  progress?: StoreEvent;
+}
+
+/** Every run, newest first, with its latest epoch and progress. */
+export async function listRunSummaries(files: RunFiles): Promise<RunSummary[]> {
+  const out: RunSummary[] = [];
+  for (const id of await files.ids()) {
+    const run = await files.record(id);
+    if (!run) continue;
+    const size = await stat(files.file(id, 'events.jsonl')).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const { events } = await files.events(id, Math.max(0, size - SUMMARY_TAIL)).catch(() => ({ events: [] }));
+    const summary: RunSummary = { id, status: run.status, run };
+    for (const e of events) {
+      if (e.event === 'epoch') summary.epoch = e;
+      if (e.event === 'progress') summary.progress = e;
+    }
+    out.push(summary);
+  }
+  return out;
+}
+
+/** A run's record and its events (the newest MAX_EVENTS). */
+export async function readRunDetail(
+  files: RunFiles,
+  id: string,
+): Promise<{ run: RunRecord; events: StoreEvent[] } | undefined> {
+  const run = await files.record(id);
+  if (!run) return undefined;
+  const { events } = await files.events(id);
+  return { run, events: events.slice(-MAX_EVENTS) };
+}
+
+export async function stopRecordedRun(files: RunFiles, id: string): Promise<{ ok: boolean; message: string }> {
+  try {
+    await stopRun(id, { stateDir: path.dirname(files.runsDir) });
+    return { ok: true, message: 'stopped' };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
