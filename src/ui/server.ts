@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +26,10 @@ export interface Dashboard {
 }
 
 const COOKIE = 'ddprun_token';
-const STATIC = fileURLToPath(new URL('./static/', import.meta.url));
+/** The bundled page: beside this module once built; from the sources (tests), in dist/ after `npm run build`. */
+const STATIC = [new URL('./static/', import.meta.url), new URL('../../dist/ui/static/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(dir + 'app.js'))!;
 const ASSETS: Record<string, string> = {
   '/static/app.js': 'text/javascript; charset=utf-8',
   '/static/app.css': 'text/css; charset=utf-8',
@@ -128,6 +132,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     if (req.method === 'POST') return post(req, res, url);
     if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
     if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', INDEX);
+    if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
     const asset = ASSETS[url.pathname];
     if (asset) return send(res, 200, asset, await readFile(STATIC + url.pathname.slice('/static/'.length)));
     if (url.pathname === '/api/session') return json(res, 200, { csrf });

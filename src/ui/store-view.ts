@@ -6,8 +6,12 @@ import { defaultStateDir, runLiveness, stopRun } from './store-api.js';
 
 /** A run id as the store makes them; anything else (`..`, slashes, NUL) never reaches the file system. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Bytes of a log shown at first, and fetched per "older" request. */
-export const LOG_WINDOW = 256 * 1024;
+/** Lines of a log sent at first, and per "older" request. */
+export const LOG_LINES = 10_000;
+/** Characters of one line sent to the page (a rank can print megabytes without a newline). */
+export const MAX_LINE_CHARS = 10_000;
+/** A line that never ends is sent once it is this large; the rest follows as its continuation. */
+const PARTIAL_FLUSH = 1024 * 1024;
 /** Events sent with a run's detail (the newest; resources come once a second for hours). */
 const MAX_EVENTS = 20_000;
 /** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
@@ -96,7 +100,7 @@ export class RunFiles {
     return out;
   }
 
-  /** Up to LOG_WINDOW bytes of one log before byte `before` (older lines, fetched on scroll). */
+  /** Up to LOG_LINES lines of one log before byte `before` (older lines, fetched on request). */
   async logBefore(id: string, q: URLSearchParams): Promise<{ lines: string[]; start: number }> {
     const attempt = Number(q.get('attempt'));
     const rank = Number(q.get('rank'));
@@ -106,10 +110,8 @@ export class RunFiles {
       (f) => f.attempt === attempt && f.rank === rank && f.stream === stream,
     );
     if (!found || !Number.isSafeInteger(before) || before <= 0) return { lines: [], start: 0 };
-    const from = Math.max(0, before - LOG_WINDOW);
-    const bytes = await readBytes(found.file, from, before);
-    const cut = from > 0 ? bytes.indexOf(NL) + 1 : 0;
-    return { lines: splitLines(bytes.subarray(cut).toString('utf8')), start: from + cut };
+    const from = await lastLinesStart(found.file, before);
+    return { lines: splitLines((await readBytes(found.file, from, before)).toString('utf8')), start: from };
   }
 
   /** A live view of one run: each tick pushes what changed since the last one. */
@@ -130,9 +132,7 @@ export class RunFiles {
           let seen = logs.get(log.file);
           if (!seen) {
             // First sight: start at the newest window, on a line boundary; older lines come on request.
-            const size = (await stat(log.file)).size;
-            let at = Math.max(0, size - LOG_WINDOW);
-            if (at > 0) at += (await readBytes(log.file, at, size)).indexOf(NL) + 1;
+            const at = await lastLinesStart(log.file, (await stat(log.file)).size);
             seen = { at, partial: Buffer.alloc(0) };
             logs.set(log.file, seen);
             push('log-start', { attempt: log.attempt, rank: log.rank, stream: log.stream, start: at });
@@ -146,7 +146,7 @@ export class RunFiles {
           const lines = splitLines(all.subarray(0, end).toString('utf8'));
           seen.partial = all.subarray(end);
           // A line that never ends is shown once it is large; the rest follows as its continuation.
-          if (seen.partial.length > LOG_WINDOW) {
+          if (seen.partial.length > PARTIAL_FLUSH) {
             lines.push(seen.partial.toString('utf8'));
             seen.partial = Buffer.alloc(0);
           }
@@ -164,10 +164,27 @@ export interface LogFile {
   file: string;
 }
 
+/** Lines of a text, each cut to MAX_LINE_CHARS with a marker saying how much was left out. */
 function splitLines(text: string): string[] {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  return lines;
+  return lines.map((l) =>
+    l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS)} … [${l.length - MAX_LINE_CHARS} more characters]` : l,
+  );
+}
+
+/** Where the last LOG_LINES lines before byte `end` begin (looking back at most READ_MAX bytes). */
+async function lastLinesStart(file: string, end: number): Promise<number> {
+  const from = Math.max(0, end - READ_MAX);
+  const bytes = await readBytes(file, from, end);
+  let at = bytes.length;
+  if (bytes[at - 1] === NL) at--; // the newline that ends the last line
+  for (let n = 0; n < LOG_LINES; n++) {
+    const nl = bytes.lastIndexOf(NL, at - 1);
+    if (nl < 0) return from === 0 ? 0 : from + bytes.indexOf(NL) + 1;
+    at = nl;
+  }
+  return from + at + 1;
 }
 
 const NL = 0x0a;
