@@ -1,11 +1,13 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Push } from './server.js';
-import { defaultStateDir, runLiveness, stopRun } from './store-api.js';
+import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
+import { EVENTS_FILE, LOGS_DIR, runDir, stateDir } from '../store/paths.js';
+import { isRunId } from '../store/run-id.js';
+import { stopRun } from '../store/stop.js';
+import type { RunInfo, StoredEvent } from '../store/types.js';
 
-/** A run id as the store makes them; anything else (`..`, slashes, NUL) never reaches the file system. */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Lines of a log sent at first, and per "older" request. */
 export const LOG_LINES = 10_000;
 /** Characters of one line sent to the page (a rank can print megabytes without a newline). */
@@ -17,83 +19,65 @@ const MAX_EVENTS = 20_000;
 /** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
 const SUMMARY_TAIL = 64 * 1024;
 
-export interface RunRecord {
-  id: string;
-  status: string;
-  [key: string]: unknown;
-}
-
-export interface StoreEvent {
-  event: string;
-  t?: string;
-  [key: string]: unknown;
-}
+export type RunRecord = Omit<RunInfo, 'dir'>;
+export type StoreEvent = StoredEvent;
 
 export class RunFiles {
-  readonly runsDir: string;
-  constructor(stateDir?: string) {
-    this.runsDir = path.join(stateDir ?? defaultStateDir(), 'runs');
+  readonly state: string;
+  constructor(state?: string) {
+    this.state = state ?? stateDir();
   }
 
   /** The id when it names a run folder of the store (a real folder, not a link), else undefined. */
   idOf(raw: string): string | undefined {
-    if (!ID.test(raw)) return undefined;
+    // Only a store's run id reaches the file system (never `..`, a slash or a NUL).
+    if (!isRunId(raw)) return undefined;
     try {
-      return lstatSync(path.join(this.runsDir, raw)).isDirectory() ? raw : undefined;
+      return lstatSync(runDir(this.state, raw)).isDirectory() ? raw : undefined;
     } catch {
       return undefined;
     }
   }
 
   file(id: string, ...parts: string[]): string {
-    return path.join(this.runsDir, id, ...parts);
+    return path.join(runDir(this.state, id), ...parts);
   }
 
-  async ids(): Promise<string[]> {
-    const names = await readdir(this.runsDir).catch(() => [] as string[]);
-    return names
-      .filter((n) => ID.test(n))
-      .sort()
-      .reverse();
+  /** Newest first. */
+  ids(): string[] {
+    return runIds({ stateDir: this.state }).reverse();
   }
 
-  async record(id: string): Promise<RunRecord | undefined> {
-    try {
-      const run = JSON.parse(await readFile(this.file(id, 'run.json'), 'utf8')) as RunRecord;
-      return { ...run, id, status: runLiveness(run) };
-    } catch {
-      return undefined; // half-written, deleted or corrupt: not shown until it reads
-    }
+  /** The record with its live status (`lost` for a dead launcher); undefined while half-written, deleted or corrupt. */
+  record(id: string): RunRecord | undefined {
+    const record = readRecord(this.file(id));
+    if (!record) return undefined;
+    const started = Date.parse(record.startedAt);
+    const ended = record.endedAt ? Date.parse(record.endedAt) : Date.now();
+    return { ...record, status: statusOf(record), elapsedMs: Math.max(0, ended - started) };
   }
 
   /** Complete JSON lines of events.jsonl from byte `from`; returns them and the offset after the last one. */
   async events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
-    const bytes = await readBytes(this.file(id, 'events.jsonl'), from);
+    const bytes = await readBytes(this.file(id, EVENTS_FILE), from);
     const end = bytes.lastIndexOf(NL) + 1;
-    const events: StoreEvent[] = [];
-    for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        events.push(JSON.parse(line) as StoreEvent);
-      } catch {
-        // a corrupt line is skipped, the rest still shows
-      }
-    }
-    return { events, next: from + end };
+    return { events: parseEvents(bytes.subarray(0, end).toString('utf8')), next: from + end };
   }
 
   /** Log files of a run: `logs/attempt_<k>/<rank>/<stream>.log`. */
   async logFiles(id: string): Promise<LogFile[]> {
     const out: LogFile[] = [];
-    const logs = this.file(id, 'logs');
+    const logs = this.file(id, LOGS_DIR);
     for (const a of await readdir(logs).catch(() => [] as string[])) {
       const attempt = /^attempt_(\d+)$/.exec(a);
       if (!attempt) continue;
       for (const r of await readdir(path.join(logs, a)).catch(() => [] as string[])) {
-        if (!/^\d+$/.test(r)) continue;
+        // A torchrun agent's own output is kept under `agent`: shown as rank -1, as its events say.
+        if (!/^\d+$/.test(r) && r !== 'agent') continue;
         for (const stream of ['stdout', 'stderr'] as const) {
           const file = path.join(logs, a, r, `${stream}.log`);
-          if (existsSync(file)) out.push({ attempt: Number(attempt[1]), rank: Number(r), stream, file });
+          const rank = r === 'agent' ? -1 : Number(r);
+          if (existsSync(file)) out.push({ attempt: Number(attempt[1]), rank, stream, file });
         }
       }
     }
@@ -121,7 +105,7 @@ export class RunFiles {
     const logs = new Map<string, { at: number; partial: Buffer }>();
     return {
       tick: async (push) => {
-        const run = await this.record(id);
+        const run = this.record(id);
         const text = JSON.stringify(run ?? null);
         if (text !== runText) push('run', run ?? null);
         runText = text;
@@ -222,10 +206,10 @@ export interface RunSummary {
 /** Every run, newest first, with its latest epoch and progress. */
 export async function listRunSummaries(files: RunFiles): Promise<RunSummary[]> {
   const out: RunSummary[] = [];
-  for (const id of await files.ids()) {
-    const run = await files.record(id);
+  for (const id of files.ids()) {
+    const run = files.record(id);
     if (!run) continue;
-    const size = await stat(files.file(id, 'events.jsonl')).then(
+    const size = await stat(files.file(id, EVENTS_FILE)).then(
       (s) => s.size,
       () => 0,
     );
@@ -245,7 +229,7 @@ export async function readRunDetail(
   files: RunFiles,
   id: string,
 ): Promise<{ run: RunRecord; events: StoreEvent[] } | undefined> {
-  const run = await files.record(id);
+  const run = files.record(id);
   if (!run) return undefined;
   const { events } = await files.events(id);
   return { run, events: events.slice(-MAX_EVENTS) };
@@ -253,8 +237,9 @@ export async function readRunDetail(
 
 export async function stopRecordedRun(files: RunFiles, id: string): Promise<{ ok: boolean; message: string }> {
   try {
-    await stopRun(id, { stateDir: path.dirname(files.runsDir) });
-    return { ok: true, message: 'stopped' };
+    // Returns once the run has ended; the page sees the new status through its stream.
+    const run = await stopRun(id, { stateDir: files.state });
+    return { ok: true, message: `stopped (${run.status})` };
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error) };
   }

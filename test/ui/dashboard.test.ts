@@ -5,9 +5,9 @@ import { artifact, browserMissing, fakeStore, inkedPixels, launchBrowser, watche
 import { ensureBuilt } from '../cli/helpers.js';
 
 const skip = browserMissing();
-const FAILED = '20261202-071500-fail';
-const TRAIN = '20261202-071600-yolo';
-const HOSTILE = '20261202-071700-evil';
+const FAILED = '20261202-071500-fa11';
+const TRAIN = '20261202-071600-b0b0';
+const HOSTILE = '20261202-071700-e7e7';
 
 const t0 = Date.parse('2026-12-02T07:15:00.000Z');
 const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
@@ -239,7 +239,7 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
 
   it('keeps working when a run folder is corrupt, half-written or deleted while viewed', async () => {
     const { page, incidents } = await watchedPage(browser);
-    const id = '20261202-071800-gone';
+    const id = '20261202-071800-d0d0';
     store.write({
       id,
       run: { argv: ['ddprun', 'gone.py'], status: 'succeeded', exitCode: 0 },
