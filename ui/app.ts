@@ -268,13 +268,18 @@ function runPage(id: string): void {
 
   let run: Json = {};
   const events: StoreEvent[] = [];
-  const lines: LogLine[] = [];
+  // Bounded buffers: the newest MAX_LINES of all ranks together, and of each rank (its own view).
+  const all: LogLine[] = [];
+  const byRank = new Map<number, LogLine[]>();
   const starts = new Map<string, number>(); // first byte shown of each log, for "older"
-  const knownRanks = new Set<number>();
 
-  const visible = (l: LogLine): boolean =>
-    (rankSelect.value === 'all' || String(l.rank) === rankSelect.value) &&
-    (!search.value || l.text.toLowerCase().includes(search.value.toLowerCase()));
+  const trim = (buf: LogLine[]): void => {
+    if (buf.length > MAX_LINES) buf.splice(0, buf.length - MAX_LINES);
+  };
+  const viewed = (): LogLine[] => (rankSelect.value === 'all' ? all : (byRank.get(Number(rankSelect.value)) ?? []));
+  const matches = (l: LogLine): boolean => !search.value || l.text.toLowerCase().includes(search.value.toLowerCase());
+  const inView = (l: LogLine): boolean =>
+    (rankSelect.value === 'all' || String(l.rank) === rankSelect.value) && matches(l);
   const lineEl = (l: LogLine): HTMLElement =>
     h(
       'div',
@@ -284,27 +289,41 @@ function runPage(id: string): void {
     );
   const renderLog = (): void => {
     const frag = document.createDocumentFragment();
-    const shown = lines.filter(visible).slice(-MAX_LINES);
-    for (const l of shown) frag.append(lineEl(l));
+    for (const l of viewed()) if (matches(l)) frag.append(lineEl(l));
     logEl.replaceChildren(frag);
     logEl.scrollTop = logEl.scrollHeight;
   };
-  const addLines = (add: LogLine[]): void => {
-    const stick = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 30;
-    for (const l of add) {
-      lines.push(l);
-      if (!knownRanks.has(l.rank)) {
-        knownRanks.add(l.rank);
-        rankSelect.append(h('option', { value: String(l.rank) }, `rank ${l.rank}`));
-      }
+  const rankBuffer = (rank: number): LogLine[] => {
+    let buf = byRank.get(rank);
+    if (!buf) {
+      byRank.set(rank, (buf = []));
+      rankSelect.append(h('option', { value: String(rank) }, `rank ${rank}`));
     }
-    // Bounded: the newest lines of every rank stay, the page never grows without end.
-    if (lines.length > MAX_LINES * 2) lines.splice(0, lines.length - MAX_LINES * 2);
+    return buf;
+  };
+  // Lines that arrived since the last frame: put on the page together, once per frame.
+  let pendingLines: LogLine[] = [];
+  const flushLines = (): void => {
+    const add = pendingLines;
+    pendingLines = [];
+    const stick = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 30;
+    const shown = add.filter(inView);
+    if (logEl.childElementCount + shown.length > MAX_LINES) {
+      renderLog(); // rebuilding the newest MAX_LINES is cheaper than adding and removing as many
+      return;
+    }
     const frag = document.createDocumentFragment();
-    for (const l of add) if (visible(l)) frag.append(lineEl(l));
+    for (const l of shown) frag.append(lineEl(l));
     logEl.append(frag);
-    while (logEl.childElementCount > MAX_LINES) logEl.firstElementChild!.remove();
     if (stick) logEl.scrollTop = logEl.scrollHeight;
+  };
+  const addLines = (add: LogLine[]): void => {
+    all.push(...add);
+    trim(all);
+    for (const l of add) rankBuffer(l.rank).push(l);
+    for (const buf of byRank.values()) trim(buf);
+    if (pendingLines.length === 0) requestAnimationFrame(flushLines);
+    pendingLines.push(...add);
   };
   rankSelect.addEventListener('change', renderLog);
   search.addEventListener('input', renderLog);
@@ -312,11 +331,13 @@ function runPage(id: string): void {
   jump.addEventListener('click', () => {
     const rc = rootCauseOf(run);
     if (!rc) return;
-    const rank = String(rc.rank);
-    const candidates = [...logEl.querySelectorAll<HTMLElement>(`.line[data-rank="${CSS.escape(rank)}"]`)];
+    // The failing rank's own view, where its traceback is among its newest lines.
+    if (byRank.has(Number(rc.rank))) rankSelect.value = String(rc.rank);
+    search.value = '';
+    renderLog();
+    const candidates = [...logEl.querySelectorAll<HTMLElement>('.line')];
     const target =
       candidates.reverse().find((el) => el.textContent?.includes('Traceback (most recent call last)')) ?? candidates[0];
-    cause.scrollIntoView();
     if (target) {
       target.classList.add('hit');
       target.scrollIntoView({ block: 'center' });
@@ -324,9 +345,10 @@ function runPage(id: string): void {
   });
   older.addEventListener('click', () => void loadOlder());
   async function loadOlder(): Promise<void> {
+    // Older lines of the rank in view (all ranks: of each), put before what is shown; user-driven, so not trimmed.
     for (const [key, start] of starts) {
-      if (start <= 0) continue;
       const [attempt, rank, stream] = key.split('/');
+      if (start <= 0 || (rankSelect.value !== 'all' && rank !== rankSelect.value)) continue;
       const q = new URLSearchParams({ attempt: attempt!, rank: rank!, stream: stream!, before: String(start) });
       const res = await fetch(`/api/runs/${encodeURIComponent(id)}/log?${q}`);
       const got = (await res.json()) as { lines: string[]; start: number };
@@ -337,7 +359,8 @@ function runPage(id: string): void {
         stream: stream!,
         text: cleanLine(text),
       }));
-      lines.unshift(...add);
+      all.unshift(...add);
+      rankBuffer(Number(rank)).unshift(...add);
     }
     renderLog();
   }

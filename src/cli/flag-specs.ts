@@ -18,6 +18,8 @@ export interface OutputFlags {
   json: boolean;
   /** No status line and no summary. */
   quiet: boolean;
+  /** Serve the dashboard while the run lives. */
+  ui?: boolean;
 }
 
 export type Parse = (flag: string, value: string) => unknown;
@@ -107,6 +109,10 @@ export const LAUNCH_FLAGS: Spec[] = [
     description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
+  {
+    flags: '--ui',
+    description: 'serve the dashboard (as `ddprun ui`) while the run lives, and print its URL on stderr',
+  },
 ];
 
 export const ENTRY_FLAGS: Spec[] = [
@@ -228,7 +234,10 @@ export function launchOptions(raw: Record<string, unknown>): {
       options.rdzvEndpoint ??= 'localhost:0';
     }
   }
-  return { options, output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet) } };
+  return {
+    options,
+    output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet), ui: Boolean(v.ui) },
+  };
 }
 
 /** What each rank runs, from `-m`/`--no-python` and the positional arguments (`script args…`). */

@@ -53,9 +53,15 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain });
-  renderer.attach(handle, { lines: !plain });
-  const result = await handle.result;
-  renderer.finish(result, { rootCause: !plain });
-  return exitCodeForResult(result);
+  // --ui: the dashboard lives as long as the run (`ddprun ui` shows it afterwards).
+  const dashboard = output.ui ? await (await import('./ui.js')).startLaunchDashboard(io) : undefined;
+  try {
+    const handle = launchResolved({ ...resolved, console: plain });
+    renderer.attach(handle, { lines: !plain });
+    const result = await handle.result;
+    renderer.finish(result, { rootCause: !plain });
+    return exitCodeForResult(result);
+  } finally {
+    await dashboard?.close();
+  }
 }

@@ -28,6 +28,13 @@ export function announceDashboard(dashboard: Dashboard, host: string, io: Pick<I
   io.stderr.write(`ddprun ui: dashboard at ${dashboard.url}\n`);
 }
 
+/** `ddprun --ui …`: the dashboard on loopback for the length of a launch, announced on stderr. */
+export async function startLaunchDashboard(io: Pick<Io, 'stderr'>): Promise<Dashboard> {
+  const dashboard = await listenDashboard({ port: undefined, host: '127.0.0.1' });
+  announceDashboard(dashboard, '127.0.0.1', io);
+  return dashboard;
+}
+
 /** `ddprun ui`: serves the dashboard until SIGINT/SIGTERM/SIGHUP, then exits 0. */
 export async function runUi(
   command: { port: number | undefined; host: string; open: boolean },

@@ -261,3 +261,47 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
     await page.close();
   });
 });
+
+describe.skipIf(skip)('ddprun dashboard: a large run', () => {
+  it('renders a run of 8 ranks and 100,000 log lines, newest lines first (first-render time reported)', async () => {
+    const id = '20261202-072000-8a8a';
+    const logs: Record<string, string> = {};
+    for (let rank = 0; rank < 8; rank++)
+      logs[`0/${rank}/stdout`] =
+        Array.from({ length: 12_500 }, (_, i) => `rank ${rank} step ${i} loss ${(1 / (i + 1)).toFixed(6)}`).join('\n') +
+        '\n';
+    store.write({
+      id,
+      run: { argv: ['ddprun', '--nproc-per-node', '8', 'big.py'], status: 'succeeded', exitCode: 0, worldSize: 8 },
+      events: Array.from({ length: 8 }, (_, rank) => ({
+        event: 'started',
+        attempt: 0,
+        rank,
+        localRank: rank,
+        pid: 1000 + rank,
+      })),
+      logs,
+    });
+    const { page, incidents } = await watchedPage(browser);
+    await page.goto(dashboard.url);
+    await page.waitForSelector('[data-testid="runs"]');
+    const t0 = Date.now();
+    await page.goto(`${base(dashboard)}/#/run/${id}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log"] .line').length >= 10_000);
+    const ms = Date.now() - t0;
+    console.log(`dashboard: first render of 8 ranks × 12,500 lines: ${ms} ms (navigation to 10,000 lines on the page)`);
+    // The view keeps the newest 10,000 lines of what arrived; a rank's last line is among them.
+    expect(await page.$$eval('[data-testid="log"] .line', (ls) => ls.length)).toBe(10_000);
+    expect(await page.textContent('[data-testid="log"]')).toContain('rank 7 step 12499 loss');
+    await page.selectOption('[data-testid="rank-select"]', '3');
+    expect(
+      await page.$$eval('[data-testid="log"] .line', (ls) => ls.every((l) => l.getAttribute('data-rank') === '3')),
+    ).toBe(true);
+    await page.fill('[data-testid="search"]', 'step 12345 ');
+    expect(await page.$$eval('[data-testid="log"] .line', (ls) => ls.map((l) => l.lastChild?.textContent))).toEqual([
+      'rank 3 step 12345 loss 0.000081',
+    ]);
+    expect(incidents).toEqual([]);
+    await page.close();
+  });
+});
