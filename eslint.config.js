@@ -16,5 +16,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  { files: ['ui/**/*.ts'], languageOptions: { globals: { ...globals.browser } } },
   prettier,
 );

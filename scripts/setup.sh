@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ddprun and its test suite need on Debian/Ubuntu, as root or through sudo:
 # PyTorch through `ddprun doctor --fix` (only when no Python has torch), then the system tools the
-# tests drive for real: iproute2 (network namespaces), util-linux (setpriv), Slurm and munge.
+# tests drive for real: iproute2 (network namespaces), util-linux (setpriv), Slurm and munge, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
@@ -17,6 +17,8 @@ if command -v apt-get >/dev/null; then
   command -v slurmd >/dev/null || need+=(slurmd)
   command -v sbatch >/dev/null || need+=(slurm-client)
   command -v munged >/dev/null || need+=(munge)
+  # The dashboard's browser tests drive Debian's Chromium (playwright cannot download its own here).
+  [ -x /usr/bin/chromium ] || need+=(chromium)
   if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -21,6 +21,8 @@ export { formatRootCause } from './launch/run/failure.js';
 export { interfaceForAddress, isLocalAddress, validateMasterAddr } from './launch/resolve/netif.js';
 export { torchrunArgv, torchrunEntryArgv } from './launch/torchrun/argv.js';
 export type { TorchrunArgvOptions } from './launch/torchrun/argv.js';
+export { startDashboard } from './ui/server.js';
+export type { Dashboard, DashboardOptions } from './ui/server.js';
 export { expandSlurmNodelist } from './slurm/nodelist.js';
 export { slurmLaunchDefaults, slurmMasterPort } from './slurm/defaults.js';
 export type { SlurmDefaults, SlurmValue } from './slurm/defaults.js';

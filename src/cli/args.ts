@@ -19,6 +19,7 @@ import {
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
+import { parseInteger } from './flags.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -35,6 +36,7 @@ export type CliCommand =
     }
   | { kind: 'doctor'; fix: boolean }
   | RunsCommand
+  | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -155,6 +157,11 @@ function parseDoctor(argv: readonly string[]): CliCommand {
 function detachFlag(raw: Record<string, unknown>, options: { record?: boolean }, output: OutputFlags): boolean {
   if (!raw.detach) return false;
   if (output.dryRun) throw new UsageError('--detach and --dry-run exclude each other. Keep one of them.', '--detach');
+  if (output.ui)
+    throw new UsageError(
+      '--detach and --ui exclude each other: watch a detached run with `ddprun ui` (it serves every run in the store).',
+      '--detach',
+    );
   if (options.record === false)
     throw new UsageError(
       "--detach needs the run's record (its id is how you follow and stop it): drop --no-record.",
@@ -164,6 +171,33 @@ function detachFlag(raw: Record<string, unknown>, options: { record?: boolean },
 }
 
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
+function parseUi(argv: readonly string[]): CliCommand {
+  const captured = { out: '' };
+  const command = newCommand('ui', captured)
+    .allowExcessArguments(true)
+    .description(
+      'Serve the dashboard of every recorded run (runs, ranks, live logs, resource and training charts) and print its URL. Runs until Ctrl-C.',
+    )
+    .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
+    .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
+    .option('--open', 'open the URL in a browser (xdg-open)');
+  const printed = runCommander(command, normalizeFlagSpelling(argv, new Set(['--port', '--host'])), captured);
+  if (printed) return printed;
+  if (command.args.length > 0)
+    throw new UsageError(
+      `\`ddprun ui\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun ui --help\`.`,
+    );
+  const o = command.opts<{ port?: number; host: string; open?: boolean }>();
+  return { kind: 'ui', port: o.port, host: o.host, open: o.open === true };
+}
+
+function parsePort(flag: string, value: string): number {
+  const n = parseInteger(flag, value);
+  if (n < 0 || n > 65535)
+    throw new UsageError(`Invalid ${flag} ${value}: expected a port, 0-65535 (0: any free port).`, flag);
+  return n;
+}
+
 export function parseCli(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv;
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {
@@ -175,6 +209,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'logs') return parseLogs(rest);
     if (sub === 'show') return parseShow(rest);
     if (sub === 'stop') return parseStop(rest);
+    if (sub === 'ui') return parseUi(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

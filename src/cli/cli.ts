@@ -87,6 +87,8 @@ export async function main(
         return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
         return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
+      case 'ui':
+        return await (await import('./ui.js')).runUi(command, io);
       case 'gc':
         return await (await import('./gc.js')).runGc(command, io);
       case 'ps':

@@ -55,13 +55,19 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
-  // The command line as typed goes into the run's record.
-  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, { argv });
-  renderer.attach(handle, { lines: !plain });
-  const result = await handle.result;
-  // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
-  if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
-  renderer.finish(result, { rootCause: !plain });
-  return exitCodeForResult(result);
+  // --ui: the dashboard lives as long as the run (`ddprun ui` shows it afterwards).
+  const dashboard = output.ui ? await (await import('./ui.js')).startLaunchDashboard(io) : undefined;
+  try {
+    // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
+    // The command line as typed goes into the run's record.
+    const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, { argv });
+    renderer.attach(handle, { lines: !plain });
+    const result = await handle.result;
+    // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
+    if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
+    renderer.finish(result, { rootCause: !plain });
+    return exitCodeForResult(result);
+  } finally {
+    await dashboard?.close();
+  }
 }
