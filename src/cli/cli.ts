@@ -1,8 +1,8 @@
-import { UsageError } from '../errors.js';
+import { DdprunError, UsageError } from '../errors.js';
 import { flaggedOptions } from '../launch/option-table.js';
 import { parseCli } from './args.js';
 import { colorsFor } from './colors.js';
-import { exitCodeForError } from './exit.js';
+import { EXIT_OK, exitCodeForError } from './exit.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
 
@@ -52,7 +52,7 @@ export async function main(
     switch (command.kind) {
       case 'print':
         io.stdout.write(command.text);
-        return 0;
+        return EXIT_OK;
       case 'launch': {
         // Inside a Slurm allocation, the allocation fills what the command line left out.
         checkSlurmLayout(io.env, command.options);
@@ -87,7 +87,7 @@ export async function main(
     // A program following --json gets a last event even when the launch could not run.
     if (json)
       io.stdout.write(
-        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', message: text, exitCode })}\n`,
+        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
       );
     return exitCode;
   }

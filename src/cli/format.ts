@@ -8,12 +8,6 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A shell-safe rendering of one argument, for printing commands a person may copy. */
-export function shellQuote(arg: string): string {
-  if (arg !== '' && /^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Columns padded to the widest cell; the first row is the header. */
 export function table(rows: readonly (readonly string[])[], indent = ''): string {
   const widths: number[] = [];

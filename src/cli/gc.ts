@@ -1,4 +1,5 @@
 import { sweepStaleRunFolders } from '../launch/run/run-folder.js';
+import { EXIT_OK } from './exit.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 
 /** `ddprun gc`: removes temp entry files and run folders whose launcher is dead (ending the run's survivors). */
@@ -13,5 +14,5 @@ export async function runGc(io: { stdout: NodeJS.WritableStream }): Promise<numb
     io.stdout.write(
       `ddprun gc: removed the run folder ${run.dir} of a dead launcher (pid ${run.launcherPid}); ended ${run.ended} of its processes\n`,
     );
-  return 0;
+  return EXIT_OK;
 }

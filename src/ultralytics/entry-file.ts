@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { lstat, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readStat as readProcStat } from '../launch/run/proc.js';
 import { getUserConfigDir } from './config-dir.js';
 import type { CheckedTrainer } from './trainer.js';
 
@@ -40,22 +41,6 @@ export function defaultEntryDir(): string {
 function readBootId(): string | null {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-interface ProcStat {
-  state: string;
-  start: number;
-}
-
-function readProcStat(pid: number): ProcStat | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', start: Number(fields[19]) };
   } catch {
     return null;
   }
