@@ -3,6 +3,7 @@ import { flaggedOptions } from '../launch/option-table.js';
 import { parseCli } from './args.js';
 import { colorsFor } from './colors.js';
 import { EXIT_OK, exitCodeForError } from './exit.js';
+import { readGlobalFlags } from './global-flags.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
 
@@ -46,8 +47,11 @@ export async function main(
   io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
   let json = false;
+  let verbose = Boolean(io.env.DDPRUN_DEBUG);
   try {
-    const command = parseCli(argv);
+    const global = readGlobalFlags(argv);
+    verbose ||= global.verbose;
+    const command = parseCli(global.argv);
     json = 'output' in command && command.output.json;
     switch (command.kind) {
       case 'print':
@@ -72,7 +76,7 @@ export async function main(
       case 'slurm':
         return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
-        return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
+        return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
       case 'gc':
         return await (await import('./gc.js')).runGc(io);
     }
@@ -82,7 +86,7 @@ export async function main(
     // A usage error is one line: what is wrong and how to fix it.
     const text = error instanceof UsageError ? usageLine(message) : message;
     io.stderr.write(`${c.red('error:')} ${text}\n`);
-    if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     const exitCode = exitCodeForError(error);
     // A program following --json gets a last event even when the launch could not run.
     if (json)

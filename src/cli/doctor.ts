@@ -156,14 +156,24 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   return { list, python, gpus, ddpDir };
 }
 
-/** `ddprun doctor [--fix]`: prints the checks as a table; 1 when something a launch needs is missing. */
-export async function runDoctor(options: { fix: boolean }, io: Io): Promise<number> {
-  const c = colorsFor(io.stdout, io.env);
-  const log = (line: string) => io.stdout.write(`${line}\n`);
+/** `doctor --json`: one object, each check named (a table row continuing the one above has no name of its own). */
+export function doctorJson(list: readonly Check[], gpus: readonly Gpu[], failed: boolean): string {
+  let name = '';
+  const named = list.map((check) => ({ ...check, name: (name = check.name || name) }));
+  return JSON.stringify({ ok: !failed, checks: named, gpus, idleGpus: resolveCudaDevices(-1, [...gpus]) });
+}
+
+/** `ddprun doctor [--fix] [--json]`: prints the checks as a table (or JSON); 1 when something a launch needs is missing. */
+export async function runDoctor(options: { fix: boolean; json?: boolean }, io: Io): Promise<number> {
+  const c = colorsFor(options.json ? io.stderr : io.stdout, io.env);
+  // With --json, stdout carries only the JSON: what --fix does is told on stderr.
+  const log = (line: string) => (options.json ? io.stderr : io.stdout).write(`${line}\n`);
   const { list, python, gpus, ddpDir } = await checks(io);
   const mark = { ok: c.green('ok'), warn: c.yellow('warn'), fail: c.red('FAIL'), info: '' } as const;
-  log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
-  if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
+  if (!options.json) {
+    log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
+    if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
+  }
   let failed = list.some((check) => check.level === 'fail');
   if (options.fix) {
     const removed = await sweepStaleEntryFiles(ddpDir);
@@ -173,13 +183,24 @@ export async function runDoctor(options: { fix: boolean }, io: Io): Promise<numb
       if (!installTorch(install, log)) return EXIT_ERROR;
       // find-python caches what it learnt about each interpreter: check again in a fresh process.
       log('\nchecking again:');
-      const again = spawnSync(process.execPath, [process.argv[1] ?? '', 'doctor'], { stdio: 'inherit', env: io.env });
+      const again = spawnSync(
+        process.execPath,
+        [process.argv[1] ?? '', 'doctor', ...(options.json ? ['--json'] : [])],
+        {
+          stdio: 'inherit',
+          env: io.env,
+        },
+      );
       return processExitCode(again.status, again.signal);
     }
     failed = list.some((check) => check.level === 'fail');
   }
-  log(
-    failed ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).` : `\n${c.green('Ready to launch.')}`,
-  );
+  if (options.json) io.stdout.write(`${doctorJson(list, gpus, failed)}\n`);
+  else
+    log(
+      failed
+        ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).`
+        : `\n${c.green('Ready to launch.')}`,
+    );
   return exitCodeForChecks(failed);
 }

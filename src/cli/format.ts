@@ -1,3 +1,5 @@
+import stringWidth from 'string-width';
+
 /** `1.2s`, `3m04s`, `1h02m`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -24,7 +26,7 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
     .join('\n');
 }
 
+/** Terminal columns, not UTF-16 units: a CJK character takes two, an ANSI colour code none. */
 function visibleLength(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  return stringWidth(text);
 }

@@ -56,6 +56,7 @@ export function sandbox(): Sandbox {
     XDG_CACHE_HOME: path.join(home, '.cache'),
   };
   delete env.NO_COLOR;
+  delete env.FORCE_COLOR;
   delete env.DDPRUN_PYTHON;
   return { dir, home, configDir, out, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
