@@ -30,7 +30,7 @@ export type CliCommand =
       trainer: { module: string; className: string; args: Map<string, PyLiteral> };
       output: OutputFlags;
     }
-  | { kind: 'doctor'; fix: boolean; json: boolean }
+  | { kind: 'doctor'; fix: boolean; json?: boolean }
   | { kind: 'gc' }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
@@ -140,7 +140,7 @@ function parseDoctor(argv: readonly string[]): CliCommand {
     throw new UsageError(
       `\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`,
     );
-  return { kind: 'doctor', fix: Boolean(command.opts().fix), json: Boolean(command.opts().json) };
+  return { kind: 'doctor', fix: Boolean(command.opts().fix), ...(command.opts().json ? { json: true } : {}) };
 }
 
 function parseGc(argv: readonly string[]): CliCommand {
