@@ -131,9 +131,9 @@ export function describeValue(value: unknown): string {
     shown = Object.is(value, -0) ? '-0' : String(value); // JSON would say `null` for NaN
   else {
     try {
-      shown = JSON.stringify(value) ?? String(value);
+      shown = JSON.stringify(value) ?? Object.prototype.toString.call(value);
     } catch {
-      shown = String(value);
+      shown = Object.prototype.toString.call(value); // a cycle
     }
   }
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;

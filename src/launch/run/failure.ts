@@ -18,7 +18,8 @@ export function readErrorFile(file: string): ErrorFileContent | undefined {
   const outer = (raw as { message?: unknown } | null)?.message;
   if (typeof outer === 'string') return { message: outer, traceback: '' };
   if (outer && typeof outer === 'object') {
-    const message = String((outer as { message?: unknown }).message ?? '');
+    const inner = (outer as { message?: unknown }).message ?? '';
+    const message = typeof inner === 'string' ? inner : JSON.stringify(inner);
     const extra = (outer as { extraInfo?: { py_callstack?: unknown } }).extraInfo;
     const traceback = typeof extra?.py_callstack === 'string' ? extra.py_callstack.trimEnd() : '';
     return { message, traceback };
