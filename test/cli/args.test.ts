@@ -331,7 +331,9 @@ describe('trainerLaunchOptions', () => {
   const trainer = (args: string[]) => ({ module: 'pkg.mod', className: 'T', args: parseKeyValues(args) });
 
   it('sets CUDA_VISIBLE_DEVICES like select_device and replaces -1 by idle GPUs', async () => {
-    const options = await trainerLaunchOptions({}, trainer(['device=-1,-1']), { listGpus: () => Promise.resolve(gpus) });
+    const options = await trainerLaunchOptions({}, trainer(['device=-1,-1']), {
+      listGpus: () => Promise.resolve(gpus),
+    });
     expect(options.env).toEqual({ CUDA_VISIBLE_DEVICES: '1,2' });
     expect(options.entry).toEqual({ trainer: { module: 'pkg.mod', className: 'T', args: { device: '1,2' } } });
     expect((await trainerLaunchOptions({}, trainer(['device=[0,3]']))).env).toEqual({ CUDA_VISIBLE_DEVICES: '0,3' });
