@@ -34,7 +34,7 @@ export type CliCommand =
       output: OutputFlags;
       detach: boolean;
     }
-  | { kind: 'doctor'; fix: boolean }
+  | { kind: 'doctor'; fix: boolean; json?: boolean }
   | RunsCommand
   | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
@@ -53,6 +53,11 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
   ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
+  ddprun help [command]                                 this help, or a command's (also -h, --help)
+
+Every command takes --verbose (print an error's stack trace, as DDPRUN_DEBUG=1 does); -v, -V and
+--version print the version. Colours: on a terminal, never when NO_COLOR is set and non-empty, and
+always when FORCE_COLOR is set (to anything but 0 or false).
 
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
 --master-port and --nproc-per-node default to what the allocation says (--dry-run shows
@@ -143,14 +148,15 @@ function parseDoctor(argv: readonly string[]): CliCommand {
     .option(
       '--fix',
       'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files',
-    );
+    )
+    .option('--json', 'print the checks as one JSON object on stdout (what --fix does goes to stderr)');
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
   if (command.args.length > 0)
     throw new UsageError(
       `\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`,
     );
-  return { kind: 'doctor', fix: Boolean(command.opts().fix) };
+  return { kind: 'doctor', fix: Boolean(command.opts().fix), ...(command.opts().json ? { json: true } : {}) };
 }
 
 /** `--detach`, checked against the flags it cannot go with. */

@@ -2,7 +2,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
-import { exitCodeForResult } from './exit.js';
+import { EXIT_OK, exitCodeForResult } from './exit.js';
 import { launchResolved } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
@@ -33,7 +33,7 @@ export async function runLaunch(
     io.stdout.write(
       `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`,
     );
-    return 0;
+    return EXIT_OK;
   }
   // Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
   // back-pressure, instead of one write per line here.
