@@ -47,7 +47,7 @@ export async function main(
 ): Promise<number> {
   let json = false;
   try {
-    const command = parseCli(argv);
+    const command = parseCli(argv, io.env);
     json = 'output' in command && command.output.json;
     switch (command.kind) {
       case 'print':

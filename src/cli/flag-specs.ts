@@ -19,6 +19,8 @@ export interface OutputFlags {
   json: boolean;
   /** No status line and no summary. */
   quiet: boolean;
+  /** What the command line asked that ddprun does differently (torchrun flags it ignores, a backend it chose); --dry-run shows them. */
+  notes?: string[];
 }
 
 export type Parse = (flag: string, value: string) => unknown;

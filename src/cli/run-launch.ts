@@ -30,7 +30,7 @@ export async function runLaunch(
     const { dryRunPlan, formatPlan, planJson } = await import('./dry-run.js');
     const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
     io.stdout.write(
-      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`,
+      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm, output.notes) : formatPlan(plan, resolved, portChosenAtLaunch, slurm, output.notes)}\n`,
     );
     return 0;
   }

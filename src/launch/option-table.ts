@@ -119,6 +119,11 @@ export const OPTION_TABLE = {
   handleSignals: {},
   console: {},
   configDir: {},
+  // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).
+  role: {},
+  rdzvConf: {},
+  virtualLocalRank: {},
+  linePrefixTemplate: {},
 } as const satisfies Record<keyof LaunchOptions, OptionRow>;
 
 export type OptionName = keyof typeof OPTION_TABLE;

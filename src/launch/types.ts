@@ -65,6 +65,14 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
+  /** torchrun's `--role`: `ROLE_NAME` of every rank. @default 'default' */
+  role?: string;
+  /** torchrun's `--rdzv-conf` entries, passed to the torchrun backend (ours, like `join_timeout`, are overridden). */
+  rdzvConf?: Readonly<Record<string, string>>;
+  /** torchrun's `--virtual-local-rank`: every rank sees `LOCAL_RANK=0` and only its own GPU. @default false */
+  virtualLocalRank?: boolean;
+  /** Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`, `${role_name}`). @default '[rank${rank}]:' */
+  linePrefixTemplate?: string;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -191,6 +199,13 @@ export interface ResolvedOptions {
   runDir: string;
   /** Config folder whose `DDP/` receives trainer-mode entry files. */
   configDir: string | undefined;
+  /** torchrun's role (`ROLE_NAME`). @default 'default' */
+  role?: string;
+  /** torchrun's `--rdzv-conf` entries for the torchrun backend. */
+  rdzvConf?: Readonly<Record<string, string>>;
+  virtualLocalRank?: boolean;
+  /** undefined: ddprun's `[rank<N>]:`. */
+  linePrefixTemplate?: string;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */
