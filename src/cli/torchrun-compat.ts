@@ -274,6 +274,8 @@ export function applyTorchrunFlags(
   if (raw.virtualLocalRank) options.virtualLocalRank = true;
   const template = str('logLinePrefixTemplate');
   if (template !== undefined) options.linePrefixTemplate = template;
+  else if (env.TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE !== undefined)
+    options.linePrefixTemplate = env.TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE;
   const conf = str('rdzvConf');
   if (conf !== undefined) {
     const entries = parseRdzvConf(conf);
