@@ -5,6 +5,7 @@ import { colorsFor } from './colors.js';
 import { exitCodeForError } from './exit.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
+import { perRunLogDir, refuseFileTimer } from './torchrun-compat.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
@@ -59,7 +60,11 @@ export async function main(
         const { options, slurm } = applySlurmDefaults(command.options, io.env, {
           autoNproc: !('command' in command.options.entry),
         });
-        return await runLaunch(options, command.output, io, slurm);
+        refuseFileTimer(io.env, options);
+        // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
+        if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
+        const code = await runLaunch(options, command.output, io, slurm);
+        return code;
       }
       case 'train': {
         checkSlurmLayout(io.env, command.options);

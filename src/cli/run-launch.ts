@@ -61,5 +61,11 @@ export async function runLaunch(
   // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
   if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
   renderer.finish(result, { rootCause: !plain });
+  // Launched under another torchelastic launcher (TORCHELASTIC_ERROR_FILE set for ddprun itself): the root cause
+  // goes there, as torchrun's @record'd main writes it.
+  if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {
+    const { writeAgentErrorFile } = await import('./torchrun-compat.js');
+    writeAgentErrorFile(io.env.TORCHELASTIC_ERROR_FILE, result.rootCause, io.stderr);
+  }
   return exitCodeForResult(result);
 }

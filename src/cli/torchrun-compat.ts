@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions, RootCause } from '../launch/types.js';
 import type { Spec } from './flag-specs.js';
 import { parseSecondsToMs } from './flags.js';
 
@@ -344,4 +346,46 @@ export function applyTorchrunFlags(
     options.rdzvBackend = 'c10d';
   for (const line of ignoredFlags(pre.given, options.backend ?? 'native')) notes.push(`ignored: ${line}`);
   return notes;
+}
+
+/** torchrun's `mkdtemp(prefix=f"{run_id}_", dir=log_dir)`: this run's own folder under `--log-dir`. */
+export function perRunLogDir(logDir: string, runId: string | undefined): string {
+  return path.join(logDir, `${runId ?? 'none'}_${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * TORCHELASTIC_ENABLE_FILE_TIMER=1 asks the launcher to serve torch's FileTimerServer (a named pipe the ranks' timers
+ * write to). The native backend has none: say so before anything runs instead of a BrokenPipeError in a rank.
+ */
+export function refuseFileTimer(env: Readonly<Record<string, string | undefined>>, options: LaunchOptions): void {
+  if (env.TORCHELASTIC_ENABLE_FILE_TIMER !== '1' || options.backend === 'torchrun') return;
+  throw new UsageError(
+    "TORCHELASTIC_ENABLE_FILE_TIMER=1 needs torchrun's FileTimerServer, which the native backend does not run. Add --backend torchrun (its agent serves the timers), or unset the variable.",
+    'TORCHELASTIC_ENABLE_FILE_TIMER',
+  );
+}
+
+/**
+ * The error file torch's `ErrorHandler` writes (`{"message": {"message", "extraInfo": {"py_callstack", "timestamp"}},
+ * "errorCode"}`), with the failing rank's root cause: what torchrun's agent leaves in its own TORCHELASTIC_ERROR_FILE.
+ */
+export function writeAgentErrorFile(file: string, cause: RootCause, stderr: NodeJS.WritableStream): void {
+  const exitCode = cause.exitCode ?? (cause.signal ? -1 : 1);
+  const body = {
+    message: {
+      message:
+        cause.message ||
+        `ChildFailedError: rank ${cause.rank} (local rank ${cause.localRank}) exited with ${cause.signal ?? exitCode}`,
+      extraInfo: {
+        py_callstack: cause.traceback,
+        timestamp: String(Math.floor(Date.parse(cause.time) / 1000) || Math.floor(Date.now() / 1000)),
+      },
+    },
+    errorCode: exitCode,
+  };
+  try {
+    writeFileSync(file, JSON.stringify(body));
+  } catch (error) {
+    stderr.write(`ddprun: warning: cannot write TORCHELASTIC_ERROR_FILE ${file}: ${(error as Error).message}\n`);
+  }
 }
