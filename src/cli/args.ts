@@ -102,7 +102,7 @@ function parseLaunch(argv: readonly string[], env: Readonly<Record<string, strin
   if (raw.python === false) delete (options as Record<string, unknown>).python;
   const launch: LaunchOptions = { ...options, entry };
   const notes = applyTorchrunFlags(raw, launch, pre, env);
-  return { kind: 'launch', options: launch, output: { ...output, notes } };
+  return { kind: 'launch', options: launch, output: notes.length ? { ...output, notes } : output };
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
