@@ -13,7 +13,7 @@ import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../resolve/port.js';
-import { waitForMaster } from './rendezvous.js';
+import { hostBarrier, joinBarrier, waitForMaster } from './rendezvous.js';
 import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
 import { LogFiles } from './log-files.js';
@@ -119,8 +119,14 @@ class Launch {
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
-      if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
-        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
+      // Static rendezvous: on the first attempt no node starts a rank until every node joined (node 0 counts them).
+      const isStopping = () => this.stopSignal !== null;
+      if (resolved.maxNodes > 1 && attempt === 0 && portRetries === 0) {
+        if (resolved.nodeRank === 0)
+          await hostBarrier(resolved.masterAddr, port, resolved.maxNodes, resolved.rdzvTimeoutMs, isStopping);
+        else await joinBarrier(resolved.masterAddr, port, resolved.nodeRank, resolved.rdzvTimeoutMs, isStopping);
+      } else if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
+        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, isStopping);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
       this.group = group;
