@@ -79,8 +79,8 @@ export const TORCHRUN_FLAGS: readonly TorchrunFlag[] = [
   {
     long: '--local-addr',
     value: true,
-    ddprun: 'passed to the torchrun backend; ignored natively',
-    ignored: 'the native backend does not publish a node address',
+    ddprun: 'accepted, ignored (gloo/NCCL interfaces: GLOO_SOCKET_IFNAME, set by ddprun)',
+    ignored: 'ddprun publishes no node address; it sets GLOO_SOCKET_IFNAME/NCCL_SOCKET_IFNAME',
   },
   {
     long: '--logs-specs',
@@ -118,7 +118,7 @@ export const TORCHRUN_EXTRA_FLAGS: Spec[] = [
   { flags: '--run-path', description: 'torchrun compatibility: run the script (as `python -u script`)' },
   { flags: '--duplicate-stdout-filters <list>', description: 'torchrun compatibility (ignored)' },
   { flags: '--duplicate-stderr-filters <list>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--local-addr <addr>', description: 'torchrun backend: address of this node' },
+  { flags: '--local-addr <addr>', description: 'torchrun compatibility (ignored)' },
   { flags: '--logs-specs <name>', description: 'torchrun compatibility (ignored)' },
   { flags: '--numa-binding <mode>', description: 'torchrun compatibility (ignored)' },
   { flags: '--signals-to-handle <list>', description: 'torchrun compatibility (ignored)' },
@@ -248,11 +248,10 @@ export function parseRdzvConf(text: string): [string, string][] {
 }
 
 /** The names of the flags the native backend ignores that this command line gave, with why. */
-export function ignoredFlags(given: ReadonlySet<string>, backend: 'native' | 'torchrun'): string[] {
+export function ignoredFlags(given: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const flag of TORCHRUN_FLAGS) {
     if (!flag.ignored || !given.has(flag.long)) continue;
-    if (backend === 'torchrun' && flag.long === '--local-addr') continue;
     out.push(`${flag.long}: ${flag.ignored}`);
   }
   return out;
@@ -344,7 +343,7 @@ export function applyTorchrunFlags(
     options.nnodes.includes(':')
   )
     options.rdzvBackend = 'c10d';
-  for (const line of ignoredFlags(pre.given, options.backend ?? 'native')) notes.push(`ignored: ${line}`);
+  for (const line of ignoredFlags(pre.given)) notes.push(`ignored: ${line}`);
   return notes;
 }
 
