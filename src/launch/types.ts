@@ -206,6 +206,8 @@ export interface ResolvedOptions {
   virtualLocalRank?: boolean;
   /** undefined: ddprun's `[rank<N>]:`. */
   linePrefixTemplate?: string;
+  /** Descriptors ddprun inherited without close-on-exec, closed in each rank (torchrun's close_fds). */
+  closeFds?: readonly number[];
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { closeFdsPrefix } from '../resolve/inherited-fds.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
@@ -69,7 +70,11 @@ export function planAttempt(
 ): LaunchPlan {
   const worldSize = resolved.nprocPerNode * resolved.maxNodes;
   const shared = sharedEnv(resolved, userEnv);
-  const argv = [...resolved.deathSigWrapper, ...entryArgv(resolved, entryFile)];
+  const argv = [
+    ...resolved.deathSigWrapper,
+    ...closeFdsPrefix(resolved.closeFds ?? []),
+    ...entryArgv(resolved, entryFile),
+  ];
   const ranks: RankPlan[] = [];
   const files: string[] = [];
   if ('trainer' in resolved.entry)

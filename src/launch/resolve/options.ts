@@ -5,6 +5,7 @@ import { findPython, probeTorch } from '../../python/find-python.js';
 import { getUserConfigDir } from '../../ultralytics/config-dir.js';
 import { OPTION_NAMES } from '../option-table.js';
 import { deathSigWrapper } from '../run/pdeathsig.js';
+import { inheritedFds } from './inherited-fds.js';
 import { planAgent } from '../torchrun/backend.js';
 import type { Entry, LaunchOptions, ResolvedOptions } from '../types.js';
 import { defaultCwd, resolveIn } from './cwd.js';
@@ -214,6 +215,7 @@ export async function resolveOptions(
       options.linePrefixTemplate === undefined
         ? undefined
         : validateString('linePrefixTemplate', options.linePrefixTemplate, 'a string'),
+    closeFds: inheritedFds(),
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);
