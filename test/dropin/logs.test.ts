@@ -32,6 +32,22 @@ run('--log-dir and error files as under torchrun', () => {
     expect(contents.sort()).toEqual(['first\n', 'second\n']);
   }, 120_000);
 
+  it('keeps \\r progress updates and a last line without \\n as written in the log files', async () => {
+    const s = box();
+    const logDir = path.join(s.dir, 'logs');
+    const result = await runCli(
+      ['--tee=3', `--log-dir=${logDir}`, '--no-python', 'printf', 'step 1\\rstep 2\\rdone\\nlast'],
+      { env: s.env, cwd: s.dir },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const [runDir] = readdirSync(logDir);
+    expect(readFileSync(path.join(logDir, runDir as string, 'attempt_0', '0', 'stdout.log'), 'utf8')).toBe(
+      'step 1\rstep 2\rdone\nlast',
+    );
+    // The console shows the newest state of the line, and ends the unfinished last line.
+    expect(result.stdout).toContain('[rank0]:done\n[rank0]:last\n');
+  }, 60_000);
+
   it("keeps the failing rank's error.json and writes the root cause to TORCHELASTIC_ERROR_FILE", async () => {
     const s = box();
     const logDir = path.join(s.dir, 'logs');
