@@ -125,6 +125,7 @@ export async function joinBarrier(
   stopped: () => boolean,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  let reached = false;
   for (;;) {
     if (stopped()) return false;
     if (Date.now() >= deadline) break;
@@ -143,7 +144,10 @@ export async function joinBarrier(
         resolve(result);
       };
       socket.setEncoding('utf8');
-      socket.once('connect', () => socket.write(`${JOIN} ${nodeRank}\n`));
+      socket.once('connect', () => {
+        reached = true;
+        socket.write(`${JOIN} ${nodeRank}\n`);
+      });
       socket.on('data', (chunk: string) => {
         text += chunk;
         if (text.includes(`${GO}\n`)) done('go');
@@ -155,8 +159,11 @@ export async function joinBarrier(
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   const address = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const seconds = Math.round(timeoutMs / 1000);
   throw new RendezvousTimeoutError(
-    `Not every node joined at ${address} within ${Math.round(timeoutMs / 1000)} s: node 0 hosts the rendezvous there. Start node 0 and the other nodes with the same --master-addr and --master-port, check that this node can reach that address, or raise --rdzv-timeout.`,
+    reached
+      ? `Not every node joined at ${address} within ${seconds} s (node 0 starts no rank before they all have; no rank was started here). Start the other nodes with the same --master-addr and --master-port, or raise --rdzv-timeout.`
+      : `Could not reach the master at ${address} within ${seconds} s: node 0 hosts the rendezvous there. Start node 0 (ddprun --node-rank 0 with the same --master-addr and --master-port), check that this node can reach that address, or raise --rdzv-timeout.`,
     address,
   );
 }
