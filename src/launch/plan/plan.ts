@@ -81,13 +81,9 @@ export function planAttempt(
     files.push(entryFile ?? path.join(resolved.configDir ?? '<config dir>', 'DDP', '_temp_<random><id>.py'));
   for (let localRank = 0; localRank < resolved.nprocPerNode; localRank++) {
     const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
-    // With a log dir, a failing rank's error.json stays beside its logs, as under torchrun.
-    const errorFile = path.join(
-      resolved.logDir ?? resolved.runDir,
-      `attempt_${attempt}`,
-      String(localRank),
-      'error.json',
-    );
+    // In the run folder: the path is the run's mark (process safety). A failing rank's error.json is copied beside
+    // its logs after the attempt (keepErrorFile), as torchrun keeps it.
+    const errorFile = path.join(resolved.runDir, `attempt_${attempt}`, String(localRank), 'error.json');
     const stdoutLog = logFile(resolved, attempt, localRank, 'stdout');
     const stderrLog = logFile(resolved, attempt, localRank, 'stderr');
     if (stdoutLog) files.push(stdoutLog);

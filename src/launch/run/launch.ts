@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -146,6 +146,7 @@ class Launch {
         };
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
+      keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile);
       const rootCause = rootCauseOf(outcome.failed);
       // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
       // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
@@ -340,4 +341,16 @@ function start(run: Launch): LaunchHandle {
     },
   };
   return handle;
+}
+
+/** torchrun keeps a failing rank's error.json in its log folder: copied there from the run folder (removed after). */
+function keepErrorFile(resolved: ResolvedOptions, attempt: number, localRank: number, errorFile: string): void {
+  if (!resolved.logDir || !existsSync(errorFile)) return;
+  const dir = path.join(resolved.logDir, `attempt_${attempt}`, String(localRank));
+  try {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(errorFile, path.join(dir, 'error.json'));
+  } catch (error) {
+    process.stderr.write(`ddprun: warning: cannot keep ${errorFile} in ${dir}: ${(error as Error).message}\n`);
+  }
 }
