@@ -36,7 +36,7 @@ run('rank environment: torchrun vs ddprun', () => {
       ...s.env,
       _: '/launcher',
     });
-    const result = await runCli([...flags, DUMP, ddprunDir], { env: { ...s.env, _: '/launcher' }, cwd: s.dir });
+    const result = await runCli([...flags, DUMP, ddprunDir], { env: { ...s.env, _: '/launcher' }, cwd: process.cwd() });
     expect(result.code, result.stderr).toBe(0);
     const unexplained: string[] = [];
     for (const rank of ['0', '1']) {
