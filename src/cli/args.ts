@@ -12,12 +12,14 @@ import {
   VALUE_FLAGS,
   addFlags,
   entryOf,
+  flagName,
   launchOptions,
   newCommand,
   runCommander,
   type OutputFlags,
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
+import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { parseInteger } from './flags.js';
 
@@ -77,15 +79,25 @@ function version(): string {
   }
 }
 
-function parseLaunch(argv: readonly string[]): CliCommand {
+function parseLaunch(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
   const captured = { out: '' };
-  const command = addFlags(addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS), DETACH_FLAGS)
+  const command = addFlags(
+    addFlags(addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS), TORCHRUN_EXTRA_FLAGS),
+    DETACH_FLAGS,
+  )
     .version(version(), '-V, --version', 'print the version')
     .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
     .argument('[args...]', 'its arguments, passed untouched')
     .addHelpText('before', MAIN_HELP_BEFORE)
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
-  const printed = runCommander(command, normalizeFlagSpelling(argv, VALUE_FLAGS), captured);
+  const specs = [...LAUNCH_FLAGS, ...ENTRY_FLAGS, ...TORCHRUN_EXTRA_FLAGS];
+  const known = [...specs.map((s) => flagName(s)), '--help', '--version'];
+  const valueFlags = new Set([
+    ...VALUE_FLAGS,
+    ...TORCHRUN_EXTRA_FLAGS.filter((s) => s.flags.includes('<')).map(flagName),
+  ]);
+  const pre = preprocessTorchrunArgv(argv, env, known, valueFlags);
+  const printed = runCommander(command, pre.tokens, captured);
   if (printed) return printed;
   const raw = command.opts();
   const [script, ...args] = command.args;
@@ -95,12 +107,21 @@ function parseLaunch(argv: readonly string[]): CliCommand {
       'script',
     );
   }
+  // torchrun: --run-path takes precedence over --no-python.
+  if (raw.runPath && raw.python === false) delete raw.python;
   if (raw.module && raw.python === false)
     throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
   const { options, output } = launchOptions(raw);
   const entry = entryOf(raw, [script, ...args]);
   if (raw.python === false) delete (options as Record<string, unknown>).python;
-  return { kind: 'launch', options: { ...options, entry }, output, detach: detachFlag(raw, options, output) };
+  const launch: LaunchOptions = { ...options, entry };
+  const notes = applyTorchrunFlags(raw, launch, pre, env);
+  return {
+    kind: 'launch',
+    options: launch,
+    output: notes.length ? { ...output, notes } : output,
+    detach: detachFlag(raw, launch, output),
+  };
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
@@ -204,7 +225,7 @@ function parsePort(flag: string, value: string): number {
   return n;
 }
 
-export function parseCli(argv: readonly string[]): CliCommand {
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
   const [first, ...rest] = argv;
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {
     const sub = first as Subcommand;
@@ -218,5 +239,5 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'ui') return parseUi(rest);
     return parseGc(rest);
   }
-  return parseLaunch(argv);
+  return parseLaunch(argv, env);
 }

@@ -8,6 +8,7 @@ import { readGlobalFlags } from './global-flags.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
+import { perRunLogDir, refuseFileTimer } from './torchrun-compat.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
@@ -62,7 +63,7 @@ export async function main(
   try {
     const global = readGlobalFlags(argv);
     verbose ||= global.verbose;
-    const command = parseCli(global.argv);
+    const command = parseCli(global.argv, io.env);
     json = 'output' in command && command.output.json;
     switch (command.kind) {
       case 'print':
@@ -74,6 +75,9 @@ export async function main(
         const { options, slurm } = applySlurmDefaults(command.options, io.env, {
           autoNproc: !('command' in command.options.entry),
         });
+        refuseFileTimer(io.env, options);
+        // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
+        if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
         if (command.detach) return await detach(options, command.output, io, argv);
         return await runLaunch(options, command.output, io, slurm, argv);
       }

@@ -19,6 +19,7 @@ export function formatPlan(
   resolved: ResolvedOptions,
   portChosenAtLaunch: boolean,
   slurm?: SlurmProvenance,
+  notes: readonly string[] = [],
 ): string {
   const lines: string[] = [];
   const port = `${plan.masterPort}${portChosenAtLaunch ? ' (a free port now; chosen again at launch)' : ''}`;
@@ -28,6 +29,7 @@ export function formatPlan(
   lines.push(`master: ${plan.masterAddr}:${port}`);
   if (resolved.python) lines.push(`python: ${resolved.python}`);
   if (slurm) lines.push(...formatSlurmProvenance(slurm));
+  for (const note of notes) lines.push(note);
   for (const rank of plan.ranks) {
     lines.push(
       '',
@@ -52,6 +54,7 @@ export function planJson(
   resolved: ResolvedOptions,
   portChosenAtLaunch: boolean,
   slurm?: SlurmProvenance,
+  notes: readonly string[] = [],
 ): string {
   return JSON.stringify({
     ...plan,
@@ -59,6 +62,7 @@ export function planJson(
     python: resolved.python ?? null,
     portChosenAtLaunch,
     warnings: resolved.warnings,
+    notes,
     ...(slurm ? { slurm } : {}),
   });
 }

@@ -21,6 +21,8 @@ export interface OutputFlags {
   quiet: boolean;
   /** Serve the dashboard while the run lives. */
   ui?: boolean;
+  /** What the command line asked that ddprun does differently (torchrun flags it ignores, a backend it chose); --dry-run shows them. */
+  notes?: string[];
 }
 
 export type Parse = (flag: string, value: string) => unknown;

@@ -104,7 +104,9 @@ export class LaunchRenderer {
       stream.write(`${e.text}\n`);
     } else {
       const paint = colors[RANK_COLORS[e.localRank % RANK_COLORS.length] as (typeof RANK_COLORS)[number]];
-      stream.write(`${paint(rankPrefix(e.rank, e.localRank))}${e.text}\n`);
+      stream.write(
+        `${paint(rankPrefix(e.rank, e.localRank, this.resolved.linePrefixTemplate, this.resolved.role))}${e.text}\n`,
+      );
     }
     this.scheduleStatus();
   }

@@ -31,7 +31,7 @@ export async function runLaunch(
     const { dryRunPlan, formatPlan, planJson } = await import('./dry-run.js');
     const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
     io.stdout.write(
-      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`,
+      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm, output.notes) : formatPlan(plan, resolved, portChosenAtLaunch, slurm, output.notes)}\n`,
     );
     return EXIT_OK;
   }
@@ -66,6 +66,12 @@ export async function runLaunch(
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
     if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
     renderer.finish(result, { rootCause: !plain });
+    // Launched under another torchelastic launcher (TORCHELASTIC_ERROR_FILE set for ddprun itself): the root cause
+    // goes there, as torchrun's @record'd main writes it.
+    if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {
+      const { writeAgentErrorFile } = await import('./torchrun-compat.js');
+      writeAgentErrorFile(io.env.TORCHELASTIC_ERROR_FILE, result.rootCause, io.stderr);
+    }
     return exitCodeForResult(result);
   } finally {
     await dashboard?.close();

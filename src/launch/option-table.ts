@@ -121,6 +121,11 @@ export const OPTION_TABLE = {
   configDir: {},
   record: {},
   recordMaxLogBytes: {},
+  // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).
+  role: {},
+  rdzvConf: {},
+  virtualLocalRank: {},
+  linePrefixTemplate: {},
 } as const satisfies Record<keyof LaunchOptions, OptionRow>;
 
 export type OptionName = keyof typeof OPTION_TABLE;

@@ -69,6 +69,14 @@ export interface LaunchOptions {
   record?: boolean;
   /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
   recordMaxLogBytes?: number;
+  /** torchrun's `--role`: `ROLE_NAME` of every rank. @default 'default' */
+  role?: string;
+  /** torchrun's `--rdzv-conf` entries, passed to the torchrun backend (ours, like `join_timeout`, are overridden). */
+  rdzvConf?: Readonly<Record<string, string>>;
+  /** torchrun's `--virtual-local-rank`: every rank sees `LOCAL_RANK=0` and only its own GPU. @default false */
+  virtualLocalRank?: boolean;
+  /** Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`, `${role_name}`). @default '[rank${rank}]:' */
+  linePrefixTemplate?: string;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -201,6 +209,15 @@ export interface ResolvedOptions {
   record: boolean;
   /** The store's cap on each rank's output per stream and attempt. */
   recordMaxLogBytes: number;
+  /** torchrun's role (`ROLE_NAME`). @default 'default' */
+  role?: string;
+  /** torchrun's `--rdzv-conf` entries for the torchrun backend. */
+  rdzvConf?: Readonly<Record<string, string>>;
+  virtualLocalRank?: boolean;
+  /** undefined: ddprun's `[rank<N>]:`. */
+  linePrefixTemplate?: string;
+  /** Descriptors ddprun inherited without close-on-exec, closed in each rank (torchrun's close_fds). */
+  closeFds?: readonly number[];
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PythonNotFoundError, TorchProbeError, UsageError } from '../errors.js';
@@ -28,6 +29,19 @@ export interface PythonInfo {
   source: 'option' | 'DDPRUN_PYTHON' | 'VIRTUAL_ENV' | 'CONDA_PREFIX' | 'PATH' | 'system';
   /** The Python version, `[major, minor]`. */
   pythonVersion: [number, number];
+  /** torch's `__version__` as its `version.py` says (read, not imported); undefined when unknown. */
+  torchVersion?: string;
+}
+
+/** torch's version from `torch/version.py` beside `torch/__init__.py`, without importing torch (milliseconds). */
+export function torchVersionFromOrigin(torchOrigin: string): string | undefined {
+  if (!torchOrigin) return undefined;
+  try {
+    const text = readFileSync(path.join(path.dirname(torchOrigin), 'version.py'), 'utf8');
+    return /^__version__\s*=\s*['"]([^'"]+)['"]/m.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 export interface FindPythonOptions {
@@ -198,7 +212,13 @@ async function explicit(python: string, source: 'option' | 'DDPRUN_PYTHON', labe
   if (!spec.hasTorch) {
     throw new UsageError(`${label} ${JSON.stringify(python)} cannot import torch. ${INSTALL_TORCH_HINT}`, 'python');
   }
-  return { python: spec.executable, source, pythonVersion: spec.pythonVersion };
+  // The file the user named is what the ranks run (a wrapper script stays a wrapper), not the interpreter it starts.
+  return {
+    python: path.resolve(resolved),
+    source,
+    pythonVersion: spec.pythonVersion,
+    torchVersion: torchVersionFromOrigin(spec.torchOrigin),
+  };
 }
 
 /**
@@ -236,6 +256,7 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
         python: outcome.spec.executable,
         source: candidate.source,
         pythonVersion: outcome.spec.pythonVersion,
+        torchVersion: torchVersionFromOrigin(outcome.spec.torchOrigin),
       };
       stageDiscovery(key, info, [...dependsOn, outcome.spec.torchOrigin].filter(Boolean));
       return info;

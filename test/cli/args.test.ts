@@ -193,8 +193,8 @@ describe('parseCli: bad input is a one-line UsageError', () => {
   it.each([
     [['--bogus', 'a.py'], "Unknown option '--bogus'. See `ddprun --help`."],
     [
-      ['--nproc-per-nod', '2', 'a.py'],
-      "Unknown option '--nproc-per-nod' (Did you mean --nproc-per-node?). See `ddprun --help`.",
+      ['--nproc-per-nodes', '2', 'a.py'],
+      "Unknown option '--nproc-per-nodes' (Did you mean --nproc-per-node?). See `ddprun --help`.",
     ],
     [
       [],

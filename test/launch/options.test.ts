@@ -172,7 +172,7 @@ describe('planAttempt', () => {
       TORCHELASTIC_MAX_RESTARTS: '3',
       TORCHELASTIC_RUN_ID: 'job7',
       TORCHELASTIC_USE_AGENT_STORE: 'False',
-      TORCH_NCCL_ASYNC_ERROR_HANDLING: '1',
+      [ncclAsyncName(resolved.torchVersion)]: '1',
       OMP_NUM_THREADS: '1',
       GLOO_SOCKET_IFNAME: 'lo',
       NCCL_SOCKET_IFNAME: 'lo',
@@ -182,8 +182,17 @@ describe('planAttempt', () => {
 
   it.skipIf(!python)('keeps OMP_NUM_THREADS and TORCH_NCCL_ASYNC_ERROR_HANDLING that the user set', async () => {
     const resolved = await resolveOptions({ entry, nprocPerNode: 2, env: { OMP_NUM_THREADS: '4' } });
-    const plan = planAttempt(resolved, 0, 1234, undefined, { TORCH_NCCL_ASYNC_ERROR_HANDLING: '0' });
-    expect(plan.ranks[0]!.env).toMatchObject({ OMP_NUM_THREADS: '4', TORCH_NCCL_ASYNC_ERROR_HANDLING: '0' });
+    const name = ncclAsyncName(resolved.torchVersion);
+    const plan = planAttempt(resolved, 0, 1234, undefined, { [name]: '0' });
+    expect(plan.ranks[0]!.env).toMatchObject({ OMP_NUM_THREADS: '4', [name]: '0' });
     expect(resolved.warnings).toEqual([]);
   });
 });
+
+/** The variable the installed torch reads: NCCL_ASYNC_ERROR_HANDLING before torch 2.2, TORCH_NCCL_… from 2.2. */
+function ncclAsyncName(torchVersion: string | undefined): string {
+  const m = /^(\d+)\.(\d+)/.exec(torchVersion ?? '');
+  return m && (Number(m[1]) < 2 || (Number(m[1]) === 2 && Number(m[2]) < 2))
+    ? 'NCCL_ASYNC_ERROR_HANDLING'
+    : 'TORCH_NCCL_ASYNC_ERROR_HANDLING';
+}

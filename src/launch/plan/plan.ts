@@ -1,12 +1,19 @@
 import path from 'node:path';
+import { closeFdsPrefix } from '../resolve/inherited-fds.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   const isSet = (name: string) => resolved.env[name] !== undefined || userEnv[name] !== undefined;
-  env.TORCH_NCCL_ASYNC_ERROR_HANDLING =
-    resolved.env.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? userEnv.TORCH_NCCL_ASYNC_ERROR_HANDLING ?? '1';
+  // torch < 2.2 reads NCCL_ASYNC_ERROR_HANDLING (torchrun 1.13 sets it); newer reads TORCH_NCCL_ASYNC_ERROR_HANDLING and
+  // warns that the old name is deprecated when it is set. Unknown torch (a command entry): both.
+  const version = resolved.torchVersion === undefined ? undefined : /^(\d+)\.(\d+)/.exec(resolved.torchVersion);
+  const old = version ? Number(version[1]) < 2 || (Number(version[1]) === 2 && Number(version[2]) < 2) : undefined;
+  for (const name of old === undefined
+    ? ['TORCH_NCCL_ASYNC_ERROR_HANDLING', 'NCCL_ASYNC_ERROR_HANDLING']
+    : [old ? 'NCCL_ASYNC_ERROR_HANDLING' : 'TORCH_NCCL_ASYNC_ERROR_HANDLING'])
+    env[name] = resolved.env[name] ?? userEnv[name] ?? '1';
   // torchrun sets OMP_NUM_THREADS=1 for the workers when it starts more than one per node and the user set none.
   if (resolved.nprocPerNode > 1 && !isSet('OMP_NUM_THREADS')) env.OMP_NUM_THREADS = '1';
   if (resolved.socketIfname) {
@@ -14,6 +21,15 @@ function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Recor
     if (!isSet('NCCL_SOCKET_IFNAME')) env.NCCL_SOCKET_IFNAME = resolved.socketIfname;
   }
   return env;
+}
+
+/** torchrun's `--virtual-local-rank`: LOCAL_RANK 0, and CUDA_VISIBLE_DEVICES narrowed to the rank's own device. */
+function virtualLocalRankEnv(localRank: number, userEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const visible = userEnv.CUDA_VISIBLE_DEVICES?.split(',').filter(Boolean);
+  return {
+    LOCAL_RANK: '0',
+    CUDA_VISIBLE_DEVICES: visible && visible.length > localRank ? (visible[localRank] as string) : String(localRank),
+  };
 }
 
 /** The argv of one rank, without the parent-death wrapper. */
@@ -54,13 +70,19 @@ export function planAttempt(
 ): LaunchPlan {
   const worldSize = resolved.nprocPerNode * resolved.maxNodes;
   const shared = sharedEnv(resolved, userEnv);
-  const argv = [...resolved.deathSigWrapper, ...entryArgv(resolved, entryFile)];
+  const argv = [
+    ...resolved.deathSigWrapper,
+    ...closeFdsPrefix(resolved.closeFds ?? []),
+    ...entryArgv(resolved, entryFile),
+  ];
   const ranks: RankPlan[] = [];
   const files: string[] = [];
   if ('trainer' in resolved.entry)
     files.push(entryFile ?? path.join(resolved.configDir ?? '<config dir>', 'DDP', '_temp_<random><id>.py'));
   for (let localRank = 0; localRank < resolved.nprocPerNode; localRank++) {
     const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
+    // In the run folder: the path is the run's mark (process safety). A failing rank's error.json is copied beside
+    // its logs after the attempt (keepErrorFile), as torchrun keeps it.
     const errorFile = path.join(resolved.runDir, `attempt_${attempt}`, String(localRank), 'error.json');
     const stdoutLog = logFile(resolved, attempt, localRank, 'stdout');
     const stderrLog = logFile(resolved, attempt, localRank, 'stderr');
@@ -80,7 +102,7 @@ export function planAttempt(
         RANK: String(rank),
         GROUP_RANK: String(resolved.nodeRank),
         ROLE_RANK: String(rank),
-        ROLE_NAME: 'default',
+        ROLE_NAME: resolved.role ?? 'default',
         LOCAL_WORLD_SIZE: String(resolved.nprocPerNode),
         WORLD_SIZE: String(worldSize),
         GROUP_WORLD_SIZE: String(resolved.maxNodes),
@@ -93,6 +115,7 @@ export function planAttempt(
         TORCHELASTIC_USE_AGENT_STORE: 'False',
         TORCHELASTIC_ERROR_FILE: errorFile,
         ...shared,
+        ...(resolved.virtualLocalRank ? virtualLocalRankEnv(localRank, userEnv) : {}),
       },
     });
   }

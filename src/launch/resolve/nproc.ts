@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { UsageError } from '../../errors.js';
 import { ddpWorldSizeFromDevice, listGpus } from '../../devices.js';
-import { probeTorch } from '../../python/find-python.js';
+import { findPython, probeTorch } from '../../python/find-python.js';
 import type { Entry } from '../types.js';
 import { validateInteger } from './validators.js';
 
@@ -26,6 +26,12 @@ export async function resolveNproc(
     return { n: 1 };
   }
   if (value === 'cpu') return { n: os.availableParallelism() };
+  if (value === 'auto' && !python && 'command' in entry) {
+    // torchrun --no-python --nproc-per-node auto: GPUs when torch sees CUDA, else the CPU count. No torch: CPUs.
+    const withTorch = await findPython().catch(() => undefined);
+    if (!withTorch) return { n: os.availableParallelism() };
+    return resolveNproc(value, entry, withTorch.python);
+  }
   if (value === 'auto' || value === 'gpu') {
     if (!python)
       throw new UsageError(

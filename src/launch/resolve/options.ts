@@ -5,6 +5,7 @@ import { findPython, probeTorch } from '../../python/find-python.js';
 import { getUserConfigDir } from '../../ultralytics/config-dir.js';
 import { OPTION_NAMES } from '../option-table.js';
 import { deathSigWrapper } from '../run/pdeathsig.js';
+import { inheritedFds } from './inherited-fds.js';
 import { planAgent } from '../torchrun/backend.js';
 import { DEFAULT_MAX_LOG_BYTES } from '../../store/capped-log.js';
 import type { Entry, LaunchOptions, ResolvedOptions } from '../types.js';
@@ -144,11 +145,15 @@ async function probeRanks(
 ): Promise<{ python: string | undefined; nprocPerNode: number; torchVersion: string | undefined }> {
   const { entry, backend } = form;
   const needsPython = probe && (!('command' in entry) || backend === 'torchrun');
-  const python = needsPython ? (await findPython({ python: form.python })).python : undefined;
+  const found = needsPython ? await findPython({ python: form.python }) : undefined;
+  const python = found?.python;
   // Without probing, a symbolic count ('auto') is checked as the widest node, so that every rank-indexed option passes.
   const { n: nprocPerNode, torchVersion: probed } =
     !probe && typeof nproc === 'string' ? { n: MAX_NPROC_PER_NODE } : await resolveNproc(nproc, entry, python);
-  const torchVersion = probed ?? (backend === 'torchrun' && python ? (await probeTorch(python)).version : undefined);
+  const torchVersion =
+    probed ??
+    found?.torchVersion ??
+    (backend === 'torchrun' && python ? (await probeTorch(python)).version : undefined);
   return { python, nprocPerNode, torchVersion };
 }
 
@@ -214,6 +219,14 @@ export async function resolveOptions(
     configDir: resolveConfigDir(form.configDirOption, entry, cwd),
     record: form.record,
     recordMaxLogBytes: form.recordMaxLogBytes,
+    role: options.role === undefined ? 'default' : validateString('role', options.role, 'a non-empty string'),
+    rdzvConf: resolveEnv(options.rdzvConf),
+    virtualLocalRank: validateBoolean('virtualLocalRank', options.virtualLocalRank, false),
+    linePrefixTemplate:
+      options.linePrefixTemplate === undefined
+        ? undefined
+        : validateString('linePrefixTemplate', options.linePrefixTemplate, 'a string'),
+    closeFds: inheritedFds(),
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exitCodeOfRootCause, signalExitCode } from '../../cli/exit.js';
@@ -13,7 +13,7 @@ import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../resolve/port.js';
-import { waitForMaster } from './rendezvous.js';
+import { hostBarrier, joinBarrier, waitForMaster } from './rendezvous.js';
 import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
 import { LogFiles } from './log-files.js';
@@ -151,8 +151,14 @@ class Launch {
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
-      if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
-        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
+      // Static rendezvous: on the first attempt no node starts a rank until every node joined (node 0 counts them).
+      const isStopping = () => this.stopSignal !== null;
+      if (resolved.maxNodes > 1 && attempt === 0 && portRetries === 0) {
+        if (resolved.nodeRank === 0)
+          await hostBarrier(resolved.masterAddr, port, resolved.maxNodes, resolved.rdzvTimeoutMs, isStopping);
+        else await joinBarrier(resolved.masterAddr, port, resolved.nodeRank, resolved.rdzvTimeoutMs, isStopping);
+      } else if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
+        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, isStopping);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
       this.group = group;
@@ -172,6 +178,7 @@ class Launch {
         };
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
+      keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile);
       const rootCause = rootCauseOf(outcome.failed);
       // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
       // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
@@ -376,4 +383,16 @@ function start(run: Launch): LaunchHandle {
     },
   };
   return handle;
+}
+
+/** torchrun keeps a failing rank's error.json in its log folder: copied there from the run folder (removed after). */
+function keepErrorFile(resolved: ResolvedOptions, attempt: number, localRank: number, errorFile: string): void {
+  if (!resolved.logDir || !existsSync(errorFile)) return;
+  const dir = path.join(resolved.logDir, `attempt_${attempt}`, String(localRank));
+  try {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(errorFile, path.join(dir, 'error.json'));
+  } catch (error) {
+    process.stderr.write(`ddprun: warning: cannot keep ${errorFile} in ${dir}: ${(error as Error).message}\n`);
+  }
 }

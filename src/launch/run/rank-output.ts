@@ -27,20 +27,27 @@ export interface OutputContext {
 }
 
 /** `[rank3]:`, or `[local1]:` for a torchrun rank whose global rank is not known. */
-export function rankPrefix(rank: number, localRank: number): string {
+export function rankPrefix(rank: number, localRank: number, template?: string, role = 'default'): string {
+  // torchrun's TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE (a string.Template of rank, local_rank, role_name).
+  if (template !== undefined && rank >= 0) {
+    const values: Record<string, string> = { rank: String(rank), local_rank: String(localRank), role_name: role };
+    return template.replace(/\$(?:\{(\w+)\}|(\w+))/g, (whole, a?: string, b?: string) => values[a ?? b ?? ''] ?? whole);
+  }
   return rank >= 0 ? `[rank${rank}]:` : `[local${localRank}]:`;
 }
 
 /** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
 export function shownOnConsole(
-  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>,
+  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'> & { tee?: ResolvedOptions['tee'] },
   localRank: number,
   stream: StreamName,
 ): boolean {
   if (localRank < 0) return true; // the torchrun agent's own lines
   if (!resolved.localRanksFilter.has(localRank)) return false;
   const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
-  return !(redirected === 'all' || redirected === stream);
+  const teed: StdSelection = resolved.tee?.[localRank] ?? 'none';
+  // torchrun: a stream both redirected and tee'd is tee'd (files and console).
+  return !(redirected === 'all' || redirected === stream) || teed === 'all' || teed === stream;
 }
 
 /**
@@ -92,7 +99,7 @@ function consoleBatch(ctx: OutputContext, stream: StreamName) {
 /** A native rank's stream: `[rankN]:` lines to the console when shown, the stderr tail, and 'line' events. */
 export function rankPolicy(ctx: OutputContext, rank: RankPlan, stream: StreamName, tail: Tail): OutputPolicy {
   const { resolved, events } = ctx;
-  const prefix = rankPrefix(rank.rank, rank.localRank);
+  const prefix = rankPrefix(rank.rank, rank.localRank, resolved.linePrefixTemplate, resolved.role);
   const toConsole = resolved.console && shownOnConsole(resolved, rank.localRank, stream);
   const batch = consoleBatch(ctx, stream);
   const splitter = new LineSplitter((text) => {
@@ -142,7 +149,9 @@ export function agentPolicy(
     sinkOf(rank, localRank)?.(`${text}\n`);
     if (stream === 'stderr') (own ? tailOf(rank, localRank) : agentTail).push(text);
     if (resolved.console && (!own || resolved.localRanksFilter.has(localRank)))
-      batch.push(own ? `${rankPrefix(rank, localRank)}${text}\n` : `${raw}\n`);
+      batch.push(
+        own ? `${rankPrefix(rank, localRank, resolved.linePrefixTemplate, resolved.role)}${text}\n` : `${raw}\n`,
+      );
     if (events.listenerCount('line') > 0) events.emit('line', { rank, localRank, stream, text });
   });
   return {

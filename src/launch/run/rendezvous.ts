@@ -42,3 +42,128 @@ export async function waitForMaster(
     address,
   );
 }
+
+/** What a node says when it joins node 0's barrier, and what node 0 answers once every node joined. */
+const JOIN = 'ddprun-join';
+const GO = 'ddprun-go';
+
+/**
+ * Node 0's side of the static rendezvous, as torchrun's static rendezvous does it: no rank of any node starts until
+ * every node has joined. Node 0 listens on the master port (rank 0's store binds it only after), counts the other
+ * nodes' joins, answers all of them at once, and closes. Rejects with RendezvousTimeoutError after `timeoutMs`.
+ */
+export async function hostBarrier(
+  host: string,
+  port: number,
+  nnodes: number,
+  timeoutMs: number,
+  stopped: () => boolean,
+): Promise<boolean> {
+  const joined = new Map<number, net.Socket>();
+  const server = net.createServer((socket) => {
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const match = new RegExp(`^${JOIN} (\\d+)\\n`).exec(text);
+      if (!match) {
+        if (text.includes('\n') || text.length > 64) socket.destroy(); // a client of rank 0's store, too early
+        return;
+      }
+      const node = Number(match[1]);
+      if (node < 1 || node >= nnodes) return void socket.destroy();
+      joined.get(node)?.destroy();
+      joined.set(node, socket);
+      socket.once('close', () => {
+        if (joined.get(node) === socket) joined.delete(node);
+      });
+    });
+  });
+  const listen = (on: string | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: on, port, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  // The master address as given when it is an address of this machine, else every interface (a host name, NAT).
+  await listen(net.isIP(host) ? host : undefined).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRNOTAVAIL') throw error;
+    return listen(undefined);
+  });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (joined.size < nnodes - 1) {
+      if (stopped()) return false;
+      if (Date.now() >= deadline) {
+        throw new RendezvousTimeoutError(
+          `Only ${joined.size + 1} of ${nnodes} nodes joined within ${Math.round(timeoutMs / 1000)} s (no rank was started). Start the other nodes with the same --master-addr and --master-port, or raise --rdzv-timeout.`,
+          `${host}:${port}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    for (const socket of joined.values()) socket.end(`${GO}\n`);
+    return true;
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of joined.values()) socket.destroy();
+  }
+}
+
+/**
+ * A node other than 0: joins node 0's barrier at `host:port` and waits for every node to have joined. Resolves true
+ * on `go`, false when `stopped()`; rejects with RendezvousTimeoutError after `timeoutMs`.
+ */
+export async function joinBarrier(
+  host: string,
+  port: number,
+  nodeRank: number,
+  timeoutMs: number,
+  stopped: () => boolean,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let reached = false;
+  for (;;) {
+    if (stopped()) return false;
+    if (Date.now() >= deadline) break;
+    const answer = await new Promise<'go' | 'retry'>((resolve) => {
+      const socket = net.connect({ host, port });
+      let text = '';
+      const poll = setInterval(() => {
+        if (stopped() || Date.now() >= deadline) {
+          socket.destroy();
+          resolve('retry');
+        }
+      }, POLL_MS);
+      const done = (result: 'go' | 'retry') => {
+        clearInterval(poll);
+        socket.destroy();
+        resolve(result);
+      };
+      socket.setEncoding('utf8');
+      socket.once('connect', () => {
+        reached = true;
+        socket.write(`${JOIN} ${nodeRank}\n`);
+      });
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes(`${GO}\n`)) done('go');
+      });
+      socket.once('error', () => done('retry'));
+      socket.once('close', () => done(text.includes(`${GO}\n`) ? 'go' : 'retry'));
+    });
+    if (answer === 'go') return true;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  const address = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const seconds = Math.round(timeoutMs / 1000);
+  throw new RendezvousTimeoutError(
+    reached
+      ? `Not every node joined at ${address} within ${seconds} s (node 0 starts no rank before they all have; no rank was started here). Start the other nodes with the same --master-addr and --master-port, or raise --rdzv-timeout.`
+      : `Could not reach the master at ${address} within ${seconds} s: node 0 hosts the rendezvous there. Start node 0 (ddprun --node-rank 0 with the same --master-addr and --master-port), check that this node can reach that address, or raise --rdzv-timeout.`,
+    address,
+  );
+}

@@ -68,8 +68,17 @@ function rdzvConf(resolved: ResolvedOptions, rdzvHost: boolean | undefined): str
   const seconds = Math.max(1, Math.ceil(resolved.rdzvTimeoutMs / 1000));
   // static and etcd read `timeout`; the dynamic backends (c10d, etcd-v2) read `join_timeout`.
   const key = resolved.rdzvBackend === 'static' || resolved.rdzvBackend === 'etcd' ? 'timeout' : 'join_timeout';
-  const host = rdzvHost === undefined || resolved.rdzvBackend !== 'c10d' ? '' : `,is_host=${rdzvHost ? 1 : 0}`;
-  return `${key}=${seconds}${host}`;
+  const conf: Record<string, string> = { [key]: String(seconds) };
+  // is_host=1 would stop torchrun falling back to a client when another agent on this host hosts the store (two
+  // agents on one machine): on a loopback endpoint torchrun's own guess is right, so it is left to torchrun there.
+  const host = (resolved.rdzvEndpoint ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.');
+  if (rdzvHost !== undefined && resolved.rdzvBackend === 'c10d' && !(rdzvHost && loopback))
+    conf.is_host = rdzvHost ? '1' : '0';
+  Object.assign(conf, resolved.rdzvConf ?? {});
+  return Object.entries(conf)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 function legacyLaunchArgv(
