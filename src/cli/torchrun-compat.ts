@@ -269,7 +269,7 @@ export function applyTorchrunFlags(
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
   const notes: string[] = pre.fromEnv.map((from) => `from the environment: ${from}`);
-  const str = (key: string) => (typeof raw[key] === 'string' ? (raw[key]) : undefined);
+  const str = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
   const role = str('role');
   if (role !== undefined) options.role = role;
   if (raw.virtualLocalRank) options.virtualLocalRank = true;
