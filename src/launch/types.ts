@@ -107,6 +107,30 @@ export interface RootCause {
   source: 'error-file' | 'stderr' | 'none';
   /** One line: the exception message when known. */
   message: string;
+  /** What happened, in words a user acts on (see `Explanation`); set for every failed launch. */
+  explanation?: Explanation;
+}
+
+/** Stable names of the failures ddprun recognises (README, "When things go wrong"). */
+export type ExplanationKind =
+  | 'oom-killed'
+  | 'killed'
+  | 'cuda-oom'
+  | 'nccl'
+  | 'segfault'
+  | 'import-error'
+  | 'port-in-use'
+  | 'rendezvous-timeout'
+  | 'peer-failed'
+  | 'hang'
+  | 'exception'
+  | 'exit-code';
+
+/** A failure explained: a stable kind, one sentence of what happened, one hint of what to do. */
+export interface Explanation {
+  kind: ExplanationKind;
+  message: string;
+  hint: string;
 }
 
 export interface RankResult {

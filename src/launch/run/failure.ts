@@ -85,6 +85,8 @@ export function describeExit(exitCode: number | null, signal: NodeJS.Signals | n
 export function formatRootCause(rc: RootCause): string {
   const head = `Root cause: rank ${rc.rank} (local rank ${rc.localRank}, pid ${rc.pid ?? '?'}, host ${rc.host}) failed with ${describeExit(rc.exitCode, rc.signal)} at ${rc.time}`;
   const lines = [head];
+  if (rc.explanation)
+    lines.push(`  ${rc.explanation.kind}: ${rc.explanation.message}`, `  hint: ${rc.explanation.hint}`);
   if (rc.message) lines.push(`  ${rc.message}`);
   if (rc.traceback) {
     lines.push(rc.source === 'error-file' ? '  Traceback (from the error file):' : '  Last lines of its stderr:');

@@ -12,7 +12,9 @@ import { Watchdog } from './pdeathsig.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
-import { RankGroup } from './supervisor.js';
+import { RankGroup, type GroupOutcome } from './supervisor.js';
+import type { FailedRank } from './failure.js';
+import { chooseRootCause, explainRootCause } from '../../insight/root-cause.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
 
@@ -108,8 +110,7 @@ class Launch {
           durationMs: 0,
         };
       }
-      outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
-      const rootCause = rootCauseOf(outcome.failed);
+      const rootCause = await this.explained(resolved, group, outcome.failed, outcome, port);
       // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
       // chose is still held now that every rank of ours is gone.
       const stopped = this.stopSignal !== null;
@@ -117,7 +118,7 @@ class Launch {
         !stopped &&
         !resolved.masterPortFixed &&
         portRetries < MAX_PORT_RETRIES &&
-        ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))
+        ((rootCause.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))
       ) {
         portRetries++;
         await rm(resolved.runDir, { recursive: true, force: true });
@@ -137,6 +138,28 @@ class Launch {
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
+  }
+
+  /** The root cause among the failed ranks (never one that failed only because a peer did), explained. */
+  private async explained(
+    resolved: ResolvedOptions,
+    group: RankGroup,
+    first: FailedRank,
+    outcome: GroupOutcome,
+    port: number,
+  ): Promise<RootCause> {
+    const candidates = [first, ...outcome.laterFailures].map((failed) =>
+      rootCauseOf({ ...failed, stderrTail: group.stderrTailOf(failed.rank) }),
+    );
+    const chosen = chooseRootCause(candidates) as RootCause;
+    const rank = outcome.ranks.find((r) => r.rank === chosen.rank);
+    return explainRootCause(chosen, {
+      python: resolved.python,
+      masterPort: port,
+      durationMs: rank?.durationMs ?? 0,
+      peakRssBytes: undefined,
+      cgroupDir: undefined,
+    });
   }
 
   /** The torchrun backend: one agent process runs (and restarts) the ranks; ddprun demuxes, explains and guards. */
@@ -164,10 +187,17 @@ class Launch {
         durationMs: 0,
       };
     const agentTail = group.agentStderr();
-    const rootCause =
+    const parsed =
       parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) =>
         group.stderrTailOf(rank, localRank),
       ) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+    const rootCause = await explainRootCause(parsed, {
+      python: resolved.python,
+      masterPort: port,
+      durationMs: outcome.ranks[0]?.durationMs ?? 0,
+      peakRssBytes: undefined,
+      cgroupDir: undefined,
+    });
     return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
   }
 

@@ -22,6 +22,8 @@ export interface GroupOutcome {
   ranks: RankResult[];
   /** The first rank to fail, unless the group was stopped first. */
   failed: FailedRank | undefined;
+  /** Ranks that exited with an error of their own after the first failure (the root cause may be among them). */
+  laterFailures: FailedRank[];
 }
 
 interface RankState {
@@ -59,6 +61,7 @@ function forward(target: Writable, source: Readable, text: string): void {
 export class RankGroup {
   private readonly states: RankState[] = [];
   private failed: FailedRank | undefined;
+  private readonly laterFailures: FailedRank[] = [];
   private stopping = false;
   private readonly force = { now: false };
   private graceTimer: NodeJS.Timeout | undefined;
@@ -82,7 +85,7 @@ export class RankGroup {
     this.graceTimer.unref();
   }
 
-  /** SIGKILLs every group now (a second Ctrl-C). */
+  /** SIGKILLs every group now (a second Ctrl-C); from then on a SIGKILLed rank is one of ours. */
   kill(): void {
     this.stopping = true;
     this.force.now = true;
@@ -122,6 +125,7 @@ export class RankGroup {
     await Promise.all(this.states.flatMap((s) => s.logs.map((l) => new Promise<void>((resolve) => l.end(resolve)))));
     return {
       failed: this.failed,
+      laterFailures: this.laterFailures,
       ranks: this.states.map((s) => ({
         rank: s.plan.rank,
         localRank: s.plan.localRank,
@@ -254,6 +258,21 @@ export class RankGroup {
           stderrTail: '',
         };
         this.stop('SIGTERM');
+      } else if (
+        this.failed &&
+        ((code !== null && code !== 0) || (signal && signal !== 'SIGTERM' && !this.force.now))
+      ) {
+        // An exit code (not our signal): the rank failed on its own, maybe first (a peer's failure can be seen first).
+        this.laterFailures.push({
+          rank: rank.rank,
+          localRank: rank.localRank,
+          pid: state.pid,
+          exitCode: code,
+          signal,
+          exitedAt: new Date(state.endedAt),
+          errorFile: rank.errorFile,
+          stderrTail: '',
+        });
       }
       events.emit('exited', {
         attempt: this.plan.attempt,
