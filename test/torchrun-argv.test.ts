@@ -45,6 +45,7 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     deathSigWrapper: [],
     runDir: '/tmp/ddprun-run',
     configDir: undefined,
+    insight: { resourceIntervalMs: 0 },
     ...overrides,
   };
 }

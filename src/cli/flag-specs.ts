@@ -104,7 +104,8 @@ export const LAUNCH_FLAGS: Spec[] = [
   },
   {
     flags: '--json',
-    description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
+    description:
+      'one JSON event per line on stdout (started, line, exited, restarting, resources, hang, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
 ];

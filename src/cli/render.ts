@@ -1,5 +1,14 @@
 import type { createLogUpdate } from 'log-update';
-import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
+import type {
+  LaunchEvents,
+  LaunchHandle,
+  LaunchResult,
+  RankResources,
+  RankResult,
+  ResolvedOptions,
+  StdSelection,
+} from '../launch/types.js';
+import { formatBytes } from '../insight/format-bytes.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
@@ -45,6 +54,35 @@ export function shownOnConsole(
   return !(redirected === 'all' || redirected === stream);
 }
 
+/** `CPU 184% · RSS 3.1 GB · GPU 22.4 GB`: every rank's latest sample added up; empty before the first. */
+export function resourceTotals(ranks: readonly RankResources[]): string {
+  if (ranks.length === 0) return '';
+  let cpu = 0;
+  let rss = 0;
+  let gpu: number | undefined;
+  for (const r of ranks) {
+    cpu += r.cpuPercent;
+    rss += r.rssBytes;
+    if (r.gpuMemoryBytes !== undefined) gpu = (gpu ?? 0) + r.gpuMemoryBytes;
+  }
+  return `CPU ${Math.round(cpu)}% · RSS ${formatBytes(rss)}${gpu === undefined ? '' : ` · GPU ${formatBytes(gpu)}`}`;
+}
+
+/** The summary's peak columns (peak RSS, CPU seconds, peak GPU memory), when the ranks were sampled. */
+function addPeakColumns(rows: string[][], ranks: readonly RankResult[]): void {
+  if (!ranks.some((r) => r.peakRssBytes !== undefined)) return;
+  const gpu = ranks.some((r) => r.peakGpuMemoryBytes !== undefined);
+  rows[0]!.push('peak RSS', 'CPU time', ...(gpu ? ['peak GPU'] : []));
+  ranks.forEach((r, i) => {
+    const row = rows[i + 1]!;
+    row.push(
+      r.peakRssBytes === undefined ? '-' : formatBytes(r.peakRssBytes),
+      r.cpuSeconds === undefined ? '-' : `${r.cpuSeconds.toFixed(1)}s`,
+    );
+    if (gpu) row.push(r.peakGpuMemoryBytes === undefined ? '-' : formatBytes(r.peakGpuMemoryBytes));
+  });
+}
+
 /** A rank's exit as a person reads it: `0`, `3`, `SIGKILL`, `running`. */
 function exitText(exitCode: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return signal;
@@ -60,6 +98,7 @@ export class LaunchRenderer {
   private readonly running = new Set<number>();
   private exited = 0;
   private restarts = 0;
+  private resources: readonly RankResources[] = [];
   private readonly status: ReturnType<typeof createLogUpdate> | undefined;
   private statusShown = false;
   private renderTimer: NodeJS.Timeout | undefined;
@@ -88,6 +127,12 @@ export class LaunchRenderer {
     if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
+    handle.on('resources', (e) => this.onResources(e));
+  }
+
+  private onResources(e: LaunchEvents['resources'][0]): void {
+    this.resources = e.ranks;
+    if (this.options.json) this.json('resources', e);
   }
 
   private json(event: string, data: object): void {
@@ -140,7 +185,8 @@ export class LaunchRenderer {
     const c = this.err;
     const elapsed = formatDuration(Date.now() - this.startedAt);
     const restarts = `restarts ${this.restarts}/${this.resolved.maxRestarts}`;
-    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}`;
+    const totals = resourceTotals(this.resources);
+    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}${totals ? ` · ${totals}` : ''}`;
   }
 
   private clearStatus(): void {
@@ -177,6 +223,7 @@ export class LaunchRenderer {
           formatDuration(r.durationMs),
         ]),
       ];
+      addPeakColumns(rows, result.ranks);
       const attempts = result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`;
       const verdict =
         result.exitCode === 0

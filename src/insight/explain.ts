@@ -104,7 +104,8 @@ function memoryOf(facts: FailureFacts): string {
     return atKill === undefined ? '' : ` (RSS ${formatBytes(atKill)} when killed)`;
   }
   if (limit !== undefined) return ` (peak RSS ${formatBytes(peak)} of its ${formatBytes(limit)} memory cgroup limit)`;
-  if (facts.totalMemoryBytes) return ` (peak RSS ${formatBytes(peak)} of ${formatBytes(facts.totalMemoryBytes)})`;
+  if (facts.totalMemoryBytes && !facts.oomKill?.cgroup)
+    return ` (peak RSS ${formatBytes(peak)} of ${formatBytes(facts.totalMemoryBytes)})`;
   return ` (peak RSS ${formatBytes(peak)})`;
 }
 

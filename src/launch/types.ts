@@ -65,6 +65,8 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
+  /** How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off. @default 1000 */
+  resourceIntervalMs?: number;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -140,6 +142,28 @@ export interface RankResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   durationMs: number;
+  /** Highest RSS of the rank's process tree (the rank and its children) seen by the sampler. */
+  peakRssBytes?: number;
+  /** CPU time of the rank's process tree, as sampled. */
+  cpuSeconds?: number;
+  /** Highest GPU memory of the rank's process tree (nvidia-smi), when known. */
+  peakGpuMemoryBytes?: number;
+}
+
+/** One rank's process tree (the rank and its children: data-loader workers) at one sample. */
+export interface RankResources {
+  rank: number;
+  localRank: number;
+  pid: number;
+  /** Processes in the tree. */
+  processes: number;
+  /** CPU used since the previous sample, in % of one core (200 = two cores busy). */
+  cpuPercent: number;
+  rssBytes: number;
+  /** GPU memory of the tree's processes (nvidia-smi), when known. */
+  gpuMemoryBytes?: number;
+  /** Utilisation of the GPU(s) the rank runs on, when known. */
+  gpuUtilPercent?: number;
 }
 
 export interface LaunchResult {
@@ -164,6 +188,8 @@ export interface LaunchEvents {
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
   restarting: [{ attempt: number; reason: string }];
+  /** Each rank's resources, at most once a second (see `resourceIntervalMs`). */
+  resources: [{ attempt: number; ranks: RankResources[] }];
   done: [LaunchResult];
 }
 
@@ -215,6 +241,14 @@ export interface ResolvedOptions {
   runDir: string;
   /** Config folder whose `DDP/` receives trainer-mode entry files. */
   configDir: string | undefined;
+  /** Resource sampling, hang detection and stack dumps, resolved. */
+  insight: ResolvedInsight;
+}
+
+/** The options of `src/insight/` with every default filled. */
+export interface ResolvedInsight {
+  /** Milliseconds between resource samples; 0: no sampling. */
+  resourceIntervalMs: number;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

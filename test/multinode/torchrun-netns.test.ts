@@ -52,6 +52,7 @@ function nodeOptions(
     deathSigWrapper: [],
     runDir: '/tmp',
     configDir: undefined,
+    insight: { resourceIntervalMs: 0 },
   };
 }
 

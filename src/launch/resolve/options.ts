@@ -18,6 +18,9 @@ import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from '../t
 export const DEFAULT_MULTINODE_PORT = 29500;
 export const DEFAULT_GRACE_PERIOD_MS = 30_000;
 export const DEFAULT_RDZV_TIMEOUT_MS = 900_000;
+export const DEFAULT_RESOURCE_INTERVAL_MS = 1000;
+/** `resources` events come at most once a second. */
+export const MIN_RESOURCE_INTERVAL_MS = 1000;
 /** More local ranks than this is a typo (`1e9`), not a machine. */
 export const MAX_NPROC_PER_NODE = 4096;
 
@@ -49,6 +52,7 @@ const KNOWN_OPTIONS = new Set([
   'handleSignals',
   'console',
   'configDir',
+  'resourceIntervalMs',
 ]);
 
 /** `host` of `host:port` or `[v6]:port`. */
@@ -294,6 +298,12 @@ export async function resolveOptions(
     fail('rdzvEndpoint', options.rdzvEndpoint, '`HOST:PORT`');
   if (options.configDir !== undefined && typeof options.configDir !== 'string')
     fail('configDir', options.configDir, 'a directory path');
+  const resourceIntervalMs =
+    options.resourceIntervalMs === undefined
+      ? DEFAULT_RESOURCE_INTERVAL_MS
+      : options.resourceIntervalMs === 0
+        ? 0
+        : intOption('resourceIntervalMs', options.resourceIntervalMs, MIN_RESOURCE_INTERVAL_MS, 3_600_000);
 
   const needsPython = probe && (!('command' in options.entry) || backend === 'torchrun');
   const python = needsPython ? (await findPython({ python: options.python })).python : undefined;
@@ -385,6 +395,7 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir,
+    insight: { resourceIntervalMs },
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

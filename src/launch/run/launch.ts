@@ -15,6 +15,7 @@ import { waitForMaster } from './rendezvous.js';
 import { RankGroup, type GroupOutcome } from './supervisor.js';
 import type { FailedRank } from './failure.js';
 import { chooseRootCause, explainRootCause } from '../../insight/root-cause.js';
+import { AttemptMonitor } from '../../insight/monitor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
 
@@ -95,7 +96,12 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog);
       this.group = group;
-      const outcome = await group.run().finally(() => watchdog.forget());
+      const monitor = new AttemptMonitor(resolved, this.events, attempt);
+      const outcome = await group.run().finally(() => {
+        watchdog.forget();
+        monitor.dispose();
+      });
+      outcome.ranks = monitor.withPeaks(outcome.ranks);
       this.group = undefined;
       // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
@@ -110,7 +116,7 @@ class Launch {
           durationMs: 0,
         };
       }
-      const rootCause = await this.explained(resolved, group, outcome.failed, outcome, port);
+      const rootCause = await this.explained(resolved, group, outcome.failed, outcome, port, monitor);
       // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
       // chose is still held now that every rank of ours is gone.
       const stopped = this.stopSignal !== null;
@@ -147,6 +153,7 @@ class Launch {
     first: FailedRank,
     outcome: GroupOutcome,
     port: number,
+    monitor: AttemptMonitor,
   ): Promise<RootCause> {
     const candidates = [first, ...outcome.laterFailures].map((failed) =>
       rootCauseOf({ ...failed, stderrTail: group.stderrTailOf(failed.rank) }),
@@ -157,8 +164,8 @@ class Launch {
       python: resolved.python,
       masterPort: port,
       durationMs: rank?.durationMs ?? 0,
-      peakRssBytes: undefined,
-      cgroupDir: undefined,
+      peakRssBytes: rank?.peakRssBytes,
+      cgroupDir: chosen.pid === undefined ? undefined : monitor.sampler.cgroupDir(chosen.pid),
     });
   }
 
@@ -173,7 +180,12 @@ class Launch {
     if (this.stopSignal) return this.stopped(0, 0, []);
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
     this.group = group;
-    const outcome = await group.run().finally(() => watchdog.forget());
+    const monitor = new AttemptMonitor(resolved, this.events, 0);
+    const outcome = await group.run().finally(() => {
+      watchdog.forget();
+      monitor.dispose();
+    });
+    outcome.ranks = monitor.withPeaks(outcome.ranks);
     this.group = undefined;
     if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
     if (!outcome.failed)
