@@ -46,6 +46,8 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     runDir: '/tmp/ddprun-run',
     configDir: undefined,
     insight: { resourceIntervalMs: 0 },
+    record: false,
+    recordMaxLogBytes: 64 * 1024 * 1024,
     ...overrides,
   };
 }
