@@ -65,15 +65,12 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
-<<<<<<< HEAD
   /** How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off. @default 1000 */
   resourceIntervalMs?: number;
-=======
   /** Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`). @default true */
   record?: boolean;
   /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
   recordMaxLogBytes?: number;
->>>>>>> store-core
 }
 
 /** One rank's command, as it will be spawned. */
@@ -195,13 +192,10 @@ export interface LaunchEvents {
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
   restarting: [{ attempt: number; reason: string }];
-<<<<<<< HEAD
   /** Each rank's resources, at most once a second (see `resourceIntervalMs`). */
   resources: [{ attempt: number; ranks: RankResources[] }];
-=======
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean }];
->>>>>>> store-core
   done: [LaunchResult];
 }
 
@@ -253,7 +247,6 @@ export interface ResolvedOptions {
   runDir: string;
   /** Config folder whose `DDP/` receives trainer-mode entry files. */
   configDir: string | undefined;
-<<<<<<< HEAD
   /** Resource sampling, hang detection and stack dumps, resolved. */
   insight: ResolvedInsight;
 }
@@ -262,12 +255,10 @@ export interface ResolvedOptions {
 export interface ResolvedInsight {
   /** Milliseconds between resource samples; 0: no sampling. */
   resourceIntervalMs: number;
-=======
   /** Whether the run is recorded in the run store. */
   record: boolean;
   /** The store's cap on each rank's output per stream and attempt. */
   recordMaxLogBytes: number;
->>>>>>> store-core
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

@@ -53,12 +53,9 @@ const KNOWN_OPTIONS = new Set([
   'handleSignals',
   'console',
   'configDir',
-<<<<<<< HEAD
   'resourceIntervalMs',
-=======
   'record',
   'recordMaxLogBytes',
->>>>>>> store-core
 ]);
 
 /** `host` of `host:port` or `[v6]:port`. */
@@ -304,20 +301,17 @@ export async function resolveOptions(
     fail('rdzvEndpoint', options.rdzvEndpoint, '`HOST:PORT`');
   if (options.configDir !== undefined && typeof options.configDir !== 'string')
     fail('configDir', options.configDir, 'a directory path');
-<<<<<<< HEAD
   const resourceIntervalMs =
     options.resourceIntervalMs === undefined
       ? DEFAULT_RESOURCE_INTERVAL_MS
       : options.resourceIntervalMs === 0
         ? 0
         : intOption('resourceIntervalMs', options.resourceIntervalMs, MIN_RESOURCE_INTERVAL_MS, 3_600_000);
-=======
   if (options.record !== undefined && typeof options.record !== 'boolean') fail('record', options.record, 'a boolean');
   const recordMaxLogBytes =
     options.recordMaxLogBytes === undefined
       ? DEFAULT_MAX_LOG_BYTES
       : intOption('recordMaxLogBytes', options.recordMaxLogBytes, 1024, Number.MAX_SAFE_INTEGER);
->>>>>>> store-core
 
   const needsPython = probe && (!('command' in options.entry) || backend === 'torchrun');
   const python = needsPython ? (await findPython({ python: options.python })).python : undefined;
@@ -409,12 +403,9 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir,
-<<<<<<< HEAD
     insight: { resourceIntervalMs },
-=======
     record: options.record ?? true,
     recordMaxLogBytes,
->>>>>>> store-core
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);
