@@ -52,12 +52,9 @@ function nodeOptions(
     deathSigWrapper: [],
     runDir: '/tmp',
     configDir: undefined,
-<<<<<<< HEAD
     insight: { resourceIntervalMs: 0 },
-=======
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
->>>>>>> store-core
   };
 }
 
