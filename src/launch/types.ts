@@ -249,16 +249,16 @@ export interface ResolvedOptions {
   configDir: string | undefined;
   /** Resource sampling, hang detection and stack dumps, resolved. */
   insight: ResolvedInsight;
+  /** Whether the run is recorded in the run store. */
+  record: boolean;
+  /** The store's cap on each rank's output per stream and attempt. */
+  recordMaxLogBytes: number;
 }
 
 /** The options of `src/insight/` with every default filled. */
 export interface ResolvedInsight {
   /** Milliseconds between resource samples; 0: no sampling. */
   resourceIntervalMs: number;
-  /** Whether the run is recorded in the run store. */
-  record: boolean;
-  /** The store's cap on each rank's output per stream and attempt. */
-  recordMaxLogBytes: number;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */
