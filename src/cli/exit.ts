@@ -13,6 +13,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   N      a rank failed with exit code N (the first rank that failed)
   128+N  the first failing rank was killed by signal N (e.g. 137 = SIGKILL, as a shell reports it),
          or ddprun itself was stopped by signal N (130 = Ctrl-C, 143 = SIGTERM)
+  124    stopped for a hang (--hang-timeout with --on-hang stop)
   1      any other error (e.g. no Python with torch found; ddprun doctor found a problem)
   2      bad usage: an unknown flag, a missing script, an invalid value; nothing was run`;
 

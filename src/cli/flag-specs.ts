@@ -98,6 +98,22 @@ export const LAUNCH_FLAGS: Spec[] = [
     parse: parseSecondsToMs,
   },
   {
+    flags: '--hang-timeout <seconds>',
+    description:
+      'report a hang, with every rank’s Python stack, when no rank printed a line or used CPU for that long (default: off)',
+    parse: parseSecondsToMs,
+  },
+  {
+    flags: '--on-hang <action>',
+    description: 'dump: report and keep running; stop: report, stop the job, exit 124 (default: dump)',
+    choices: ['dump', 'stop'],
+  },
+  {
+    flags: '--stack-dumps',
+    description:
+      'let ddprun dump the ranks’ Python stacks (ddprun stacks, before a teardown’s SIGKILL); on with --hang-timeout',
+  },
+  {
     flags: '--dry-run',
     description:
       'print what would run (argv, cwd, environment, files per rank) and exit; runs, writes and deletes nothing',
@@ -214,6 +230,9 @@ export function launchOptions(raw: Record<string, unknown>): {
   for (const key of copy) if (v[key] !== undefined) (options as Record<string, unknown>)[key] = v[key];
   if (v.gracePeriod !== undefined) options.gracePeriodMs = v.gracePeriod as number;
   if (v.rdzvTimeout !== undefined) options.rdzvTimeoutMs = v.rdzvTimeout as number;
+  if (v.hangTimeout !== undefined) options.hangTimeoutMs = v.hangTimeout as number;
+  if (v.onHang !== undefined) options.onHang = v.onHang as 'dump' | 'stop';
+  if (v.stackDumps !== undefined) options.stackDumps = Boolean(v.stackDumps);
   if (v.standalone) {
     if (options.nnodes !== undefined && options.nnodes !== 1) {
       throw new UsageError(

@@ -9,6 +9,9 @@ import type {
   StdSelection,
 } from '../launch/types.js';
 import { formatBytes } from '../insight/format-bytes.js';
+import { formatHang } from '../insight/hang.js';
+import { formatTeardownStacks } from '../insight/monitor.js';
+import { formatStacks } from '../insight/stacks.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
@@ -128,6 +131,23 @@ export class LaunchRenderer {
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
     handle.on('resources', (e) => this.onResources(e));
+    handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
+    handle.on('stacks', (e) =>
+      this.onReport(
+        'stacks',
+        e,
+        lines ? (e.reason === 'teardown' ? formatTeardownStacks(e.ranks) : formatStacks(e.ranks)) : undefined,
+      ),
+    );
+  }
+
+  /** A hang or stack report: a JSON event, and the text on stderr unless the launcher prints it itself. */
+  private onReport(event: string, data: object, text: string | undefined): void {
+    if (this.options.json) this.json(event, data);
+    if (text === undefined) return;
+    this.clearStatus();
+    this.human.write(`${text}\n`);
+    this.scheduleStatus();
   }
 
   private onResources(e: LaunchEvents['resources'][0]): void {

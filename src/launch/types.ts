@@ -67,6 +67,12 @@ export interface LaunchOptions {
   configDir?: string;
   /** How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off. @default 1000 */
   resourceIntervalMs?: number;
+  /** Report a hang when for this long no rank printed a line and no rank's process tree used CPU; 0: never. @default 0 */
+  hangTimeoutMs?: number;
+  /** On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job. @default 'dump' */
+  onHang?: 'dump' | 'stop';
+  /** Let ddprun dump every rank's Python stack on demand (`dumpStacks()`, `ddprun stacks`) and before a teardown's SIGKILL: a faulthandler bootstrap on PYTHONPATH (README, "When things go wrong"). @default true when hangTimeoutMs is set, else false */
+  stackDumps?: boolean;
   /** Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`). @default true */
   record?: boolean;
   /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
@@ -109,12 +115,25 @@ export interface RootCause {
   signal: NodeJS.Signals | null;
   /** Python traceback from the error file, else the tail of stderr. */
   traceback: string;
-  /** Where `traceback` came from. */
-  source: 'error-file' | 'stderr' | 'none';
+  /** Where `traceback` came from (`stacks`: a hang, the ranks' Python stacks). */
+  source: 'error-file' | 'stderr' | 'stacks' | 'none';
   /** One line: the exception message when known. */
   message: string;
   /** What happened, in words a user acts on (see `Explanation`); set for every failed launch. */
   explanation?: Explanation;
+}
+
+/** One rank's Python stacks (all threads), as faulthandler prints them. */
+export interface RankStacks {
+  rank: number;
+  localRank: number;
+  pid: number;
+  /** faulthandler's dump ("Thread 0x… (most recent call first):" blocks); empty when none came. */
+  stacks: string;
+  /** Where the main thread is: "`barrier` (distributed_c10d.py:3145), called from `main` at train.py:42". */
+  where: string;
+  /** Why there is no dump (stack dumps off, the rank is not Python, it did not answer). */
+  error?: string;
 }
 
 /** Stable names of the failures ddprun recognises (README, "When things go wrong"). */
@@ -194,6 +213,10 @@ export interface LaunchEvents {
   restarting: [{ attempt: number; reason: string }];
   /** Each rank's resources, at most once a second (see `resourceIntervalMs`). */
   resources: [{ attempt: number; ranks: RankResources[] }];
+  /** No rank printed or used CPU for `idleMs` (see `hangTimeoutMs`): every rank's stacks; once per silence. */
+  hang: [{ attempt: number; idleMs: number; action: 'dump' | 'stop'; ranks: RankStacks[] }];
+  /** Stacks dumped on request (`dumpStacks()`, `ddprun stacks`) or of ranks that outlived the grace period of a teardown. */
+  stacks: [{ attempt: number; reason: 'request' | 'teardown'; ranks: RankStacks[] }];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean }];
   done: [LaunchResult];
@@ -259,6 +282,11 @@ export interface ResolvedOptions {
 export interface ResolvedInsight {
   /** Milliseconds between resource samples; 0: no sampling. */
   resourceIntervalMs: number;
+  /** 0: no hang detection. */
+  hangTimeoutMs: number;
+  onHang: 'dump' | 'stop';
+  /** Whether the ranks get the faulthandler bootstrap (native backend only). */
+  stackDumps: boolean;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */
@@ -271,4 +299,6 @@ export interface LaunchHandle {
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   /** Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default 'SIGTERM' */
   stop(signal?: NodeJS.Signals): void;
+  /** Every live rank's Python stacks (all threads), also emitted as a `stacks` event; rejects when stack dumps are off. */
+  dumpStacks(): Promise<RankStacks[]>;
 }

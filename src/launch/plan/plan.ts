@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { stackDumpEnv } from '../../insight/bootstrap.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
@@ -93,6 +94,7 @@ export function planAttempt(
         TORCHELASTIC_USE_AGENT_STORE: 'False',
         TORCHELASTIC_ERROR_FILE: errorFile,
         ...shared,
+        ...stackDumpEnv(resolved, errorFile, userEnv),
       },
     });
   }

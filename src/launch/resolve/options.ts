@@ -54,9 +54,40 @@ const KNOWN_OPTIONS = new Set([
   'console',
   'configDir',
   'resourceIntervalMs',
+  'hangTimeoutMs',
+  'onHang',
+  'stackDumps',
   'record',
   'recordMaxLogBytes',
 ]);
+
+/** Hang detection and stack dumps: a hang needs the sampler (CPU) and implies stack dumps (the report's stacks). */
+function resolveInsight(
+  options: LaunchOptions,
+  resourceIntervalMs: number,
+  backend: 'native' | 'torchrun',
+): ResolvedOptions['insight'] {
+  const hangTimeoutMs =
+    options.hangTimeoutMs === undefined || options.hangTimeoutMs === 0
+      ? 0
+      : intOption('hangTimeoutMs', options.hangTimeoutMs, 1000, 86_400_000 * 7);
+  if (options.onHang !== undefined && options.onHang !== 'dump' && options.onHang !== 'stop')
+    fail('onHang', options.onHang, "`'dump'` or `'stop'`");
+  if (options.stackDumps !== undefined && typeof options.stackDumps !== 'boolean')
+    fail('stackDumps', options.stackDumps, 'a boolean');
+  if (hangTimeoutMs > 0 && resourceIntervalMs === 0)
+    throw new UsageError(
+      '`hangTimeoutMs` needs the resource sampler (it watches CPU use), but `resourceIntervalMs` is 0. Drop one of them.',
+      'hangTimeoutMs',
+    );
+  const stackDumps = options.stackDumps ?? hangTimeoutMs > 0;
+  if (stackDumps && backend === 'torchrun')
+    throw new UsageError(
+      'Stack dumps (`stackDumps`, `hangTimeoutMs`) need the native backend: under `--backend torchrun` the agent starts the ranks. Drop one of them.',
+      'stackDumps',
+    );
+  return { resourceIntervalMs, hangTimeoutMs, onHang: options.onHang ?? 'dump', stackDumps };
+}
 
 /** `host` of `host:port` or `[v6]:port`. */
 function endpointHost(endpoint: string): string {
@@ -307,6 +338,7 @@ export async function resolveOptions(
       : options.resourceIntervalMs === 0
         ? 0
         : intOption('resourceIntervalMs', options.resourceIntervalMs, MIN_RESOURCE_INTERVAL_MS, 3_600_000);
+  const insight = resolveInsight(options, resourceIntervalMs, backend);
   if (options.record !== undefined && typeof options.record !== 'boolean') fail('record', options.record, 'a boolean');
   const recordMaxLogBytes =
     options.recordMaxLogBytes === undefined
@@ -403,7 +435,7 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir,
-    insight: { resourceIntervalMs },
+    insight,
     record: options.record ?? true,
     recordMaxLogBytes,
   };

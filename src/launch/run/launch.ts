@@ -17,7 +17,17 @@ import type { FailedRank } from './failure.js';
 import { chooseRootCause, explainRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
-import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
+import type {
+  LaunchEvents,
+  LaunchHandle,
+  LaunchOptions,
+  LaunchResult,
+  RankStacks,
+  ResolvedOptions,
+  RootCause,
+} from '../types.js';
+import { UsageError } from '../../errors.js';
+import { writeBootstrap } from '../../insight/bootstrap.js';
 import { RunRecorder } from '../../store/recorder.js';
 import { stateDir } from '../../store/paths.js';
 import { newRunId } from '../../store/run-id.js';
@@ -25,12 +35,18 @@ import { newRunId } from '../../store/run-id.js';
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
 export const MAX_PORT_RETRIES = 3;
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What `ddprun stacks` sends a launcher (Node leaves SIGUSR2 free; SIGUSR1 starts its inspector). */
+export const STACKS_SIGNAL = 'SIGUSR2';
+/** The exit code of a job stopped for a hang (`--on-hang stop`): `timeout`'s. */
+export const EXIT_HANG = 124;
 
 type Emitter = EventEmitter<LaunchEvents>;
 
 class Launch {
   readonly events: Emitter = new EventEmitter<LaunchEvents>();
   private group: RankGroup | undefined;
+  private monitor: AttemptMonitor | undefined;
+  private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
   /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
@@ -44,6 +60,16 @@ class Launch {
     private readonly argv: readonly string[] | undefined,
   ) {
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
+  }
+
+  /** Every live rank's Python stacks (stack dumps must be on). */
+  async dumpStacks(): Promise<RankStacks[]> {
+    if (this.resolved && !this.resolved.insight.stackDumps)
+      throw new UsageError(
+        'Stack dumps are off for this launch: start it with `stackDumps: true` (CLI: --stack-dumps) or a `hangTimeoutMs`.',
+        'stackDumps',
+      );
+    return this.monitor ? this.monitor.requestStacks() : [];
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -79,6 +105,7 @@ class Launch {
     const resolved = this.isResolved
       ? (this.options as ResolvedOptions)
       : await resolveOptions(this.options as LaunchOptions);
+    this.resolved = resolved;
     for (const warning of resolved.warnings)
       if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
     commitDiscovery();
@@ -88,6 +115,7 @@ class Launch {
     const watchdog = new Watchdog(resolved.runDir);
     try {
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
+      if (resolved.handleSignals && resolved.insight.stackDumps) disposers.push(this.stacksOnSignal());
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
       if ('trainer' in resolved.entry) {
         const trainer = resolved.entry.trainer;
@@ -123,18 +151,23 @@ class Launch {
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
+      if (resolved.insight.stackDumps) writeBootstrap(resolved.runDir);
       if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog);
       this.group = group;
-      const monitor = new AttemptMonitor(resolved, this.events, attempt);
+      const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
+      this.monitor = monitor;
       const outcome = await group.run().finally(() => {
         watchdog.forget();
         monitor.dispose();
       });
       outcome.ranks = monitor.withPeaks(outcome.ranks);
       this.group = undefined;
+      this.monitor = undefined;
+      // --on-hang stop: the hang is the root cause (whatever the stopped ranks' exits say).
+      if (monitor.hang) return this.failed(resolved, monitor.hang, outcome.ranks, attempt, portRetries);
       // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
       if (!outcome.failed) {
@@ -212,7 +245,7 @@ class Launch {
     if (this.stopSignal) return this.stopped(0, 0, []);
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
     this.group = group;
-    const monitor = new AttemptMonitor(resolved, this.events, 0);
+    const monitor = new AttemptMonitor(resolved, this.events, 0, group);
     const outcome = await group.run().finally(() => {
       watchdog.forget();
       monitor.dispose();
@@ -278,6 +311,13 @@ class Launch {
     };
   }
 
+  /** `ddprun stacks <id>` asks a running launcher for its ranks' stacks with SIGUSR2; they land in the store as a `stacks` event. */
+  private stacksOnSignal(): () => void {
+    const handler = () => void this.monitor?.requestStacks().catch(() => undefined);
+    process.on(STACKS_SIGNAL, handler);
+    return () => process.off(STACKS_SIGNAL, handler);
+  }
+
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
       const handler = () => this.stop(signal);
@@ -299,6 +339,7 @@ class Launch {
 
 /** The launch's exit code for a failed rank: its exit code, or 128+N when signal N killed it (a shell's convention). */
 export function exitCodeOf(rc: RootCause): number {
+  if (rc.explanation?.kind === 'hang') return EXIT_HANG;
   if (rc.signal) return 128 + (constants.signals[rc.signal] ?? 0);
   return rc.exitCode && rc.exitCode > 0 && rc.exitCode < 256 ? rc.exitCode : 1;
 }
@@ -344,6 +385,9 @@ function start(run: Launch): LaunchHandle {
     },
     stop(signal) {
       run.stop(signal);
+    },
+    dumpStacks() {
+      return run.dumpStacks();
     },
   };
   return handle;

@@ -66,6 +66,10 @@ export class RankGroup {
   private stopping = false;
   private readonly force = { now: false };
   private graceTimer: NodeJS.Timeout | undefined;
+  /** When any rank last wrote to stdout or stderr (the hang detector's "printed a line"). */
+  lastOutputAt = Date.now();
+  /** Runs once the grace period of a stop is over, before the SIGKILL (stack dumps of the ranks still there). */
+  beforeKill: (() => Promise<void>) | undefined;
   /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
   private readonly demuxedTails = new Map<string, Tail>();
   /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
@@ -84,8 +88,22 @@ export class RankGroup {
     if (this.stopping) return;
     this.stopping = true;
     for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, signal);
-    this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
+    this.graceTimer = setTimeout(() => void this.dumpThenKill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
+  }
+
+  private async dumpThenKill(): Promise<void> {
+    if (this.beforeKill && !this.force.now && this.liveRanks().length > 0) await this.beforeKill().catch(() => {});
+    this.kill();
+  }
+
+  /** Ranks whose main process has not exited yet. */
+  liveRanks(): { rank: number; localRank: number; pid: number; errorFile: string }[] {
+    return this.states.flatMap((s) =>
+      s.pid !== undefined && s.endedAt === undefined
+        ? [{ rank: s.plan.rank, localRank: s.plan.localRank, pid: s.pid, errorFile: s.plan.errorFile }]
+        : [],
+    );
   }
 
   /** SIGKILLs every group now (a second Ctrl-C); from then on a SIGKILLed rank is one of ours. */
@@ -214,6 +232,7 @@ export class RankGroup {
       // Nobody needs this stdout line by line (no listener, no demux): prefix whole chunks at once.
       const bulk = stream === 'stdout' && !this.demux;
       source.on('data', (chunk: string) => {
+        this.lastOutputAt = Date.now();
         log?.write(chunk);
         sink?.(chunk);
         if (bulk && events.listenerCount('line') === 0) {
