@@ -32,6 +32,7 @@ export type CliCommand =
     }
   | { kind: 'doctor'; fix: boolean }
   | { kind: 'gc' }
+  | { kind: 'stacks'; id: string }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -43,6 +44,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun train [options] module.ClassName key=value…   Ultralytics-style trainer on all devices
   ddprun doctor [--fix]                                 check (and fix) this machine for a launch
   ddprun gc                                             remove temp entry files left by killed launches
+  ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
 
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
@@ -151,6 +153,22 @@ function parseGc(argv: readonly string[]): CliCommand {
   return { kind: 'gc' };
 }
 
+function parseStacks(argv: readonly string[]): CliCommand {
+  const captured = { out: '' };
+  const command = newCommand('stacks', captured)
+    .allowExcessArguments(true)
+    .argument('[id]', 'the run id (or a unique prefix), as `ddprun ps` shows it')
+    .description(
+      "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
+    );
+  const printed = runCommander(command, [...argv], captured);
+  if (printed) return printed;
+  const [id, ...extra] = command.args;
+  if (id === undefined || extra.length > 0)
+    throw new UsageError('Usage: `ddprun stacks <id>` with one run id. See `ddprun stacks --help`.', 'id');
+  return { kind: 'stacks', id };
+}
+
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
 export function parseCli(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv;
@@ -159,6 +177,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'stacks') return parseStacks(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

@@ -84,6 +84,8 @@ export async function main(
         return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
       case 'gc':
         return await (await import('./gc.js')).runGc(io);
+      case 'stacks':
+        return await (await import('./stacks.js')).runStacks(command.id, io);
     }
   } catch (error) {
     const c = colorsFor(io.stderr, io.env);
