@@ -92,7 +92,7 @@ export function formatRootCause(rc: RootCause): string {
   if (rc.traceback) {
     lines.push(rc.source === 'error-file' ? '  Traceback (from the error file):' : '  Last lines of its stderr:');
     for (const line of rc.traceback.split('\n')) lines.push(`    ${line}`);
-  } else {
+  } else if (!rc.explanation || rc.explanation.kind === 'exit-code') {
     lines.push(
       '  (no error file and no stderr output; decorate the entry point with torch.distributed.elastic.multiprocessing.errors.record to get a traceback)',
     );
