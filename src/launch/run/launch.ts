@@ -14,8 +14,7 @@ import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup, type GroupOutcome } from './supervisor.js';
-import type { FailedRank } from './failure.js';
-import { chooseRootCause, explainRootCause } from '../../insight/root-cause.js';
+import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
@@ -186,7 +185,7 @@ class Launch {
           durationMs: 0,
         };
       }
-      const rootCause = await this.explained(resolved, group, outcome.failed, outcome, port, monitor);
+      const rootCause = await explainedRootCause(resolved, group, outcome.failed, outcome, port, monitor.sampler);
       // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
       // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
       const stopped = this.stopSignal !== null;
@@ -215,29 +214,6 @@ class Launch {
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
-  }
-
-  /** The root cause among the failed ranks (never one that failed only because a peer did), explained. */
-  private async explained(
-    resolved: ResolvedOptions,
-    group: RankGroup,
-    first: FailedRank,
-    outcome: GroupOutcome,
-    port: number,
-    monitor: AttemptMonitor,
-  ): Promise<RootCause> {
-    const candidates = [first, ...outcome.laterFailures].map((failed) =>
-      rootCauseOf({ ...failed, stderrTail: group.stderrTailOf(failed.rank) }),
-    );
-    const chosen = chooseRootCause(candidates) as RootCause;
-    const rank = outcome.ranks.find((r) => r.rank === chosen.rank);
-    return explainRootCause(chosen, {
-      python: resolved.python,
-      masterPort: port,
-      durationMs: rank?.durationMs ?? 0,
-      peakRssBytes: rank?.peakRssBytes,
-      cgroupDir: chosen.pid === undefined ? undefined : monitor.sampler.cgroupDir(chosen.pid),
-    });
   }
 
   /** Whether this node's rank 0 (if it runs here) failed because MASTER_PORT `port` was taken: the port race. */
