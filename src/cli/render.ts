@@ -254,10 +254,8 @@ export class LaunchRenderer {
           : result.signal
             ? c.yellow(`stopped by ${result.signal}`)
             : c.red('failed');
-      const why =
-        result.rootCause?.explanation && !result.signal ? `: ${c.red(result.rootCause.explanation.kind)}` : '';
       this.human.write(
-        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})${why}\n${table(rows, '  ')}\n`,
+        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
       );
     }
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);

@@ -1,3 +1,4 @@
+import { isMasterPortTaken } from '../launch/run/failure.js';
 import type { Explanation, RootCause } from '../launch/types.js';
 import { formatBytes } from './format-bytes.js';
 import { describeWhere, parseFrames } from './frames.js';
@@ -159,10 +160,15 @@ function classify(rc: RootCause, facts: FailureFacts): Explanation {
   const importLine = IMPORT.exec(text);
   if (importLine) return importError(rc, importLine[0], facts);
   if (/address already in use|errno: ?98|EADDRINUSE/i.test(text)) {
+    const ours = facts.masterPort !== undefined && isMasterPortTaken(rc, facts.masterPort);
     return {
       kind: 'port-in-use',
-      message: `${who(rc)} could not bind ${facts.masterPort ? `MASTER_PORT ${facts.masterPort}` : 'its port'}: the address is already in use.`,
-      hint: 'Another job (or a run that has not exited) holds that port: choose another --master-port, or leave it out on a single node to get a free one.',
+      message: ours
+        ? `${who(rc)} could not bind MASTER_PORT ${facts.masterPort}: the address is already in use.`
+        : `${who(rc)} could not bind an address of its own: it is already in use (not MASTER_PORT${facts.masterPort ? ` ${facts.masterPort}` : ''}).`,
+      hint: ours
+        ? 'Another job (or a run that has not exited) holds that port: choose another --master-port, or leave it out on a single node to get a free one.'
+        : 'Another process holds the port the script binds (a metrics server, a second copy of the job): free it or change it in the script.',
     };
   }
   if (RENDEZVOUS_TIMEOUT.test(text)) {
