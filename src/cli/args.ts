@@ -4,7 +4,9 @@ import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from './exit.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
+import { parseGc, parseLogs, parsePs, parseStacks, parseShow, parseStop, type RunsCommand } from './args-runs.js';
 import {
+  DETACH_FLAGS,
   ENTRY_FLAGS,
   LAUNCH_FLAGS,
   VALUE_FLAGS,
@@ -23,16 +25,16 @@ export type { SlurmSubmit } from './args-slurm.js';
 
 /** What the parsed command line asks for; built without any I/O. */
 export type CliCommand =
-  | { kind: 'launch'; options: LaunchOptions; output: OutputFlags }
+  | { kind: 'launch'; options: LaunchOptions; output: OutputFlags; detach: boolean }
   | {
       kind: 'train';
       options: Omit<LaunchOptions, 'entry'>;
       trainer: { module: string; className: string; args: Map<string, PyLiteral> };
       output: OutputFlags;
+      detach: boolean;
     }
   | { kind: 'doctor'; fix: boolean }
-  | { kind: 'gc' }
-  | { kind: 'stacks'; id: string }
+  | RunsCommand
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -43,7 +45,11 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun [options] --no-python command [args…]
   ddprun train [options] module.ClassName key=value…   Ultralytics-style trainer on all devices
   ddprun doctor [--fix]                                 check (and fix) this machine for a launch
-  ddprun gc                                             remove temp entry files left by killed launches
+  ddprun gc [--dry-run]                                 remove entry files left by killed launches; prune old runs
+  ddprun ps [--all] [--json]                            list running runs (--all: finished ones too)
+  ddprun logs <id> [-f] [--rank N] [--tail N]           a run's output; -f follows it to its end
+  ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
+  ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
   ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
 
@@ -67,7 +73,7 @@ function version(): string {
 
 function parseLaunch(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS)
+  const command = addFlags(addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS), DETACH_FLAGS)
     .version(version(), '-V, --version', 'print the version')
     .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
     .argument('[args...]', 'its arguments, passed untouched')
@@ -88,12 +94,12 @@ function parseLaunch(argv: readonly string[]): CliCommand {
   const { options, output } = launchOptions(raw);
   const entry = entryOf(raw, [script, ...args]);
   if (raw.python === false) delete (options as Record<string, unknown>).python;
-  return { kind: 'launch', options: { ...options, entry }, output };
+  return { kind: 'launch', options: { ...options, entry }, output, detach: detachFlag(raw, options, output) };
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = addFlags(newCommand('train', captured), LAUNCH_FLAGS)
+  const command = addFlags(addFlags(newCommand('train', captured), LAUNCH_FLAGS), DETACH_FLAGS)
     .usage('[options] module.ClassName key=value…')
     .argument('[trainer]', 'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer')
     .argument(
@@ -115,8 +121,15 @@ function parseTrain(argv: readonly string[]): CliCommand {
   }
   const { module, className } = parseTrainerName(name);
   const args = parseKeyValues(rest);
-  const { options, output } = launchOptions(command.opts());
-  return { kind: 'train', options, trainer: { module, className, args }, output };
+  const raw = command.opts();
+  const { options, output } = launchOptions(raw);
+  return {
+    kind: 'train',
+    options,
+    trainer: { module, className, args },
+    output,
+    detach: detachFlag(raw, options, output),
+  };
 }
 
 function parseDoctor(argv: readonly string[]): CliCommand {
@@ -139,34 +152,16 @@ function parseDoctor(argv: readonly string[]): CliCommand {
   return { kind: 'doctor', fix: Boolean(command.opts().fix) };
 }
 
-function parseGc(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = newCommand('gc', captured)
-    .allowExcessArguments(true)
-    .description('Remove temp entry files whose launcher is no longer alive, and say which.');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
+/** `--detach`, checked against the flags it cannot go with. */
+function detachFlag(raw: Record<string, unknown>, options: { record?: boolean }, output: OutputFlags): boolean {
+  if (!raw.detach) return false;
+  if (output.dryRun) throw new UsageError('--detach and --dry-run exclude each other. Keep one of them.', '--detach');
+  if (options.record === false)
     throw new UsageError(
-      `\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`,
+      "--detach needs the run's record (its id is how you follow and stop it): drop --no-record.",
+      '--detach',
     );
-  return { kind: 'gc' };
-}
-
-function parseStacks(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = newCommand('stacks', captured)
-    .allowExcessArguments(true)
-    .argument('[id]', 'the run id (or a unique prefix), as `ddprun ps` shows it')
-    .description(
-      "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
-    );
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  const [id, ...extra] = command.args;
-  if (id === undefined || extra.length > 0)
-    throw new UsageError('Usage: `ddprun stacks <id>` with one run id. See `ddprun stacks --help`.', 'id');
-  return { kind: 'stacks', id };
+  return true;
 }
 
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
@@ -177,6 +172,10 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'ps') return parsePs(rest);
+    if (sub === 'logs') return parseLogs(rest);
+    if (sub === 'show') return parseShow(rest);
+    if (sub === 'stop') return parseStop(rest);
     if (sub === 'stacks') return parseStacks(rest);
     return parseGc(rest);
   }

@@ -6,7 +6,6 @@ import type {
   RankResources,
   RankResult,
   ResolvedOptions,
-  StdSelection,
 } from '../launch/types.js';
 import { formatBytes } from '../insight/format-bytes.js';
 import { formatHang } from '../insight/hang.js';
@@ -15,7 +14,9 @@ import { formatStacks } from '../insight/stacks.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
-import { rankPrefix } from '../launch/run/supervisor.js';
+import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
+
+export { shownOnConsole };
 
 interface Stream {
   write(text: string): unknown;
@@ -44,18 +45,6 @@ export async function loadStatusLine(
 }
 
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
-
-/** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
-export function shownOnConsole(
-  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>,
-  localRank: number,
-  stream: 'stdout' | 'stderr',
-): boolean {
-  if (localRank < 0) return true; // the torchrun agent's own lines
-  if (!resolved.localRanksFilter.has(localRank)) return false;
-  const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
-  return !(redirected === 'all' || redirected === stream);
-}
 
 /** `CPU 184% · RSS 3.1 GB · GPU 22.4 GB`: every rank's latest sample added up; empty before the first. */
 export function resourceTotals(ranks: readonly RankResources[]): string {
@@ -233,31 +222,35 @@ export class LaunchRenderer {
     this.renderTimer = undefined;
     this.clearStatus();
     if (this.options.json) this.json('done', result);
-    const c = this.err;
-    if (!this.options.quiet) {
-      const rows = [
-        ['rank', 'exit', 'duration'],
-        ...result.ranks.map((r) => [
-          r.rank < 0 ? 'torchrun' : String(r.rank),
-          exitText(r.exitCode, r.signal),
-          formatDuration(r.durationMs),
-        ]),
-      ];
-      addPeakColumns(rows, result.ranks);
-      // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
-      const retries =
-        result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
-      const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
-      const verdict =
-        result.exitCode === 0
-          ? c.green('succeeded')
-          : result.signal
-            ? c.yellow(`stopped by ${result.signal}`)
-            : c.red('failed');
-      this.human.write(
-        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
-      );
-    }
+    if (!this.options.quiet) this.human.write(formatSummary(result, this.err));
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
+}
+
+/**
+ * The end-of-run summary: the verdict, the duration, the attempts and a per-rank table. `verdict` replaces the
+ * one read from the result (`ddprun show` of a live run says `running`).
+ */
+export function formatSummary(result: LaunchResult, c: Colors, verdict?: string): string {
+  const rows = [
+    ['rank', 'exit', 'duration'],
+    ...result.ranks.map((r) => [
+      r.rank < 0 ? 'torchrun' : String(r.rank),
+      exitText(r.exitCode, r.signal),
+      formatDuration(r.durationMs),
+    ]),
+  ];
+  addPeakColumns(rows, result.ranks);
+  // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
+  const retries =
+    result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
+  const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
+  const said =
+    verdict ??
+    (result.exitCode === 0
+      ? c.green('succeeded')
+      : result.signal
+        ? c.yellow(`stopped by ${result.signal}`)
+        : c.red('failed'));
+  return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`;
 }

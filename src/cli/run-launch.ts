@@ -7,6 +7,7 @@ import { launchResolved } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
+import { silenceDeadTerminals } from './terminal.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -20,6 +21,7 @@ export async function runLaunch(
   output: OutputFlags,
   io: Io,
   slurm?: SlurmProvenance,
+  argv?: readonly string[],
 ): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
@@ -53,9 +55,13 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain });
+  // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
+  // The command line as typed goes into the run's record.
+  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, { argv });
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
+  // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
+  if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
   renderer.finish(result, { rootCause: !plain });
   return exitCodeForResult(result);
 }

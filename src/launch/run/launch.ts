@@ -8,12 +8,16 @@ import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
+import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
-import { RankGroup, type GroupOutcome } from './supervisor.js';
+import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
+import { forwardJobControl } from './job-control.js';
+import { LogFiles } from './log-files.js';
+import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
@@ -50,6 +54,7 @@ class Launch {
   private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
+  private groupIo: GroupIo = {};
   /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
   recorder: RunRecorder | undefined;
   /** The handle's `runId`: chosen now, final once the record exists; undefined when nothing is recorded. */
@@ -58,6 +63,7 @@ class Launch {
   constructor(
     private readonly options: LaunchOptions | ResolvedOptions,
     private readonly isResolved: boolean,
+    private readonly consoleStreams: ConsoleStreams | undefined,
     private readonly argv: readonly string[] | undefined,
   ) {
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
@@ -79,6 +85,17 @@ class Launch {
     this.events.emit('stopping', { signal, force: this.stops > 0 });
     if (++this.stops > 1) this.group?.kill();
     else this.group?.stop(signal);
+  }
+
+  /**
+   * The console's reader went away (`ddprun … | head -1`, a closed terminal): the run stops as that signal would
+   * stop it (exit 141 or 129; the ranks get SIGTERM and the grace period), nothing more is written there, and the
+   * log files keep everything. A later real signal or stop() counts as the first.
+   */
+  private readerGone(as: 'SIGPIPE' | 'SIGHUP'): void {
+    if (this.stopSignal) return;
+    this.stopSignal = as;
+    this.group?.stop('SIGTERM');
   }
 
   /** Opens the run's record in the store; a store that cannot be written gives one warning and no record. */
@@ -116,7 +133,9 @@ class Launch {
     createRunFolder(resolved.runDir);
     const watchdog = new Watchdog(resolved.runDir);
     try {
+      this.groupIo = { logFiles: new LogFiles(resolved.logDir), console: this.watchConsole(resolved, disposers) };
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
+      if (resolved.handleSignals) disposers.push(forwardJobControl(() => this.group?.groups() ?? []));
       if (resolved.handleSignals && resolved.insight.stackDumps) disposers.push(this.stacksOnSignal());
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
       if ('trainer' in resolved.entry) {
@@ -159,7 +178,7 @@ class Launch {
       if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
-      const group = new RankGroup(resolved, plan, this.events, watchdog);
+      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
       this.monitor = monitor;
@@ -251,7 +270,7 @@ class Launch {
     const port = resolved.masterPort ?? (await findFreeNetworkPort());
     const plan = planAgent(resolved, port, entryFile);
     if (this.stopSignal) return this.stopped(0, 0, []);
-    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
+    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
     const monitor = new AttemptMonitor(resolved, this.events, 0, group);
     const outcome = await group.run().finally(() => {
@@ -326,6 +345,16 @@ class Launch {
     return () => process.off(STACKS_SIGNAL, handler);
   }
 
+  /** The console this launch writes to (its own lines, or a renderer's): watched for back-pressure and its reader. */
+  private watchConsole(resolved: ResolvedOptions, disposers: (() => void)[]): ConsoleOutput | undefined {
+    const streams =
+      this.consoleStreams ?? (resolved.console ? { stdout: process.stdout, stderr: process.stderr } : undefined);
+    if (!streams) return undefined;
+    const output = new ConsoleOutput(streams, (_stream, as) => this.readerGone(as));
+    disposers.push(() => output.dispose());
+    return output;
+  }
+
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
       const handler = () => this.stop(signal);
@@ -357,12 +386,21 @@ export function exitCodeOf(rc: RootCause): number {
  * whole group (and restarts it while restarts remain), signals are forwarded, nothing outlives the launch.
  */
 export function launch(options: LaunchOptions): LaunchHandle {
-  return start(new Launch(options, false, undefined));
+  return start(new Launch(options, false, undefined, undefined));
 }
 
-/** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
-export function launchResolved(resolved: ResolvedOptions, context: { argv?: readonly string[] } = {}): LaunchHandle {
-  return start(new Launch(resolved, true, context.argv));
+/**
+ * `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). `console`:
+ * the streams the caller renders the launch to (default: process.stdout/stderr when `resolved.console`); their
+ * back-pressure pauses the ranks, and when their reader goes away the launch stops. `context.argv`: the command line
+ * as typed, for the run's record.
+ */
+export function launchResolved(
+  resolved: ResolvedOptions,
+  console?: ConsoleStreams,
+  context: { argv?: readonly string[] } = {},
+): LaunchHandle {
+  return start(new Launch(resolved, true, console, context.argv));
 }
 
 function start(run: Launch): LaunchHandle {
@@ -392,7 +430,7 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal);
+      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
     },
     dumpStacks() {
       return run.dumpStacks();
