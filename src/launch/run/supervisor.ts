@@ -123,7 +123,7 @@ export class RankGroup {
 
   async run(): Promise<GroupOutcome> {
     // Every rank's folders first: one bad path starts no rank of the attempt.
-    prepareRankFolders(this.plan.ranks);
+    prepareRankFolders(this.plan.ranks, this.logFiles);
     await this.startAll();
     await Promise.all(this.ranks.map((r) => r.done));
     await this.teardown();
