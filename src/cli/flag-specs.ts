@@ -41,6 +41,7 @@ const CONVERTERS: Record<FlagValue, Parse | undefined> = {
   'seconds-to-ms': parseSecondsToMs,
   ranks: parseRankList,
   'std-spec': parseStdSpec,
+  switch: undefined,
 };
 
 // The CLI's own flags: how it reports, not what it launches.

@@ -1,7 +1,8 @@
 import type { LaunchOptions } from './types.js';
 
 /** How a flag's text becomes the option's value (the CLI holds one converter per kind). */
-export type FlagValue = 'text' | 'integer' | 'nproc' | 'nnodes' | 'seconds-to-ms' | 'ranks' | 'std-spec';
+/** `switch`: a flag without a value (`--stack-dumps`), which sets the option to `true`. */
+export type FlagValue = 'text' | 'integer' | 'nproc' | 'nnodes' | 'seconds-to-ms' | 'ranks' | 'std-spec' | 'switch';
 
 /** One `launch()` option; `flag` when the CLI has a flag for it. */
 export interface OptionRow {
@@ -137,6 +138,7 @@ export const OPTION_TABLE = {
   stackDumps: {
     flag: {
       spec: '--stack-dumps',
+      value: 'switch',
       help: 'let ddprun dump the ranks’ Python stacks (ddprun stacks, before a teardown’s SIGKILL); on with --hang-timeout',
     },
   },
