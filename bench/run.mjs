@@ -17,8 +17,9 @@ import * as b5 from './lib/bench-5-output.mjs';
 import * as b6 from './lib/bench-6-memory.mjs';
 import * as b7 from './lib/bench-7-many-ranks.mjs';
 import * as b8 from './lib/bench-8-ports.mjs';
+import * as b9 from './lib/bench-9-sampling.mjs';
 
-const BENCHES = [b1, b2, b3, b4, b5, b7, b8, b6]; // 6 reads the runs of 1, 5 and 7
+const BENCHES = [b1, b2, b3, b4, b5, b7, b8, b9, b6]; // 6 reads the runs of 1, 5 and 7
 const NEEDS_TORCH = new Set([1, 2, 3, 4, 5]);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (text) => process.stderr.write(`${text}\n`);

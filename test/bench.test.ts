@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TORCH_SKIP_REASON, torchPython } from './helpers/python.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BENCHMARKS = [1, 2, 3, 4, 5, 6, 7, 8];
+const BENCHMARKS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 const python = await torchPython();
 
 /** The lines of section `## id.` up to the next `## ` heading. */

@@ -45,6 +45,7 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     deathSigWrapper: [],
     runDir: '/tmp/ddprun-run',
     configDir: undefined,
+    insight: { resourceIntervalMs: 0, hangTimeoutMs: 0, onHang: 'dump', stackDumps: false },
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
     ...overrides,

@@ -10,6 +10,7 @@ const MODES = {
     sigintBoundMs: 10_000,
     sigkillBoundMs: 3_000,
     floorBoundMs: 2_000,
+    samplingBatches: 20,
   },
   quick: {
     reps: 2,
@@ -20,6 +21,7 @@ const MODES = {
     sigintBoundMs: 5_000,
     sigkillBoundMs: 2_000,
     floorBoundMs: 1_000,
+    samplingBatches: 10,
   },
   smoke: {
     reps: 1,
@@ -30,6 +32,7 @@ const MODES = {
     sigintBoundMs: 5_000,
     sigkillBoundMs: 1_000,
     floorBoundMs: 500,
+    samplingBatches: 3,
   },
 };
 

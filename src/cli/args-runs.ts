@@ -10,6 +10,7 @@ export type RunsCommand =
   | { kind: 'logs'; id: string; follow: boolean; rank: number | undefined; tail: number | undefined; json: boolean }
   | { kind: 'show'; id: string; json: boolean }
   | { kind: 'stop'; id: string; kill: boolean; timeoutMs: number | undefined }
+  | { kind: 'stacks'; id: string }
   | { kind: 'gc'; dryRun: boolean; maxAgeDays: number; keep: number };
 
 type Printed = { kind: 'print'; text: string };
@@ -88,6 +89,19 @@ export function parseShow(argv: readonly string[]): RunsCommand | Printed {
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
   return { kind: 'show', id: oneId('show', command.args), json: Boolean(command.opts().json) };
+}
+
+export function parseStacks(argv: readonly string[]): RunsCommand | Printed {
+  const captured = { out: '' };
+  const command = runsCommand('stacks', captured)
+    .usage('<id>')
+    .description(
+      "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
+    )
+    .argument('[id]', 'the run id, or a unique prefix of it');
+  const printed = runCommander(command, [...argv], captured);
+  if (printed) return printed;
+  return { kind: 'stacks', id: oneId('stacks', command.args) };
 }
 
 export function parseStop(argv: readonly string[]): RunsCommand | Printed {

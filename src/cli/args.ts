@@ -4,7 +4,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from './exit.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
-import { parseGc, parseLogs, parsePs, parseShow, parseStop, type RunsCommand } from './args-runs.js';
+import { parseGc, parseLogs, parsePs, parseStacks, parseShow, parseStop, type RunsCommand } from './args-runs.js';
 import {
   DETACH_FLAGS,
   ENTRY_FLAGS,
@@ -54,6 +54,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun logs <id> [-f] [--rank N] [--tail N]           a run's output; -f follows it to its end
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
   ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
+  ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
   ddprun help [command]                                 this help, or a command's (also -h, --help)
 
@@ -237,6 +238,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (sub === 'show') return parseShow(rest);
     if (sub === 'stop') return parseStop(rest);
     if (sub === 'ui') return parseUi(rest);
+    if (sub === 'stacks') return parseStacks(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv, env);

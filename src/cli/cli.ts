@@ -107,6 +107,8 @@ export async function main(
         return (await import('./runs/show.js')).runShow(command, io);
       case 'stop':
         return await (await import('./runs/stop.js')).runStop(command, io);
+      case 'stacks':
+        return await (await import('./stacks.js')).runStacks(command.id, io);
     }
   } catch (error) {
     const c = colorsFor(io.stderr, io.env);

@@ -15,6 +15,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   N      a rank failed with exit code N (the first rank that failed)
   128+N  the first failing rank was killed by signal N (e.g. 137 = SIGKILL, as a shell reports it),
          or ddprun itself was stopped by signal N (130 = Ctrl-C, 143 = SIGTERM)
+  124    stopped for a hang (--hang-timeout with --on-hang stop)
   1      any other error (e.g. no Python with torch found; ddprun doctor found a problem)
   2      bad usage: an unknown flag, a missing script, an invalid value; nothing was run`;
 
@@ -32,7 +33,11 @@ export function processExitCode(code: number | null, signal: NodeJS.Signals | nu
 }
 
 /** A failed launch's exit code: the failing rank's code, or 128+N when signal N killed it; never 0. */
+/** The exit code of a job stopped for a hang (`--on-hang stop`): `timeout`'s. */
+export const EXIT_HANG = 124;
+
 export function exitCodeOfRootCause(cause: RootCause): number {
+  if (cause.explanation?.kind === 'hang') return EXIT_HANG;
   if (cause.signal) return signalExitCode(cause.signal);
   return cause.exitCode && cause.exitCode > 0 && cause.exitCode < 256 ? cause.exitCode : EXIT_ERROR;
 }

@@ -45,6 +45,7 @@ const CONVERTERS: Record<FlagValue, Parse | undefined> = {
   'seconds-to-ms': parseSecondsToMs,
   ranks: parseRankList,
   'std-spec': parseStdSpec,
+  switch: undefined,
 };
 
 // The CLI's own flags: how it reports, not what it launches.
@@ -60,7 +61,8 @@ const OUTPUT_FLAGS: Spec[] = [
   },
   {
     flags: '--json',
-    description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
+    description:
+      'one JSON event per line on stdout (started, line, exited, restarting, resources, hang, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
   {

@@ -1,5 +1,16 @@
 import type { createLogUpdate } from 'log-update';
-import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions } from '../launch/types.js';
+import type {
+  LaunchEvents,
+  LaunchHandle,
+  LaunchResult,
+  RankResources,
+  RankResult,
+  ResolvedOptions,
+} from '../launch/types.js';
+import { formatBytes } from '../insight/format-bytes.js';
+import { formatHang } from '../insight/hang.js';
+import { formatTeardownStacks } from '../insight/monitor.js';
+import { formatStacks } from '../insight/stacks.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
@@ -35,6 +46,35 @@ export async function loadStatusLine(
 
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
 
+/** `CPU 184% · RSS 3.1 GB · GPU 22.4 GB`: every rank's latest sample added up; empty before the first. */
+export function resourceTotals(ranks: readonly RankResources[]): string {
+  if (ranks.length === 0) return '';
+  let cpu = 0;
+  let rss = 0;
+  let gpu: number | undefined;
+  for (const r of ranks) {
+    cpu += r.cpuPercent;
+    rss += r.rssBytes;
+    if (r.gpuMemoryBytes !== undefined) gpu = (gpu ?? 0) + r.gpuMemoryBytes;
+  }
+  return `CPU ${Math.round(cpu)}% · RSS ${formatBytes(rss)}${gpu === undefined ? '' : ` · GPU ${formatBytes(gpu)}`}`;
+}
+
+/** The summary's peak columns (peak RSS, CPU seconds, peak GPU memory), when the ranks were sampled. */
+function addPeakColumns(rows: string[][], ranks: readonly RankResult[]): void {
+  if (!ranks.some((r) => r.peakRssBytes !== undefined)) return;
+  const gpu = ranks.some((r) => r.peakGpuMemoryBytes !== undefined);
+  rows[0]!.push('peak RSS', 'CPU time', ...(gpu ? ['peak GPU'] : []));
+  ranks.forEach((r, i) => {
+    const row = rows[i + 1]!;
+    row.push(
+      r.peakRssBytes === undefined ? '-' : formatBytes(r.peakRssBytes),
+      r.cpuSeconds === undefined ? '-' : `${r.cpuSeconds.toFixed(1)}s`,
+    );
+    if (gpu) row.push(r.peakGpuMemoryBytes === undefined ? '-' : formatBytes(r.peakGpuMemoryBytes));
+  });
+}
+
 /** A rank's exit as a person reads it: `0`, `3`, `SIGKILL`, `running`. */
 function exitText(exitCode: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return signal;
@@ -50,6 +90,7 @@ export class LaunchRenderer {
   private readonly running = new Set<number>();
   private exited = 0;
   private restarts = 0;
+  private resources: readonly RankResources[] = [];
   private readonly status: ReturnType<typeof createLogUpdate> | undefined;
   private statusShown = false;
   private renderTimer: NodeJS.Timeout | undefined;
@@ -78,6 +119,29 @@ export class LaunchRenderer {
     if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
+    handle.on('resources', (e) => this.onResources(e));
+    handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
+    handle.on('stacks', (e) =>
+      this.onReport(
+        'stacks',
+        e,
+        lines ? (e.reason === 'teardown' ? formatTeardownStacks(e.ranks) : formatStacks(e.ranks)) : undefined,
+      ),
+    );
+  }
+
+  /** A hang or stack report: a JSON event, and the text on stderr unless the launcher prints it itself. */
+  private onReport(event: string, data: object, text: string | undefined): void {
+    if (this.options.json) this.json(event, data);
+    if (text === undefined) return;
+    this.clearStatus();
+    this.human.write(`${text}\n`);
+    this.scheduleStatus();
+  }
+
+  private onResources(e: LaunchEvents['resources'][0]): void {
+    this.resources = e.ranks;
+    if (this.options.json) this.json('resources', e);
   }
 
   private json(event: string, data: object): void {
@@ -132,7 +196,8 @@ export class LaunchRenderer {
     const c = this.err;
     const elapsed = formatDuration(Date.now() - this.startedAt);
     const restarts = `restarts ${this.restarts}/${this.resolved.maxRestarts}`;
-    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}`;
+    const totals = resourceTotals(this.resources);
+    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}${totals ? ` · ${totals}` : ''}`;
   }
 
   private clearStatus(): void {
@@ -177,6 +242,7 @@ export function formatSummary(result: LaunchResult, c: Colors, verdict?: string)
       formatDuration(r.durationMs),
     ]),
   ];
+  addPeakColumns(rows, result.ranks);
   // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
   const retries =
     result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';

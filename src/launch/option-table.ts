@@ -1,7 +1,8 @@
 import type { LaunchOptions } from './types.js';
 
 /** How a flag's text becomes the option's value (the CLI holds one converter per kind). */
-export type FlagValue = 'text' | 'integer' | 'nproc' | 'nnodes' | 'seconds-to-ms' | 'ranks' | 'std-spec';
+/** `switch`: a flag without a value (`--stack-dumps`), which sets the option to `true`. */
+export type FlagValue = 'text' | 'integer' | 'nproc' | 'nnodes' | 'seconds-to-ms' | 'ranks' | 'std-spec' | 'switch';
 
 /** One `launch()` option; `flag` when the CLI has a flag for it. */
 export interface OptionRow {
@@ -119,6 +120,28 @@ export const OPTION_TABLE = {
   handleSignals: {},
   console: {},
   configDir: {},
+  resourceIntervalMs: {},
+  hangTimeoutMs: {
+    flag: {
+      spec: '--hang-timeout <seconds>',
+      help: 'report a hang, with every rank’s Python stack, when no rank printed a line or used CPU for that long (default: off)',
+      value: 'seconds-to-ms',
+    },
+  },
+  onHang: {
+    flag: {
+      spec: '--on-hang <action>',
+      help: 'dump: report and keep running; stop: report, stop the job, exit 124 (default: dump)',
+      choices: ['dump', 'stop'],
+    },
+  },
+  stackDumps: {
+    flag: {
+      spec: '--stack-dumps',
+      value: 'switch',
+      help: 'let ddprun dump the ranks’ Python stacks (ddprun stacks, before a teardown’s SIGKILL); on with --hang-timeout',
+    },
+  },
   record: {},
   recordMaxLogBytes: {},
   // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).

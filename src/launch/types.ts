@@ -65,6 +65,14 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
+  /** How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off. @default 1000 */
+  resourceIntervalMs?: number;
+  /** Report a hang when for this long no rank printed a line and no rank's process tree used CPU; 0: never. @default 0 */
+  hangTimeoutMs?: number;
+  /** On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job. @default 'dump' */
+  onHang?: 'dump' | 'stop';
+  /** Let ddprun dump every rank's Python stack on demand (`dumpStacks()`, `ddprun stacks`) and before a teardown's SIGKILL: a faulthandler bootstrap on PYTHONPATH (README, "When things go wrong"). @default true when hangTimeoutMs is set, else false */
+  stackDumps?: boolean;
   /** Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`). @default true */
   record?: boolean;
   /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
@@ -115,10 +123,47 @@ export interface RootCause {
   signal: NodeJS.Signals | null;
   /** Python traceback from the error file, else the tail of stderr. */
   traceback: string;
-  /** Where `traceback` came from. */
-  source: 'error-file' | 'stderr' | 'none';
+  /** Where `traceback` came from (`stacks`: a hang, the ranks' Python stacks). */
+  source: 'error-file' | 'stderr' | 'stacks' | 'none';
   /** One line: the exception message when known. */
   message: string;
+  /** What happened, in words a user acts on (see `Explanation`); set for every failed launch. */
+  explanation?: Explanation;
+}
+
+/** One rank's Python stacks (all threads), as faulthandler prints them. */
+export interface RankStacks {
+  rank: number;
+  localRank: number;
+  pid: number;
+  /** faulthandler's dump ("Thread 0x… (most recent call first):" blocks); empty when none came. */
+  stacks: string;
+  /** Where the main thread is: "`barrier` (distributed_c10d.py:3145), called from `main` at train.py:42". */
+  where: string;
+  /** Why there is no dump (stack dumps off, the rank is not Python, it did not answer). */
+  error?: string;
+}
+
+/** Stable names of the failures ddprun recognises (README, "When things go wrong"). */
+export type ExplanationKind =
+  | 'oom-killed'
+  | 'killed'
+  | 'cuda-oom'
+  | 'nccl'
+  | 'segfault'
+  | 'import-error'
+  | 'port-in-use'
+  | 'rendezvous-timeout'
+  | 'peer-failed'
+  | 'hang'
+  | 'exception'
+  | 'exit-code';
+
+/** A failure explained: a stable kind, one sentence of what happened, one hint of what to do. */
+export interface Explanation {
+  kind: ExplanationKind;
+  message: string;
+  hint: string;
 }
 
 export interface RankResult {
@@ -128,6 +173,28 @@ export interface RankResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   durationMs: number;
+  /** Highest RSS of the rank's process tree (the rank and its children) seen by the sampler. */
+  peakRssBytes?: number;
+  /** CPU time of the rank's process tree, as sampled. */
+  cpuSeconds?: number;
+  /** Highest GPU memory of the rank's process tree (nvidia-smi), when known. */
+  peakGpuMemoryBytes?: number;
+}
+
+/** One rank's process tree (the rank and its children: data-loader workers) at one sample. */
+export interface RankResources {
+  rank: number;
+  localRank: number;
+  pid: number;
+  /** Processes in the tree. */
+  processes: number;
+  /** CPU used since the previous sample, in % of one core (200 = two cores busy). */
+  cpuPercent: number;
+  rssBytes: number;
+  /** GPU memory of the tree's processes (nvidia-smi), when known. */
+  gpuMemoryBytes?: number;
+  /** Utilisation of the GPU(s) the rank runs on, when known. */
+  gpuUtilPercent?: number;
 }
 
 export interface LaunchResult {
@@ -152,6 +219,12 @@ export interface LaunchEvents {
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
   restarting: [{ attempt: number; reason: string }];
+  /** Each rank's resources, at most once a second (see `resourceIntervalMs`). */
+  resources: [{ attempt: number; ranks: RankResources[] }];
+  /** No rank printed or used CPU for `idleMs` (see `hangTimeoutMs`): every rank's stacks; once per silence. */
+  hang: [{ attempt: number; idleMs: number; action: 'dump' | 'stop'; ranks: RankStacks[] }];
+  /** Stacks dumped on request (`dumpStacks()`, `ddprun stacks`) or of ranks that outlived the grace period of a teardown. */
+  stacks: [{ attempt: number; reason: 'request' | 'teardown'; ranks: RankStacks[] }];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean }];
   done: [LaunchResult];
@@ -205,6 +278,8 @@ export interface ResolvedOptions {
   runDir: string;
   /** Config folder whose `DDP/` receives trainer-mode entry files. */
   configDir: string | undefined;
+  /** Resource sampling, hang detection and stack dumps, resolved. */
+  insight: ResolvedInsight;
   /** Whether the run is recorded in the run store. */
   record: boolean;
   /** The store's cap on each rank's output per stream and attempt. */
@@ -220,6 +295,17 @@ export interface ResolvedOptions {
   closeFds?: readonly number[];
 }
 
+/** The options of `src/insight/` with every default filled. */
+export interface ResolvedInsight {
+  /** Milliseconds between resource samples; 0: no sampling. */
+  resourceIntervalMs: number;
+  /** 0: no hang detection. */
+  hangTimeoutMs: number;
+  onHang: 'dump' | 'stop';
+  /** Whether the ranks get the faulthandler bootstrap (native backend only). */
+  stackDumps: boolean;
+}
+
 /** A running launch: its result, its live events, and a way to stop it. */
 export interface LaunchHandle {
   /** The run's id in the run store (`ddprun show <id>`, `getRun(id)`); undefined with `record: false` or when the store could not be written. */
@@ -230,4 +316,6 @@ export interface LaunchHandle {
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   /** Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default 'SIGTERM' */
   stop(signal?: NodeJS.Signals): void;
+  /** Every live rank's Python stacks (all threads), also emitted as a `stacks` event; rejects when stack dumps are off. */
+  dumpStacks(): Promise<RankStacks[]>;
 }

@@ -125,7 +125,9 @@ describe.skipIf(!python)('detached runs with real torch', () => {
     ]);
     const human = await runCli(['show', id], { env: s.env });
     expect(human.stdout).toMatch(/^run \S+ {2}succeeded\n/);
-    expect(human.stdout).toMatch(/ddprun succeeded in .* \(1 attempt\)\n {2}rank {2}exit {2}duration\n {2}0 {5}0 /);
+    expect(human.stdout).toMatch(
+      /ddprun succeeded in .* \(1 attempt\)\n {2}rank {2}exit {2}duration {2}peak RSS {2}CPU time\n {2}0 {5}0 /,
+    );
     expect(await ps(s)).toEqual([]);
   });
 

@@ -15,6 +15,7 @@ const SAMPLES: Record<FlagValue, [string, unknown]> = {
   'seconds-to-ms': ['1.5', 1500],
   ranks: ['0,1', [0, 1]],
   'std-spec': ['3', 'all'],
+  switch: ['', true],
 };
 
 describe('the option table', () => {
@@ -22,7 +23,7 @@ describe('the option table', () => {
     for (const { option, flag } of flaggedOptions()) {
       const name = flag.spec.split(' ')[0] as string;
       const [text, value] = flag.choices ? [flag.choices[0], flag.choices[0]] : SAMPLES[flag.value ?? 'text'];
-      const command = parseCli([name, text as string, 'a.py']);
+      const command = parseCli(flag.value === 'switch' ? [name, 'a.py'] : [name, text as string, 'a.py']);
       if (command.kind !== 'launch') throw new Error('expected a launch');
       expect({ option, value: (command.options as unknown as Record<string, unknown>)[option] }).toEqual({
         option,

@@ -51,8 +51,10 @@ describe('teardown edge cases', () => {
 
   it('stops the ranks already started when a later rank cannot be set up, and rejects', async () => {
     const logDir = dir();
-    mkdirSync(path.join(logDir, 'attempt_0'));
-    writeFileSync(path.join(logDir, 'attempt_0', '1'), 'a file where rank 1 needs a folder');
+    // Rank 1's folder is fine (options and folders are checked before any rank), but its log file exists already:
+    // rank 0 has started when rank 1's log cannot be created (logs go only into new files).
+    mkdirSync(path.join(logDir, 'attempt_0', '1'), { recursive: true });
+    writeFileSync(path.join(logDir, 'attempt_0', '1', 'stdout.log'), 'a log that was there before');
     const pids = dir();
     const handle = launch({
       entry: { command: 'sh', args: ['-c', `echo $$ > ${pids}/$RANK; exec sleep 60`] },

@@ -52,6 +52,7 @@ function nodeOptions(
     deathSigWrapper: [],
     runDir: '/tmp',
     configDir: undefined,
+    insight: { resourceIntervalMs: 0, hangTimeoutMs: 0, onHang: 'dump', stackDumps: false },
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
   };

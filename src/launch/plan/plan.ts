@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { closeFdsPrefix } from '../resolve/inherited-fds.js';
+import { stackDumpEnv } from '../../insight/bootstrap.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
@@ -116,6 +117,7 @@ export function planAttempt(
         TORCHELASTIC_ERROR_FILE: errorFile,
         ...shared,
         ...(resolved.virtualLocalRank ? virtualLocalRankEnv(localRank, userEnv) : {}),
+        ...stackDumpEnv(resolved, errorFile, userEnv),
       },
     });
   }

@@ -15,6 +15,7 @@ import { existingDir, usableTmpdir } from './fs-checks.js';
 import { interfaceForAddress, isLocalAddress } from './netif.js';
 import { DEFAULT_MULTINODE_PORT, checkMasterAddrResolves, resolveNodes, type Nodes } from './nodes.js';
 import { MAX_NPROC_PER_NODE, checkNproc, resolveNproc } from './nproc.js';
+import { resolveInsight } from './insight.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
 import { fail, integerOr, validateBoolean, validateObject, validateOneOf, validateString } from './validators.js';
@@ -22,6 +23,7 @@ import { fail, integerOr, validateBoolean, validateObject, validateOneOf, valida
 export { DEFAULT_MULTINODE_PORT } from './nodes.js';
 export { MAX_NPROC_PER_NODE } from './nproc.js';
 export { DEFAULT_RDZV_TIMEOUT_MS } from './rendezvous-options.js';
+export { DEFAULT_RESOURCE_INTERVAL_MS, MIN_RESOURCE_INTERVAL_MS } from './insight.js';
 export const DEFAULT_GRACE_PERIOD_MS = 30_000;
 
 const KNOWN_OPTIONS = new Set<string>(OPTION_NAMES);
@@ -104,6 +106,7 @@ function checkForm(options: Record<string, unknown>) {
       DEFAULT_MAX_LOG_BYTES,
     ),
     configDirOption: options.configDir,
+    insight: resolveInsight(options, backend),
     tmpdir: usableTmpdir(),
   };
 }
@@ -217,6 +220,7 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(form.tmpdir, `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir: resolveConfigDir(form.configDirOption, entry, cwd),
+    insight: form.insight,
     record: form.record,
     recordMaxLogBytes: form.recordMaxLogBytes,
     role: options.role === undefined ? 'default' : validateString('role', options.role, 'a non-empty string'),

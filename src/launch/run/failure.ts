@@ -91,17 +91,28 @@ export function describeExit(exitCode: number | null, signal: NodeJS.Signals | n
 
 /** The root-cause report printed once when a launch fails. */
 export function formatRootCause(rc: RootCause): string {
+  if (rc.source === 'stacks') return formatHangCause(rc);
   const head = `Root cause: rank ${rc.rank} (local rank ${rc.localRank}, pid ${rc.pid ?? '?'}, host ${rc.host}) failed with ${describeExit(rc.exitCode, rc.signal)} at ${rc.time}`;
   const lines = [head];
+  if (rc.explanation)
+    lines.push(`  ${rc.explanation.kind}: ${rc.explanation.message}`, `  hint: ${rc.explanation.hint}`);
   if (rc.message) lines.push(`  ${rc.message}`);
   if (rc.traceback) {
     lines.push(rc.source === 'error-file' ? '  Traceback (from the error file):' : '  Last lines of its stderr:');
     for (const line of rc.traceback.split('\n')) lines.push(`    ${line}`);
-  } else {
+  } else if (!rc.explanation || rc.explanation.kind === 'exit-code') {
     lines.push(
       '  (no error file and no stderr output; decorate the entry point with torch.distributed.elastic.multiprocessing.errors.record to get a traceback)',
     );
   }
+  return lines.join('\n');
+}
+
+/** A job stopped for a hang: no rank failed; every rank's stacks say where they waited. */
+function formatHangCause(rc: RootCause): string {
+  const lines = [`Root cause: the job hung (host ${rc.host}); stopped at ${rc.time}`];
+  if (rc.explanation) lines.push(`  hang: ${rc.explanation.message}`, `  hint: ${rc.explanation.hint}`);
+  lines.push('  Python stacks of every rank:', ...rc.traceback.split('\n').map((line) => `  ${line}`));
   return lines.join('\n');
 }
 

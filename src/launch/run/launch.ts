@@ -18,6 +18,8 @@ import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
 import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
+import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
+import { AttemptMonitor } from '../../insight/monitor.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
   LaunchEvents,
@@ -25,9 +27,12 @@ import type {
   LaunchOptions,
   LaunchPlan,
   LaunchResult,
+  RankStacks,
   ResolvedOptions,
   RootCause,
 } from '../types.js';
+import { UsageError } from '../../errors.js';
+import { writeBootstrap } from '../../insight/bootstrap.js';
 import { RunRecorder } from '../../store/recorder.js';
 import { stateDir } from '../../store/paths.js';
 import { newRunId } from '../../store/run-id.js';
@@ -35,12 +40,17 @@ import { newRunId } from '../../store/run-id.js';
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
 export const MAX_PORT_RETRIES = 3;
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What `ddprun stacks` sends a launcher (Node leaves SIGUSR2 free; SIGUSR1 starts its inspector). */
+export const STACKS_SIGNAL = 'SIGUSR2';
+export { EXIT_HANG } from '../../cli/exit.js';
 
 type Emitter = EventEmitter<LaunchEvents>;
 
 class Launch {
   readonly events: Emitter = new EventEmitter<LaunchEvents>();
   private group: RankGroup | undefined;
+  private monitor: AttemptMonitor | undefined;
+  private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
   private groupIo: GroupIo = {};
@@ -56,6 +66,16 @@ class Launch {
     private readonly argv: readonly string[] | undefined,
   ) {
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
+  }
+
+  /** Every live rank's Python stacks (stack dumps must be on). */
+  async dumpStacks(): Promise<RankStacks[]> {
+    if (this.resolved && !this.resolved.insight.stackDumps)
+      throw new UsageError(
+        'Stack dumps are off for this launch: start it with `stackDumps: true` (CLI: --stack-dumps) or a `hangTimeoutMs`.',
+        'stackDumps',
+      );
+    return this.monitor ? this.monitor.requestStacks() : [];
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -102,6 +122,7 @@ class Launch {
     const resolved = this.isResolved
       ? (this.options as ResolvedOptions)
       : await resolveOptions(this.options as LaunchOptions);
+    this.resolved = resolved;
     for (const warning of resolved.warnings)
       if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
     commitDiscovery();
@@ -114,6 +135,7 @@ class Launch {
       this.groupIo = { logFiles: new LogFiles(resolved.logDir), console: this.watchConsole(resolved, disposers) };
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
       if (resolved.handleSignals) disposers.push(forwardJobControl(() => this.group?.groups() ?? []));
+      if (resolved.handleSignals && resolved.insight.stackDumps) disposers.push(this.stacksOnSignal());
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
       if ('trainer' in resolved.entry) {
         const trainer = resolved.entry.trainer;
@@ -151,6 +173,7 @@ class Launch {
     for (;;) {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
+      if (resolved.insight.stackDumps) writeBootstrap(resolved.runDir);
       // Static rendezvous: on the first attempt no node starts a rank until every node joined (node 0 counts them).
       const isStopping = () => this.stopSignal !== null;
       if (resolved.maxNodes > 1 && attempt === 0 && portRetries === 0) {
@@ -162,8 +185,17 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
       this.group = group;
-      const outcome = await group.run().finally(() => watchdog.forget());
+      const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
+      this.monitor = monitor;
+      const outcome = await group.run().finally(() => {
+        watchdog.forget();
+        monitor.dispose();
+      });
+      outcome.ranks = monitor.withPeaks(outcome.ranks);
       this.group = undefined;
+      this.monitor = undefined;
+      // --on-hang stop: the hang is the root cause (whatever the stopped ranks' exits say).
+      if (monitor.hang) return this.failed(resolved, monitor.hang, outcome.ranks, attempt, portRetries);
       // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
       if (!outcome.failed) {
@@ -179,7 +211,7 @@ class Launch {
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
       keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile);
-      const rootCause = rootCauseOf(outcome.failed);
+      const rootCause = await explainedRootCause(resolved, group, outcome.failed, outcome, port, monitor.sampler);
       // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
       // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
       const stopped = this.stopSignal !== null;
@@ -218,7 +250,7 @@ class Launch {
     rootCause: RootCause,
     port: number,
   ): boolean {
-    if (outcome.failed?.rank === 0) return isMasterPortTaken(rootCause, port);
+    if (rootCause.rank === 0) return isMasterPortTaken(rootCause, port);
     const planned = plan.ranks.find((r) => r.rank === 0);
     const ran = outcome.ranks.find((r) => r.rank === 0);
     // Rank 0 must have failed on its own: a rank 0 we stopped did not lose the port.
@@ -247,7 +279,12 @@ class Launch {
     if (this.stopSignal) return this.stopped(0, 0, []);
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
-    const outcome = await group.run().finally(() => watchdog.forget());
+    const monitor = new AttemptMonitor(resolved, this.events, 0, group);
+    const outcome = await group.run().finally(() => {
+      watchdog.forget();
+      monitor.dispose();
+    });
+    outcome.ranks = monitor.withPeaks(outcome.ranks);
     this.group = undefined;
     if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
     if (!outcome.failed)
@@ -261,10 +298,17 @@ class Launch {
         durationMs: 0,
       };
     const agentTail = group.agentStderr();
-    const rootCause =
+    const parsed =
       parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) =>
         group.stderrTailOf(rank, localRank),
       ) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+    const rootCause = await explainRootCause(parsed, {
+      python: resolved.python,
+      masterPort: port,
+      durationMs: outcome.ranks[0]?.durationMs ?? 0,
+      peakRssBytes: undefined,
+      cgroupDir: undefined,
+    });
     return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
   }
 
@@ -299,6 +343,13 @@ class Launch {
       rootCause: undefined,
       durationMs: 0,
     };
+  }
+
+  /** `ddprun stacks <id>` asks a running launcher for its ranks' stacks with SIGUSR2; they land in the store as a `stacks` event. */
+  private stacksOnSignal(): () => void {
+    const handler = () => void this.monitor?.requestStacks().catch(() => undefined);
+    process.on(STACKS_SIGNAL, handler);
+    return () => process.off(STACKS_SIGNAL, handler);
   }
 
   /** The console this launch writes to (its own lines, or a renderer's): watched for back-pressure and its reader. */
@@ -380,6 +431,9 @@ function start(run: Launch): LaunchHandle {
     },
     stop(signal) {
       run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
+    },
+    dumpStacks() {
+      return run.dumpStacks();
     },
   };
   return handle;

@@ -47,7 +47,8 @@ export class LogFiles {
     return stream;
   }
 
-  private folders(dir: string): void {
+  /** Creates `dir` as open() would: every folder below the root made here or checked to be a real folder. */
+  folders(dir: string): void {
     const root = this.root && !path.relative(this.root, dir).startsWith('..') ? this.root : path.dirname(dir);
     mkdirSync(root, { recursive: true });
     let current = root;

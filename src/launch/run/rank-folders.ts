@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DdprunError } from '../../errors.js';
+import type { LogFiles } from './log-files.js';
 import type { RankPlan } from '../types.js';
 
 /** A rank's folder (log or error file) cannot be created: nothing of that attempt was started. */
@@ -23,14 +24,16 @@ function describe(code: string | undefined, message: string): string {
 }
 
 /** Creates every rank's error and log folders of an attempt before the first rank starts, so that one bad path starts nothing. */
-export function prepareRankFolders(ranks: readonly RankPlan[]): void {
+export function prepareRankFolders(ranks: readonly RankPlan[], logFiles?: LogFiles): void {
   for (const rank of ranks) {
     const folders: [string, number | undefined, string][] = [[path.dirname(rank.errorFile), 0o700, 'error file']];
     for (const log of [rank.stdoutLog, rank.stderrLog])
       if (log !== undefined) folders.push([path.dirname(log), undefined, 'log']);
     for (const [dir, mode, what] of folders) {
       try {
-        mkdirSync(dir, { recursive: true, mode });
+        // Log folders as the log files make them: never through a symbolic link.
+        if (what === 'log' && logFiles) logFiles.folders(dir);
+        else mkdirSync(dir, { recursive: true, mode });
       } catch (error) {
         const e = error as NodeJS.ErrnoException;
         throw new RankFolderError(

@@ -8,7 +8,14 @@ import { outputTapOf, type ChunkSink } from './output-tap.js';
 import { prepareRankFolders } from './rank-folders.js';
 import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
-import { agentPolicy, pipeOutput, rankPolicy, type Demux, type OutputContext } from './rank-output.js';
+import {
+  agentPolicy,
+  pipeOutput,
+  rankPolicy,
+  type Demux,
+  type OutputContext,
+  type OutputPolicy,
+} from './rank-output.js';
 import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from './proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
@@ -30,6 +37,8 @@ export interface GroupOutcome {
   ranks: RankResult[];
   /** The first rank to fail, unless the group was stopped first. */
   failed: FailedRank | undefined;
+  /** Ranks that exited with an error of their own after the first failure (the root cause may be among them). */
+  laterFailures: FailedRank[];
 }
 
 /** What the group writes to besides events: the watched console, and the launch's log files. */
@@ -46,7 +55,12 @@ export class RankGroup {
   private readonly ranks: RankProcess[] = [];
   private readonly life = new GroupLifecycle();
   private failed: FailedRank | undefined;
+  private readonly laterFailures: FailedRank[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
+  /** When any rank last wrote to stdout or stderr (the hang detector's "printed a line"). */
+  lastOutputAt = Date.now();
+  /** Runs once the grace period of a stop is over, before the SIGKILL (stack dumps of the ranks still there). */
+  beforeKill: (() => Promise<void>) | undefined;
   /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
   private readonly demuxedTails = new Map<string, Tail>();
   /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
@@ -80,8 +94,23 @@ export class RankGroup {
     if (!this.life.can('stopping')) return;
     this.life.to('stopping');
     for (const group of this.groups()) signalOwnedGroup(group, signal);
-    this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
+    this.graceTimer = setTimeout(() => void this.dumpThenKill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
+  }
+
+  /** The grace period is over: the stacks of the ranks still there are dumped (beforeKill), then they are killed. */
+  private async dumpThenKill(): Promise<void> {
+    if (this.beforeKill && !this.life.force.now && this.liveRanks().length > 0) await this.beforeKill().catch(() => {});
+    this.kill();
+  }
+
+  /** Ranks whose main process has not exited yet. */
+  liveRanks(): { rank: number; localRank: number; pid: number; errorFile: string }[] {
+    return this.ranks.flatMap((r) =>
+      r.pid !== undefined && r.endedAt === undefined
+        ? [{ rank: r.plan.rank, localRank: r.plan.localRank, pid: r.pid, errorFile: r.plan.errorFile }]
+        : [],
+    );
   }
 
   /** SIGKILLs every group now (a second Ctrl-C, or the grace period is over). */
@@ -94,11 +123,11 @@ export class RankGroup {
 
   async run(): Promise<GroupOutcome> {
     // Every rank's folders first: one bad path starts no rank of the attempt.
-    prepareRankFolders(this.plan.ranks);
+    prepareRankFolders(this.plan.ranks, this.logFiles);
     await this.startAll();
     await Promise.all(this.ranks.map((r) => r.done));
     await this.teardown();
-    return { failed: this.failed, ranks: this.ranks.map(rankResult) };
+    return { failed: this.failed, laterFailures: this.laterFailures, ranks: this.ranks.map(rankResult) };
   }
 
   private async startAll(): Promise<void> {
@@ -185,7 +214,18 @@ export class RankGroup {
     const sink = this.demux
       ? undefined
       : outputTapOf(this.events)?.open(this.plan.attempt, rank.plan.rank, rank.plan.localRank, stream);
-    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], policy, sink);
+    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], this.noteOutput(policy), sink);
+  }
+
+  /** `policy`, recording when a rank last wrote anything (the hang detector's "printed a line"). */
+  private noteOutput(policy: OutputPolicy): OutputPolicy {
+    return {
+      text: (chunk, valve) => {
+        this.lastOutputAt = Date.now();
+        policy.text(chunk, valve);
+      },
+      end: (valve) => policy.end(valve),
+    };
   }
 
   private demuxedSink(rank: number, localRank: number, stream: 'stdout' | 'stderr'): ChunkSink | undefined {
@@ -221,20 +261,30 @@ export class RankGroup {
 
   /** The first failure while the group runs is the group's; it stops the others. Later ones are its consequences. */
   private recordFailure(rank: RankProcess, pid: number | undefined): void {
-    if (!this.life.acceptsFailure || this.failed) return;
     const { rank: r, localRank, errorFile } = rank.plan;
-    const exitedAt = new Date(rank.endedAt ?? Date.now());
-    this.failed = {
+    const failure: FailedRank = {
       rank: r,
       localRank,
       pid,
       exitCode: rank.exitCode,
       signal: rank.signal,
-      exitedAt,
+      exitedAt: new Date(rank.endedAt ?? Date.now()),
       errorFile,
       stderrTail: '',
     };
-    this.stop('SIGTERM');
+    if (this.life.acceptsFailure && !this.failed) {
+      this.failed = failure;
+      this.stop('SIGTERM');
+    } else if (this.failed && this.failedOnItsOwn(rank)) {
+      // An exit code (not our signal): the rank failed on its own, maybe first (a peer's failure can be seen first).
+      this.laterFailures.push(failure);
+    }
+  }
+
+  /** After the first failure: an exit code, or a signal that is neither our SIGTERM nor our SIGKILL. */
+  private failedOnItsOwn(rank: RankProcess): boolean {
+    const { exitCode: code, signal } = rank;
+    return (code !== null && code !== 0) || (signal !== null && signal !== 'SIGTERM' && !this.life.force.now);
   }
 
   private emitStarted(plan: RankPlan, pid: number): void {

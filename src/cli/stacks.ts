@@ -1,0 +1,56 @@
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.js';
+import { formatStacks } from '../insight/stacks.js';
+import { STACKS_SIGNAL } from '../launch/run/launch.js';
+import type { RankStacks } from '../launch/types.js';
+import { stateDir } from '../store/paths.js';
+import { getRun, launcherState, readRunEvents } from '../store/read.js';
+
+/** How long the launcher has to answer (its ranks each have 3 s). */
+const ANSWER_TIMEOUT_MS = 15_000;
+const POLL_MS = 100;
+
+/**
+ * `ddprun stacks <id>`: asks a live run's launcher (SIGUSR2, after checking the pid is still that launcher) to dump
+ * every rank's Python stacks, waits for the `stacks` event it records in the store, and prints it.
+ */
+export async function runStacks(
+  query: string,
+  io: { stdout: NodeJS.WritableStream; env: NodeJS.ProcessEnv },
+): Promise<number> {
+  const store = { stateDir: stateDir(io.env) };
+  const run = getRun(query, store);
+  if (run.status !== 'running')
+    throw new UsageError(`The run ${run.id} is ${run.status}, not running: it has no live ranks to dump.`, 'id');
+  if (run.host !== hostname())
+    throw new UsageError(
+      `The run ${run.id} runs on ${run.host}, not on this host (${hostname()}): run this there.`,
+      'id',
+    );
+  const insight = run.options.insight as { stackDumps?: unknown } | undefined;
+  if (insight?.stackDumps !== true)
+    throw new UsageError(
+      `The run ${run.id} was started without stack dumps; start it with --stack-dumps (or --hang-timeout) to use \`ddprun stacks\`.`,
+      'id',
+    );
+  const seen = readRunEvents(run.id, store).length;
+  if (launcherState(run) !== 'alive')
+    throw new UsageError(
+      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone.`,
+      'id',
+    );
+  process.kill(run.launcher.pid, STACKS_SIGNAL);
+  const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const answer = readRunEvents(run.id, store)
+      .slice(seen)
+      .find((e) => e.event === 'stacks' && e.reason === 'request');
+    if (answer) {
+      io.stdout.write(`ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`);
+      return 0;
+    }
+  }
+  io.stdout.write(`ddprun stacks: the launcher of ${run.id} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s.\n`);
+  return 1;
+}

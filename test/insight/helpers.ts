@@ -1,0 +1,67 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { FIXTURES } from '../helpers/python.js';
+
+export const INSIGHT = path.join(FIXTURES, 'insight');
+export const fixture = (name: string) => path.join(INSIGHT, name);
+
+/** Polls until `PIDS/<rank>` holds a pid (the fixture writes it first thing). */
+export async function rankPid(pids: string, rank: number, timeoutMs = 60_000): Promise<number> {
+  const file = path.join(pids, String(rank));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (pid > 0) return pid;
+    }
+    if (Date.now() > deadline) throw new Error(`rank ${rank} never wrote its pid into ${pids}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Lets the failing rank of `wait_then.py` go on. */
+export function go(pids: string): void {
+  writeFileSync(path.join(pids, 'go'), '');
+}
+
+const CGROUP_V1_MEMORY = '/sys/fs/cgroup/memory';
+
+/** Whether this machine lets a test create a cgroup-v1 memory cgroup (root, memory controller mounted). */
+export function canMakeMemoryCgroup(): boolean {
+  try {
+    const probe = path.join(CGROUP_V1_MEMORY, `ddprun-probe-${process.pid}`);
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A memory cgroup with a limit; `remove` deletes it once it is empty. */
+export function memoryCgroup(limitBytes: number): {
+  dir: string;
+  add: (pid: number) => void;
+  oomKills: () => number;
+  remove: () => void;
+} {
+  const dir = path.join(CGROUP_V1_MEMORY, `ddprun-test-oom-${process.pid}-${Date.now()}`);
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'memory.limit_in_bytes'), String(limitBytes));
+  return {
+    dir,
+    add: (pid) => writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
+    oomKills: () =>
+      Number(/^oom_kill (\d+)/m.exec(readFileSync(path.join(dir, 'memory.oom_control'), 'utf8'))?.[1] ?? 0),
+    remove: () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          rmdirSync(dir);
+          return;
+        } catch {
+          // EBUSY while the killed process is still being torn down
+        }
+      }
+    },
+  };
+}
