@@ -66,7 +66,11 @@ describe('the packed tarball', { timeout: 300_000 }, () => {
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/cli/main.js');
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
-    expect(files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|LICENSE|README\.md|package\.json)$/.test(f))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => !/^(dist\/.+\.(js|d\.ts)|dist\/ui\/static\/[^/]+\.(js|css)|LICENSE|README\.md|package\.json)$/.test(f),
+      ),
+    ).toEqual([]);
   });
 
   it('installs in a fresh folder where import, require, the subpaths, --help and doctor work', async () => {

@@ -209,7 +209,12 @@ export function launchOptions(raw: Record<string, unknown>): {
   }
   return {
     options,
-    output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet), ui: Boolean(v.ui) },
+    output: {
+      dryRun: Boolean(v.dryRun),
+      json: Boolean(v.json),
+      quiet: Boolean(v.quiet),
+      ...(v.ui ? { ui: true } : {}),
+    },
   };
 }
 

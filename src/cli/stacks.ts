@@ -5,6 +5,7 @@ import { STACKS_SIGNAL } from '../launch/run/launch.js';
 import type { RankStacks } from '../launch/types.js';
 import { stateDir } from '../store/paths.js';
 import { getRun, launcherState, readRunEvents } from '../store/read.js';
+import { EXIT_ERROR, EXIT_OK } from './exit.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -48,9 +49,9 @@ export async function runStacks(
       .find((e) => e.event === 'stacks' && e.reason === 'request');
     if (answer) {
       io.stdout.write(`ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`);
-      return 0;
+      return EXIT_OK;
     }
   }
   io.stdout.write(`ddprun stacks: the launcher of ${run.id} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s.\n`);
-  return 1;
+  return EXIT_ERROR;
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { isLoopbackHost, startDashboard, type Dashboard } from '../ui/server.js';
 import { which } from '../which.js';
 import type { Io } from './run-launch.js';
+import { EXIT_OK } from './exit.js';
 
 /** The dashboard's port unless --port says otherwise; when taken, the next ones, then any free port (as Jupyter). */
 export const DEFAULT_UI_PORT = 8765;
@@ -52,5 +53,5 @@ export async function runUi(
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
   });
   await dashboard.close();
-  return 0;
+  return EXIT_OK;
 }

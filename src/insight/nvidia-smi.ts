@@ -13,7 +13,7 @@ const MIB = 1024 * 1024;
 function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: TIMEOUT_MS, encoding: 'utf8' }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
+      error ? reject(error instanceof Error ? error : new Error(error.message)) : resolve(stdout),
     );
   });
 }

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useColor } from '../../src/cli/colors.js';
 import { table } from '../../src/cli/format.js';
 import { readGlobalFlags } from '../../src/cli/global-flags.js';
+import { SUBCOMMANDS } from '../../src/cli/argv.js';
 import { ensureBuilt, ROOT, runCli, useSandboxes } from './helpers.js';
 
 const box = useSandboxes();
@@ -36,7 +37,7 @@ describe('CLI conventions', () => {
     expect(bad).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: 'error: `ddprun help` takes one of train, doctor, gc, slurm, got `nope`. See `ddprun help`.\n',
+      stderr: `error: \`ddprun help\` takes one of ${SUBCOMMANDS.join(', ')}, got \`nope\`. See \`ddprun help\`.\n`,
     });
   });
 

@@ -9,7 +9,7 @@ import { resolveOptions } from '../../launch/resolve/options.js';
 import type { LaunchOptions } from '../../launch/types.js';
 import { DIR_MODE, FILE_MODE, runDir, runsDir, stateDir } from '../../store/paths.js';
 import { colorsFor } from '../colors.js';
-import { exitCodeForResult } from '../exit.js';
+import { EXIT_ERROR, EXIT_OK, exitCodeForResult } from '../exit.js';
 import type { OutputFlags } from '../flag-specs.js';
 import type { Io } from '../run-launch.js';
 import { NOTIFY_ENV, notifyStarter, type Notice } from './detach-notify.js';
@@ -101,7 +101,7 @@ export async function runDetach(
     if ('exited' in notice) {
       const said = readFileSync(log.file, 'utf8').trim();
       message = `the detached launcher exited (code ${notice.exited}) before its ranks started${said ? `:\n${said}` : ''}`;
-      exitCode = 1;
+      exitCode = EXIT_ERROR;
     } else ({ message, exitCode } = notice);
     rmSync(log.file, { force: true });
     io.stderr.write(`${c.red('error:')} ${message}\n`);
@@ -122,5 +122,5 @@ export async function runDetach(
       `${c.yellow('warning:')} the run started in the background (launcher pid ${notice.pid}) but could not be recorded: see ${log.file}\n`,
     );
   }
-  return 0;
+  return EXIT_OK;
 }

@@ -4,7 +4,7 @@ import { rankPrefix } from '../../launch/run/supervisor.js';
 import { listRankLogs, readFrom, readRankLog, type RankLogRef } from '../../store/rank-logs.js';
 import { getRun } from '../../store/read.js';
 import type { Io } from '../run-launch.js';
-import { signalExitCode } from '../exit.js';
+import { EXIT_ERROR, EXIT_OK, signalExitCode } from '../exit.js';
 
 export interface LogsCommand {
   id: string;
@@ -123,7 +123,7 @@ export async function runLogs(command: LogsCommand, io: Io): Promise<number> {
       for (const line of command.tail === undefined ? lines : command.tail === 0 ? [] : lines.slice(-command.tail))
         print(ref, line);
     }
-    return 0;
+    return EXIT_OK;
   }
   const follower = new Follower(run.dir, command, print);
   follower.start();
@@ -138,7 +138,7 @@ export async function runLogs(command: LogsCommand, io: Io): Promise<number> {
         follower.end();
         if (now.status === 'lost')
           io.stderr.write(`ddprun: run ${run.id} is lost: its launcher (pid ${now.launcher.pid}) is gone.\n`);
-        return now.status === 'lost' ? 1 : (now.exitCode ?? 1);
+        return now.status === 'lost' ? EXIT_ERROR : (now.exitCode ?? EXIT_ERROR);
       }
       follower.poll();
       if (interrupted) return signalExitCode('SIGINT');

@@ -4,6 +4,7 @@ import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
 import type { Io } from '../run-launch.js';
 import { commandLine, statusWord } from './describe.js';
+import { EXIT_OK } from '../exit.js';
 
 /** What `ps --json` prints per run. */
 export function psJson(run: RunInfo): Record<string, unknown> {
@@ -31,7 +32,7 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   const runs = listRuns({ all: command.all });
   if (command.json) {
     io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
-    return 0;
+    return EXIT_OK;
   }
   const c = colorsFor(io.stdout, io.env);
   const rows = [
@@ -49,5 +50,5 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   io.stdout.write(`${table(rows)}\n`);
   if (runs.length === 0 && !command.all)
     io.stderr.write('No run is running. `ddprun ps --all` lists finished runs too.\n');
-  return 0;
+  return EXIT_OK;
 }

@@ -8,6 +8,7 @@ import { formatDuration } from '../format.js';
 import { formatSummary } from '../render.js';
 import type { Io } from '../run-launch.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
+import { EXIT_OK } from '../exit.js';
 
 function when(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
@@ -36,7 +37,7 @@ export function runShow(command: { id: string; json: boolean }, io: Io): number 
   const result = run.result ?? resultFromEvents(run, events);
   if (command.json) {
     io.stdout.write(`${JSON.stringify({ ...run, result }, null, 2)}\n`);
-    return 0;
+    return EXIT_OK;
   }
   const c = colorsFor(io.stdout, io.env);
   let text = header(run, io);
@@ -47,5 +48,5 @@ export function runShow(command: { id: string; json: boolean }, io: Io): number 
   }
   if (run.rootCause && !run.signal) text += `\n${formatRootCause(run.rootCause)}\n`;
   io.stdout.write(text);
-  return 0;
+  return EXIT_OK;
 }

@@ -2,6 +2,7 @@ import { stopRun } from '../../store/stop.js';
 import { colorsFor } from '../colors.js';
 import type { Io } from '../run-launch.js';
 import { statusText } from './describe.js';
+import { EXIT_OK } from '../exit.js';
 
 /** `ddprun stop <id> [--kill] [--timeout S]`: SIGTERM to the run's launcher, then wait for its end. */
 export async function runStop(
@@ -11,5 +12,5 @@ export async function runStop(
   const run = await stopRun(command.id, { kill: command.kill, timeoutMs: command.timeoutMs });
   io.stdout.write(`${run.id}\n`);
   io.stderr.write(`ddprun: run ${run.id} ${statusText(run, colorsFor(io.stderr, io.env))}\n`);
-  return 0;
+  return EXIT_OK;
 }
