@@ -232,7 +232,9 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   if (env.DDPRUN_PYTHON) return explicit(env.DDPRUN_PYTHON, 'DDPRUN_PYTHON', 'DDPRUN_PYTHON');
   const key = discoveryKey(env);
   const remembered = readDiscovery<PythonInfo>(key);
-  if (remembered) return remembered;
+  // An entry without torchVersion was written before the version was recorded (or the version could not be read):
+  // trusting it would give the ranks the wrong NCCL variables (torch < 2.2 reads only NCCL_ASYNC_ERROR_HANDLING).
+  if (remembered?.torchVersion !== undefined) return remembered;
   const tried: { python: string; reason: string }[] = [];
   const candidates = pythonCandidates(env);
   const dependsOn: string[] = pyenvFiles(env);
