@@ -118,6 +118,63 @@ export interface RankResult {
   durationMs: number;
 }
 
+/** A progress-bar update on rank 0 (tqdm's default format or Ultralytics' bar), at most 2 a second. */
+export interface ProgressEvent {
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  /** Which printer drew the bar. */
+  format: 'tqdm' | 'ultralytics';
+  /** The text before the percentage, without colours ('' when none). */
+  desc: string;
+  n: number;
+  total: number;
+  /** The unit of n, total and rate (`it`, `B`, …). */
+  unit: string;
+  /** Units a second, when the bar shows it. */
+  rate?: number;
+  /** Seconds since the bar started. */
+  elapsed?: number;
+  /** Seconds left, as the bar says or estimated from elapsed and n/total. */
+  remaining?: number;
+}
+
+/** One finished epoch of an Ultralytics run: a new row of `<run folder>/results.csv`. */
+export interface EpochEvent {
+  /** 1-based, as Ultralytics numbers them. */
+  epoch: number;
+  /** Epochs the run will train (`epochs` in the run folder's args.yaml, else the trainer's args, else 100). */
+  epochs: number;
+  /** Every other column of the row, by its header name (`train/box_loss`, `metrics/mAP50-95(B)`, `time`, …). */
+  metrics: Record<string, number>;
+  /** When ddprun read the row (ISO 8601 with milliseconds). */
+  t: string;
+}
+
+/** The run folder an Ultralytics trainer announced (`Logging results to <dir>`), as an absolute path. */
+export interface TrainingEvent {
+  saveDir: string;
+  epochs: number;
+}
+
+/** What an Ultralytics training run produced (trainer mode, once its run folder is known). */
+export interface TrainingOutcome {
+  /** The run folder, absolute (`runs/detect/train3`). */
+  saveDir: string;
+  task: 'detect' | 'segment' | 'pose' | 'obb' | 'classify';
+  /** The column that matters for the task (`metrics/mAP50-95(B)` for detection). */
+  keyMetric: string;
+  epochs: number;
+  /** Rows in results.csv (epochs finished, earlier attempts and resumed runs included). */
+  epochsDone: number;
+  /** `weights/best.pt` / `weights/last.pt`, when they exist. */
+  bestPt: string | undefined;
+  lastPt: string | undefined;
+  /** The epoch Ultralytics keeps as best.pt (its fitness), with that epoch's metrics. */
+  best: { epoch: number; fitness: number; metrics: Record<string, number> } | undefined;
+  /** The last epoch's metrics. */
+  final: { epoch: number; metrics: Record<string, number> } | undefined;
+}
+
 export interface LaunchResult {
   /** 0 on success; the failing rank's code; 128+N when stopped by signal N. */
   exitCode: number;
@@ -131,6 +188,8 @@ export interface LaunchResult {
   portRetries: number;
   rootCause: RootCause | undefined;
   durationMs: number;
+  /** Trainer mode: the run folder, weights, best epoch and final metrics (absent until a run folder was announced). */
+  training?: TrainingOutcome;
 }
 
 export interface LaunchEvents {
@@ -140,6 +199,12 @@ export interface LaunchEvents {
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
   restarting: [{ attempt: number; reason: string }];
+  /** Trainer mode: the run folder is known. */
+  training: [TrainingEvent];
+  /** Trainer mode: an epoch finished (a results.csv row). */
+  epoch: [EpochEvent];
+  /** A progress bar moved on rank 0. */
+  progress: [ProgressEvent];
   done: [LaunchResult];
 }
 

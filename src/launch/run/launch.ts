@@ -13,6 +13,8 @@ import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
 import { RankGroup } from './supervisor.js';
+import { watchRank0 } from '../../progress/rank0.js';
+import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
 
@@ -27,6 +29,8 @@ class Launch {
   private group: RankGroup | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
+  /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
+  private tracker: TrainingTracker | undefined;
 
   constructor(
     private readonly options: LaunchOptions | ResolvedOptions,
@@ -64,9 +68,17 @@ class Launch {
         process.on('exit', onExit);
         disposers.push(() => process.off('exit', onExit));
       }
-      const result = await this.attempts(resolved, entryFile, watchdog);
-      result.durationMs = Date.now() - startedAt;
-      return result;
+      if ('trainer' in resolved.entry)
+        this.tracker = new TrainingTracker(this.events, resolved.cwd, resolved.entry.trainer.args);
+      try {
+        const result = await this.attempts(resolved, entryFile, watchdog);
+        result.durationMs = Date.now() - startedAt;
+        const training = this.tracker?.finish();
+        if (training) result.training = training;
+        return result;
+      } finally {
+        this.tracker?.finish();
+      }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
       watchdog.dispose();
@@ -91,7 +103,9 @@ class Launch {
       if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
-      const group = new RankGroup(resolved, plan, this.events, watchdog);
+      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, () =>
+        watchRank0(this.events, this.tracker),
+      );
       this.group = group;
       const outcome = await group.run().finally(() => watchdog.forget());
       this.group = undefined;

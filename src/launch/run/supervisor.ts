@@ -8,6 +8,7 @@ import type { FailedRank } from './failure.js';
 import { groupAlive, reapGroups, signalGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
 import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
+import type { OutputWatcher } from '../../progress/rank0.js';
 
 /** Lines of a rank's stderr kept for the root cause when it writes no error file. */
 const STDERR_TAIL_LINES = 40;
@@ -71,6 +72,8 @@ export class RankGroup {
     private readonly events: EventEmitter,
     private readonly watchdog: Watchdog,
     private readonly demux?: Demux,
+    /** Native backend: a watcher of rank 0's raw output (progress bars, the trainer's run folder), per attempt. */
+    private readonly watchRank0?: () => OutputWatcher,
   ) {}
 
   /** Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer. */
@@ -169,6 +172,7 @@ export class RankGroup {
     state.done = new Promise<void>((resolve) => (markDone = resolve));
     const shown = resolved.console && resolved.localRanksFilter.has(rank.localRank);
     const prefix = `[rank${rank.rank}]:`;
+    const watcher = rank.rank === 0 && !this.demux ? this.watchRank0?.() : undefined;
     const pipe = (stream: 'stdout' | 'stderr', source: Readable, log: WriteStream | undefined) => {
       const sel = resolved.redirects[rank.localRank] ?? 'none';
       const redirected = sel === 'all' || sel === stream;
@@ -202,6 +206,7 @@ export class RankGroup {
       const bulk = stream === 'stdout' && !this.demux;
       source.on('data', (chunk: string) => {
         log?.write(chunk);
+        watcher?.push(stream, chunk);
         if (bulk && events.listenerCount('line') === 0) {
           const text = splitter.pushPrefixed(chunk, prefix);
           if (toConsole && text) forward(target, source, text);
@@ -234,6 +239,7 @@ export class RankGroup {
     ]).then(() => {
       child.stdout?.destroy();
       child.stderr?.destroy();
+      watcher?.end();
     });
 
     child.on('exit', (code, signal) => {

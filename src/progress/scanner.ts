@@ -1,0 +1,115 @@
+import { parseBar, type BarUpdate } from './bar.js';
+
+/** At most this many `progress` events a second per stream (the last state of a burst is sent when the window ends). */
+export const PROGRESS_MIN_INTERVAL_MS = 500;
+/** An unterminated tail longer than this is not a progress bar: it is dropped instead of kept for the next chunk. */
+const MAX_PARTIAL = 4096;
+/** Segments with a `%` tried per chunk, newest first, before giving up on it. */
+const MAX_TRIES = 8;
+const LOGGING_RESULTS = 'Logging results to ';
+
+export interface ScannerOptions {
+  onProgress: (update: BarUpdate) => void;
+  /** Called once with the folder named by Ultralytics' `Logging results to <dir>` (trainer mode). */
+  onRunFolder?: (dir: string) => void;
+  now?: () => number;
+  minIntervalMs?: number;
+}
+
+function lastTerminator(text: string, before = text.length): number {
+  return Math.max(text.lastIndexOf('\n', before), text.lastIndexOf('\r', before));
+}
+
+function nextTerminator(text: string, from: number): number {
+  const nl = text.indexOf('\n', from);
+  const cr = text.indexOf('\r', from);
+  if (nl === -1) return cr === -1 ? text.length : cr;
+  return cr === -1 ? nl : Math.min(nl, cr);
+}
+
+/**
+ * Watches one stream of rank 0 for progress bars, chunk by chunk, without splitting it into lines: a chunk with no
+ * `%` costs one scan; otherwise only the newest segments holding a `%` are parsed. Updates are throttled.
+ */
+export class ProgressScanner {
+  private partial = '';
+  private lastEmitAt = -Infinity;
+  private pending: BarUpdate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wantFolder: boolean;
+  /** The text of the bar offered last: the same bar seen again (a chunk that only ends its line) is not news. */
+  private lastBar = '';
+  private readonly now: () => number;
+  private readonly minIntervalMs: number;
+
+  constructor(private readonly options: ScannerOptions) {
+    this.wantFolder = options.onRunFolder !== undefined;
+    this.now = options.now ?? Date.now;
+    this.minIntervalMs = options.minIntervalMs ?? PROGRESS_MIN_INTERVAL_MS;
+  }
+
+  push(chunk: string): void {
+    const text = this.partial ? this.partial + chunk : chunk;
+    if (this.wantFolder) this.findFolder(text);
+    const end = lastTerminator(text);
+    this.partial = text.length - end - 1 > MAX_PARTIAL ? '' : text.slice(end + 1);
+    let pct = text.lastIndexOf('%');
+    for (let tries = 0; pct !== -1 && tries < MAX_TRIES; tries++) {
+      const start = lastTerminator(text, pct) + 1;
+      const segment = text.slice(start, nextTerminator(text, pct));
+      const update = parseBar(segment);
+      if (update) {
+        if (segment !== this.lastBar) this.offer(update);
+        this.lastBar = segment;
+        return;
+      }
+      if (start === 0) return;
+      pct = text.lastIndexOf('%', start - 1);
+    }
+  }
+
+  /** Sends the newest state still held back by the throttle (the stream ended). */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const update = this.pending;
+    this.pending = undefined;
+    if (update) this.emit(update);
+  }
+
+  private findFolder(text: string): void {
+    const at = text.indexOf(LOGGING_RESULTS);
+    if (at === -1) return;
+    const from = at + LOGGING_RESULTS.length;
+    const end = nextTerminator(text, from);
+    if (end === text.length) return; // the line is not finished yet: it stays in `partial`
+    // eslint-disable-next-line no-control-regex
+    const dir = text.slice(from, end).replace(/\u001b\[[0-9;]*m/g, '').trim();
+    if (!dir) return;
+    this.wantFolder = false;
+    this.options.onRunFolder?.(dir);
+  }
+
+  private offer(update: BarUpdate): void {
+    const wait = this.lastEmitAt + this.minIntervalMs - this.now();
+    if (wait <= 0 && !this.timer) {
+      this.emit(update);
+      return;
+    }
+    this.pending = update;
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        const next = this.pending;
+        this.pending = undefined;
+        if (next) this.emit(next);
+      }, Math.max(0, wait));
+      this.timer.unref();
+    }
+  }
+
+  private emit(update: BarUpdate): void {
+    this.lastEmitAt = this.now();
+    this.options.onProgress(update);
+  }
+}
