@@ -57,7 +57,7 @@ function ultraSeconds(text: string | undefined): number | undefined {
 
 function estimate(n: number, total: number, elapsed: number | undefined): number | undefined {
   if (elapsed === undefined || n <= 0 || n >= total) return n >= total ? 0 : undefined;
-  return (elapsed * (total - n)) / n;
+  return Math.round((elapsed * (total - n) * 1000) / n) / 1000;
 }
 
 /** Reads one tqdm (default format) or Ultralytics bar from a line (ANSI colours allowed); undefined for any other line. */
