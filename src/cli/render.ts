@@ -4,6 +4,7 @@ import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
 import { rankPrefix } from '../launch/run/supervisor.js';
+import { TrainingStatus, formatTraining } from './training-status.js';
 
 interface Stream {
   write(text: string): unknown;
@@ -60,6 +61,7 @@ export class LaunchRenderer {
   private readonly running = new Set<number>();
   private exited = 0;
   private restarts = 0;
+  private readonly training = new TrainingStatus();
   private readonly status: ReturnType<typeof createLogUpdate> | undefined;
   private statusShown = false;
   private renderTimer: NodeJS.Timeout | undefined;
@@ -88,6 +90,19 @@ export class LaunchRenderer {
     if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
+    handle.on('training', (e) => {
+      if (this.options.json) this.json('training', e);
+    });
+    handle.on('epoch', (e) => {
+      this.training.onEpoch(e);
+      if (this.options.json) this.json('epoch', e);
+      this.scheduleStatus();
+    });
+    handle.on('progress', (e) => {
+      this.training.onProgress(e);
+      if (this.options.json) this.json('progress', e);
+      this.scheduleStatus();
+    });
   }
 
   private json(event: string, data: object): void {
@@ -140,7 +155,8 @@ export class LaunchRenderer {
     const c = this.err;
     const elapsed = formatDuration(Date.now() - this.startedAt);
     const restarts = `restarts ${this.restarts}/${this.resolved.maxRestarts}`;
-    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}`;
+    const training = this.training.text();
+    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}${training ? ` · ${training}` : ''}`;
   }
 
   private clearStatus(): void {
@@ -187,6 +203,7 @@ export class LaunchRenderer {
       this.human.write(
         `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
       );
+      if (result.training) this.human.write(`${formatTraining(result.training)}\n`);
     }
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
