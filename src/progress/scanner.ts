@@ -97,15 +97,20 @@ export class ProgressScanner {
       return;
     }
     this.pending = update;
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        const next = this.pending;
-        this.pending = undefined;
-        if (next) this.emit(next);
-      }, Math.max(0, wait));
-      this.timer.unref();
-    }
+    if (!this.timer) this.arm(wait);
+  }
+
+  private arm(waitMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // libuv starts a timer from the loop's cached time, so it may fire a little early: wait out the rest.
+      const rest = this.lastEmitAt + this.minIntervalMs - this.now();
+      if (rest > 0) return this.arm(rest);
+      const next = this.pending;
+      this.pending = undefined;
+      if (next) this.emit(next);
+    }, Math.max(0, waitMs));
+    this.timer.unref();
   }
 
   private emit(update: BarUpdate): void {
