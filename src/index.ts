@@ -21,6 +21,12 @@ export { formatRootCause } from './launch/run/failure.js';
 export { interfaceForAddress, isLocalAddress, validateMasterAddr } from './launch/resolve/netif.js';
 export { torchrunArgv, torchrunEntryArgv } from './launch/torchrun/argv.js';
 export type { TorchrunArgvOptions } from './launch/torchrun/argv.js';
+export { parseBar } from './progress/bar.js';
+export type { BarUpdate } from './progress/bar.js';
+export { ResultsCsvReader } from './progress/results-csv.js';
+export type { ResultsRow } from './progress/results-csv.js';
+export { fitnessOf, keyMetricOf, taskOf } from './progress/fitness.js';
+export type { TrainingTask } from './progress/fitness.js';
 export { expandSlurmNodelist } from './slurm/nodelist.js';
 export { slurmLaunchDefaults, slurmMasterPort } from './slurm/defaults.js';
 export type { SlurmDefaults, SlurmValue } from './slurm/defaults.js';
@@ -40,6 +46,10 @@ export type {
   RankResult,
   RootCause,
   LaunchEvents,
+  EpochEvent,
+  ProgressEvent,
+  TrainingEvent,
+  TrainingOutcome,
   ResolvedOptions,
   StdSelection,
   StdSpec,

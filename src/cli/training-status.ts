@@ -79,11 +79,15 @@ export class TrainingStatus {
 export function formatTraining(t: TrainingOutcome): string {
   const key = shortName(t.keyMetric);
   const loss = lossOf(t.task);
-  const metricsText = (metrics: Record<string, number>) =>
-    [`${key} ${num(metrics[t.keyMetric])}`, ...(loss in metrics ? [`${shortName(loss)} ${num(metrics[loss])}`] : [])];
+  const metricsText = (metrics: Record<string, number>) => [
+    `${key} ${num(metrics[t.keyMetric])}`,
+    ...(loss in metrics ? [`${shortName(loss)} ${num(metrics[loss])}`] : []),
+  ];
   const lines = [`training  ${t.saveDir} (${t.task}, ${t.epochsDone}/${t.epochs} epochs)`];
   if (t.best)
-    lines.push(`  best    epoch ${t.best.epoch} · fitness ${num(t.best.fitness)} · ${metricsText(t.best.metrics).join(' · ')}`);
+    lines.push(
+      `  best    epoch ${t.best.epoch} · fitness ${num(t.best.fitness)} · ${metricsText(t.best.metrics).join(' · ')}`,
+    );
   if (t.final) lines.push(`  final   epoch ${t.final.epoch} · ${metricsText(t.final.metrics).join(' · ')}`);
   const weights = [t.bestPt, t.lastPt].filter((w) => w !== undefined);
   weights.forEach((w, i) => lines.push(`  ${i === 0 ? 'weights' : '       '} ${w}`));

@@ -60,9 +60,14 @@ function estimate(n: number, total: number, elapsed: number | undefined): number
   return Math.round((elapsed * (total - n) * 1000) / n) / 1000;
 }
 
+/** The text without its ANSI escape sequences (colours, `ESC[K`). */
+export function stripAnsi(text: string): string {
+  return text.includes('\u001b') ? text.replace(ANSI, '') : text;
+}
+
 /** Reads one tqdm (default format) or Ultralytics bar from a line (ANSI colours allowed); undefined for any other line. */
 export function parseBar(line: string): BarUpdate | undefined {
-  const text = line.includes('\u001b') ? line.replace(ANSI, '') : line;
+  const text = stripAnsi(line);
   const pct = text.indexOf('%');
   if (pct === -1) return undefined;
   const after = text.charCodeAt(pct + 1);

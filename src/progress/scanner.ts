@@ -1,4 +1,4 @@
-import { parseBar, type BarUpdate } from './bar.js';
+import { parseBar, stripAnsi, type BarUpdate } from './bar.js';
 
 /** At most this many `progress` events a second per stream (the last state of a burst is sent when the window ends). */
 export const PROGRESS_MIN_INTERVAL_MS = 500;
@@ -83,8 +83,7 @@ export class ProgressScanner {
     const from = at + LOGGING_RESULTS.length;
     const end = nextTerminator(text, from);
     if (end === text.length) return; // the line is not finished yet: it stays in `partial`
-    // eslint-disable-next-line no-control-regex
-    const dir = text.slice(from, end).replace(/\u001b\[[0-9;]*m/g, '').trim();
+    const dir = stripAnsi(text.slice(from, end)).trim();
     if (!dir) return;
     this.wantFolder = false;
     this.options.onRunFolder?.(dir);
@@ -101,15 +100,18 @@ export class ProgressScanner {
   }
 
   private arm(waitMs: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      // libuv starts a timer from the loop's cached time, so it may fire a little early: wait out the rest.
-      const rest = this.lastEmitAt + this.minIntervalMs - this.now();
-      if (rest > 0) return this.arm(rest);
-      const next = this.pending;
-      this.pending = undefined;
-      if (next) this.emit(next);
-    }, Math.max(0, waitMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        // libuv starts a timer from the loop's cached time, so it may fire a little early: wait out the rest.
+        const rest = this.lastEmitAt + this.minIntervalMs - this.now();
+        if (rest > 0) return this.arm(rest);
+        const next = this.pending;
+        this.pending = undefined;
+        if (next) this.emit(next);
+      },
+      Math.max(0, waitMs),
+    );
     this.timer.unref();
   }
 

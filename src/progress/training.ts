@@ -58,10 +58,15 @@ export class TrainingTracker {
     }
   }
 
-  /** Stops following, reads the rows written last, and returns the outcome (undefined when no folder was named). */
-  finish(): TrainingOutcome | undefined {
+  /** Stops following results.csv (safe to call more than once). */
+  stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stops following, reads the rows written last, and returns the outcome (undefined when no folder was named). */
+  finish(): TrainingOutcome | undefined {
+    this.stop();
     const saveDir = this.saveDir;
     if (!saveDir) return undefined;
     this.poll();

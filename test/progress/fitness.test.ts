@@ -44,9 +44,11 @@ describe('fitness by task', () => {
       'train/pose_loss',
       'train/loss',
     ]);
-    expect([shortName('metrics/mAP50-95(B)'), shortName('metrics/mAP50-95(M)'), shortName('train/box_loss')]).toEqual(
-      ['mAP50-95', 'mAP50-95(M)', 'box_loss'],
-    );
+    expect([shortName('metrics/mAP50-95(B)'), shortName('metrics/mAP50-95(M)'), shortName('train/box_loss')]).toEqual([
+      'mAP50-95',
+      'mAP50-95(M)',
+      'box_loss',
+    ]);
   });
 
   it("picks best.pt's epoch as BaseTrainer does: a higher fitness, or any epoch after a best of 0", () => {

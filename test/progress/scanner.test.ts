@@ -11,7 +11,7 @@ const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-s
 function chunks(text: string, seed: number, max: number): string[] {
   const out: string[] = [];
   let state = seed;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     state = (state * 1103515245 + 12345) % 2 ** 31;
     const size = 1 + (state % max);
     out.push(text.slice(i, i + size));
@@ -70,8 +70,7 @@ describe('ProgressScanner', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const cut = scan(chunks(LOG, seed, 40));
       expect(cut.folders).toEqual(['/home/user/yolo/runs/e3']);
-      for (const u of cut.updates)
-        expect(expected).toContain(`${u.desc.split(/\s+/)[0]} ${u.n}/${u.total} ${u.rate}`);
+      for (const u of cut.updates) expect(expected).toContain(`${u.desc.split(/\s+/)[0]} ${u.n}/${u.total} ${u.rate}`);
     }
   });
 
@@ -108,7 +107,11 @@ describe('ProgressScanner', () => {
   });
 
   it('reads `Logging results to` split over two chunks, and only once', () => {
-    const { folders } = scan(['Logging res', 'ults to \u001b[1mruns/detect/tr', 'ain3\u001b[0m\nLogging results to x\n']);
+    const { folders } = scan([
+      'Logging res',
+      'ults to \u001b[1mruns/detect/tr',
+      'ain3\u001b[0m\nLogging results to x\n',
+    ]);
     expect(folders).toEqual(['runs/detect/train3']);
   });
 });

@@ -118,6 +118,8 @@ describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and m
     expect(run.stderr).toContain(`training  ${dir} (detect, 3/3 epochs)\n`);
     expect(run.stderr).toMatch(/ {2}best {4}epoch 2 · fitness 0\.4\d* · mAP50-95 0\.391 · box_loss 0\.6\n/);
     expect(run.stderr).toContain(`  final   epoch 3 · mAP50-95 0.314 · box_loss 0.433\n`);
-    expect(run.stderr).toContain(`  weights ${path.join(dir, 'weights', 'best.pt')}\n          ${path.join(dir, 'weights', 'last.pt')}\n`);
+    expect(run.stderr).toContain(
+      `  weights ${path.join(dir, 'weights', 'best.pt')}\n          ${path.join(dir, 'weights', 'last.pt')}\n`,
+    );
   });
 });

@@ -77,7 +77,7 @@ class Launch {
         if (training) result.training = training;
         return result;
       } finally {
-        this.tracker?.finish();
+        this.tracker?.stop();
       }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
