@@ -4,6 +4,8 @@ import { parseBar, stripAnsi, type BarUpdate } from './bar.js';
 export const PROGRESS_MIN_INTERVAL_MS = 500;
 /** An unterminated tail longer than this is not a progress bar: it is dropped instead of kept for the next chunk. */
 const MAX_PARTIAL = 4096;
+/** Characters at the end of a chunk searched for the newest bar (a bar line is far shorter). */
+const BAR_WINDOW = 2 * MAX_PARTIAL;
 /** Segments with a `%` tried per chunk, newest first, before giving up on it. */
 const MAX_TRIES = 8;
 const LOGGING_RESULTS = 'Logging results to ';
@@ -16,8 +18,10 @@ export interface ScannerOptions {
   minIntervalMs?: number;
 }
 
-function lastTerminator(text: string, before = text.length): number {
-  return Math.max(text.lastIndexOf('\n', before), text.lastIndexOf('\r', before));
+/** The last `\n` or `\r` at or before `before`; `\r` only searched for when the text has one. */
+function lastTerminator(text: string, hasCR: boolean, before = text.length): number {
+  const nl = text.lastIndexOf('\n', before);
+  return hasCR ? Math.max(nl, text.lastIndexOf('\r', before)) : nl;
 }
 
 function nextTerminator(text: string, from: number): number {
@@ -29,7 +33,8 @@ function nextTerminator(text: string, from: number): number {
 
 /**
  * Watches one stream of rank 0 for progress bars, chunk by chunk, without splitting it into lines: a chunk with no
- * `%` costs one scan; otherwise only the newest segments holding a `%` are parsed. Updates are throttled.
+ * `%` costs two forward scans (memchr) and a look at its last line; otherwise only the newest segments holding a `%`
+ * near its end are parsed. Updates are throttled.
  */
 export class ProgressScanner {
   private partial = '';
@@ -49,13 +54,22 @@ export class ProgressScanner {
   }
 
   push(chunk: string): void {
-    const text = this.partial ? this.partial + chunk : chunk;
-    if (this.wantFolder) this.findFolder(text);
-    const end = lastTerminator(text);
-    this.partial = text.length - end - 1 > MAX_PARTIAL ? '' : text.slice(end + 1);
+    const prev = this.partial;
+    // Only forward searches touch the whole chunk (V8 runs them as memchr); backward ones stay within a window.
+    const hasPct = chunk.includes('%') || prev.includes('%');
+    const hasCR = chunk.includes('\r');
+    if (this.wantFolder && this.mayNameFolder(prev, chunk)) this.findFolder(prev + chunk);
+    const window = chunk.length > MAX_PARTIAL + 1 ? chunk.slice(-(MAX_PARTIAL + 1)) : chunk;
+    const end = lastTerminator(window, hasCR);
+    if (end !== -1) this.partial = window.slice(end + 1);
+    else this.partial = chunk.length === window.length && prev.length + chunk.length <= MAX_PARTIAL ? prev + chunk : '';
+    if (!hasPct) return;
+    // The newest bar is near the end: look at the last BAR_WINDOW characters only.
+    const text = chunk.length >= BAR_WINDOW ? chunk.slice(-BAR_WINDOW) : (prev + chunk).slice(-BAR_WINDOW);
+    const cr = hasCR || prev.includes('\r');
     let pct = text.lastIndexOf('%');
     for (let tries = 0; pct !== -1 && tries < MAX_TRIES; tries++) {
-      const start = lastTerminator(text, pct) + 1;
+      const start = lastTerminator(text, cr, pct) + 1;
       const segment = text.slice(start, nextTerminator(text, pct));
       const update = parseBar(segment);
       if (update) {
@@ -66,6 +80,13 @@ export class ProgressScanner {
       if (start === 0) return;
       pct = text.lastIndexOf('%', start - 1);
     }
+  }
+
+  private mayNameFolder(prev: string, chunk: string): boolean {
+    if (chunk.includes(LOGGING_RESULTS) || prev.includes(LOGGING_RESULTS)) return true;
+    // Cut between two chunks.
+    const n = LOGGING_RESULTS.length;
+    return prev !== '' && (prev.slice(-n) + chunk.slice(0, n)).includes(LOGGING_RESULTS);
   }
 
   /** Sends the newest state still held back by the throttle (the stream ended). */
