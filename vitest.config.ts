@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A temp DDPRUN_STATE_DIR per test file: launches are recorded, never into the real state dir.
+    setupFiles: ['test/setup-state-dir.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Tests spawn real Python/torch processes; two cores, so keep parallelism low.

@@ -36,6 +36,24 @@ export type { SbatchOptions } from './slurm/sbatch.js';
 export { submitSbatch, waitForJob } from './slurm/job.js';
 export type { SubmitOptions, WaitOptions, JobEnd } from './slurm/job.js';
 export { SlurmEnvError, SlurmCommandError, SlurmWaitTimeoutError } from './slurm/errors.js';
+export { listRuns, getRun, resolveRunId, readRunEvents, RunNotFoundError } from './store/read.js';
+export type { ListRunsOptions } from './store/read.js';
+export { stopRun, RunNotRunningError, StopTimeoutError } from './store/stop.js';
+export type { StopRunOptions } from './store/stop.js';
+export { pruneRuns } from './store/gc.js';
+export type { PruneRunsOptions, PrunedRun } from './store/gc.js';
+export { listRankLogs, readRankLog } from './store/rank-logs.js';
+export type { RankLogRef } from './store/rank-logs.js';
+export { stateDir } from './store/paths.js';
+export type {
+  RunInfo,
+  RunRecord,
+  RunStatus,
+  RecordedStatus,
+  StoredEvent,
+  StoreOptions,
+  LauncherIdentity,
+} from './store/types.js';
 export type {
   Entry,
   LaunchOptions,

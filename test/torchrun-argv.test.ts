@@ -45,6 +45,8 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     deathSigWrapper: [],
     runDir: '/tmp/ddprun-run',
     configDir: undefined,
+    record: false,
+    recordMaxLogBytes: 64 * 1024 * 1024,
     ...overrides,
   };
 }

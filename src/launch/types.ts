@@ -65,6 +65,10 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
+  /** Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`). @default true */
+  record?: boolean;
+  /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
+  recordMaxLogBytes?: number;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -205,6 +209,8 @@ export interface LaunchEvents {
   epoch: [EpochEvent];
   /** A progress bar moved on rank 0. */
   progress: [ProgressEvent];
+  /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
+  stopping: [{ signal: NodeJS.Signals; force: boolean }];
   done: [LaunchResult];
 }
 
@@ -256,10 +262,16 @@ export interface ResolvedOptions {
   runDir: string;
   /** Config folder whose `DDP/` receives trainer-mode entry files. */
   configDir: string | undefined;
+  /** Whether the run is recorded in the run store. */
+  record: boolean;
+  /** The store's cap on each rank's output per stream and attempt. */
+  recordMaxLogBytes: number;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */
 export interface LaunchHandle {
+  /** The run's id in the run store (`ddprun show <id>`, `getRun(id)`); undefined with `record: false` or when the store could not be written. */
+  readonly runId: string | undefined;
   /** Settles when every rank of the last attempt has exited and everything was cleaned up; never rejects for a worker failure (see `exitCode`), rejects only for bad options or an internal error. */
   readonly result: Promise<LaunchResult>;
   on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;

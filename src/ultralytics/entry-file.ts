@@ -1,20 +1,12 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { lstat, open, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { identityState, processIdentity, type ProcessIdentity } from '../process-identity.js';
 import { getUserConfigDir } from './config-dir.js';
 import type { CheckedTrainer } from './trainer.js';
 
 /** The launcher that wrote an entry file: enough to tell later whether it is still alive. */
-export interface EntryFileOwner {
-  pid: number;
-  /** Start time of `pid` in clock ticks since boot (`/proc/<pid>/stat` field 22); null where there is no /proc. */
-  start: number | null;
-  /** `/proc/sys/kernel/random/boot_id`: a pid and start time only mean something within one boot. */
-  boot: string | null;
-  host: string;
-}
+export type EntryFileOwner = ProcessIdentity;
 
 export const ENTRY_FILE_PREFIX = '_temp_';
 export const OWNER_MARKER = '# ddprun-owner: ';
@@ -37,33 +29,9 @@ export function defaultEntryDir(): string {
   return path.join(getUserConfigDir(), 'DDP');
 }
 
-function readBootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-interface ProcStat {
-  state: string;
-  start: number;
-}
-
-function readProcStat(pid: number): ProcStat | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', start: Number(fields[19]) };
-  } catch {
-    return null;
-  }
-}
-
 /** The owner record of a process on this host (default: this one). */
 export function processOwner(pid: number = process.pid): EntryFileOwner {
-  return { pid, start: readProcStat(pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
+  return processIdentity(pid);
 }
 
 /** The entry file's text: the seed's content, with the owner record as the second line. */
@@ -107,21 +75,7 @@ export function parseOwnerRecord(head: string): EntryFileOwner | null {
 
 /** 'alive', 'dead', or 'unknown' (another host: its processes cannot be seen from here). */
 export function ownerState(owner: EntryFileOwner): 'alive' | 'dead' | 'unknown' {
-  if (owner.host !== os.hostname()) return 'unknown';
-  const boot = readBootId();
-  if (owner.boot && boot && owner.boot !== boot) return 'dead';
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    // EPERM: the pid exists but belongs to another user, so it is alive.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'dead';
-  }
-  const stat = readProcStat(owner.pid);
-  if (stat) {
-    if (stat.state === 'Z' || stat.state === 'X') return 'dead';
-    if (owner.start !== null && stat.start !== owner.start) return 'dead'; // the pid was reused
-  }
-  return 'alive';
+  return identityState(owner);
 }
 
 async function readHead(file: string): Promise<string> {

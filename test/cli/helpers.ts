@@ -32,6 +32,8 @@ export function ensureBuilt(): void {
 /** A temp HOME and YOLO_CONFIG_DIR per test, so nothing touches the real home. */
 export interface Sandbox {
   dir: string;
+  /** DDPRUN_STATE_DIR of this sandbox. */
+  state: string;
   home: string;
   configDir: string;
   out: string;
@@ -54,10 +56,21 @@ export function sandbox(): Sandbox {
     YOLO_CONFIG_DIR: configDir,
     XDG_CONFIG_HOME: path.join(home, '.config'),
     XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    // The run store of this sandbox (a launch records itself here).
+    DDPRUN_STATE_DIR: path.join(dir, 'state'),
   };
   delete env.NO_COLOR;
   delete env.DDPRUN_PYTHON;
-  return { dir, home, configDir, out, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    state: path.join(dir, 'state'),
+    home,
+    configDir,
+    out,
+    env,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** `box()`: a fresh sandbox for the test, removed after it. */

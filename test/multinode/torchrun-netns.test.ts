@@ -52,6 +52,8 @@ function nodeOptions(
     deathSigWrapper: [],
     runDir: '/tmp',
     configDir: undefined,
+    record: false,
+    recordMaxLogBytes: 64 * 1024 * 1024,
   };
 }
 

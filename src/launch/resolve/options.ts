@@ -13,6 +13,7 @@ import { checkTrainer } from '../../ultralytics/trainer.js';
 import type { DdpTrainer } from '../../ultralytics/types.js';
 import { planAgent } from '../torchrun/backend.js';
 import type { LaunchOptions, ResolvedOptions, StdSelection, StdSpec } from '../types.js';
+import { DEFAULT_MAX_LOG_BYTES } from '../../store/capped-log.js';
 
 /** torchrun's default for multi-node static rendezvous. */
 export const DEFAULT_MULTINODE_PORT = 29500;
@@ -49,6 +50,8 @@ const KNOWN_OPTIONS = new Set([
   'handleSignals',
   'console',
   'configDir',
+  'record',
+  'recordMaxLogBytes',
 ]);
 
 /** `host` of `host:port` or `[v6]:port`. */
@@ -294,6 +297,11 @@ export async function resolveOptions(
     fail('rdzvEndpoint', options.rdzvEndpoint, '`HOST:PORT`');
   if (options.configDir !== undefined && typeof options.configDir !== 'string')
     fail('configDir', options.configDir, 'a directory path');
+  if (options.record !== undefined && typeof options.record !== 'boolean') fail('record', options.record, 'a boolean');
+  const recordMaxLogBytes =
+    options.recordMaxLogBytes === undefined
+      ? DEFAULT_MAX_LOG_BYTES
+      : intOption('recordMaxLogBytes', options.recordMaxLogBytes, 1024, Number.MAX_SAFE_INTEGER);
 
   const needsPython = probe && (!('command' in options.entry) || backend === 'torchrun');
   const python = needsPython ? (await findPython({ python: options.python })).python : undefined;
@@ -385,6 +393,8 @@ export async function resolveOptions(
     deathSigWrapper: deathSigWrapper(),
     runDir: path.join(os.tmpdir(), `ddprun-${process.pid}-${randomBytes(6).toString('hex')}`),
     configDir,
+    record: options.record ?? true,
+    recordMaxLogBytes,
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

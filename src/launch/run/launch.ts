@@ -17,6 +17,9 @@ import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
+import { RunRecorder } from '../../store/recorder.js';
+import { stateDir } from '../../store/paths.js';
+import { newRunId } from '../../store/run-id.js';
 
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
 export const MAX_PORT_RETRIES = 3;
@@ -31,17 +34,45 @@ class Launch {
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
+  /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
+  recorder: RunRecorder | undefined;
+  /** The handle's `runId`: chosen now, final once the record exists; undefined when nothing is recorded. */
+  runId: string | undefined;
 
   constructor(
     private readonly options: LaunchOptions | ResolvedOptions,
     private readonly isResolved: boolean,
-  ) {}
+    private readonly argv: readonly string[] | undefined,
+  ) {
+    this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
+  }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): void {
     // The first call signals every group (grace period, then SIGKILL); a second one (a second Ctrl-C) SIGKILLs at once.
     this.stopSignal ??= signal;
+    this.events.emit('stopping', { signal, force: this.stops > 0 });
     if (++this.stops > 1) this.group?.kill();
     else this.group?.stop(signal);
+  }
+
+  /** Opens the run's record in the store; a store that cannot be written gives one warning and no record. */
+  private openRecord(resolved: ResolvedOptions): void {
+    if (!resolved.record || !this.runId) {
+      this.runId = undefined;
+      return;
+    }
+    this.recorder = RunRecorder.open({
+      id: this.runId,
+      resolved,
+      argv: this.argv,
+      events: this.events,
+      stateDir: stateDir(),
+      warn: (message) => {
+        if (resolved.console) process.stderr.write(`ddprun: warning: ${message}\n`);
+        else process.emitWarning(message, { code: 'DDPRUN_RECORD' });
+      },
+    });
+    this.runId = this.recorder?.id;
   }
 
   async run(): Promise<LaunchResult> {
@@ -52,6 +83,7 @@ class Launch {
     for (const warning of resolved.warnings)
       if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
     commitDiscovery();
+    this.openRecord(resolved);
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
     const watchdog = new Watchdog(resolved.runDir);
@@ -248,20 +280,31 @@ export function exitCodeOf(rc: RootCause): number {
  * whole group (and restarts it while restarts remain), signals are forwarded, nothing outlives the launch.
  */
 export function launch(options: LaunchOptions): LaunchHandle {
-  return start(new Launch(options, false));
+  return start(new Launch(options, false, undefined));
 }
 
 /** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
-export function launchResolved(resolved: ResolvedOptions): LaunchHandle {
-  return start(new Launch(resolved, true));
+export function launchResolved(resolved: ResolvedOptions, context: { argv?: readonly string[] } = {}): LaunchHandle {
+  return start(new Launch(resolved, true, context.argv));
 }
 
 function start(run: Launch): LaunchHandle {
-  const result = run.run().then((r) => {
-    run.events.emit('done', r);
-    return r;
-  });
+  // The record is complete (logs, events, outcome) before `result` settles.
+  const result = run.run().then(
+    async (r) => {
+      run.events.emit('done', r);
+      await run.recorder?.finish(r);
+      return r;
+    },
+    async (error: unknown) => {
+      await run.recorder?.finish(undefined, error);
+      throw error;
+    },
+  );
   const handle: LaunchHandle = {
+    get runId() {
+      return run.runId;
+    },
     result,
     on(event, listener) {
       run.events.on(event, listener as never);

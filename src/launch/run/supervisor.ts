@@ -4,6 +4,7 @@ import { mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail, openLog } from './logs.js';
+import { outputTapOf, type ChunkSink } from './output-tap.js';
 import type { FailedRank } from './failure.js';
 import { groupAlive, reapGroups, signalGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
@@ -65,6 +66,8 @@ export class RankGroup {
   private graceTimer: NodeJS.Timeout | undefined;
   /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
   private readonly demuxedTails = new Map<string, Tail>();
+  /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
+  private readonly demuxedSinks = new Map<string, ChunkSink>();
 
   constructor(
     private readonly resolved: ResolvedOptions,
@@ -179,9 +182,14 @@ export class RankGroup {
       const toConsole = shown && !redirected;
       const target = stream === 'stdout' ? process.stdout : process.stderr;
       let batch: string[] = [];
+      // Whoever keeps the raw output (the run store) gets every chunk; under torchrun, each rank's lines.
+      const sink = this.demux
+        ? undefined
+        : outputTapOf(events)?.open(this.plan.attempt, rank.rank, rank.localRank, stream);
       const splitter = new LineSplitter((raw) => {
         const own = this.demux?.(raw);
         if (own) {
+          this.demuxedSink(own.rank, own.localRank, stream)?.(`${own.text}\n`);
           if (stream === 'stderr') this.tailOf(own.rank, own.localRank).push(own.text);
           if (resolved.console && resolved.localRanksFilter.has(own.localRank))
             batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
@@ -191,6 +199,7 @@ export class RankGroup {
         }
         if (this.demux) {
           // The torchrun agent's own lines: no rank of their own.
+          this.demuxedSink(-1, -1, stream)?.(`${raw}\n`);
           if (resolved.console) batch.push(`${raw}\n`);
           if (stream === 'stderr') state.tail.push(raw);
           if (events.listenerCount('line') > 0) events.emit('line', { rank: -1, localRank: -1, stream, text: raw });
@@ -207,6 +216,7 @@ export class RankGroup {
       source.on('data', (chunk: string) => {
         log?.write(chunk);
         watcher?.push(stream, chunk);
+        sink?.(chunk);
         if (bulk && events.listenerCount('line') === 0) {
           const text = splitter.pushPrefixed(chunk, prefix);
           if (toConsole && text) forward(target, source, text);
@@ -307,6 +317,17 @@ export class RankGroup {
         resolve(state);
       });
     });
+  }
+
+  private demuxedSink(rank: number, localRank: number, stream: 'stdout' | 'stderr'): ChunkSink | undefined {
+    const key = `${rank}:${localRank}:${stream}`;
+    let sink = this.demuxedSinks.get(key);
+    if (!sink) {
+      const tap = outputTapOf(this.events);
+      if (!tap) return undefined;
+      this.demuxedSinks.set(key, (sink = tap.open(this.plan.attempt, rank, localRank, stream)));
+    }
+    return sink;
   }
 
   private tailOf(rank: number, localRank: number): Tail {

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+// A pid is not an identity (pids are reused): a process is named by its pid, its start time and the boot it
+// belongs to. Entry-file owners and run-store launchers are both checked this way.
+
+/** A process on some host: enough to tell later whether it is still the same, alive process. */
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time of `pid` in clock ticks since boot (`/proc/<pid>/stat` field 22); null where there is no /proc. */
+  start: number | null;
+  /** `/proc/sys/kernel/random/boot_id`: a pid and start time only mean something within one boot. */
+  boot: string | null;
+  host: string;
+}
+
+export function readBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+interface ProcStat {
+  state: string;
+  start: number;
+}
+
+export function readProcStat(pid: number): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: Number(fields[19]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The identity of a process on this host (default: this one). */
+export function processIdentity(pid: number = process.pid): ProcessIdentity {
+  return { pid, start: readProcStat(pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
+}
+
+/** 'alive', 'dead', or 'unknown' (another host: its processes cannot be seen from here). */
+export function identityState(who: ProcessIdentity): 'alive' | 'dead' | 'unknown' {
+  if (who.host !== os.hostname()) return 'unknown';
+  const boot = readBootId();
+  if (who.boot && boot && who.boot !== boot) return 'dead';
+  try {
+    process.kill(who.pid, 0);
+  } catch (error) {
+    // EPERM: the pid exists but belongs to another user, so it is alive.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'dead';
+  }
+  const stat = readProcStat(who.pid);
+  if (stat) {
+    if (stat.state === 'Z' || stat.state === 'X') return 'dead';
+    if (who.start !== null && stat.start !== who.start) return 'dead'; // the pid was reused
+  }
+  return 'alive';
+}

@@ -1,0 +1,84 @@
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LOGS_DIR } from './paths.js';
+
+/** One rank stream of one attempt in a run's logs: its head file and, past the cap, its newest tail segments. */
+export interface RankLogRef {
+  attempt: number;
+  /** -1: a torchrun agent's own output. */
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  /** `logs/attempt_<k>/<rank>/<stream>.log`, then its tail segments in order. */
+  files: string[];
+}
+
+function numbered(names: string[], pattern: RegExp): [number, string][] {
+  return names
+    .map((name) => [pattern.exec(name), name] as const)
+    .filter((m): m is [RegExpExecArray, string] => m[0] !== null)
+    .map(([m, name]) => [Number(m[1]), name] as [number, string])
+    .sort((a, b) => a[0] - b[0]);
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Every rank stream a run has logged, by attempt, then rank (the agent first), then stdout before stderr. */
+export function listRankLogs(runDir: string): RankLogRef[] {
+  const refs: RankLogRef[] = [];
+  const logs = path.join(runDir, LOGS_DIR);
+  for (const [attempt, attemptName] of numbered(list(logs), /^attempt_(\d+)$/)) {
+    const rankDirs = list(path.join(logs, attemptName))
+      .map((name) => [name === 'agent' ? -1 : /^\d+$/.test(name) ? Number(name) : NaN, name] as const)
+      .filter(([rank]) => !Number.isNaN(rank))
+      .sort((a, b) => a[0] - b[0]);
+    for (const [rank, rankName] of rankDirs) {
+      const folder = path.join(logs, attemptName, rankName);
+      const names = list(folder);
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const head = `${stream}.log`;
+        const tails = numbered(names, new RegExp(`^${stream}\\.tail\\.(\\d+)\\.log$`)).map(([, n]) => n);
+        if (!names.includes(head) && tails.length === 0) continue;
+        refs.push({ attempt, rank, stream, files: [head, ...tails].map((n) => path.join(folder, n)) });
+      }
+    }
+  }
+  return refs;
+}
+
+/** The whole text of a rank stream: the head (with its cap marker, if any) followed by the kept tail. */
+export function readRankLog(ref: RankLogRef): string {
+  return ref.files
+    .map((file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return ''; // a segment rotated away between listing and reading
+      }
+    })
+    .join('');
+}
+
+/** Reads what was appended to a growing file since `offset`. */
+export function readFrom(file: string, offset: number): { text: Buffer; size: number } {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return { text: Buffer.alloc(0), size: offset };
+  }
+  if (size <= offset) return { text: Buffer.alloc(0), size: offset };
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size - offset);
+    const n = readSync(fd, buffer, 0, buffer.length, offset);
+    return { text: buffer.subarray(0, n), size: offset + n };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,257 @@
+import type { EventEmitter } from 'node:events';
+import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { exitCodeForError } from '../cli/exit.js';
+import { attachOutputTap, type ChunkSink } from '../launch/run/output-tap.js';
+import type { Entry, LaunchResult, ResolvedOptions } from '../launch/types.js';
+import { processIdentity } from '../process-identity.js';
+import { ddprunVersion } from '../version.js';
+import { Appender } from './appender.js';
+import { CappedLog } from './capped-log.js';
+import { onEveryEvent } from './every-event.js';
+import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
+import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir, runsDir } from './paths.js';
+import { newRunId } from './run-id.js';
+import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type RunRecord } from './types.js';
+
+/** How long the end of a launch waits for its record to reach the disk before going on without it. */
+export const FINISH_TIMEOUT_MS = 5000;
+
+export interface RecorderInit {
+  /** The id to try first (the handle's `runId`); another is drawn if a run already has it. */
+  id: string;
+  resolved: ResolvedOptions;
+  /** The command line as typed (CLI); undefined for `launch()`. */
+  argv: readonly string[] | undefined;
+  events: EventEmitter;
+  stateDir: string;
+  /** Prints the one warning a run's recording may give. */
+  warn: (message: string) => void;
+}
+
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? String(process.getuid?.() ?? 'unknown');
+  }
+}
+
+/** What a library launch runs, as a command line. */
+function entryArgv(entry: Entry): string[] {
+  if ('script' in entry) return [entry.script, ...(entry.args ?? [])];
+  if ('module' in entry) return ['-m', entry.module, ...(entry.args ?? [])];
+  if ('command' in entry) return ['--no-python', entry.command, ...(entry.args ?? [])];
+  return ['train', `${entry.trainer.module}.${entry.trainer.className}`];
+}
+
+/** The resolved options as JSON: no AbortSignal, sets as arrays. */
+function optionsJson(resolved: ResolvedOptions): Record<string, unknown> {
+  const { signal: _signal, localRanksFilter, ...rest } = resolved;
+  return { ...rest, localRanksFilter: [...localRanksFilter] };
+}
+
+function statusOf(result: LaunchResult): RecordedStatus {
+  if (result.signal) return 'stopped';
+  return result.exitCode === 0 ? 'succeeded' : 'failed';
+}
+
+/** `{ v, t, event, …payload }`, whatever the payload is. */
+function eventLine(name: string, args: readonly unknown[]): string {
+  const head = { v: EVENT_SCHEMA, t: new Date().toISOString(), event: name };
+  const [first] = args;
+  const payload =
+    args.length === 0
+      ? {}
+      : args.length === 1 && typeof first === 'object' && first !== null && !Array.isArray(first)
+        ? first
+        : args.length === 1
+          ? { data: first }
+          : { args };
+  try {
+    return `${JSON.stringify(Object.assign({ ...head }, payload, head))}\n`;
+  } catch (error) {
+    return `${JSON.stringify({ ...head, unrecorded: (error as Error).message })}\n`;
+  }
+}
+
+/**
+ * Records one launch in the run store: run.json at the start, at each restart and at the end; every event the
+ * launch emits (except `line`) in events.jsonl; each rank's raw output, capped, under logs/. It never throws into
+ * the launch and never blocks it: a write that fails gives one warning and the launch goes on unrecorded.
+ */
+export class RunRecorder {
+  private readonly record: RunRecord;
+  private readonly eventsFile: Appender;
+  private readonly logs = new Map<string, CappedLog>();
+  private readonly createdDirs = new Set<string>();
+  private readonly detach: (() => void)[] = [];
+  private metaWrites: Promise<void> = Promise.resolve();
+  private warned = false;
+  private finished: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    record: RunRecord,
+    private readonly init: RecorderInit,
+  ) {
+    this.record = record;
+    this.eventsFile = new Appender(path.join(dir, EVENTS_FILE), (error, file) => this.writeFailed(error, file));
+    this.detach.push(onEveryEvent(init.events, (name, args) => this.onEvent(name, args)));
+    this.detach.push(
+      attachOutputTap(init.events, {
+        open: (attempt, rank, _localRank, stream) => this.sink(attempt, rank, stream),
+      }),
+    );
+  }
+
+  /** Creates the run's folder and run.json; undefined (after one warning) when the store cannot be written. */
+  static open(init: RecorderInit): RunRecorder | undefined {
+    let dir: string | undefined;
+    try {
+      mkdirSync(runsDir(init.stateDir), { recursive: true, mode: DIR_MODE });
+      let id = init.id;
+      for (let tries = 0; ; tries++) {
+        const candidate = runDir(init.stateDir, id);
+        try {
+          mkdirSync(candidate, { mode: DIR_MODE });
+          dir = candidate;
+          break;
+        } catch (error) {
+          // Another run started in the same second drew the same suffix: draw again.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 50) throw error;
+          id = newRunId();
+        }
+      }
+      const { resolved } = init;
+      const me = processIdentity();
+      const record: RunRecord = {
+        schema: RUN_SCHEMA,
+        id,
+        argv: init.argv ? [...init.argv] : entryArgv(resolved.entry),
+        source: init.argv ? 'cli' : 'library',
+        options: optionsJson(resolved),
+        cwd: resolved.cwd,
+        host: os.hostname(),
+        user: userName(),
+        version: ddprunVersion(),
+        launcher: { pid: me.pid, startTime: me.start, bootId: me.boot },
+        nprocPerNode: resolved.nprocPerNode,
+        worldSize: resolved.nprocPerNode * resolved.maxNodes,
+        maxRestarts: resolved.maxRestarts,
+        attempt: 0,
+        logDir: resolved.logDir ?? null,
+        maxLogBytes: resolved.recordMaxLogBytes,
+        startedAt: new Date().toISOString(),
+        status: 'running',
+      };
+      writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
+      return new RunRecorder(id, dir, record, init);
+    } catch (error) {
+      // Nothing half-made is left behind: the folder is ours (created exclusively above).
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      init.warn(
+        `this run is not recorded (${(error as Error).message}); the launch goes on. Set DDPRUN_STATE_DIR to a writable folder, or pass --no-record.`,
+      );
+      return undefined;
+    }
+  }
+
+  private writeFailed(error: Error, file: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.init.warn(
+      `the record of run ${this.id} is incomplete: cannot write ${file} (${error.message}); the launch goes on.`,
+    );
+  }
+
+  private onEvent(name: string | symbol, args: readonly unknown[]): void {
+    if (typeof name !== 'string' || name === 'line' || this.finished) return;
+    this.eventsFile.write(eventLine(name, args));
+    if (name === 'restarting') {
+      const attempt = (args[0] as { attempt?: unknown } | undefined)?.attempt;
+      if (typeof attempt === 'number' && attempt !== this.record.attempt) {
+        this.record.attempt = attempt;
+        this.writeRecord();
+      }
+    }
+  }
+
+  private sink(attempt: number, rank: number, stream: 'stdout' | 'stderr'): ChunkSink {
+    const file = rankLogFile(this.dir, attempt, rank, stream);
+    // A port retry runs the same attempt again: its output continues the same files, as --log-dir's do.
+    let log = this.logs.get(file);
+    if (!log) {
+      try {
+        const folder = path.dirname(file);
+        if (!this.createdDirs.has(folder)) {
+          mkdirSync(folder, { recursive: true, mode: DIR_MODE });
+          this.createdDirs.add(folder);
+        }
+        log = new CappedLog(file, this.init.resolved.recordMaxLogBytes, (error, f) => this.writeFailed(error, f));
+        this.logs.set(file, log);
+      } catch (error) {
+        this.writeFailed(error as Error, file);
+        return () => {};
+      }
+    }
+    const target = log;
+    return (chunk) => target.write(chunk);
+  }
+
+  private writeRecord(): void {
+    const snapshot = structuredClone(this.record);
+    this.metaWrites = this.metaWrites
+      .then(() => writeJsonAtomic(path.join(this.dir, RUN_FILE), snapshot))
+      .catch((error: Error) => this.writeFailed(error, path.join(this.dir, RUN_FILE)));
+  }
+
+  /**
+   * Ends the record once the launch has ended: the logs and events reach the disk first, then run.json gets the
+   * outcome, so a reader that sees a final status has every byte. Waits at most FINISH_TIMEOUT_MS.
+   */
+  finish(result: LaunchResult | undefined, error?: unknown): Promise<void> {
+    this.finished ??= this.end(result, error);
+    return this.finished;
+  }
+
+  private async end(result: LaunchResult | undefined, error: unknown): Promise<void> {
+    for (const detach of this.detach.splice(0)) detach();
+    const flush = async () => {
+      await Promise.all([...[...this.logs.values()].map((log) => log.end()), this.eventsFile.end()]);
+      await this.metaWrites;
+      const record = this.record;
+      record.endedAt = new Date().toISOString();
+      if (result) {
+        record.status = statusOf(result);
+        record.exitCode = result.exitCode;
+        record.signal = result.signal;
+        record.attempt = Math.max(0, result.attempts - 1);
+        if (result.rootCause) record.rootCause = result.rootCause;
+        record.result = result;
+      } else {
+        record.status = 'failed';
+        record.exitCode = exitCodeForError(error);
+        record.error = {
+          name: error instanceof Error ? error.name : 'Error',
+          message: error instanceof Error ? error.message : String(error),
+        };
+      }
+      await writeJsonAtomic(path.join(this.dir, RUN_FILE), record).catch((e: Error) =>
+        this.writeFailed(e, path.join(this.dir, RUN_FILE)),
+      );
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.writeFailed(new Error(`still not written after ${FINISH_TIMEOUT_MS} ms`), this.dir);
+        resolve();
+      }, FINISH_TIMEOUT_MS);
+      timer.unref();
+    });
+    await Promise.race([flush(), timeout]);
+    clearTimeout(timer);
+  }
+}

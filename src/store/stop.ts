@@ -1,0 +1,97 @@
+import os from 'node:os';
+import { DdprunError, UsageError } from '../errors.js';
+import { getRun, launcherState, readRunEvents } from './read.js';
+import type { RunInfo, StoreOptions } from './types.js';
+
+/** `stop` of a run that is not running (finished, lost, or on another host): nothing was signalled. */
+export class RunNotRunningError extends UsageError {
+  readonly runId: string;
+  readonly status: RunInfo['status'];
+  constructor(message: string, run: RunInfo) {
+    super(message, 'id');
+    this.name = 'RunNotRunningError';
+    this.runId = run.id;
+    this.status = run.status;
+  }
+}
+
+/** The run was signalled but had not ended when the wait ran out. */
+export class StopTimeoutError extends DdprunError {
+  readonly runId: string;
+  constructor(message: string, runId: string) {
+    super(message);
+    this.name = 'StopTimeoutError';
+    this.runId = runId;
+  }
+}
+
+export interface StopRunOptions extends StoreOptions {
+  /** Send a second stop at once: the launcher SIGKILLs every rank instead of waiting out the grace period. @default false */
+  kill?: boolean;
+  /** How long to wait for the run to end. @default the run's grace period + 30 s */
+  timeoutMs?: number;
+  /** How often the record is read while waiting. @default 100 */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function gracePeriodOf(run: RunInfo): number {
+  const grace = run.options.gracePeriodMs;
+  return typeof grace === 'number' ? grace : 30_000;
+}
+
+/** Signals the run's launcher, after checking (again, right before) that the pid is still that launcher. */
+function signalLauncher(run: RunInfo): void {
+  if (launcherState(run) !== 'alive')
+    throw new RunNotRunningError(
+      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone. Nothing was signalled.`,
+      { ...run, status: 'lost' },
+    );
+  process.kill(run.launcher.pid, 'SIGTERM');
+}
+
+/**
+ * Stops a running run the way Ctrl-C would: SIGTERM to its launcher (which tears the ranks down), then waits until
+ * the run has ended and returns its final state. `kill` sends a second stop, which SIGKILLs the ranks at once.
+ * Only the run's own launcher is ever signalled: its pid must still carry the recorded start time.
+ */
+export async function stopRun(id: string, options: StopRunOptions = {}): Promise<RunInfo> {
+  const run = getRun(id, options);
+  if (run.status !== 'running') {
+    const why =
+      run.status === 'lost'
+        ? `its launcher (pid ${run.launcher.pid}) is gone (status lost)`
+        : `it has ended (status ${run.status}${run.exitCode === undefined ? '' : `, exit code ${run.exitCode}`})`;
+    throw new RunNotRunningError(`The run ${run.id} is not running: ${why}. Nothing was signalled.`, run);
+  }
+  if (run.host !== os.hostname())
+    throw new RunNotRunningError(
+      `The run ${run.id} runs on ${run.host}, not on this host (${os.hostname()}): stop it there.`,
+      run,
+    );
+  const pollMs = options.pollMs ?? 100;
+  const deadline = Date.now() + (options.timeoutMs ?? gracePeriodOf(run) + 30_000);
+  const stopsBefore = readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length;
+  signalLauncher(run);
+  if (options.kill) {
+    // Two signals sent back to back can merge into one: the second goes once the launcher has heard the first.
+    const heardBy = Date.now() + 2000;
+    while (Date.now() < heardBy) {
+      if (readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length > stopsBefore) break;
+      if (launcherState(run) !== 'alive') break;
+      await sleep(20);
+    }
+    if (launcherState(run) === 'alive') signalLauncher(run);
+  }
+  for (;;) {
+    const now = getRun(run.id, options);
+    if (now.status !== 'running') return now;
+    if (Date.now() > deadline)
+      throw new StopTimeoutError(
+        `The run ${run.id} was sent SIGTERM but is still running after ${Math.round((options.timeoutMs ?? gracePeriodOf(run) + 30_000) / 1000)} s. Run \`ddprun stop --kill ${run.id}\` to SIGKILL its ranks.`,
+        run.id,
+      );
+    await sleep(pollMs);
+  }
+}

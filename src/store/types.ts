@@ -1,0 +1,83 @@
+import type { LaunchResult, RootCause } from '../launch/types.js';
+
+// The run store's on-disk schema (see README "Runs"): `<state>/runs/<id>/run.json`, `events.jsonl` and
+// `logs/attempt_<k>/<rank>/stdout.log|stderr.log`. Readers of other processes (ps, logs, show, stop, the dashboard)
+// depend on it: add fields, never rename or remove one without bumping `schema`.
+
+export const RUN_SCHEMA = 1;
+export const EVENT_SCHEMA = 1;
+
+/** What run.json says; `lost` is never written, it is what a reader concludes from a dead launcher. */
+export type RecordedStatus = 'running' | 'succeeded' | 'failed' | 'stopped';
+export type RunStatus = RecordedStatus | 'lost';
+
+/** The launcher process, named by pid and start time (a pid alone can be reused). */
+export interface LauncherIdentity {
+  pid: number;
+  /** `/proc/<pid>/stat` field 22: clock ticks since boot; null where there is no /proc. */
+  startTime: number | null;
+  /** `/proc/sys/kernel/random/boot_id` when recorded. */
+  bootId: string | null;
+}
+
+/** `<id>/run.json`, rewritten atomically (temp file + rename) at the start, at each restart and at the end. */
+export interface RunRecord {
+  schema: typeof RUN_SCHEMA;
+  id: string;
+  /** The command line as typed after `ddprun` (CLI), or the rank command a library launch runs. */
+  argv: string[];
+  /** Who launched: the `ddprun` command line, or `launch()` from a program. */
+  source: 'cli' | 'library';
+  /** The resolved options, as JSON (the AbortSignal left out, sets as arrays). */
+  options: Record<string, unknown>;
+  cwd: string;
+  host: string;
+  user: string;
+  /** ddprun's version. */
+  version: string;
+  launcher: LauncherIdentity;
+  /** Local ranks on this node, and the world size. */
+  nprocPerNode: number;
+  worldSize: number;
+  maxRestarts: number;
+  /** The attempt running now (0-based); the last one once finished. */
+  attempt: number;
+  /** The user's `--log-dir`, where the uncapped copy of the logs is (the store keeps its own, capped copy). */
+  logDir: string | null;
+  /** The store's cap per rank, stream and attempt. */
+  maxLogBytes: number;
+  /** ISO 8601 with ms. */
+  startedAt: string;
+  endedAt?: string;
+  status: RecordedStatus;
+  exitCode?: number;
+  signal?: NodeJS.Signals | null;
+  rootCause?: RootCause;
+  /** The launch's result (per-rank exits, attempts, durations), once finished. */
+  result?: LaunchResult;
+  /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
+  error?: { name: string; message: string };
+}
+
+/** One line of `<id>/events.jsonl`: `{ v, t, event, …payload }`, for every event but `line`. */
+export interface StoredEvent {
+  v: typeof EVENT_SCHEMA;
+  /** ISO 8601 with ms. */
+  t: string;
+  event: string;
+  [key: string]: unknown;
+}
+
+/** A run as readers see it: its record, with `status` `lost` when the record says running but its launcher is gone. */
+export interface RunInfo extends Omit<RunRecord, 'status'> {
+  status: RunStatus;
+  /** The run's folder. */
+  dir: string;
+  /** Milliseconds from start to end (or to now, while running). */
+  elapsedMs: number;
+}
+
+/** Where the store lives; every reader and writer takes it (default: `stateDir()`). */
+export interface StoreOptions {
+  stateDir?: string;
+}
