@@ -55,7 +55,8 @@ export class TrainingStatus {
     return Math.max(0, this.last.epochs - this.last.epoch) * mean;
   }
 
-  text(): string {
+  /** The status text; `bar: false` leaves the current progress bar out (`ddprun ps`). */
+  text({ bar: withBar = true }: { bar?: boolean } = {}): string {
     const parts: string[] = [];
     if (this.last && this.task) {
       const { epoch, epochs, metrics } = this.last;
@@ -66,13 +67,23 @@ export class TrainingStatus {
       const eta = this.etaSeconds();
       if (eta !== undefined && epoch < epochs) parts.push(`ETA ${formatDuration(eta * 1000)}`);
     }
-    const bar = this.bar;
+    const bar = withBar ? this.bar : undefined;
     if (bar && bar.n < bar.total) {
       const left = bar.remaining === undefined ? '' : ` (${formatDuration(bar.remaining * 1000)} left)`;
       parts.push(`${Math.floor((bar.n / bar.total) * 100)}%${left}`);
     }
     return parts.join(' · ');
   }
+}
+
+/**
+ * The training column of `ddprun ps` for a run, from its stored events: `epoch 3/100 · mAP50-95 0.412 · box_loss 0.81 ·
+ * ETA 1h12m` ('' when the run has no epoch yet). The ETA uses results.csv's `time` column, so reading late is fine.
+ */
+export function trainingProgressOf(events: readonly ({ event: string } & Record<string, unknown>)[]): string {
+  const status = new TrainingStatus();
+  for (const e of events) if (e.event === 'epoch') status.onEpoch(e as unknown as EpochEvent);
+  return status.text({ bar: false });
 }
 
 /** The training outcome as the summary (and `ddprun show`) prints it. */

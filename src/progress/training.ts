@@ -1,7 +1,7 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { EventEmitter } from 'node:events';
-import { bestIndex, fitnessOf, keyMetricOf, taskOf } from './fitness.js';
+import { trainingOutcome } from './outcome.js';
 import { ResultsCsvReader, type ResultsRow } from './results-csv.js';
 import type { TrainingOutcome } from '../launch/types.js';
 
@@ -70,28 +70,7 @@ export class TrainingTracker {
     const saveDir = this.saveDir;
     if (!saveDir) return undefined;
     this.poll();
-    const task = taskOf(this.reader.columns() ?? [], this.task);
-    // The row of an epoch run again after a resume replaces the earlier one.
-    const byEpoch = new Map<number, ResultsRow>();
-    for (const row of this.rows) byEpoch.set(row.epoch, row);
-    const rows = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
-    const best = rows[bestIndex(task, rows)];
-    const last = rows.at(-1);
-    const weight = (name: string) => {
-      const file = path.join(saveDir, 'weights', name);
-      return existsSync(file) ? file : undefined;
-    };
-    return {
-      saveDir,
-      task,
-      keyMetric: keyMetricOf(task),
-      epochs: this.epochs,
-      epochsDone: rows.length,
-      bestPt: weight('best.pt'),
-      lastPt: weight('last.pt'),
-      best: best && { epoch: best.epoch, fitness: fitnessOf(task, best.metrics), metrics: best.metrics },
-      final: last && { epoch: last.epoch, metrics: last.metrics },
-    };
+    return trainingOutcome(saveDir, this.epochs, this.rows, this.task);
   }
 
   private readArgs(saveDir: string): void {

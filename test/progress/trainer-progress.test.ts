@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EpochEvent, LaunchResult, ProgressEvent, TrainingEvent } from '../../src/launch/types.js';
 import { FIXTURES, ensureBuilt, runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
+import { trainingFromEvents } from '../../src/progress/outcome.js';
+import { listRuns, readRunEvents } from '../../src/store/read.js';
 
 beforeAll(() => ensureBuilt());
 const box = useSandboxes();
@@ -99,6 +101,18 @@ describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and m
       },
       final: { epoch: 3, metrics: first.epoch[2]?.metrics },
     });
+
+    // The run store has the same events, in the same order, and the outcome in the run's result.
+    const [run] = listRuns({ stateDir: s.state, all: true });
+    const stored = readRunEvents(run?.id as string, { stateDir: s.state });
+    expect(stored.filter((e) => e.event === 'epoch').map(({ v: _v, t: _t, ...e }) => e)).toEqual(
+      first.epoch.map(({ t: _t, ...e }) => ({ event: 'epoch', ...e })),
+    );
+    expect(stored.filter((e) => e.event === 'training').map((e) => e.saveDir)).toEqual([dir]);
+    expect(stored.filter((e) => e.event === 'progress').length).toBe(first.progress.length);
+    expect(run?.result?.training).toEqual(first.done.training);
+    // Everything the outcome says can be rebuilt from the stored events (`ddprun show` of a run without a result).
+    expect(trainingFromEvents(stored)).toEqual(first.done.training);
 
     // A second run in the same project gets the next folder, and its events come from that folder's results.csv.
     const second = events((await train(s)).stdout);
