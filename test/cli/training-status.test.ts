@@ -97,8 +97,8 @@ describe('training data of a stored run (ddprun ps, ddprun show)', () => {
       { v: 1, t: '2026-01-01T00:00:00.000Z', event: 'started', rank: 0 },
       { v: 1, t: '2026-01-01T00:00:01.000Z', event: 'training', saveDir: '/w/runs/detect/train', epochs: 10 },
       { v: 1, t: '2026-01-01T00:01:00.000Z', event: 'progress', rank: 0, n: 5, total: 10 },
-      { v: 1, t: '2026-01-01T00:02:00.000Z', event: 'epoch', ...epoch(1, 60, 0.2, 1.5, 10) },
-      { v: 1, t: '2026-01-01T00:03:00.000Z', event: 'epoch', ...epoch(2, 120, 0.25, 1.2, 10) },
+      { ...epoch(1, 60, 0.2, 1.5, 10), v: 1, t: '2026-01-01T00:02:00.000Z', event: 'epoch' },
+      { ...epoch(2, 120, 0.25, 1.2, 10), v: 1, t: '2026-01-01T00:03:00.000Z', event: 'epoch' },
     ];
     expect(trainingProgressOf(stored)).toBe('epoch 2/10 · mAP50-95 0.25 · box_loss 1.2 · ETA 8m00s');
     expect(trainingProgressOf(stored.slice(0, 3))).toBe('');
