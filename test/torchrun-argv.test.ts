@@ -47,6 +47,7 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     configDir: undefined,
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
+    resume: true,
     ...overrides,
   };
 }

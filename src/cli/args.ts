@@ -92,6 +92,10 @@ function parseLaunch(argv: readonly string[]): CliCommand {
 function parseTrain(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
   const command = addFlags(newCommand('train', captured), LAUNCH_FLAGS)
+    .option(
+      '--no-resume',
+      "a restart starts the training again, instead of resuming from the run folder's weights/last.pt that this run wrote",
+    )
     .usage('[options] module.ClassName key=value…')
     .argument('[trainer]', 'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer')
     .argument(
@@ -113,7 +117,9 @@ function parseTrain(argv: readonly string[]): CliCommand {
   }
   const { module, className } = parseTrainerName(name);
   const args = parseKeyValues(rest);
-  const { options, output } = launchOptions(command.opts());
+  const raw = command.opts();
+  const { options, output } = launchOptions(raw);
+  if (raw.resume === false) options.resume = false;
   return { kind: 'train', options, trainer: { module, className, args }, output };
 }
 

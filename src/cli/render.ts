@@ -1,5 +1,12 @@
 import type { createLogUpdate } from 'log-update';
-import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, StdSelection } from '../launch/types.js';
+import type {
+  LaunchEvents,
+  LaunchHandle,
+  LaunchResult,
+  ResolvedOptions,
+  ResumeRecord,
+  StdSelection,
+} from '../launch/types.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
@@ -148,6 +155,10 @@ export class LaunchRenderer {
     if (this.options.json) this.json('restarting', e);
     this.clearStatus();
     this.human.write(`${this.err.yellow('ddprun:')} restarting (attempt ${e.attempt}): ${e.reason}\n`);
+    if (e.resumeFrom)
+      this.human.write(
+        `${this.err.yellow('ddprun:')} attempt ${e.attempt} resumes from ${e.resumeFrom}${e.epoch === undefined ? '' : ` (epoch ${e.epoch} done)`}\n`,
+      );
     this.scheduleStatus();
   }
 
@@ -207,7 +218,18 @@ export class LaunchRenderer {
         `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
       );
       if (result.training) this.human.write(`${formatTraining(result.training)}\n`);
+      if (result.resumes) this.human.write(formatResumes(result.resumes));
     }
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
+}
+
+/** One line per attempt that resumed from a checkpoint: `attempt 1 resumed from <last.pt> after epoch 1`. */
+export function formatResumes(resumes: readonly ResumeRecord[]): string {
+  return resumes
+    .map(
+      (r) =>
+        `attempt ${r.attempt} resumed from ${r.resumeFrom}${r.epoch === undefined ? '' : ` after epoch ${r.epoch}`}\n`,
+    )
+    .join('');
 }

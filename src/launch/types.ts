@@ -69,6 +69,12 @@ export interface LaunchOptions {
   record?: boolean;
   /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
   recordMaxLogBytes?: number;
+  /**
+   * Trainer mode, native backend, one node: a restart after a failure resumes from the run folder's `weights/last.pt`
+   * when this run wrote it (the next attempt's entry file gets `resume='<run folder>/weights/last.pt'`). `false`: every
+   * restart starts the training again, as torchrun would. @default true
+   */
+  resume?: boolean;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -154,6 +160,18 @@ export interface EpochEvent {
   t: string;
 }
 
+/** A restart of the whole group is about to start. */
+export interface RestartingEvent {
+  /** The attempt about to start (0-based: 1 is the first restart). */
+  attempt: number;
+  /** Why: the failure that ended the previous attempt (or a port retry). */
+  reason: string;
+  /** Trainer mode: the checkpoint the attempt resumes from (`<run folder>/weights/last.pt`); absent for a fresh start. */
+  resumeFrom?: string;
+  /** With `resumeFrom`: the last epoch the run folder's results.csv recorded (1-based); training goes on from the next one. */
+  epoch?: number;
+}
+
 /** The run folder an Ultralytics trainer announced (`Logging results to <dir>`), as an absolute path. */
 export interface TrainingEvent {
   saveDir: string;
@@ -194,6 +212,15 @@ export interface LaunchResult {
   durationMs: number;
   /** Trainer mode: the run folder, weights, best epoch and final metrics (absent until a run folder was announced). */
   training?: TrainingOutcome;
+  /** Trainer mode: the attempts that resumed from a checkpoint rather than starting again (in order). */
+  resumes?: ResumeRecord[];
+}
+
+/** One attempt that resumed from the run's own `last.pt` (see `RestartingEvent`). */
+export interface ResumeRecord {
+  attempt: number;
+  resumeFrom: string;
+  epoch: number | undefined;
 }
 
 export interface LaunchEvents {
@@ -202,7 +229,7 @@ export interface LaunchEvents {
   exited: [
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
-  restarting: [{ attempt: number; reason: string }];
+  restarting: [RestartingEvent];
   /** Trainer mode: the run folder is known. */
   training: [TrainingEvent];
   /** Trainer mode: an epoch finished (a results.csv row). */
@@ -266,6 +293,8 @@ export interface ResolvedOptions {
   record: boolean;
   /** The store's cap on each rank's output per stream and attempt. */
   recordMaxLogBytes: number;
+  /** Trainer mode: restarts resume from the run's own last.pt (see `LaunchOptions.resume`). */
+  resume: boolean;
 }
 
 /** A running launch: its result, its live events, and a way to stop it. */

@@ -58,6 +58,13 @@ export class TrainingTracker {
     }
   }
 
+  /** The run folder named so far and the last epoch its results.csv holds (read now), or undefined before any folder. */
+  checkpoint(): { saveDir: string; epoch: number | undefined } | undefined {
+    if (!this.saveDir) return undefined;
+    this.poll();
+    return { saveDir: this.saveDir, epoch: this.rows.at(-1)?.epoch };
+  }
+
   /** Stops following results.csv (safe to call more than once). */
   stop(): void {
     clearInterval(this.timer);

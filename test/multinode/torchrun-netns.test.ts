@@ -54,6 +54,7 @@ function nodeOptions(
     configDir: undefined,
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
+    resume: true,
   };
 }
 

@@ -52,6 +52,7 @@ const KNOWN_OPTIONS = new Set([
   'configDir',
   'record',
   'recordMaxLogBytes',
+  'resume',
 ]);
 
 /** `host` of `host:port` or `[v6]:port`. */
@@ -298,6 +299,7 @@ export async function resolveOptions(
   if (options.configDir !== undefined && typeof options.configDir !== 'string')
     fail('configDir', options.configDir, 'a directory path');
   if (options.record !== undefined && typeof options.record !== 'boolean') fail('record', options.record, 'a boolean');
+  if (options.resume !== undefined && typeof options.resume !== 'boolean') fail('resume', options.resume, 'a boolean');
   const recordMaxLogBytes =
     options.recordMaxLogBytes === undefined
       ? DEFAULT_MAX_LOG_BYTES
@@ -395,6 +397,7 @@ export async function resolveOptions(
     configDir,
     record: options.record ?? true,
     recordMaxLogBytes,
+    resume: options.resume ?? true,
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

@@ -4,7 +4,8 @@ import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { commitDiscovery } from '../../python/discovery-cache.js';
-import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
+import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
+import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
@@ -24,6 +25,7 @@ import type {
   LaunchPlan,
   LaunchResult,
   ResolvedOptions,
+  ResumeRecord,
   RootCause,
 } from '../types.js';
 import { RunRecorder } from '../../store/recorder.js';
@@ -43,6 +45,11 @@ class Launch {
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
+  /** Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end. */
+  private readonly entryFiles: string[] = [];
+  /** Trainer mode: the attempts that resumed from this run's last.pt. */
+  private readonly resumes: ResumeRecord[] = [];
+  private startedAt = Date.now();
   /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
   recorder: RunRecorder | undefined;
   /** The handle's `runId`: chosen now, final once the record exists; undefined when nothing is recorded. */
@@ -86,6 +93,7 @@ class Launch {
 
   async run(): Promise<LaunchResult> {
     const startedAt = Date.now();
+    this.startedAt = startedAt;
     const resolved = this.isResolved
       ? (this.options as ResolvedOptions)
       : await resolveOptions(this.options as LaunchOptions);
@@ -105,10 +113,12 @@ class Launch {
         // What a SIGKILLed launcher left behind is swept here; live launchers' files are kept.
         await sweepStaleEntryFiles(resolved.configDir && path.join(resolved.configDir, 'DDP')).catch(() => []);
         entryFile = await generateDdpFile(trainer, { configDir: resolved.configDir });
-        const file = entryFile;
+        this.entryFiles.push(entryFile);
         // A fatal signal (SIGQUIT, SIGUSR2, SIGALRM…) runs no exit hook: the watchdog, which does run, removes it.
-        watchdog.removeOnDeath(file);
-        const onExit = () => rmSync(file, { force: true });
+        watchdog.removeOnDeath(entryFile);
+        const onExit = () => {
+          for (const file of this.entryFiles) rmSync(file, { force: true });
+        };
         process.on('exit', onExit);
         disposers.push(() => process.off('exit', onExit));
       }
@@ -119,6 +129,7 @@ class Launch {
         result.durationMs = Date.now() - startedAt;
         const training = this.tracker?.finish();
         if (training) result.training = training;
+        if (this.resumes.length > 0) result.resumes = [...this.resumes];
         return result;
       } finally {
         this.tracker?.stop();
@@ -127,8 +138,9 @@ class Launch {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
       watchdog.dispose();
       for (const dispose of disposers.reverse()) dispose();
-      if (entryFile && 'trainer' in resolved.entry)
-        await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
+      if ('trainer' in resolved.entry)
+        for (const file of this.entryFiles)
+          await ddpCleanup(resolved.entry.trainer, file).catch(() => rmSync(file, { force: true }));
       await rm(resolved.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -188,14 +200,46 @@ class Launch {
       }
       if (!stopped && attempt < resolved.maxRestarts) {
         attempt++;
+        // Trainer mode: one decision per attempt, taken here; every rank of the attempt runs the same entry file.
+        const resume = await this.resumePoint(resolved, watchdog);
+        if (resume) {
+          entryFile = resume.entryFile;
+          this.resumes.push({ attempt, resumeFrom: resume.lastPt, epoch: resume.epoch });
+        }
         this.events.emit('restarting', {
           attempt,
           reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
+          ...(resume && { resumeFrom: resume.lastPt }),
+          ...(resume?.epoch !== undefined && { epoch: resume.epoch }),
         });
         continue;
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
+  }
+
+  /**
+   * Trainer mode (native backend, one node, `resume` on): when the run folder rank 0 announced holds a `weights/last.pt`
+   * this launch wrote, writes the next attempt's entry file with `resume='<that path>'` and removes the previous one.
+   * Undefined: the restart starts as the first attempt did (no folder yet, no checkpoint of ours, or resume is off).
+   */
+  private async resumePoint(
+    resolved: ResolvedOptions,
+    watchdog: Watchdog,
+  ): Promise<{ entryFile: string; lastPt: string; epoch: number | undefined } | undefined> {
+    // Several nodes would each decide on their own, and disagree: only a single node resumes.
+    if (!('trainer' in resolved.entry) || !resolved.resume || resolved.maxNodes > 1) return undefined;
+    const point = this.tracker?.checkpoint();
+    const lastPt = point && ownCheckpoint(point.saveDir, this.startedAt);
+    if (!point || !lastPt) return undefined;
+    const trainer = resolved.entry.trainer;
+    const file = await generateDdpFileFor(trainer, resumingTrainer(trainer, lastPt), { configDir: resolved.configDir });
+    watchdog.removeOnDeath(file);
+    const previous = this.entryFiles.length > 1 ? this.entryFiles.pop() : undefined;
+    this.entryFiles.push(file);
+    // The previous attempt's ranks are gone: its resume file goes (the first file stays until the end, as before).
+    if (previous) await rm(previous, { force: true });
+    return { entryFile: file, lastPt, epoch: point.epoch };
   }
 
   /** Whether this node's rank 0 (if it runs here) failed because MASTER_PORT `port` was taken: the port race. */
