@@ -71,4 +71,9 @@ export type {
   ResolvedOptions,
   StdSelection,
   StdSpec,
+  RestartingEvent,
+  ResumeRecord,
 } from './launch/types.js';
+export { resumeRun, planResume } from './launch/resume-run.js';
+export type { ResumeRunOptions, ResumePlan, ResumedFrom } from './launch/resume-run.js';
+export { RESUME_OVERRIDABLE } from './ultralytics/resume.js';

@@ -17,6 +17,7 @@ import {
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
+import { parseResume, type ResumeCommand } from './args-resume.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -32,6 +33,7 @@ export type CliCommand =
     }
   | { kind: 'doctor'; fix: boolean }
   | { kind: 'gc' }
+  | ResumeCommand
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -43,6 +45,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun train [options] module.ClassName key=value…   Ultralytics-style trainer on all devices
   ddprun doctor [--fix]                                 check (and fix) this machine for a launch
   ddprun gc                                             remove temp entry files left by killed launches
+  ddprun resume <id> [key=value…]                       resume a failed/stopped trainer run from its last.pt
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
 
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
@@ -165,6 +168,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'resume') return parseResume(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

@@ -82,6 +82,14 @@ export async function main(
         return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
         return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
+      case 'resume': {
+        // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
+        const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
+        return await runLaunch(plan.options, command.output, io, undefined, {
+          argv: plan.argv,
+          resumedFrom: plan.from,
+        });
+      }
       case 'gc':
         return await (await import('./gc.js')).runGc(io);
     }

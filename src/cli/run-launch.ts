@@ -3,7 +3,7 @@ import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
 import { exitCodeForResult } from './exit.js';
-import { launchResolved } from '../launch/run/launch.js';
+import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
@@ -20,6 +20,7 @@ export async function runLaunch(
   output: OutputFlags,
   io: Io,
   slurm?: SlurmProvenance,
+  context: Omit<LaunchContext, 'stateDir'> = {},
 ): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
@@ -53,7 +54,7 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain });
+  const handle = launchResolved({ ...resolved, console: plain }, context);
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
   renderer.finish(result, { rootCause: !plain });

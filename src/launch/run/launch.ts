@@ -30,6 +30,7 @@ import type {
 } from '../types.js';
 import { RunRecorder } from '../../store/recorder.js';
 import { stateDir } from '../../store/paths.js';
+import type { ResumedFrom } from '../../store/types.js';
 import { newRunId } from '../../store/run-id.js';
 
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
@@ -59,6 +60,7 @@ class Launch {
     private readonly options: LaunchOptions | ResolvedOptions,
     private readonly isResolved: boolean,
     private readonly argv: readonly string[] | undefined,
+    private readonly context: LaunchContext = {},
   ) {
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
   }
@@ -82,7 +84,8 @@ class Launch {
       resolved,
       argv: this.argv,
       events: this.events,
-      stateDir: stateDir(),
+      stateDir: this.context.stateDir ?? stateDir(),
+      ...(this.context.resumedFrom && { resumedFrom: this.context.resumedFrom }),
       warn: (message) => {
         if (resolved.console) process.stderr.write(`ddprun: warning: ${message}\n`);
         else process.emitWarning(message, { code: 'DDPRUN_RECORD' });
@@ -366,9 +369,16 @@ export function launch(options: LaunchOptions): LaunchHandle {
   return start(new Launch(options, false, undefined));
 }
 
+/** What a launch records besides its options: the command line, the run it resumes, the store it records into. */
+export interface LaunchContext {
+  argv?: readonly string[];
+  resumedFrom?: ResumedFrom;
+  stateDir?: string;
+}
+
 /** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
-export function launchResolved(resolved: ResolvedOptions, context: { argv?: readonly string[] } = {}): LaunchHandle {
-  return start(new Launch(resolved, true, context.argv));
+export function launchResolved(resolved: ResolvedOptions, context: LaunchContext = {}): LaunchHandle {
+  return start(new Launch(resolved, true, context.argv, context));
 }
 
 function start(run: Launch): LaunchHandle {
