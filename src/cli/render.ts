@@ -229,7 +229,7 @@ export function formatResumes(resumes: readonly ResumeRecord[]): string {
   return resumes
     .map(
       (r) =>
-        `attempt ${r.attempt} resumed from ${r.resumeFrom}${r.epoch === undefined ? '' : ` after epoch ${r.epoch}`}\n`,
+        `  attempt ${r.attempt} resumed from ${r.resumeFrom}${r.epoch === undefined ? '' : ` after epoch ${r.epoch}`}\n`,
     )
     .join('');
 }
