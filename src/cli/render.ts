@@ -193,7 +193,10 @@ export class LaunchRenderer {
           formatDuration(r.durationMs),
         ]),
       ];
-      const attempts = result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`;
+      // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
+      const retries =
+        result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
+      const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
       const verdict =
         result.exitCode === 0
           ? c.green('succeeded')

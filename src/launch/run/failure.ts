@@ -97,7 +97,15 @@ export function formatRootCause(rc: RootCause): string {
   return lines.join('\n');
 }
 
-/** Whether a rank's failure is the port race: MASTER_PORT was taken before rank 0 could bind it. */
-export function isPortInUse(rc: RootCause): boolean {
-  return /address already in use|errno: ?98|EADDRINUSE/i.test(`${rc.message}\n${rc.traceback}`);
+/**
+ * Whether rank 0's failure is the port race: creating the process group's store (torch's TCPStore server, in
+ * `init_process_group`), it could not bind `port`, the MASTER_PORT ddprun chose, because another program took it.
+ * Only the exception that ended the rank counts (not a warning it logged before), and only for our port. Torch < 2.2
+ * says `…failed to bind to [::]:PORT (errno: 98 - Address already in use)`; newer torch `…port: PORT, …, code: -98,
+ * name: EADDRINUSE`.
+ */
+export function isMasterPortTaken(rc: RootCause, port: number): boolean {
+  const m = rc.message;
+  if (!/server socket has failed to listen on any local network address/i.test(m)) return false;
+  return new RegExp(`:${port} \\(errno: ?98\\b|\\bport: ${port},.*(EADDRINUSE|code: -98\\b)`, 'i').test(m);
 }

@@ -6,17 +6,26 @@ import path from 'node:path';
 import { commitDiscovery } from '../../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
-import { formatRootCause, isPortInUse, rootCauseOf } from './failure.js';
+import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
 import { Watchdog } from './pdeathsig.js';
+import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
-import { findFreeNetworkPort, isPortFree } from '../resolve/port.js';
+import { findFreeNetworkPort } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
-import { RankGroup } from './supervisor.js';
+import { RankGroup, type GroupOutcome } from './supervisor.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
-import type { LaunchEvents, LaunchHandle, LaunchOptions, LaunchResult, ResolvedOptions, RootCause } from '../types.js';
+import type {
+  LaunchEvents,
+  LaunchHandle,
+  LaunchOptions,
+  LaunchPlan,
+  LaunchResult,
+  ResolvedOptions,
+  RootCause,
+} from '../types.js';
 import { RunRecorder } from '../../store/recorder.js';
 import { stateDir } from '../../store/paths.js';
 import { newRunId } from '../../store/run-id.js';
@@ -86,6 +95,7 @@ class Launch {
     this.openRecord(resolved);
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
+    createRunFolder(resolved.runDir);
     const watchdog = new Watchdog(resolved.runDir);
     try {
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
@@ -96,6 +106,8 @@ class Launch {
         await sweepStaleEntryFiles(resolved.configDir && path.join(resolved.configDir, 'DDP')).catch(() => []);
         entryFile = await generateDdpFile(trainer, { configDir: resolved.configDir });
         const file = entryFile;
+        // A fatal signal (SIGQUIT, SIGUSR2, SIGALRM…) runs no exit hook: the watchdog, which does run, removes it.
+        watchdog.removeOnDeath(file);
         const onExit = () => rmSync(file, { force: true });
         process.on('exit', onExit);
         disposers.push(() => process.off('exit', onExit));
@@ -156,17 +168,18 @@ class Launch {
       }
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
       const rootCause = rootCauseOf(outcome.failed);
-      // The port race: rank 0 says its port was taken, or (when another rank's failure came first) the port we
-      // chose is still held now that every rank of ours is gone.
+      // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
+      // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
       const stopped = this.stopSignal !== null;
       if (
         !stopped &&
         !resolved.masterPortFixed &&
         portRetries < MAX_PORT_RETRIES &&
-        ((outcome.failed.rank === 0 && isPortInUse(rootCause)) || !(await isPortFree(port)))
+        this.rankZeroLostPort(plan, group, outcome, rootCause, port)
       ) {
         portRetries++;
-        await rm(resolved.runDir, { recursive: true, force: true });
+        // Fresh error files for the same attempt; the run folder (and its owner record) stays.
+        await rm(path.join(resolved.runDir, `attempt_${attempt}`), { recursive: true, force: true });
         this.events.emit('restarting', {
           attempt,
           reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port`,
@@ -183,6 +196,32 @@ class Launch {
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
+  }
+
+  /** Whether this node's rank 0 (if it runs here) failed because MASTER_PORT `port` was taken: the port race. */
+  private rankZeroLostPort(
+    plan: LaunchPlan,
+    group: RankGroup,
+    outcome: GroupOutcome,
+    rootCause: RootCause,
+    port: number,
+  ): boolean {
+    if (outcome.failed?.rank === 0) return isMasterPortTaken(rootCause, port);
+    const planned = plan.ranks.find((r) => r.rank === 0);
+    const ran = outcome.ranks.find((r) => r.rank === 0);
+    // Rank 0 must have failed on its own: a rank 0 we stopped did not lose the port.
+    if (!planned || !ran || ran.exitCode === 0 || ran.signal !== null) return false;
+    const rc = rootCauseOf({
+      rank: 0,
+      localRank: planned.localRank,
+      pid: ran.pid,
+      exitCode: ran.exitCode,
+      signal: ran.signal,
+      exitedAt: new Date(),
+      errorFile: planned.errorFile,
+      stderrTail: group.stderrTailOf(0),
+    });
+    return isMasterPortTaken(rc, port);
   }
 
   /** The torchrun backend: one agent process runs (and restarts) the ranks; ddprun demuxes, explains and guards. */

@@ -25,43 +25,99 @@ export function deathSigWrapper(): readonly string[] {
   return wrapper;
 }
 
-// Reads process-group ids, one a line (`-` forgets those read so far; dash's `kill` needs `--` before a negative pid); on EOF (ddprun is gone, however it died) SIGKILLs each group, which also
-// takes the ranks' own children (data-loader workers) that the parent-death signal does not reach. `exit` ends it quietly.
-// Then it removes the launch's run folder ($1: error files, torchrun's logs), which no `finally` of ddprun's will.
-const WATCHDOG =
-  'g=""; while IFS= read -r l; do case "$l" in exit) exit 0;; -) g="";; *) g="$g $l";; esac; done; for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done; [ -n "$1" ] && rm -rf -- "$1"; exit 0';
+// The watchdog reads lines from ddprun: `<pgid>:<leader start time>` (a rank's group), `-` (forget the groups read so
+// far), `f<path>` (a file to remove: the trainer entry file), `exit` (end quietly). On EOF (ddprun is gone, however it
+// died: SIGKILL, or a fatal signal that runs no exit hook) it SIGKILLs, with no trust in bare pids:
+// - each group whose leader still runs with the recorded start time (the pid was not reused);
+// - each process whose environment carries the run's mark (`=<run folder>/`, see runMark), and its group: the
+//   ranks' children, wherever their leader went;
+// then removes the run folder ($1) and the entry file, which no `finally` of ddprun's will. `shift` is guarded because
+// a failing special built-in ends a non-interactive sh.
+const WATCHDOG = `g=""; f=""
+while IFS= read -r l; do case "$l" in exit) exit 0;; -) g="";; f/*) f="\${l#f}";; *) g="$g $l";; esac; done
+st() { s=""; read -r s < "/proc/$1/stat" 2>/dev/null || return 1; s="\${s##*") "}"; set -- $s; [ $# -ge 20 ] || return 1; pg=$3; shift 19; t=$1; }
+for e in $g; do p="\${e%%:*}"; if st "$p" && [ "$t" = "\${e#*:}" ]; then kill -s KILL -- "-$p" 2>/dev/null; fi; done
+if [ -n "$1" ]; then
+  for e in $(grep -lzF -e "=$1/" /proc/[0-9]*/environ 2>/dev/null); do
+    p="\${e#/proc/}"; p="\${p%/environ}"; if st "$p" && [ "$pg" -gt 1 ]; then kill -s KILL -- "-$pg" "$p" 2>/dev/null; fi
+  done
+  rm -rf -- "$1"
+fi
+[ -n "$f" ] && rm -f -- "$f"
+exit 0`;
 
-/** A tiny `sh` that outlives ddprun just long enough to kill every rank group ddprun leaves behind, and remove `runDir`. */
+/** How many times a watchdog that died (someone SIGKILLed it) is replaced within one launch. */
+const MAX_RESPAWNS = 20;
+
+/**
+ * A tiny `sh` that outlives ddprun just long enough to kill what ddprun leaves behind, and remove `runDir` and the
+ * entry file. One SIGKILL cannot disarm the guard: when the watchdog dies while ddprun lives, ddprun starts another
+ * and tells it everything again; when ddprun dies, the watchdog acts (and `setpriv`'s parent-death signal too).
+ */
 export class Watchdog {
-  private readonly child: ChildProcess | undefined;
+  private child: ChildProcess | undefined;
+  /** Every line the watchdog must know, replayed to a replacement. */
+  private lines: string[] = [];
+  private disposed = false;
+  private respawns = 0;
 
-  constructor(runDir: string) {
+  constructor(private readonly runDir: string) {
+    this.spawn();
+  }
+
+  /** The watchdog's pid (tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private spawn(): void {
+    let child: ChildProcess;
     try {
-      this.child = spawn('/bin/sh', ['-c', WATCHDOG, 'ddprun-watchdog', runDir], {
+      child = spawn('/bin/sh', ['-c', WATCHDOG, 'ddprun-watchdog', this.runDir], {
         detached: true,
         stdio: ['pipe', 'ignore', 'ignore'],
       });
-      this.child.on('error', () => undefined);
-      this.child.stdin?.on('error', () => undefined);
-      this.child.unref();
-      (this.child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     } catch {
       this.child = undefined;
+      return;
     }
+    this.child = child;
+    child.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    child.once('exit', () => {
+      if (this.disposed || this.child !== child || child.pid === undefined) return;
+      if (++this.respawns > MAX_RESPAWNS) return;
+      this.spawn();
+    });
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    if (this.lines.length) child.stdin?.write(this.lines.join(''));
   }
 
-  /** Records a rank's process group. */
-  watch(pgid: number): void {
-    this.child?.stdin?.write(`${pgid}\n`);
+  private send(line: string): void {
+    this.lines.push(line);
+    this.child?.stdin?.write(line);
+  }
+
+  /** Records a rank's process group, with its leader's start time when known (identifies the leader). */
+  watch(pgid: number, leaderStart?: number): void {
+    this.send(`${pgid}:${leaderStart ?? '?'}\n`);
+  }
+
+  /** A file the watchdog removes if ddprun dies without removing it (the trainer entry file); absolute, one line. */
+  removeOnDeath(file: string): void {
+    if (path.isAbsolute(file) && !/[\n\r]/.test(file)) this.send(`f${file}\n`);
   }
 
   /** The groups watched so far are gone (an attempt ended): forget them, so their ids are never signalled later. */
   forget(): void {
+    this.lines = this.lines.filter((l) => l.startsWith('f'));
     this.child?.stdin?.write('-\n');
   }
 
   /** Everything was torn down: let the watchdog exit without killing anything. */
   dispose(): void {
+    this.disposed = true;
     if (this.child?.stdin && !this.child.stdin.destroyed) this.child.stdin.end('exit\n');
   }
 }

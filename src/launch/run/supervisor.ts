@@ -6,7 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, Tail, openLog } from './logs.js';
 import { outputTapOf, type ChunkSink } from './output-tap.js';
 import type { FailedRank } from './failure.js';
-import { groupAlive, reapGroups, signalGroup } from './terminate.js';
+import { readStat, runMark } from './proc.js';
+import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import type { Watchdog } from './pdeathsig.js';
 import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
@@ -30,6 +31,8 @@ interface RankState {
   plan: RankPlan;
   child: ChildProcess;
   pid: number | undefined;
+  /** The rank's process group, signalled only while it is provably ours (undefined when the spawn failed). */
+  group: OwnedGroup | undefined;
   startedAt: number;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -83,7 +86,7 @@ export class RankGroup {
   stop(signal: NodeJS.Signals): void {
     if (this.stopping) return;
     this.stopping = true;
-    for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, signal);
+    for (const s of this.states) if (s.group) signalOwnedGroup(s.group, signal);
     this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
   }
@@ -92,7 +95,7 @@ export class RankGroup {
   kill(): void {
     this.stopping = true;
     this.force.now = true;
-    for (const s of this.states) if (s.pid !== undefined) signalGroup(s.pid, 'SIGKILL');
+    for (const s of this.states) if (s.group) signalOwnedGroup(s.group, 'SIGKILL');
   }
 
   async run(): Promise<GroupOutcome> {
@@ -105,24 +108,15 @@ export class RankGroup {
       // A rank could not be set up (its log file, its folder): the ranks already started must not outlive this.
       this.kill();
       await Promise.all(this.states.map((s) => s.done));
-      await reapGroups(
-        this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
-        0,
-        this.force,
-      );
+      await reapGroups(this.groups(), 0, this.force);
       throw error;
     }
     await Promise.all(this.states.map((s) => s.done));
     // Leaders are gone; their children (data-loader workers, anything forked) go too: asked first, then killed.
     const stoppedAlready = this.stopping;
     this.stopping = true;
-    for (const s of this.states)
-      if (s.pid !== undefined && !stoppedAlready && groupAlive(s.pid)) signalGroup(s.pid, 'SIGTERM');
-    await reapGroups(
-      this.states.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
-      this.resolved.gracePeriodMs,
-      this.force,
-    );
+    for (const s of this.states) if (s.group && !stoppedAlready) signalOwnedGroup(s.group, 'SIGTERM');
+    await reapGroups(this.groups(), this.resolved.gracePeriodMs, this.force);
     clearTimeout(this.graceTimer);
     await Promise.all(this.states.map((s) => s.streamsDone));
     await Promise.all(this.states.flatMap((s) => s.logs.map((l) => new Promise<void>((resolve) => l.end(resolve)))));
@@ -137,6 +131,10 @@ export class RankGroup {
         durationMs: (s.endedAt ?? Date.now()) - s.startedAt,
       })),
     };
+  }
+
+  private groups(): OwnedGroup[] {
+    return this.states.flatMap((s) => (s.group ? [s.group] : []));
   }
 
   private start(rank: RankPlan): Promise<RankState> {
@@ -159,6 +157,14 @@ export class RankGroup {
       child,
       // Set synchronously by a successful spawn: a stop() before the 'spawn' event still reaches this rank.
       pid: child.pid,
+      group:
+        child.pid === undefined
+          ? undefined
+          : {
+              pgid: child.pid,
+              leaderUnreaped: () => child.exitCode === null && child.signalCode === null,
+              mark: runMark(resolved.runDir),
+            },
       startedAt: Date.now(),
       exitCode: null,
       signal: null,
@@ -281,7 +287,7 @@ export class RankGroup {
     });
 
     return new Promise<RankState>((resolve) => {
-      if (child.pid !== undefined) this.watchdog.watch(child.pid);
+      if (child.pid !== undefined) this.watchdog.watch(child.pid, readStat(child.pid)?.start);
       child.once('spawn', () => {
         if (child.pid !== undefined) {
           events.emit('started', {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { carriesMark, groupMembers } from './proc.js';
 
 /** How long to wait for a SIGKILLed group to go (a process in uninterruptible sleep can outlast SIGKILL briefly). */
 const KILLED_WAIT_MS = 2000;
@@ -14,32 +14,35 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-// kill(-pgid, 0) also counts zombies: a leftover child reparented to init stays one until init reaps it (slowly
-// on some machines, never when ddprun itself is PID 1). A zombie holds nothing, so only live members count.
-function hasLiveMember(pgid: number): boolean {
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc');
-  } catch {
-    return true; // no /proc: trust kill(2)
-  }
-  for (const pid of pids) {
-    if (pid.charCodeAt(0) > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') return true;
-  }
-  return false;
+/**
+ * A rank's process group, as ddprun knows it. A group id is a pid, and pids are reused: once the leader is reaped and
+ * its group has emptied, the same id can name an unrelated process's group. So a group is signalled only while it is
+ * provably ours: its leader is not reaped yet (an unreaped child's pid cannot be reused), or one of its live members
+ * carries the run's mark (see `runMark`).
+ */
+export interface OwnedGroup {
+  pgid: number;
+  /** True until Node has reaped the leader (ChildProcess.exitCode and signalCode both null). */
+  leaderUnreaped(): boolean;
+  mark: Buffer;
 }
 
-/** Whether any process of the group is still alive (zombies do not count). */
-export function groupAlive(pgid: number): boolean {
-  return signalGroup(pgid, 0) && hasLiveMember(pgid);
+/** Whether the group still has a live process that is provably ours (zombies do not count). */
+export function ownedGroupAlive(group: OwnedGroup): boolean {
+  if (!signalGroup(group.pgid, 0)) return false;
+  const members = groupMembers(group.pgid);
+  // No /proc (not Linux): kill(2) is all there is to go by.
+  if (!members) return true;
+  if (members.length === 0) return false;
+  if (group.leaderUnreaped()) return true;
+  return members.some((m) => carriesMark(m.pid, group.mark));
+}
+
+/** Signals the group if it is alive and ours (checked just before the signal); false when it was left alone. */
+export function signalOwnedGroup(group: OwnedGroup, signal: NodeJS.Signals): boolean {
+  // An unreaped leader holds the group id: no /proc scan needed (a stop of 256 ranks stays cheap).
+  if (group.leaderUnreaped()) return signalGroup(group.pgid, signal);
+  return ownedGroupAlive(group) && signalGroup(group.pgid, signal);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -48,21 +51,25 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Waits until every group is empty; after `graceMs` (or at once when `force.now`), SIGKILLs whatever is left, then
- * waits at most KILLED_WAIT_MS more. Exited leaders are reaped by Node, so what is polled here is only their leftover
- * children (grandchildren cannot be waited for).
+ * Waits until no group has a live process of ours; after `graceMs` (or at once when `force.now`), SIGKILLs what is
+ * left, then waits at most KILLED_WAIT_MS more. Exited leaders are reaped by Node, so what is polled here is only
+ * their leftover children (grandchildren cannot be waited for).
  */
-export async function reapGroups(pgids: readonly number[], graceMs: number, force: { now: boolean }): Promise<void> {
+export async function reapGroups(
+  groups: readonly OwnedGroup[],
+  graceMs: number,
+  force: { now: boolean },
+): Promise<void> {
   const deadline = Date.now() + graceMs;
   let killedAt: number | undefined;
-  let alive = pgids.filter(groupAlive);
+  let alive = groups.filter(ownedGroupAlive);
   while (alive.length > 0) {
     if (force.now || Date.now() >= deadline) {
-      for (const pgid of alive) signalGroup(pgid, 'SIGKILL');
+      for (const group of alive) signalOwnedGroup(group, 'SIGKILL');
       killedAt ??= Date.now();
       if (Date.now() - killedAt > KILLED_WAIT_MS) return;
     }
     await sleep(POLL_MS);
-    alive = alive.filter(groupAlive);
+    alive = alive.filter(ownedGroupAlive);
   }
 }
