@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBar } from '../../src/progress/bar.js';
 import { FIXTURES } from '../helpers/python.js';
 
-const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-stdout.log'), 'utf8');
+const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-stdout.txt'), 'utf8');
 
 describe('parseBar', () => {
   it('reads every bar state of a real Ultralytics 8.3.186 run, and nothing else', () => {

@@ -31,9 +31,10 @@ describe.skipIf(!python)('progress events from any script', () => {
     expect([...ns].sort((a, b) => a - b)).toEqual(ns);
     expect(ns.at(-1)).toBe(40);
     expect(progress.at(-1)?.e.remaining).toBe(0);
-    // Throttled: consecutive events at least 500 ms apart (the last may be the final state sent when the stream ends).
+    // Throttled: consecutive events 500 ms apart (the last may be the final state sent when the stream ends). The
+    // listener reads the clock a moment after the scanner did (same call stack): a few ms of slack, never more.
     const gaps = progress.slice(1, -1).map(({ at }, i) => at - (progress[i] as { at: number }).at);
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(PROGRESS_MIN_INTERVAL_MS);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(PROGRESS_MIN_INTERVAL_MS - 20);
   });
 
   it('does not mistake lines that merely look like bars for progress', async () => {

@@ -5,7 +5,7 @@ import type { BarUpdate } from '../../src/progress/bar.js';
 import { ProgressScanner } from '../../src/progress/scanner.js';
 import { FIXTURES } from '../helpers/python.js';
 
-const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-stdout.log'), 'utf8');
+const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-stdout.txt'), 'utf8');
 
 /** Cuts `text` into pieces of 1–`max` characters, the same way for the same seed. */
 function chunks(text: string, seed: number, max: number): string[] {
