@@ -102,8 +102,10 @@ export function ddpWorldSizeFromDevice(device: unknown, gpus?: readonly Gpu[]): 
           : count === 1
             ? 'it selects one GPU'
             : 'no idle GPU was found for it';
+    const got =
+      device === undefined || device === '' ? 'but no device was given' : `got the device ${describeValue(device)}`;
     throw new UsageError(
-      `DDP needs more than one device, got the device ${describeValue(device)}: ${what}. Name two or more GPUs, e.g. "0,1" or [0, 1].`,
+      `DDP needs more than one device, ${got}: ${what}. Name two or more GPUs, e.g. "0,1" or [0, 1].`,
       'device',
     );
   }

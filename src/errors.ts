@@ -54,6 +54,8 @@ export function describeValue(value: unknown): string {
   else if (typeof value === 'function') shown = value.name ? `[Function ${value.name}]` : '[Function]';
   else if (typeof value === 'symbol') shown = value.toString();
   else if (value === undefined) shown = 'undefined';
+  else if (typeof value === 'number')
+    shown = Object.is(value, -0) ? '-0' : String(value); // JSON would say `null` for NaN
   else {
     try {
       shown = JSON.stringify(value) ?? String(value);

@@ -1,7 +1,7 @@
 export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError, RendezvousTimeoutError } from './errors.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
-export { toPythonLiteral, pyFloat, PyFloat } from './python/literal.js';
+export { toPythonLiteral, pyFloat, PyFloat, pyTuple, PyTuple, pyDict, PyDict } from './python/literal.js';
 export type { ToPythonLiteralOptions } from './python/literal.js';
 export { generateDdpFile, generateDdpCommand, ddpCleanup } from './ultralytics/dist.js';
 export type { GenerateDdpFileOptions, GenerateDdpCommandOptions } from './ultralytics/dist.js';

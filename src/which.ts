@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { launcherCwd } from './launch/resolve/cwd.js';
 
 /** Whether `file` is a regular file this process may execute. */
 export function isExecutableFile(file: string): boolean {
@@ -23,7 +24,7 @@ export function allOnPath(name: string, envPath: string | undefined = process.en
 /** The executable a shell would run for `command`: a path (relative to `cwd`) as is, a bare name from PATH. */
 export function which(
   command: string,
-  { cwd = process.cwd(), envPath = process.env.PATH }: { cwd?: string; envPath?: string } = {},
+  { cwd = launcherCwd() ?? '/', envPath = process.env.PATH }: { cwd?: string; envPath?: string } = {},
 ): string | undefined {
   if (command.includes('/')) {
     const file = path.resolve(cwd, command);

@@ -86,13 +86,22 @@ describe.skipIf(!python)(`npm run bench (smoke mode)${python ? '' : `: ${TORCH_S
       expect(rows.length, `table of benchmark ${id}`).toBeGreaterThan(0);
       expect(rows.some((r) => r[0] === 'ddprun')).toBe(true);
       for (const [contender, , , runs, min, median, max] of rows) {
-        expect(['ddprun', 'torchrun', 'floor']).toContain(contender);
+        expect(['ddprun', 'torchrun', 'floor', 'ddprun --no-record']).toContain(contender);
         expect(Number(runs)).toBeGreaterThan(0);
         for (const cell of [min, median, max])
           expect(isMeasurement(cell as string), `${contender} cell ${cell} in benchmark ${id}`).toBe(true);
       }
       for (const cell of rows.filter((r) => r[0] === 'ddprun').flatMap((r) => r.slice(4)))
         expect(Number.isFinite(Number(cell))).toBe(true);
+    }
+  });
+
+  it('shows what recording costs in benchmarks 1 and 5 (ddprun against ddprun --no-record)', () => {
+    for (const id of [1, 5]) {
+      expect(statsTable(section(report, id)).some((r) => r[0] === 'ddprun --no-record')).toBe(true);
+      expect(section(report, id)).toMatch(
+        /Recording cost \(wall\): ddprun .* median \d+ ms vs `--no-record` \d+ ms: [\d.]+ ×/,
+      );
     }
   });
 

@@ -1,9 +1,9 @@
 // 5. Output throughput: 4 ranks each print N lines; wall time and launcher CPU seconds; output to a file.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONTENDERS } from './contenders.mjs';
+import { CONTENDERS, NO_RECORD } from './contenders.mjs';
 import { cpuProfile } from './profile.mjs';
-import { failureNote, medianOf, minOf, row } from './result.mjs';
+import { failureNote, medianOf, minOf, recordingNote, row } from './result.mjs';
 
 export const meta = { id: 5, title: 'Output throughput: 4 ranks each print N lines', goal: 'wall ≤ 1.1 × floor' };
 
@@ -18,15 +18,16 @@ export async function run(h, cfg) {
   const lines = cfg.lines;
   const variant = `4 × ${lines.toLocaleString('en')} lines`;
   const job = { nproc: 4, entry: 'bench/fixtures/printer.py', args: [String(lines)] };
-  const wall = { ddprun: [], torchrun: [], floor: [] };
-  const cpu = { ddprun: [], torchrun: [], floor: [] };
+  const contenders = [...CONTENDERS, NO_RECORD];
+  const wall = Object.fromEntries(contenders.map((c) => [c, []]));
+  const cpu = Object.fromEntries(contenders.map((c) => [c, []]));
   const notes = [];
   let fd;
   const toFile = (ctx) => {
     fd = openSync(path.join(ctx.workDir, 'out.log'), 'w');
     return fd;
   };
-  await h.alternate(cfg.reps, CONTENDERS, async (c, i) => {
+  await h.alternate(cfg.reps, contenders, async (c, i) => {
     let received = 0;
     const { measured } = await h.run({
       bench: 5,
@@ -46,8 +47,8 @@ export async function run(h, cfg) {
     cpu[c].push(measured.cpuS);
   });
   const rows = [
-    ...CONTENDERS.map((c) => row(c, variant, 'wall', 'ms', wall[c])),
-    ...CONTENDERS.map((c) => row(c, variant, 'launcher CPU', 's', cpu[c])),
+    ...contenders.map((c) => row(c, variant, 'wall', 'ms', wall[c])),
+    ...contenders.map((c) => row(c, variant, 'launcher CPU', 's', cpu[c])),
   ];
   const d = medianOf(rows, 'ddprun', variant, 'wall');
   const f = medianOf(rows, 'floor', variant, 'wall');
@@ -59,6 +60,8 @@ export async function run(h, cfg) {
     rows,
     notes: [
       ...notes,
+      recordingNote(rows, variant, 'wall', 'ms'),
+      recordingNote(rows, variant, 'launcher CPU', 's'),
       'The launcher’s stdout is a file (opened by the bench, removed after each run; every run is checked to have received all 4 × N lines). Ranks print one `print()` per line under `python -u`.',
       'ddprun prefixes each line with `[rankN]:` and keeps lines whole; torchrun 1.13 cannot `--tee` on Python 3.11 (its `Std` parsing crashes), so with the required `--redirects 9:1 --tee 9:1` its ranks inherit the file directly, as the floor’s do, and torchrun’s launcher never touches the output.',
       'Launcher CPU = utime + stime of the launcher process alone, from /proc/<pid>/stat sampled every 10 ms (the last ≤ 10 ms before exit are missed).',

@@ -1,6 +1,8 @@
 // The exact commands of the three contenders. Each gets the same rank count, entry point and arguments.
 
 export const CONTENDERS = ['ddprun', 'torchrun', 'floor'];
+/** ddprun without its run record (`--no-record`): benchmarks 1 and 5 run it too, to show what recording costs. */
+export const NO_RECORD = 'ddprun --no-record';
 
 // The floor: start the ranks with torchrun's worker environment in the background and wait. No supervision.
 // Each rank gets its own session (setsid, which execs in place: same pid), as ddprun's detached ranks do: with the
@@ -19,16 +21,16 @@ i=0; while [ $i -lt $n ]; do RANK=$i LOCAL_RANK=$i ROLE_RANK=$i $s "$@" & i=$((i
 export function commandFor(contender, job, { python, ddprunCmd, port }) {
   const n = String(job.nproc);
   const extra = job.args ?? [];
-  if (contender === 'ddprun') {
+  if (contender === 'ddprun' || contender === NO_RECORD) {
     const [file, ...pre] = ddprunCmd;
-    const args = [...pre, '--nproc-per-node', n, ...(job.noPython ? ['--no-python'] : []), job.entry, ...extra];
-    return {
-      file,
-      args,
-      display: ['ddprun', '--nproc-per-node', n, ...(job.noPython ? ['--no-python'] : []), job.entry, ...extra].join(
-        ' ',
-      ),
-    };
+    const flags = [
+      ...(contender === NO_RECORD ? ['--no-record'] : []),
+      '--nproc-per-node',
+      n,
+      ...(job.noPython ? ['--no-python'] : []),
+    ];
+    const args = [...pre, ...flags, job.entry, ...extra];
+    return { file, args, display: ['ddprun', ...flags, job.entry, ...extra].join(' ') };
   }
   if (contender === 'torchrun') {
     const flags = [

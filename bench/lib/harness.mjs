@@ -62,6 +62,8 @@ export class Harness {
       ...(typeof env === 'function' ? env(ctx) : env),
       BENCH_TAG: tag,
       TMPDIR: tmpDir,
+      // ddprun records its runs here (one store for the whole bench, as a user has one), never in the real one.
+      DDPRUN_STATE_DIR: path.join(this.root, 'state'),
     };
     const m = startMeasured(cmd.file, cmd.args, {
       env: fullEnv,

@@ -47,3 +47,17 @@ export function failureNote(contender, i, measured) {
   const tail = measured.stderrTail.trim().split('\n').slice(-2).join(' | ');
   return `${contender} run ${i + 1} failed (exit ${measured.code ?? measured.signal}): ${tail}`;
 }
+
+/** What the run record costs: ddprun (recording, the default) against ddprun --no-record, medians and best runs. */
+export function recordingNote(rows, variant, metric, unit) {
+  const on = rows.find((r) => r.contender === 'ddprun' && r.variant === variant && r.metric === metric)?.summary;
+  const off = rows.find(
+    (r) => r.contender === 'ddprun --no-record' && r.variant === variant && r.metric === metric,
+  )?.summary;
+  if (!on || !off) return `Recording cost (${metric}): not measured (a contender has no successful run).`;
+  const fmt = (n) => (unit === 's' ? n.toFixed(2) : n.toFixed(0));
+  return (
+    `Recording cost (${metric}): ddprun (recording the run: run.json, events.jsonl, each rank's log) median ${fmt(on.median)} ${unit} ` +
+    `vs \`--no-record\` ${fmt(off.median)} ${unit}: ${(on.median / off.median).toFixed(3)} ×; best runs ${fmt(on.min)} vs ${fmt(off.min)} ${unit} (${(on.min / off.min).toFixed(3)} ×).`
+  );
+}

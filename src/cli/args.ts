@@ -4,7 +4,9 @@ import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from './exit.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
+import { parseGc, parseLogs, parsePs, parseShow, parseStop, type RunsCommand } from './args-runs.js';
 import {
+  DETACH_FLAGS,
   ENTRY_FLAGS,
   LAUNCH_FLAGS,
   VALUE_FLAGS,
@@ -24,16 +26,17 @@ export type { SlurmSubmit } from './args-slurm.js';
 
 /** What the parsed command line asks for; built without any I/O. */
 export type CliCommand =
-  | { kind: 'launch'; options: LaunchOptions; output: OutputFlags }
+  | { kind: 'launch'; options: LaunchOptions; output: OutputFlags; detach: boolean }
   | {
       kind: 'train';
       options: Omit<LaunchOptions, 'entry'>;
       trainer: { module: string; className: string; args: Map<string, PyLiteral> };
       output: OutputFlags;
+      detach: boolean;
     }
   | { kind: 'doctor'; fix: boolean }
-  | { kind: 'gc' }
   | ResumeCommand
+  | RunsCommand
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -44,8 +47,12 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun [options] --no-python command [args…]
   ddprun train [options] module.ClassName key=value…   Ultralytics-style trainer on all devices
   ddprun doctor [--fix]                                 check (and fix) this machine for a launch
-  ddprun gc                                             remove temp entry files left by killed launches
+  ddprun gc [--dry-run]                                 remove entry files left by killed launches; prune old runs
   ddprun resume <id> [key=value…]                       resume a failed/stopped trainer run from its last.pt
+  ddprun ps [--all] [--json]                            list running runs (--all: finished ones too)
+  ddprun logs <id> [-f] [--rank N] [--tail N]           a run's output; -f follows it to its end
+  ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
+  ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
 
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
@@ -68,7 +75,7 @@ function version(): string {
 
 function parseLaunch(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS)
+  const command = addFlags(addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS), DETACH_FLAGS)
     .version(version(), '-V, --version', 'print the version')
     .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
     .argument('[args...]', 'its arguments, passed untouched')
@@ -89,12 +96,12 @@ function parseLaunch(argv: readonly string[]): CliCommand {
   const { options, output } = launchOptions(raw);
   const entry = entryOf(raw, [script, ...args]);
   if (raw.python === false) delete (options as Record<string, unknown>).python;
-  return { kind: 'launch', options: { ...options, entry }, output };
+  return { kind: 'launch', options: { ...options, entry }, output, detach: detachFlag(raw, options, output) };
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
-  const command = addFlags(newCommand('train', captured), LAUNCH_FLAGS)
+  const command = addFlags(addFlags(newCommand('train', captured), LAUNCH_FLAGS), DETACH_FLAGS)
     .option(
       '--no-resume',
       "a restart starts the training again, instead of resuming from the run folder's weights/last.pt that this run wrote",
@@ -123,7 +130,13 @@ function parseTrain(argv: readonly string[]): CliCommand {
   const raw = command.opts();
   const { options, output } = launchOptions(raw);
   if (raw.resume === false) options.resume = false;
-  return { kind: 'train', options, trainer: { module, className, args }, output };
+  return {
+    kind: 'train',
+    options,
+    trainer: { module, className, args },
+    output,
+    detach: detachFlag(raw, options, output),
+  };
 }
 
 function parseDoctor(argv: readonly string[]): CliCommand {
@@ -146,18 +159,16 @@ function parseDoctor(argv: readonly string[]): CliCommand {
   return { kind: 'doctor', fix: Boolean(command.opts().fix) };
 }
 
-function parseGc(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = newCommand('gc', captured)
-    .allowExcessArguments(true)
-    .description('Remove temp entry files whose launcher is no longer alive, and say which.');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
+/** `--detach`, checked against the flags it cannot go with. */
+function detachFlag(raw: Record<string, unknown>, options: { record?: boolean }, output: OutputFlags): boolean {
+  if (!raw.detach) return false;
+  if (output.dryRun) throw new UsageError('--detach and --dry-run exclude each other. Keep one of them.', '--detach');
+  if (options.record === false)
     throw new UsageError(
-      `\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`,
+      "--detach needs the run's record (its id is how you follow and stop it): drop --no-record.",
+      '--detach',
     );
-  return { kind: 'gc' };
+  return true;
 }
 
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
@@ -169,6 +180,10 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
     if (sub === 'resume') return parseResume(rest);
+    if (sub === 'ps') return parsePs(rest);
+    if (sub === 'logs') return parseLogs(rest);
+    if (sub === 'show') return parseShow(rest);
+    if (sub === 'stop') return parseStop(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

@@ -1,28 +1,21 @@
 import { UsageError } from '../errors.js';
-import { parseCli } from './args.js';
+import { flaggedOptions } from '../launch/option-table.js';
+import { parseCli, type OutputFlags } from './args.js';
+import type { LaunchOptions } from '../launch/types.js';
 import { colorsFor } from './colors.js';
 import { exitCodeForError } from './exit.js';
 import { runLaunch, type Io } from './run-launch.js';
+import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
 const FLAGS: Record<string, string> = {
-  nprocPerNode: '--nproc-per-node',
-  nnodes: '--nnodes',
-  nodeRank: '--node-rank',
-  masterAddr: '--master-addr',
-  masterPort: '--master-port',
-  maxRestarts: '--max-restarts',
-  runId: '--run-id',
-  logDir: '--log-dir',
-  redirects: '--redirects',
-  tee: '--tee',
-  localRanksFilter: '--local-ranks-filter',
-  python: '--python',
-  rdzvBackend: '--rdzv-backend',
-  rdzvEndpoint: '--rdzv-endpoint',
-  rdzvId: '--rdzv-id',
+  ...Object.fromEntries(
+    flaggedOptions()
+      .filter(({ flag }) => flag.value !== 'seconds-to-ms')
+      .map(({ option, flag }) => [option, flag.spec.split(' ')[0] as string]),
+  ),
   sbatchArgs: '--sbatch-arg',
   time: '--time',
   partition: '--partition',
@@ -49,12 +42,21 @@ export function usageLine(message: string): string {
     );
 }
 
+/** `--detach`: in the command a person typed, start the detached launcher; in that launcher, run the launch. */
+async function detach(options: LaunchOptions, output: OutputFlags, io: Io, argv: readonly string[]): Promise<number> {
+  const { runDetach, runDetachedLauncher } = await import('./runs/detach.js');
+  if (isDetachedLauncher()) return runDetachedLauncher(options, io, argv);
+  return runDetach(options, output, io, argv);
+}
+
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
 export async function main(
   argv: readonly string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
   let json = false;
+  // In a detached launcher (see runs/detach.ts), the pipe to the command that started it; before anything can fail.
+  takeNotifyFd(io.env);
   try {
     const command = parseCli(argv);
     json = 'output' in command && command.output.json;
@@ -68,14 +70,17 @@ export async function main(
         const { options, slurm } = applySlurmDefaults(command.options, io.env, {
           autoNproc: !('command' in command.options.entry),
         });
-        return await runLaunch(options, command.output, io, slurm);
+        if (command.detach) return await detach(options, command.output, io, argv);
+        return await runLaunch(options, command.output, io, slurm, { argv });
       }
       case 'train': {
         checkSlurmLayout(io.env, command.options);
         // The trainer's ranks per node come from its device= argument, not from Slurm.
         const { options, slurm } = applySlurmDefaults(command.options, io.env, { fillNproc: false });
         const { trainerLaunchOptions } = await import('./trainer-mode.js');
-        return await runLaunch(await trainerLaunchOptions(options, command.trainer), command.output, io, slurm);
+        const launchOptions = await trainerLaunchOptions(options, command.trainer);
+        if (command.detach) return await detach(launchOptions, command.output, io, argv);
+        return await runLaunch(launchOptions, command.output, io, slurm, { argv });
       }
       // Subcommands other than a launch are loaded when used: a launch's start-up pays only for itself.
       case 'slurm':
@@ -91,7 +96,15 @@ export async function main(
         });
       }
       case 'gc':
-        return await (await import('./gc.js')).runGc(io);
+        return await (await import('./gc.js')).runGc(command, io);
+      case 'ps':
+        return (await import('./runs/ps.js')).runPs(command, io);
+      case 'logs':
+        return await (await import('./runs/logs.js')).runLogs(command, io);
+      case 'show':
+        return (await import('./runs/show.js')).runShow(command, io);
+      case 'stop':
+        return await (await import('./runs/stop.js')).runStop(command, io);
     }
   } catch (error) {
     const c = colorsFor(io.stderr, io.env);
@@ -101,6 +114,8 @@ export async function main(
     io.stderr.write(`${c.red('error:')} ${text}\n`);
     if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     const exitCode = exitCodeForError(error);
+    // A detached launcher that could not start tells the command waiting for it.
+    notifyStarter({ started: false, message: text, exitCode });
     // A program following --json gets a last event even when the launch could not run.
     if (json)
       io.stdout.write(

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../launch/types.js';
+import { flaggedOptions, type FlagValue, type OptionName } from '../launch/option-table.js';
 import {
   parseInteger,
   parseNnodes,
@@ -28,74 +29,25 @@ export interface Spec {
   choices?: string[];
   /** The flag may be given several times; its values are collected in order. */
   repeat?: boolean;
+  /** The `launch()` option this flag sets (its row in the option table). */
+  option?: OptionName;
 }
 
-// torchrun's flags (both spellings accepted, see argv.ts) plus ddprun's own.
-export const LAUNCH_FLAGS: Spec[] = [
-  {
-    flags: '--nproc-per-node <n>',
-    description: 'ranks on this node: a number, or auto (GPUs if CUDA is available, else CPUs), gpu, cpu (default: 1)',
-    parse: parseNprocPerNode,
-  },
-  {
-    flags: '--nnodes <n>',
-    description: 'nodes in the job, or MIN:MAX with --backend torchrun (default: 1)',
-    parse: parseNnodes,
-  },
-  { flags: '--node-rank <r>', description: 'rank of this node, 0 … nnodes-1 (default: 0)', parse: parseInteger },
-  { flags: '--master-addr <host>', description: 'address where rank 0 hosts the store (default: 127.0.0.1)' },
-  {
-    flags: '--master-port <port>',
-    description: 'port of that store, 1-65535 (default: a free port; needed with several nodes)',
-    parse: parseInteger,
-  },
+const CONVERTERS: Record<FlagValue, Parse | undefined> = {
+  text: undefined,
+  integer: parseInteger,
+  nproc: parseNprocPerNode,
+  nnodes: parseNnodes,
+  'seconds-to-ms': parseSecondsToMs,
+  ranks: parseRankList,
+  'std-spec': parseStdSpec,
+};
+
+// The CLI's own flags: how it reports, not what it launches.
+const OUTPUT_FLAGS: Spec[] = [
   {
     flags: '--standalone',
     description: "single node, rendezvous on localhost with a free port (torchrun's --standalone)",
-  },
-  {
-    flags: '--max-restarts <n>',
-    description: 'restarts of the whole group after a failure (default: 0)',
-    parse: parseInteger,
-  },
-  { flags: '--run-id <id>', description: 'TORCHELASTIC_RUN_ID (default: none)' },
-  { flags: '--log-dir <dir>', description: 'per-rank logs in DIR/attempt_<k>/<rank>/stdout.log|stderr.log' },
-  {
-    flags: '--redirects <spec>',
-    description: 'streams sent to log files only: 0 none, 1 stdout, 2 stderr, 3 both, or per rank like 0:1,1:2',
-    parse: parseStdSpec,
-  },
-  {
-    flags: '--tee <spec>',
-    description: 'streams sent to log files and the console (same syntax as --redirects)',
-    parse: parseStdSpec,
-  },
-  {
-    flags: '--local-ranks-filter <ranks>',
-    description: 'local ranks whose output is shown, e.g. 0 or 0,1 (default: all)',
-    parse: parseRankList,
-  },
-  {
-    flags: '--python <path>',
-    description: 'Python interpreter (default: the first found with torch; see ddprun doctor)',
-  },
-  {
-    flags: '--grace-period <seconds>',
-    description: 'time between the stop signal and SIGKILL (default: 30)',
-    parse: parseSecondsToMs,
-  },
-  {
-    flags: '--backend <backend>',
-    description: 'native: ddprun starts the ranks; torchrun: python -m torch.distributed.run does (default: native)',
-    choices: ['native', 'torchrun'],
-  },
-  { flags: '--rdzv-backend <name>', description: 'torchrun backend: rendezvous backend, e.g. c10d' },
-  { flags: '--rdzv-endpoint <host:port>', description: 'torchrun backend: rendezvous endpoint' },
-  { flags: '--rdzv-id <id>', description: 'torchrun backend: rendezvous id (default: the run id)' },
-  {
-    flags: '--rdzv-timeout <seconds>',
-    description: 'how long a node waits for the others (default: 900)',
-    parse: parseSecondsToMs,
   },
   {
     flags: '--dry-run',
@@ -107,6 +59,31 @@ export const LAUNCH_FLAGS: Spec[] = [
     description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
+  {
+    flags: '--no-record',
+    description: 'do not record this run in the run store (ddprun ps/logs/show/stop will not know it)',
+  },
+];
+
+/** Launch and train only: a Slurm job's nodes must stay in the foreground. */
+export const DETACH_FLAGS: Spec[] = [
+  {
+    flags: '-d, --detach',
+    description:
+      'start in the background (its own session): print the run id, return once the ranks run; then ddprun logs -f/ps/stop',
+  },
+];
+
+// torchrun's flags (both spellings accepted, see argv.ts), one per row of the option table, plus ddprun's own.
+export const LAUNCH_FLAGS: Spec[] = [
+  ...flaggedOptions().map(({ option, flag }): Spec => ({
+    flags: flag.spec,
+    description: flag.help,
+    parse: CONVERTERS[flag.value ?? 'text'],
+    ...(flag.choices ? { choices: [...flag.choices] } : {}),
+    option,
+  })),
+  ...OUTPUT_FLAGS,
 ];
 
 export const ENTRY_FLAGS: Spec[] = [
@@ -173,11 +150,18 @@ export function runCommander(
   }
 }
 
+/** The key commander stores a flag's value under: `--grace-period` → `gracePeriod`. */
+function commanderKey(spec: Spec): string {
+  return flagName(spec)
+    .slice(2)
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 export function typed(specs: Spec[], raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of specs) {
     const long = flagName(spec);
-    const key = long.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const key = commanderKey(spec);
     const value = raw[key];
     if (value === undefined) continue;
     out[key] = spec.parse && typeof value === 'string' ? spec.parse(long, value) : value;
@@ -192,27 +176,12 @@ export function launchOptions(raw: Record<string, unknown>): {
 } {
   const v = typed(LAUNCH_FLAGS, raw);
   const options: Omit<LaunchOptions, 'entry'> = { console: false, handleSignals: true };
-  const copy = [
-    'nprocPerNode',
-    'nnodes',
-    'nodeRank',
-    'masterAddr',
-    'masterPort',
-    'maxRestarts',
-    'runId',
-    'logDir',
-    'redirects',
-    'tee',
-    'localRanksFilter',
-    'python',
-    'backend',
-    'rdzvBackend',
-    'rdzvEndpoint',
-    'rdzvId',
-  ] as const;
-  for (const key of copy) if (v[key] !== undefined) (options as Record<string, unknown>)[key] = v[key];
-  if (v.gracePeriod !== undefined) options.gracePeriodMs = v.gracePeriod as number;
-  if (v.rdzvTimeout !== undefined) options.rdzvTimeoutMs = v.rdzvTimeout as number;
+  for (const spec of LAUNCH_FLAGS) {
+    const value = spec.option === undefined ? undefined : v[commanderKey(spec)];
+    if (value !== undefined) (options as Record<string, unknown>)[spec.option as string] = value;
+  }
+  // commander names `--no-record` `record` (false when given).
+  if (raw.record === false) options.record = false;
   if (v.standalone) {
     if (options.nnodes !== undefined && options.nnodes !== 1) {
       throw new UsageError(

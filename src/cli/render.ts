@@ -1,17 +1,12 @@
 import type { createLogUpdate } from 'log-update';
-import type {
-  LaunchEvents,
-  LaunchHandle,
-  LaunchResult,
-  ResolvedOptions,
-  ResumeRecord,
-  StdSelection,
-} from '../launch/types.js';
+import type { LaunchEvents, LaunchHandle, LaunchResult, ResolvedOptions, ResumeRecord } from '../launch/types.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
-import { rankPrefix } from '../launch/run/supervisor.js';
+import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
 import { TrainingStatus, formatTraining } from './training-status.js';
+
+export { shownOnConsole };
 
 interface Stream {
   write(text: string): unknown;
@@ -40,18 +35,6 @@ export async function loadStatusLine(
 }
 
 const RANK_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue'] as const;
-
-/** Whether a rank's stream reaches the console under --redirects / --tee / --local-ranks-filter. */
-export function shownOnConsole(
-  resolved: Pick<ResolvedOptions, 'redirects' | 'localRanksFilter'>,
-  localRank: number,
-  stream: 'stdout' | 'stderr',
-): boolean {
-  if (localRank < 0) return true; // the torchrun agent's own lines
-  if (!resolved.localRanksFilter.has(localRank)) return false;
-  const redirected: StdSelection = resolved.redirects[localRank] ?? 'none';
-  return !(redirected === 'all' || redirected === stream);
-}
 
 /** A rank's exit as a person reads it: `0`, `3`, `SIGKILL`, `running`. */
 function exitText(exitCode: number | null, signal: NodeJS.Signals | null): string {
@@ -194,32 +177,7 @@ export class LaunchRenderer {
     this.renderTimer = undefined;
     this.clearStatus();
     if (this.options.json) this.json('done', result);
-    const c = this.err;
-    if (!this.options.quiet) {
-      const rows = [
-        ['rank', 'exit', 'duration'],
-        ...result.ranks.map((r) => [
-          r.rank < 0 ? 'torchrun' : String(r.rank),
-          exitText(r.exitCode, r.signal),
-          formatDuration(r.durationMs),
-        ]),
-      ];
-      // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
-      const retries =
-        result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
-      const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
-      const verdict =
-        result.exitCode === 0
-          ? c.green('succeeded')
-          : result.signal
-            ? c.yellow(`stopped by ${result.signal}`)
-            : c.red('failed');
-      this.human.write(
-        `\n${c.bold('ddprun')} ${verdict} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`,
-      );
-      if (result.training) this.human.write(`${formatTraining(result.training)}\n`);
-      if (result.resumes) this.human.write(formatResumes(result.resumes));
-    }
+    if (!this.options.quiet) this.human.write(formatSummary(result, this.err));
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }
 }
@@ -232,4 +190,33 @@ export function formatResumes(resumes: readonly ResumeRecord[]): string {
         `  attempt ${r.attempt} resumed from ${r.resumeFrom}${r.epoch === undefined ? '' : ` after epoch ${r.epoch}`}\n`,
     )
     .join('');
+}
+
+/**
+ * The end-of-run summary: the verdict, the duration, the attempts and a per-rank table. `verdict` replaces the
+ * one read from the result (`ddprun show` of a live run says `running`).
+ */
+export function formatSummary(result: LaunchResult, c: Colors, verdict?: string): string {
+  const rows = [
+    ['rank', 'exit', 'duration'],
+    ...result.ranks.map((r) => [
+      r.rank < 0 ? 'torchrun' : String(r.rank),
+      exitText(r.exitCode, r.signal),
+      formatDuration(r.durationMs),
+    ]),
+  ];
+  // Port-race retries run the group again without counting as a restart: they are said, so the count is true.
+  const retries =
+    result.portRetries === 1 ? ', 1 port retry' : result.portRetries ? `, ${result.portRetries} port retries` : '';
+  const attempts = `${result.attempts === 1 ? '1 attempt' : `${result.attempts} attempts`}${retries}`;
+  const said =
+    verdict ??
+    (result.exitCode === 0
+      ? c.green('succeeded')
+      : result.signal
+        ? c.yellow(`stopped by ${result.signal}`)
+        : c.red('failed'));
+  const training = result.training ? `${formatTraining(result.training)}\n` : '';
+  const resumes = result.resumes ? formatResumes(result.resumes) : '';
+  return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n${training}${resumes}`;
 }

@@ -7,6 +7,7 @@ import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
+import { silenceDeadTerminals } from './terminal.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -54,9 +55,13 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  const handle = launchResolved({ ...resolved, console: plain }, context);
+  // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
+  // The command line as typed (or the resumed run's) and the run it resumes go into the run's record.
+  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, context);
   renderer.attach(handle, { lines: !plain });
   const result = await handle.result;
+  // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
+  if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
   renderer.finish(result, { rootCause: !plain });
   return exitCodeForResult(result);
 }

@@ -14,8 +14,17 @@ export type PyLiteral =
 
 class Fail extends Error {}
 
+function hashable(value: PyLiteral): boolean {
+  if (value.type === 'list' || value.type === 'dict') return false;
+  return value.type !== 'tuple' || value.items.every(hashable);
+}
+
+/** CPython's tokenizer limit ("too many nested parentheses" beyond it). */
+export const MAX_NESTING = 200;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly text: string) {}
 
   parseTop(): PyLiteral {
@@ -60,14 +69,32 @@ class Parser {
   private value(): PyLiteral {
     this.ws();
     const ch = this.peek();
+    if ('[({'.includes(ch) && ch !== '') return this.nested(() => this.container(ch));
+    return this.scalar(ch);
+  }
+
+  /** Deeper than Python's 200 nested brackets, eval fails and yolo keeps the text: so does this parser (no stack overflow). */
+  private nested(parse: () => PyLiteral): PyLiteral {
+    if (++this.depth > MAX_NESTING) throw new Fail();
+    try {
+      return parse();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  private container(ch: string): PyLiteral {
     if (ch === '[') return { type: 'list', items: this.sequence(']').items };
     if (ch === '(') {
       const { items, comma } = this.sequence(')');
       if (items.length === 1 && !comma) return items[0] as PyLiteral;
       return { type: 'tuple', items };
     }
-    if (ch === '{') return this.dict();
-    if (ch === '"' || ch === "'") return this.string();
+    return this.dict();
+  }
+
+  private scalar(ch: string): PyLiteral {
+    if (/^[rRuU]?['"]/.test(this.text.slice(this.pos))) return this.string();
     if (ch === '+' || ch === '-' || ch === '.' || /\d/.test(ch)) return this.number();
     const word = /^[A-Za-z_]\w*/.exec(this.text.slice(this.pos))?.[0];
     if (word === 'None' || word === 'True' || word === 'False') {
@@ -100,7 +127,7 @@ class Parser {
     while (!this.eat('}')) {
       if (this.done()) throw new Fail();
       const key = this.value();
-      if (key.type === 'list' || key.type === 'dict') throw new Fail();
+      if (!hashable(key)) throw new Fail(); // eval raises TypeError: unhashable type
       this.ws();
       if (!this.eat(':')) throw new Fail();
       entries.push([key, this.value()]);
@@ -137,31 +164,77 @@ class Parser {
     return { type: 'float', value: negative ? -value : value };
   }
 
+  /** A str literal with its prefix (`r`, `u`, any case): `'…'`, `"…"`, or triple-quoted; bytes and f-strings are not literals we take. */
   private string(): PyLiteral {
-    const quote = this.peek();
-    this.pos += 1;
+    const prefix = /^[rRuU]?/.exec(this.text.slice(this.pos))?.[0] ?? '';
+    this.pos += prefix.length;
+    const raw = prefix.toLowerCase() === 'r';
+    const quote = this.text.startsWith(this.peek().repeat(3), this.pos) ? this.peek().repeat(3) : this.peek();
+    this.pos += quote.length;
     let out = '';
-    const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
-    while (true) {
+    for (;;) {
       if (this.done()) throw new Fail();
+      if (this.text.startsWith(quote, this.pos)) {
+        this.pos += quote.length;
+        break;
+      }
       const ch = this.text[this.pos] as string;
       this.pos += 1;
-      if (ch === quote) break;
-      if (ch === '\\') {
-        const next = this.text[this.pos] ?? '';
+      if (ch === '\n' && quote.length === 1) throw new Fail(); // an unterminated single-quoted string
+      if (ch !== '\\') out += ch;
+      else if (raw) {
+        // A raw string keeps the backslash, and the escaped character (a quote too) is part of the text.
+        out += ch + (this.text[this.pos] ?? '');
         this.pos += 1;
-        out += escapes[next] ?? `\\${next}`;
-      } else out += ch;
+      } else out += this.escape();
     }
     // Adjacent literals concatenate: 'a' 'b' → 'ab'.
     this.ws();
-    if (this.peek() === '"' || this.peek() === "'") {
+    if (/^[rRuU]?['"]/.test(this.text.slice(this.pos))) {
       const next = this.string() as { type: 'str'; value: string };
       return { type: 'str', value: out + next.value };
     }
     return { type: 'str', value: out };
   }
+
+  /** One escape after a backslash, as Python's str literal reads it (`\x41`, `\u00e9`, `\101`, `\N{…}` is refused). */
+  private escape(): string {
+    const next = this.text[this.pos] ?? '';
+    this.pos += 1;
+    const simple = SIMPLE_ESCAPES[next];
+    if (simple !== undefined) return simple;
+    if (/[0-7]/.test(next)) {
+      const digits = next + (/^[0-7]{0,2}/.exec(this.text.slice(this.pos))?.[0] ?? '');
+      this.pos += digits.length - 1;
+      return String.fromCodePoint(parseInt(digits, 8));
+    }
+    const width = next === 'x' ? 2 : next === 'u' ? 4 : next === 'U' ? 8 : 0;
+    if (width > 0) {
+      const hex = this.text.slice(this.pos, this.pos + width);
+      if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex)) throw new Fail(); // Python: SyntaxError
+      this.pos += width;
+      const cp = parseInt(hex, 16);
+      if (cp > 0x10ffff) throw new Fail();
+      return String.fromCodePoint(cp);
+    }
+    if (next === 'N') throw new Fail(); // named escapes need Unicode's name table; kept as text
+    return `\\${next}`; // an unknown escape keeps its backslash, as Python does
+  }
 }
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
 
 /** Types one `key=value` value the way `yolo`'s `smart_value` does, for literals. */
 export function smartValue(text: string): PyLiteral {

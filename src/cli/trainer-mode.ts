@@ -1,16 +1,17 @@
 import { listGpus, parseDevice, resolveCudaDevices, type Gpu } from '../devices.js';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../launch/types.js';
-import { PyFloat, pyFloat } from '../python/literal.js';
+import { PyFloat, pyDict, pyFloat, pyTuple } from '../python/literal.js';
 import type { DdpTrainer } from '../ultralytics/types.js';
 import type { PyLiteral } from './smart-value.js';
 
 /**
  * A parsed literal as `DdpTrainer.args` holds it, so the entry file writes it back with the same type:
- * floats stay floats through `pyFloat` (`lr0=1.0`). The encoder has no tuple, so a tuple (`imgsz=640,480`)
- * arrives as a list, which Ultralytics reads the same way.
+ * floats stay floats through `pyFloat` (`lr0=1.0`), dicts keep their key types and order through `pyDict`
+ * (`names={0: 'person'}`), and tuples inside a value stay tuples (`pyTuple`). A tuple that is the whole value
+ * (`imgsz=640,480`) arrives as a list, which Ultralytics reads the same way.
  */
-export function literalToJs(value: PyLiteral): unknown {
+export function literalToJs(value: PyLiteral, nested = false): unknown {
   switch (value.type) {
     case 'none':
       return null;
@@ -22,13 +23,27 @@ export function literalToJs(value: PyLiteral): unknown {
     case 'int':
       return Number.isSafeInteger(Number(value.value)) ? Number(value.value) : value.value;
     case 'list':
-    case 'tuple':
-      return value.items.map(literalToJs);
+      return value.items.map((item) => literalToJs(item, true));
+    case 'tuple': {
+      const items = value.items.map((item) => literalToJs(item, true));
+      return nested ? pyTuple(items) : items;
+    }
     case 'dict':
-      return Object.fromEntries(
-        value.entries.map(([k, v]) => [k.type === 'str' ? k.value : String(literalToJs(k)), literalToJs(v)]),
-      );
+      return pyDict(value.entries.map(([k, v]) => [literalToJs(k, true), literalToJs(v, true)]));
   }
+}
+
+/** `key=value` arguments as an object of own properties (`__proto__=1` is a key like any other). */
+function argsObject(args: Map<string, PyLiteral>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of args)
+    Object.defineProperty(out, key, {
+      value: literalToJs(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return out;
 }
 
 /** What `trainerLaunchOptions` reads from the machine: the GPU list, for `-1` devices. */
@@ -47,8 +62,7 @@ export async function trainerLaunchOptions(
   trainer: { module: string; className: string; args: Map<string, PyLiteral> },
   deps: TrainerDeps = { listGpus },
 ): Promise<LaunchOptions> {
-  const args: Record<string, unknown> = {};
-  for (const [key, value] of trainer.args) args[key] = literalToJs(value);
+  const args = argsObject(trainer.args);
   const device = args.device instanceof PyFloat ? args.device.value : args.device;
   const parsed = parseDevice(device);
   const env: Record<string, string> = { ...options.env };

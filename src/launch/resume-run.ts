@@ -170,5 +170,5 @@ export async function resumeRun(
   if (options.console !== undefined) launchOptions.console = options.console;
   if (options.handleSignals !== undefined) launchOptions.handleSignals = options.handleSignals;
   const resolved = await resolveOptions(launchOptions);
-  return launchResolved(resolved, { argv: plan.argv, resumedFrom: plan.from, stateDir: options.stateDir });
+  return launchResolved(resolved, undefined, { argv: plan.argv, resumedFrom: plan.from, stateDir: options.stateDir });
 }

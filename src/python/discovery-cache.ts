@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { launcherCwd } from '../launch/resolve/cwd.js';
 
 /**
  * Remembers which interpreter `findPython()` chose, so that a launch does not start every candidate again
@@ -33,12 +34,12 @@ function mtimeOf(file: string): number {
 }
 
 /** The inputs of a discovery besides the files: the variables it reads and the folder (pyenv's `.python-version`). */
-export function discoveryKey(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+export function discoveryKey(env: NodeJS.ProcessEnv, cwd = launcherCwd() ?? '/'): string {
   return JSON.stringify([env.PATH ?? '', env.VIRTUAL_ENV ?? '', env.CONDA_PREFIX ?? '', env.PYENV_VERSION ?? '', cwd]);
 }
 
 /** pyenv decides what its shims run from these files; a change to any of them changes the choice. */
-export function pyenvFiles(env: NodeJS.ProcessEnv, cwd = process.cwd()): string[] {
+export function pyenvFiles(env: NodeJS.ProcessEnv, cwd = launcherCwd() ?? '/'): string[] {
   const files: string[] = [];
   for (let dir = cwd; ; dir = path.dirname(dir)) {
     files.push(path.join(dir, '.python-version'));

@@ -18,8 +18,45 @@ export function pyFloat(value: number): PyFloat {
   return new PyFloat(value);
 }
 
-/** Deeper nesting is refused: CPython's tokenizer stops at 200 nested brackets ("too many nested parentheses"). */
-export const MAX_LITERAL_DEPTH = 100;
+/**
+ * A Python `tuple`: JavaScript has none, and a dict key that is a tuple (`{(1, 2): 5}`) must stay one (a list is
+ * not hashable). `toPythonLiteral(pyTuple([1, 2]))` is `(1, 2)`.
+ */
+export class PyTuple {
+  readonly items: readonly unknown[];
+  constructor(items: readonly unknown[]) {
+    if (!Array.isArray(items)) throw new TypeError(`Expected an array for pyTuple(), got ${describeValue(items)}`);
+    this.items = items;
+  }
+}
+
+/** Marks an array as a Python `tuple` (see `PyTuple`). */
+export function pyTuple(items: readonly unknown[]): PyTuple {
+  return new PyTuple(items);
+}
+
+/**
+ * A Python `dict` whose keys keep their Python types and order: `{0: 'person'}` has the int key 0, where a
+ * JavaScript object would make it the string '0' (and put integer-like keys first). Keys may be anything
+ * hashable in Python: null, booleans, numbers, bigints, strings, `pyFloat()` and `pyTuple()` of those.
+ */
+export class PyDict {
+  readonly entries: readonly (readonly [unknown, unknown])[];
+  constructor(entries: Iterable<readonly [unknown, unknown]>) {
+    this.entries = [...entries];
+  }
+}
+
+/** A key-preserving Python dict from `[key, value]` pairs or a Map (see `PyDict`). */
+export function pyDict(entries: Iterable<readonly [unknown, unknown]>): PyDict {
+  return new PyDict(entries);
+}
+
+/**
+ * Deeper nesting is refused: CPython's tokenizer stops at 200 nested brackets ("too many nested parentheses"),
+ * counting the outermost one.
+ */
+export const MAX_LITERAL_DEPTH = 200;
 
 export interface ToPythonLiteralOptions {
   /** The name of the value in error messages, e.g. `args`. @default 'value' */
@@ -110,7 +147,54 @@ function refuse(path: string, value: unknown, why: string): never {
   throw new UsageError(`Cannot write \`${path}\` as a Python literal: got ${got}; ${why}.`, path.split(/[.[]/)[0]);
 }
 
+// pyTuple() and pyDict() are accepted too; the message names what a plain caller would pass.
 const ACCEPTED = 'expected null, a boolean, a number, a bigint, a string, pyFloat(), an array or a plain object';
+
+/** A dict key Python can hash: a scalar, or a tuple of hashable keys. */
+function checkKey(key: unknown, path: string): void {
+  if (key instanceof PyTuple) {
+    key.items.forEach((item, i) => checkKey(item, `${path}[${i}]`));
+    return;
+  }
+  const scalar =
+    key === null || key instanceof PyFloat || ['string', 'number', 'boolean', 'bigint'].includes(typeof key);
+  if (!scalar)
+    refuse(path, key, 'a dict key must be hashable: null, a boolean, a number, a string, pyFloat() or pyTuple()');
+}
+
+function encodeContainer(value: object, path: string, stack: Set<object>): string {
+  if (value instanceof PyTuple) {
+    const items = value.items.map((item, i) => encode(item, childPath(path, i), stack));
+    return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
+  }
+  if (value instanceof PyDict) {
+    const entries = value.entries.map(([key, item], i) => {
+      checkKey(key, `${path}.keys[${i}]`);
+      const keyText = encode(key, `${path}.keys[${i}]`, stack);
+      return `${keyText}: ${encode(item, `${path}[${keyText}]`, stack)}`;
+    });
+    return `{${entries.join(', ')}}`;
+  }
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) refuse(childPath(path, i), undefined, 'arrays must not have holes');
+      items.push(encode(value[i], childPath(path, i), stack));
+    }
+    return `[${items.join(', ')}]`;
+  }
+  if (!isPlainObject(value)) {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+    return refuse(path, value, `a ${name} instance has no Python literal; ${ACCEPTED}`);
+  }
+  if (Object.getOwnPropertySymbols(value).length > 0) refuse(path, value, 'symbol keys have no Python literal');
+  // Own keys only, `__proto__` included (an own data property read as such, never the prototype).
+  const entries = Object.keys(value).map((key) => {
+    const item = (Object.getOwnPropertyDescriptor(value, key) as PropertyDescriptor).value as unknown;
+    return `${pythonString(key)}: ${encode(item, childPath(path, key), stack)}`;
+  });
+  return `{${entries.join(', ')}}`;
+}
 
 function encode(value: unknown, path: string, stack: Set<object>): string {
   switch (typeof value) {
@@ -134,23 +218,7 @@ function encode(value: unknown, path: string, stack: Set<object>): string {
     refuse(path, value, `it is nested deeper than ${MAX_LITERAL_DEPTH} levels, which Python cannot parse`);
   stack.add(value);
   try {
-    if (Array.isArray(value)) {
-      const items: string[] = [];
-      for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) refuse(childPath(path, i), undefined, 'arrays must not have holes');
-        items.push(encode(value[i], childPath(path, i), stack));
-      }
-      return `[${items.join(', ')}]`;
-    }
-    if (!isPlainObject(value)) {
-      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
-      return refuse(path, value, `a ${name} instance has no Python literal; ${ACCEPTED}`);
-    }
-    if (Object.getOwnPropertySymbols(value).length > 0) refuse(path, value, 'symbol keys have no Python literal');
-    const entries = Object.keys(value).map(
-      (key) => `${pythonString(key)}: ${encode(value[key], childPath(path, key), stack)}`,
-    );
-    return `{${entries.join(', ')}}`;
+    return encodeContainer(value, path, stack);
   } finally {
     stack.delete(value);
   }

@@ -43,7 +43,7 @@ export class CappedLog {
     this.current = new Appender(file, onError);
   }
 
-  write(chunk: string): void {
+  write(chunk: string | Buffer): void {
     if (this.headLeft > 0) {
       const bytes = Buffer.byteLength(chunk);
       if (bytes <= this.headLeft) {

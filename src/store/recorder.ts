@@ -113,7 +113,13 @@ export class RunRecorder {
   static open(init: RecorderInit): RunRecorder | undefined {
     let dir: string | undefined;
     try {
-      mkdirSync(runsDir(init.stateDir), { recursive: true, mode: DIR_MODE });
+      // Not one recursive mkdir: that reports a read-only file system as ENOENT.
+      mkdirSync(init.stateDir, { recursive: true, mode: DIR_MODE });
+      try {
+        mkdirSync(runsDir(init.stateDir), { mode: DIR_MODE });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
       let id = init.id;
       for (let tries = 0; ; tries++) {
         const candidate = runDir(init.stateDir, id);

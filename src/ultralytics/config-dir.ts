@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { launcherCwd } from '../launch/resolve/cwd.js';
 import { DdprunError } from '../errors.js';
 
 function isWritableDir(dir: string): boolean {
@@ -27,7 +28,12 @@ function preferredConfigDir(subDir: string, env: NodeJS.ProcessEnv): string {
 
 /** Every directory `getUserConfigDir` may return, in order; nothing is created. */
 export function configDirCandidates(subDir = 'Ultralytics', env: NodeJS.ProcessEnv = process.env): string[] {
-  return [preferredConfigDir(subDir, env), path.join('/tmp', subDir), path.join(process.cwd(), subDir)];
+  const cwd = launcherCwd(); // deleted: no `<cwd>/<subDir>` candidate
+  return [
+    preferredConfigDir(subDir, env),
+    path.join('/tmp', subDir),
+    ...(cwd === undefined ? [] : [path.join(cwd, subDir)]),
+  ];
 }
 
 function usable(dir: string): boolean {
@@ -57,7 +63,7 @@ export function getUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv 
     }
   }
   throw new DdprunError(
-    `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(process.cwd(), subDir)}' could not be created or written. ` +
+    `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(launcherCwd() ?? '.', subDir)}' could not be created or written. ` +
       'Set YOLO_CONFIG_DIR to a writable directory (or pass `configDir`).',
   );
 }

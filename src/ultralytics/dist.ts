@@ -1,10 +1,10 @@
-import { lstatSync, mkdirSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { chmodSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DdprunError, UsageError, describeValue } from '../errors.js';
 import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import { findPython, probeTorch } from '../python/find-python.js';
-import { configDirCandidates, getUserConfigDir } from './config-dir.js';
+import { getUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
 import { checkTrainer, trainerId, type CheckedTrainer } from './trainer.js';
@@ -27,19 +27,70 @@ function ddpDirError(dir: string, detail: string, cause?: unknown): DdprunError 
   );
 }
 
-/** Creates `<configDir>/DDP` (0o700) and makes sure it is a real directory of ours, not a planted link. */
-function ensureDdpDir(configDir: string): string {
-  const dir = path.join(configDir, 'DDP');
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw ddpDirError(dir, (error as Error).message, error);
+const OTHERS_WRITE = 0o022;
+const STICKY = 0o1000;
+
+/**
+ * Checks that no other user can replace what is below `dir`: it and each ancestor belong to us or root, and
+ * none is writable by others unless sticky (as /tmp is: others can then neither rename nor remove our entries).
+ */
+function checkAncestors(dir: string, from: string): void {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  for (let at = from; ; at = path.dirname(at)) {
+    const stats = lstatSync(at);
+    if (uid !== undefined && stats.uid !== uid && stats.uid !== 0)
+      throw ddpDirError(dir, `${JSON.stringify(at)} belongs to uid ${stats.uid}, who could replace the entry file`);
+    if ((stats.mode & OTHERS_WRITE) !== 0 && (stats.mode & STICKY) === 0)
+      throw ddpDirError(
+        dir,
+        `${JSON.stringify(at)} is writable by others (mode ${(stats.mode & 0o7777).toString(8)}) and not sticky, so another user could replace the entry file`,
+      );
+    if (path.dirname(at) === at) return;
   }
-  const stats = lstatSync(dir);
-  if (!stats.isDirectory()) throw ddpDirError(dir, 'it is not a directory');
+}
+
+/**
+ * Creates `<configDir>/DDP` (0o700) and makes sure that nobody else can change what runs: a real directory of
+ * ours (a DDP folder of ours that others may write is made 0o700; a sticky one is fine, our file stays ours),
+ * below folders that others cannot write.
+ */
+function ensureDdpDir(configDir: string): string {
+  const wanted = path.join(configDir, 'DDP');
+  let existing = configDir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  checkAncestors(wanted, realpathSync(existing)); // before anything is created below it
+  try {
+    mkdirSync(wanted, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw ddpDirError(wanted, (error as Error).message, error);
+  }
+  const stats = lstatSync(wanted);
+  if (!stats.isDirectory()) throw ddpDirError(wanted, 'it is not a directory');
   if (typeof process.getuid === 'function' && stats.uid !== process.getuid())
-    throw ddpDirError(dir, `it belongs to uid ${stats.uid}`);
+    throw ddpDirError(wanted, `it belongs to uid ${stats.uid}`);
+  const dir = realpathSync(wanted);
+  if ((stats.mode & OTHERS_WRITE) !== 0 && (stats.mode & STICKY) === 0) chmodSync(dir, 0o700);
+  checkAncestors(dir, path.dirname(dir));
   return dir;
+}
+
+/** Writes `content` to a new file (never an existing name or a link), then checks that the name still leads to it. */
+async function writeNewFile(file: string, content: string): Promise<void> {
+  const handle = await open(
+    file,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+    const written = await handle.stat();
+    const named = lstatSync(file);
+    if (named.ino !== written.ino || named.dev !== written.dev || !named.isFile())
+      throw new DdprunError(`The entry file ${JSON.stringify(file)} was replaced while it was written.`);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeEntryFile(checked: CheckedTrainer, id: number, configDir: string | undefined): Promise<string> {
@@ -48,13 +99,13 @@ async function writeEntryFile(checked: CheckedTrainer, id: number, configDir: st
   for (let attempt = 0; ; attempt++) {
     const file = path.join(dir, entryFileName(id));
     try {
-      // 'wx': never follow or reuse an existing name (as NamedTemporaryFile's O_EXCL).
-      await writeFile(file, content, { encoding: 'utf8', mode: 0o600, flag: 'wx' });
+      // O_EXCL | O_NOFOLLOW: never follow or reuse an existing name (as NamedTemporaryFile's O_EXCL).
+      await writeNewFile(file, content);
       return file;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && attempt < 100) continue;
-      await rm(file, { force: true }).catch(() => undefined);
+      if (code !== 'EEXIST') await rm(file, { force: true }).catch(() => undefined);
       const hint = code === 'ENOSPC' ? 'the disk is full' : (error as Error).message;
       throw ddpDirError(dir, hint, error);
     }
@@ -113,7 +164,8 @@ export async function generateDdpCommand(
   }
   const checked = checkTrainer(trainer);
   const removeDir = !checked.resume && checked.saveDir !== undefined ? checked.saveDir : undefined;
-  const configDirs = options.configDir === undefined ? configDirCandidates() : [path.resolve(options.configDir)];
+  // The given config dir is protected besides every default one (whose parent, ~/.config, must survive too).
+  const configDirs = options.configDir === undefined ? [] : [path.resolve(options.configDir)];
   if (removeDir !== undefined) checkSaveDir(removeDir, { configDirs }); // refuse before any effect
 
   const found = await findPython(options.python === undefined ? {} : { python: options.python });

@@ -142,7 +142,39 @@ describe('parseCli: torchrun flags', () => {
 
   it('recognises subcommands only as the first argument', () => {
     expect(parseCli(['doctor', '--fix'])).toEqual({ kind: 'doctor', fix: true });
-    expect(parseCli(['gc'])).toEqual({ kind: 'gc' });
+    expect(parseCli(['gc'])).toEqual({ kind: 'gc', dryRun: false, maxAgeDays: 30, keep: 200 });
+    expect(parseCli(['gc', '--dry-run', '--max-age', '7', '--keep', '10'])).toEqual({
+      kind: 'gc',
+      dryRun: true,
+      maxAgeDays: 7,
+      keep: 10,
+    });
+    expect(parseCli(['ps', '-a', '--json'])).toEqual({ kind: 'ps', all: true, json: true });
+    expect(parseCli(['logs', '-f', '--rank', '1', '--tail', '5', '2026'])).toEqual({
+      kind: 'logs',
+      id: '2026',
+      follow: true,
+      rank: 1,
+      tail: 5,
+      json: false,
+    });
+    expect(parseCli(['show', '2026', '--json'])).toEqual({ kind: 'show', id: '2026', json: true });
+    expect(parseCli(['stop', '--kill', '--timeout', '5', '2026'])).toEqual({
+      kind: 'stop',
+      id: '2026',
+      kill: true,
+      timeoutMs: 5000,
+    });
+    expect(() => parseCli(['show'])).toThrow(
+      '`ddprun show` needs a run id (or a unique prefix of one). See `ddprun ps --all` for the runs.',
+    );
+    expect(() => parseCli(['logs', '--tail', 'x', '2026'])).toThrow(
+      '--tail expects an integer, e.g. `2`, got `"x"` (string).',
+    );
+    expect(launch(['-d', 'a.py'])).toMatchObject({ detach: true });
+    expect(launch(['--no-record', 'a.py']).options.record).toBe(false);
+    expect(() => parseCli(['-d', '--dry-run', 'a.py'])).toThrow('--detach and --dry-run exclude each other');
+    expect(launch(['./ps']).options.entry).toEqual({ script: './ps', args: [] });
     expect(launch(['--nproc-per-node', '2', 'train', 'x']).options.entry).toEqual({ script: 'train', args: ['x'] });
     expect(launch(['./train']).options.entry).toEqual({ script: './train', args: [] });
   });

@@ -320,10 +320,10 @@ describe('ddprun gc', () => {
     const run = await runCli(['gc'], { env: s.env });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
-      `ddprun gc: removed 1 stale temp entry file(s):\n  ${path.join(dir, '_temp_deadbeef1.py')}\n`,
+      `ddprun gc: removed 1 stale temp entry file(s):\n  ${path.join(dir, '_temp_deadbeef1.py')}\nddprun gc: no runs to prune.\n`,
     );
     expect(readdirSync(dir)).toEqual(['_temp_alive0002.py']);
     const again = await runCli(['gc'], { env: s.env });
-    expect(again.stdout).toBe('ddprun gc: no stale temp entry files.\n');
+    expect(again.stdout).toBe('ddprun gc: no stale temp entry files.\nddprun gc: no runs to prune.\n');
   });
 });

@@ -48,7 +48,7 @@ const bad: [string, Partial<LaunchOptions> & Record<string, unknown>, string][] 
   [
     'gracePeriodMs NaN',
     { gracePeriodMs: Number.NaN },
-    'Expected the `gracePeriodMs` option to be an integer from 0 to 86400000, got `null` (number)',
+    'Expected the `gracePeriodMs` option to be an integer from 0 to 86400000, got `NaN` (number)',
   ],
   [
     'redirects "both"',

@@ -76,7 +76,7 @@ describe('toPythonLiteral', () => {
       ],
       [
         { deep: nested(MAX_LITERAL_DEPTH) },
-        `Cannot write \`args.deep${'[0].k'.repeat(49)}[0]\` as a Python literal: got an object; it is nested deeper than 100 levels, which Python cannot parse.`,
+        `Cannot write \`args.deep${'[0].k'.repeat(MAX_LITERAL_DEPTH / 2 - 1)}[0]\` as a Python literal: got an object; it is nested deeper than ${MAX_LITERAL_DEPTH} levels, which Python cannot parse.`,
       ],
     ];
     for (const [value, message] of cases) expect(() => toPythonLiteral(value, { name: 'args' })).toThrow(message);

@@ -9,12 +9,16 @@ import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
+import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../resolve/port.js';
 import { waitForMaster } from './rendezvous.js';
-import { RankGroup, type GroupOutcome } from './supervisor.js';
+import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
+import { forwardJobControl } from './job-control.js';
+import { LogFiles } from './log-files.js';
+import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
@@ -51,6 +55,7 @@ class Launch {
   /** Trainer mode: the attempts that resumed from this run's last.pt. */
   private readonly resumes: ResumeRecord[] = [];
   private startedAt = Date.now();
+  private groupIo: GroupIo = {};
   /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
   recorder: RunRecorder | undefined;
   /** The handle's `runId`: chosen now, final once the record exists; undefined when nothing is recorded. */
@@ -59,6 +64,7 @@ class Launch {
   constructor(
     private readonly options: LaunchOptions | ResolvedOptions,
     private readonly isResolved: boolean,
+    private readonly consoleStreams: ConsoleStreams | undefined,
     private readonly argv: readonly string[] | undefined,
     private readonly context: LaunchContext = {},
   ) {
@@ -71,6 +77,17 @@ class Launch {
     this.events.emit('stopping', { signal, force: this.stops > 0 });
     if (++this.stops > 1) this.group?.kill();
     else this.group?.stop(signal);
+  }
+
+  /**
+   * The console's reader went away (`ddprun … | head -1`, a closed terminal): the run stops as that signal would
+   * stop it (exit 141 or 129; the ranks get SIGTERM and the grace period), nothing more is written there, and the
+   * log files keep everything. A later real signal or stop() counts as the first.
+   */
+  private readerGone(as: 'SIGPIPE' | 'SIGHUP'): void {
+    if (this.stopSignal) return;
+    this.stopSignal = as;
+    this.group?.stop('SIGTERM');
   }
 
   /** Opens the run's record in the store; a store that cannot be written gives one warning and no record. */
@@ -109,7 +126,9 @@ class Launch {
     createRunFolder(resolved.runDir);
     const watchdog = new Watchdog(resolved.runDir);
     try {
+      this.groupIo = { logFiles: new LogFiles(resolved.logDir), console: this.watchConsole(resolved, disposers) };
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
+      if (resolved.handleSignals) disposers.push(forwardJobControl(() => this.group?.groups() ?? []));
       if (resolved.signal) disposers.push(this.onAbort(resolved.signal));
       if ('trainer' in resolved.entry) {
         const trainer = resolved.entry.trainer;
@@ -162,9 +181,10 @@ class Launch {
       if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, () => this.stopSignal !== null);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
-      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, () =>
-        watchRank0(this.events, this.tracker),
-      );
+      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
+        ...this.groupIo,
+        watchRank0: () => watchRank0(this.events, this.tracker),
+      });
       this.group = group;
       const outcome = await group.run().finally(() => watchdog.forget());
       this.group = undefined;
@@ -280,7 +300,7 @@ class Launch {
     const port = resolved.masterPort ?? (await findFreeNetworkPort());
     const plan = planAgent(resolved, port, entryFile);
     if (this.stopSignal) return this.stopped(0, 0, []);
-    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved));
+    const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
     const outcome = await group.run().finally(() => watchdog.forget());
     this.group = undefined;
@@ -336,6 +356,16 @@ class Launch {
     };
   }
 
+  /** The console this launch writes to (its own lines, or a renderer's): watched for back-pressure and its reader. */
+  private watchConsole(resolved: ResolvedOptions, disposers: (() => void)[]): ConsoleOutput | undefined {
+    const streams =
+      this.consoleStreams ?? (resolved.console ? { stdout: process.stdout, stderr: process.stderr } : undefined);
+    if (!streams) return undefined;
+    const output = new ConsoleOutput(streams, (_stream, as) => this.readerGone(as));
+    disposers.push(() => output.dispose());
+    return output;
+  }
+
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
       const handler = () => this.stop(signal);
@@ -366,7 +396,7 @@ export function exitCodeOf(rc: RootCause): number {
  * whole group (and restarts it while restarts remain), signals are forwarded, nothing outlives the launch.
  */
 export function launch(options: LaunchOptions): LaunchHandle {
-  return start(new Launch(options, false, undefined));
+  return start(new Launch(options, false, undefined, undefined));
 }
 
 /** What a launch records besides its options: the command line, the run it resumes, the store it records into. */
@@ -376,9 +406,18 @@ export interface LaunchContext {
   stateDir?: string;
 }
 
-/** `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). */
-export function launchResolved(resolved: ResolvedOptions, context: LaunchContext = {}): LaunchHandle {
-  return start(new Launch(resolved, true, context.argv, context));
+/**
+ * `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). `console`:
+ * the streams the caller renders the launch to (default: process.stdout/stderr when `resolved.console`); their
+ * back-pressure pauses the ranks, and when their reader goes away the launch stops. `context`: the command line as
+ * typed, the run this one resumes, and the store to record into, for the run's record.
+ */
+export function launchResolved(
+  resolved: ResolvedOptions,
+  console?: ConsoleStreams,
+  context: LaunchContext = {},
+): LaunchHandle {
+  return start(new Launch(resolved, true, console, context.argv, context));
 }
 
 function start(run: Launch): LaunchHandle {
@@ -408,7 +447,7 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal);
+      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
     },
   };
   return handle;

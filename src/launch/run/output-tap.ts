@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 // the per-line view; this is the per-chunk one, and the supervisor only pays for it when someone is attached.
 
 /** Receives one rank stream's chunks, in order, exactly as read from its pipe. */
-export type ChunkSink = (chunk: string) => void;
+export type ChunkSink = (chunk: string | Buffer) => void;
 
 /** Opens a sink per attempt, rank and stream (rank -1: a torchrun agent's own output). */
 export interface OutputTap {

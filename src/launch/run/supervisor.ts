@@ -1,25 +1,38 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { mkdirSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { LineSplitter, Tail, openLog } from './logs.js';
-import { outputTapOf, type ChunkSink } from './output-tap.js';
+import type { Readable } from 'node:stream';
+import type { ConsoleOutput } from './console-output.js';
 import type { FailedRank } from './failure.js';
+import { GroupLifecycle, type GroupState } from './group-state.js';
+import { LogFiles } from './log-files.js';
+import { outputTapOf, type ChunkSink } from './output-tap.js';
+import { prepareRankFolders } from './rank-folders.js';
+import { Tail } from './logs.js';
+import type { Watchdog } from './pdeathsig.js';
+import {
+  agentPolicy,
+  pipeOutput,
+  rankPolicy,
+  type Demux,
+  type OutputContext,
+  type OutputPolicy,
+} from './rank-output.js';
+import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from './proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
-import type { Watchdog } from './pdeathsig.js';
-import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
+import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
+
+export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
 
 /** Lines of a rank's stderr kept for the root cause when it writes no error file. */
 const STDERR_TAIL_LINES = 40;
 const AGENT_TAIL_LINES = 400;
-/** How long to wait for a rank's pipes to drain after the whole group is gone. */
+/**
+ * How long to wait for the ranks' pipes to drain once every group is gone. Until then the pipes stay open, so a
+ * rank's child that outlives the rank keeps writing (no SIGPIPE) while the rest of the group runs; only a process
+ * that escaped its group (`setsid`) can hold a pipe past this.
+ */
 const STREAM_DRAIN_MS = 2000;
-
-/** Splits a torchrun agent's tee'd output (`[default1]:text`) back into ranks; undefined for the agent's own lines. */
-export type Demux = (line: string) => { rank: number; localRank: number; text: string } | undefined;
 
 export interface GroupOutcome {
   ranks: RankResult[];
@@ -27,302 +40,177 @@ export interface GroupOutcome {
   failed: FailedRank | undefined;
 }
 
-interface RankState {
-  plan: RankPlan;
-  child: ChildProcess;
-  pid: number | undefined;
-  /** The rank's process group, signalled only while it is provably ours (undefined when the spawn failed). */
-  group: OwnedGroup | undefined;
-  startedAt: number;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  endedAt: number | undefined;
-  tail: Tail;
-  streamsDone: Promise<void>;
-  /** Settles when the rank has exited, or failed to spawn. */
-  done: Promise<void>;
-  logs: WriteStream[];
-}
-
-/** `[rank3]:`, or `[local1]:` for a torchrun rank whose global rank is not known. */
-export function rankPrefix(rank: number, localRank: number): string {
-  return rank >= 0 ? `[rank${rank}]:` : `[local${localRank}]:`;
-}
-
-/** Writes to a console stream with back-pressure: a full pipe pauses the rank's output instead of buffering it. */
-function forward(target: Writable, source: Readable, text: string): void {
-  if (!target.write(text)) {
-    source.pause();
-    target.once('drain', () => source.resume());
-  }
+/** What the group writes to besides events: the watched console, and the launch's log files. */
+export interface GroupIo {
+  console?: ConsoleOutput;
+  logFiles?: LogFiles;
+  /** Native backend: a watcher of rank 0's decoded output (progress bars, the trainer's run folder), per attempt. */
+  watchRank0?: () => OutputWatcher;
 }
 
 /**
  * One attempt: spawns every local rank in its own process group, streams its output, and on the first failure
- * stops all the others at once (signal → grace period → SIGKILL of the whole group).
+ * stops all the others at once (signal → grace period → SIGKILL of the whole group). Its lifecycle is GroupState.
  */
 export class RankGroup {
-  private readonly states: RankState[] = [];
+  private readonly ranks: RankProcess[] = [];
+  private readonly life = new GroupLifecycle();
   private failed: FailedRank | undefined;
-  private stopping = false;
-  private readonly force = { now: false };
   private graceTimer: NodeJS.Timeout | undefined;
   /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
   private readonly demuxedTails = new Map<string, Tail>();
   /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
   private readonly demuxedSinks = new Map<string, ChunkSink>();
+  private readonly output: OutputContext;
+  private readonly logFiles: LogFiles;
+  private readonly watchRank0: (() => OutputWatcher) | undefined;
 
   constructor(
     private readonly resolved: ResolvedOptions,
     private readonly plan: LaunchPlan,
-    private readonly events: EventEmitter,
+    private readonly events: EventEmitter<LaunchEvents>,
     private readonly watchdog: Watchdog,
     private readonly demux?: Demux,
-    /** Native backend: a watcher of rank 0's raw output (progress bars, the trainer's run folder), per attempt. */
-    private readonly watchRank0?: () => OutputWatcher,
-  ) {}
+    io: GroupIo = {},
+  ) {
+    this.output = { resolved, events, console: io.console };
+    this.logFiles = io.logFiles ?? new LogFiles(resolved.logDir);
+    this.watchRank0 = io.watchRank0;
+  }
+
+  get state(): GroupState {
+    return this.life.state;
+  }
+
+  /** The process groups of the ranks started so far (each rank leads its own), signalled only while ours. */
+  groups(): OwnedGroup[] {
+    return this.ranks.flatMap((r) => (r.group ? [r.group] : []));
+  }
 
   /** Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer. */
   stop(signal: NodeJS.Signals): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    for (const s of this.states) if (s.group) signalOwnedGroup(s.group, signal);
+    if (!this.life.can('stopping')) return;
+    this.life.to('stopping');
+    for (const group of this.groups()) signalOwnedGroup(group, signal);
     this.graceTimer = setTimeout(() => this.kill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
   }
 
-  /** SIGKILLs every group now (a second Ctrl-C). */
+  /** SIGKILLs every group now (a second Ctrl-C, or the grace period is over). */
   kill(): void {
-    this.stopping = true;
-    this.force.now = true;
-    for (const s of this.states) if (s.group) signalOwnedGroup(s.group, 'SIGKILL');
+    if (this.life.state === 'ended') return;
+    if (this.life.can('killing')) this.life.to('killing');
+    else this.life.force.now = true; // reaping: the reaper SIGKILLs what is left at once
+    for (const group of this.groups()) signalOwnedGroup(group, 'SIGKILL');
   }
 
   async run(): Promise<GroupOutcome> {
+    // Every rank's folders first: one bad path starts no rank of the attempt.
+    prepareRankFolders(this.plan.ranks);
+    await this.startAll();
+    await Promise.all(this.ranks.map((r) => r.done));
+    await this.teardown();
+    return { failed: this.failed, ranks: this.ranks.map(rankResult) };
+  }
+
+  private async startAll(): Promise<void> {
     try {
       for (const rank of this.plan.ranks) {
-        if (this.stopping) break;
+        if (this.life.state !== 'starting') break;
         await this.start(rank);
       }
+      if (this.life.state === 'starting') this.life.to('running');
     } catch (error) {
       // A rank could not be set up (its log file, its folder): the ranks already started must not outlive this.
       this.kill();
-      await Promise.all(this.states.map((s) => s.done));
-      await reapGroups(this.groups(), 0, this.force);
+      await Promise.all(this.ranks.map((r) => r.done));
+      await reapGroups(this.groups(), 0, this.life.force);
+      await this.closeStreams();
       throw error;
     }
-    await Promise.all(this.states.map((s) => s.done));
-    // Leaders are gone; their children (data-loader workers, anything forked) go too: asked first, then killed.
-    const stoppedAlready = this.stopping;
-    this.stopping = true;
-    for (const s of this.states) if (s.group && !stoppedAlready) signalOwnedGroup(s.group, 'SIGTERM');
-    await reapGroups(this.groups(), this.resolved.gracePeriodMs, this.force);
+  }
+
+  /** Every rank has exited: what they left in their groups is asked to stop (unless a stop did), then killed. */
+  private async teardown(): Promise<void> {
+    const signalled = this.life.state !== 'running';
+    this.life.to('reaping');
+    if (!signalled) for (const group of this.groups()) signalOwnedGroup(group, 'SIGTERM');
+    await reapGroups(this.groups(), this.resolved.gracePeriodMs, this.life.force);
     clearTimeout(this.graceTimer);
-    await Promise.all(this.states.map((s) => s.streamsDone));
-    await Promise.all(this.states.flatMap((s) => s.logs.map((l) => new Promise<void>((resolve) => l.end(resolve)))));
-    return {
-      failed: this.failed,
-      ranks: this.states.map((s) => ({
-        rank: s.plan.rank,
-        localRank: s.plan.localRank,
-        pid: s.pid,
-        exitCode: s.exitCode,
-        signal: s.signal,
-        durationMs: (s.endedAt ?? Date.now()) - s.startedAt,
-      })),
-    };
+    await this.closeStreams();
+    this.life.to('ended');
   }
 
-  private groups(): OwnedGroup[] {
-    return this.states.flatMap((s) => (s.group ? [s.group] : []));
+  /**
+   * Waits for the pipes to drain, closes them, then the log files. A pipe still open STREAM_DRAIN_MS after the groups
+   * are gone is held by a process that escaped them, and is closed; one paused by a slow reader is waited for.
+   */
+  private async closeStreams(): Promise<void> {
+    const drained = Promise.all(this.ranks.map((r) => r.streamsDone));
+    while (!(await settlesWithin(drained, STREAM_DRAIN_MS)) && this.pipes().some((p) => p.isPaused()));
+    for (const pipe of this.pipes()) pipe.destroy();
+    await drained;
+    await Promise.all(this.ranks.flatMap(closeLogs));
   }
 
-  private start(rank: RankPlan): Promise<RankState> {
-    const { resolved, events } = this;
-    // Everything that can fail is prepared before the rank exists.
-    mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
-    const logs = {
-      stdout: rank.stdoutLog ? openLog(rank.stdoutLog) : undefined,
-      stderr: rank.stderrLog ? openLog(rank.stderrLog) : undefined,
-    };
-    const [file, ...args] = rank.argv as [string, ...string[]];
-    const child = spawn(file, args, {
-      cwd: rank.cwd,
-      env: { ...process.env, ...rank.env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const state: RankState = {
-      plan: rank,
-      child,
-      // Set synchronously by a successful spawn: a stop() before the 'spawn' event still reaches this rank.
-      pid: child.pid,
-      group:
-        child.pid === undefined
-          ? undefined
-          : {
-              pgid: child.pid,
-              leaderUnreaped: () => child.exitCode === null && child.signalCode === null,
-              mark: runMark(resolved.runDir),
-            },
-      startedAt: Date.now(),
-      exitCode: null,
-      signal: null,
-      endedAt: undefined,
-      // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
-      tail: new Tail(this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES),
-      streamsDone: Promise.resolve(),
-      done: Promise.resolve(),
-      logs: [logs.stdout, logs.stderr].filter((l) => l !== undefined),
-    };
+  private pipes(): Readable[] {
+    return this.ranks.flatMap((r) =>
+      [r.child.stdout, r.child.stderr].filter((p): p is Readable => p !== null && !p.destroyed),
+    );
+  }
+
+  private start(plan: RankPlan): Promise<void> {
+    // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
+    const rank = spawnRank(plan, this.logFiles, this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES);
+    rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
-    this.states.push(state);
-    let markDone = () => {};
-    state.done = new Promise<void>((resolve) => (markDone = resolve));
-    const shown = resolved.console && resolved.localRanksFilter.has(rank.localRank);
-    const prefix = `[rank${rank.rank}]:`;
-    const watcher = rank.rank === 0 && !this.demux ? this.watchRank0?.() : undefined;
-    const pipe = (stream: 'stdout' | 'stderr', source: Readable, log: WriteStream | undefined) => {
-      const sel = resolved.redirects[rank.localRank] ?? 'none';
-      const redirected = sel === 'all' || sel === stream;
-      const toConsole = shown && !redirected;
-      const target = stream === 'stdout' ? process.stdout : process.stderr;
-      let batch: string[] = [];
-      // Whoever keeps the raw output (the run store) gets every chunk; under torchrun, each rank's lines.
-      const sink = this.demux
-        ? undefined
-        : outputTapOf(events)?.open(this.plan.attempt, rank.rank, rank.localRank, stream);
-      const splitter = new LineSplitter((raw) => {
-        const own = this.demux?.(raw);
-        if (own) {
-          this.demuxedSink(own.rank, own.localRank, stream)?.(`${own.text}\n`);
-          if (stream === 'stderr') this.tailOf(own.rank, own.localRank).push(own.text);
-          if (resolved.console && resolved.localRanksFilter.has(own.localRank))
-            batch.push(`${rankPrefix(own.rank, own.localRank)}${own.text}\n`);
-          if (events.listenerCount('line') > 0)
-            events.emit('line', { rank: own.rank, localRank: own.localRank, stream, text: own.text });
-          return;
-        }
-        if (this.demux) {
-          // The torchrun agent's own lines: no rank of their own.
-          this.demuxedSink(-1, -1, stream)?.(`${raw}\n`);
-          if (resolved.console) batch.push(`${raw}\n`);
-          if (stream === 'stderr') state.tail.push(raw);
-          if (events.listenerCount('line') > 0) events.emit('line', { rank: -1, localRank: -1, stream, text: raw });
-          return;
-        }
-        if (toConsole) batch.push(`${prefix}${raw}\n`);
-        if (stream === 'stderr') state.tail.push(raw);
-        if (events.listenerCount('line') > 0)
-          events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text: raw });
+    this.ranks.push(rank);
+    const watcher = plan.rank === 0 && !this.demux ? this.watchRank0?.() : undefined;
+    rank.streamsDone = Promise.all([this.pipe(rank, 'stdout', watcher), this.pipe(rank, 'stderr', watcher)]).then(() =>
+      watcher?.end(),
+    );
+    rank.child.on('exit', (code, signal) => this.onExit(rank, code, signal));
+    return new Promise<void>((resolve) => {
+      if (rank.pid !== undefined) this.watchdog.watch(rank.pid, readStat(rank.pid)?.start);
+      rank.child.once('spawn', () => {
+        if (rank.pid !== undefined) this.emitStarted(plan, rank.pid);
+        resolve();
       });
-      source.setEncoding('utf8');
-      // Nobody needs this stdout line by line (no listener, no demux): prefix whole chunks at once.
-      const bulk = stream === 'stdout' && !this.demux;
-      source.on('data', (chunk: string) => {
-        log?.write(chunk);
-        watcher?.push(stream, chunk);
-        sink?.(chunk);
-        if (bulk && events.listenerCount('line') === 0) {
-          const text = splitter.pushPrefixed(chunk, prefix);
-          if (toConsole && text) forward(target, source, text);
-          return;
-        }
-        splitter.push(chunk);
-        if (batch.length) {
-          const text = batch.join('');
-          batch = [];
-          forward(target, source, text);
-        }
+      rank.child.once('error', (error: NodeJS.ErrnoException) => {
+        if (rank.child.pid !== undefined) return;
+        this.onSpawnError(rank, error);
+        resolve();
       });
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          splitter.end();
-          if (batch.length) target.write(batch.join(''));
-          batch = [];
-          resolve();
-        };
-        source.once('end', done);
-        source.once('close', done);
-      });
-    };
-    const stdoutDone = pipe('stdout', child.stdout as Readable, logs.stdout);
-    const stderrDone = pipe('stderr', child.stderr as Readable, logs.stderr);
-    state.streamsDone = Promise.race([
-      Promise.all([stdoutDone, stderrDone]).then(() => undefined),
-      // A grandchild that escaped its group could hold the pipe open forever; never wait on it past this.
-      state.done.then(() => new Promise<void>((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())),
-    ]).then(() => {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      watcher?.end();
     });
+  }
 
-    child.on('exit', (code, signal) => {
-      state.exitCode = code;
-      state.signal = signal;
-      state.endedAt = Date.now();
-      markDone();
-      // The failure is recorded before listeners hear of the exit: a stop() from an 'exited' listener keeps it.
-      if ((code !== 0 || signal !== null) && !this.stopping && !this.failed) {
-        this.failed = {
-          rank: rank.rank,
-          localRank: rank.localRank,
-          pid: state.pid,
-          exitCode: code,
-          signal,
-          exitedAt: new Date(state.endedAt),
-          errorFile: rank.errorFile,
-          stderrTail: '',
-        };
-        this.stop('SIGTERM');
-      }
-      events.emit('exited', {
-        attempt: this.plan.attempt,
-        rank: rank.rank,
-        localRank: rank.localRank,
-        exitCode: code,
-        signal,
-      });
-    });
-
-    return new Promise<RankState>((resolve) => {
-      if (child.pid !== undefined) this.watchdog.watch(child.pid, readStat(child.pid)?.start);
-      child.once('spawn', () => {
-        if (child.pid !== undefined) {
-          events.emit('started', {
-            attempt: this.plan.attempt,
-            rank: rank.rank,
-            localRank: rank.localRank,
-            pid: child.pid,
-            masterPort: this.plan.masterPort,
-          });
+  /** Streams one of a rank's pipes through its output policy (a native rank's, or the torchrun agent's). */
+  private pipe(rank: RankProcess, stream: 'stdout' | 'stderr', watcher?: OutputWatcher): Promise<void> {
+    const base = this.demux
+      ? agentPolicy(
+          this.output,
+          this.demux,
+          stream,
+          rank.tail,
+          (r, l) => this.tailOf(r, l),
+          (r, l) => this.demuxedSink(r, l, stream),
+        )
+      : rankPolicy(this.output, rank.plan, stream, rank.tail);
+    // Rank 0's watcher sees the decoded text before the console does.
+    const policy: OutputPolicy = watcher
+      ? {
+          text: (text, valve) => {
+            watcher.push(stream, text);
+            base.text(text, valve);
+          },
+          end: (valve) => base.end(valve),
         }
-        resolve(state);
-      });
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        if (child.pid !== undefined) return;
-        // The spawn itself failed (no such executable, no permission): this rank failed before it existed.
-        state.exitCode = 127;
-        state.endedAt = Date.now();
-        state.tail.push(`ddprun: cannot start ${file}: ${error.message}`);
-        if (!this.stopping && !this.failed) {
-          this.failed = {
-            rank: rank.rank,
-            localRank: rank.localRank,
-            pid: undefined,
-            exitCode: 127,
-            signal: null,
-            exitedAt: new Date(),
-            errorFile: rank.errorFile,
-            stderrTail: '',
-          };
-          this.stop('SIGTERM');
-        }
-        markDone();
-        resolve(state);
-      });
-    });
+      : base;
+    // Whoever keeps the raw output (the run store) gets every chunk as read; under torchrun, each rank's lines.
+    const sink = this.demux
+      ? undefined
+      : outputTapOf(this.events)?.open(this.plan.attempt, rank.plan.rank, rank.plan.localRank, stream);
+    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], policy, sink);
   }
 
   private demuxedSink(rank: number, localRank: number, stream: 'stdout' | 'stderr'): ChunkSink | undefined {
@@ -336,6 +224,49 @@ export class RankGroup {
     return sink;
   }
 
+  private onExit(rank: RankProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    rank.exitCode = code;
+    rank.signal = signal;
+    rank.endedAt = Date.now();
+    rank.markDone();
+    // The failure is recorded before listeners hear of the exit: a stop() from an 'exited' listener keeps it.
+    if (code !== 0 || signal !== null) this.recordFailure(rank, rank.pid);
+    const { rank: r, localRank } = rank.plan;
+    this.events.emit('exited', { attempt: this.plan.attempt, rank: r, localRank, exitCode: code, signal });
+  }
+
+  /** The spawn itself failed (no such executable, no permission): this rank failed before it existed. */
+  private onSpawnError(rank: RankProcess, error: Error): void {
+    rank.exitCode = 127;
+    rank.endedAt = Date.now();
+    rank.tail.push(`ddprun: cannot start ${rank.plan.argv[0]}: ${error.message}`);
+    this.recordFailure(rank, undefined);
+    rank.markDone();
+  }
+
+  /** The first failure while the group runs is the group's; it stops the others. Later ones are its consequences. */
+  private recordFailure(rank: RankProcess, pid: number | undefined): void {
+    if (!this.life.acceptsFailure || this.failed) return;
+    const { rank: r, localRank, errorFile } = rank.plan;
+    const exitedAt = new Date(rank.endedAt ?? Date.now());
+    this.failed = {
+      rank: r,
+      localRank,
+      pid,
+      exitCode: rank.exitCode,
+      signal: rank.signal,
+      exitedAt,
+      errorFile,
+      stderrTail: '',
+    };
+    this.stop('SIGTERM');
+  }
+
+  private emitStarted(plan: RankPlan, pid: number): void {
+    const { attempt, masterPort } = this.plan;
+    this.events.emit('started', { attempt, rank: plan.rank, localRank: plan.localRank, pid, masterPort });
+  }
+
   private tailOf(rank: number, localRank: number): Tail {
     const key = rank >= 0 ? `r${rank}` : `l${localRank}`;
     let tail = this.demuxedTails.get(key);
@@ -346,11 +277,39 @@ export class RankGroup {
   /** The stderr tail of a rank, once its streams are drained (under the torchrun backend: by rank, else local rank). */
   stderrTailOf(rank: number, localRank = -1): string {
     if (this.demux) return (this.demuxedTails.get(`r${rank}`) ?? this.demuxedTails.get(`l${localRank}`))?.text() ?? '';
-    return this.states.find((s) => s.plan.rank === rank)?.tail.text() ?? '';
+    return this.ranks.find((r) => r.plan.rank === rank)?.tail.text() ?? '';
   }
 
   /** The torchrun agent's own stderr (its failure summary), once drained. */
   agentStderr(): string {
-    return this.states[0]?.tail.text() ?? '';
+    return this.ranks[0]?.tail.text() ?? '';
   }
+}
+
+/** The rank's process group, signalled only while provably ours (undefined when the spawn failed). */
+function ownedGroup(rank: RankProcess, runDir: string): OwnedGroup | undefined {
+  const { child } = rank;
+  if (child.pid === undefined) return undefined;
+  const leaderUnreaped = () => child.exitCode === null && child.signalCode === null;
+  return { pgid: child.pid, leaderUnreaped, mark: runMark(runDir) };
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
+
+function rankResult(r: RankProcess): RankResult {
+  return {
+    rank: r.plan.rank,
+    localRank: r.plan.localRank,
+    pid: r.pid,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    durationMs: (r.endedAt ?? Date.now()) - r.startedAt,
+  };
 }

@@ -1,0 +1,53 @@
+import { listRuns } from '../../store/read.js';
+import type { RunInfo } from '../../store/types.js';
+import { colorsFor } from '../colors.js';
+import { formatDuration, table } from '../format.js';
+import type { Io } from '../run-launch.js';
+import { commandLine, statusWord } from './describe.js';
+
+/** What `ps --json` prints per run. */
+export function psJson(run: RunInfo): Record<string, unknown> {
+  return {
+    id: run.id,
+    status: run.status,
+    ranks: run.nprocPerNode,
+    worldSize: run.worldSize,
+    attempt: run.attempt,
+    maxRestarts: run.maxRestarts,
+    elapsedMs: run.elapsedMs,
+    exitCode: run.exitCode ?? null,
+    command: commandLine(run),
+    argv: run.argv,
+    cwd: run.cwd,
+    host: run.host,
+    pid: run.launcher.pid,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt ?? null,
+  };
+}
+
+/** `ddprun ps [--all] [--json]`: running runs (with --all every run), newest first. */
+export function runPs(command: { all: boolean; json: boolean }, io: Io): number {
+  const runs = listRuns({ all: command.all });
+  if (command.json) {
+    io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
+    return 0;
+  }
+  const c = colorsFor(io.stdout, io.env);
+  const rows = [
+    ['ID', 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', 'COMMAND'],
+    ...runs.map((run) => [
+      run.id,
+      statusWord(run, c),
+      run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
+      `${run.attempt + 1}/${run.maxRestarts + 1}`,
+      formatDuration(run.elapsedMs),
+      run.exitCode === undefined ? '-' : String(run.exitCode),
+      commandLine(run),
+    ]),
+  ];
+  io.stdout.write(`${table(rows)}\n`);
+  if (runs.length === 0 && !command.all)
+    io.stderr.write('No run is running. `ddprun ps --all` lists finished runs too.\n');
+  return 0;
+}

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { formatRootCause } from '../../launch/run/failure.js';
+import { getRun, readRunEvents } from '../../store/read.js';
+import { LOGS_DIR } from '../../store/paths.js';
+import type { RunInfo } from '../../store/types.js';
+import { colorsFor } from '../colors.js';
+import { formatDuration } from '../format.js';
+import { formatSummary } from '../render.js';
+import type { Io } from '../run-launch.js';
+import { commandLine, resultFromEvents, statusText } from './describe.js';
+
+function when(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** The header `show` prints above the summary: what ran, where, when, and where its logs are. */
+function header(run: RunInfo, io: Io): string {
+  const c = colorsFor(io.stdout, io.env);
+  const rows: [string, string][] = [
+    ['command', commandLine(run)],
+    ['cwd', run.cwd],
+    ['host', `${run.host} (launcher pid ${run.launcher.pid}, user ${run.user}, ddprun ${run.version})`],
+    ['started', when(run.startedAt)],
+  ];
+  if (run.endedAt) rows.push(['ended', `${when(run.endedAt)} (after ${formatDuration(run.elapsedMs)})`]);
+  else rows.push(['elapsed', formatDuration(run.elapsedMs)]);
+  rows.push(['logs', `${path.join(run.dir, LOGS_DIR)} (ddprun logs ${run.id})`]);
+  if (run.logDir) rows.push(['log dir', run.logDir]);
+  return `${c.bold(`run ${run.id}`)}  ${statusText(run, c)}\n${rows.map(([k, v]) => `  ${k.padEnd(8)} ${v}`).join('\n')}\n`;
+}
+
+/** `ddprun show <id> [--json]`: the summary the console printed at the end (or the run so far). */
+export function runShow(command: { id: string; json: boolean }, io: Io): number {
+  const run = getRun(command.id);
+  const events = run.result ? [] : readRunEvents(run.id);
+  const result = run.result ?? resultFromEvents(run, events);
+  if (command.json) {
+    io.stdout.write(`${JSON.stringify({ ...run, result }, null, 2)}\n`);
+    return 0;
+  }
+  const c = colorsFor(io.stdout, io.env);
+  let text = header(run, io);
+  if (run.error) text += `\n${c.red('error:')} ${run.error.message}\n`;
+  else {
+    const verdict = run.result ? undefined : run.status === 'lost' ? c.magenta('lost') : c.green('running');
+    text += formatSummary(result, c, verdict);
+  }
+  if (run.rootCause && !run.signal) text += `\n${formatRootCause(run.rootCause)}\n`;
+  io.stdout.write(text);
+  return 0;
+}

@@ -1,0 +1,15 @@
+import { stopRun } from '../../store/stop.js';
+import { colorsFor } from '../colors.js';
+import type { Io } from '../run-launch.js';
+import { statusText } from './describe.js';
+
+/** `ddprun stop <id> [--kill] [--timeout S]`: SIGTERM to the run's launcher, then wait for its end. */
+export async function runStop(
+  command: { id: string; kill: boolean; timeoutMs: number | undefined },
+  io: Io,
+): Promise<number> {
+  const run = await stopRun(command.id, { kill: command.kill, timeoutMs: command.timeoutMs });
+  io.stdout.write(`${run.id}\n`);
+  io.stderr.write(`ddprun: run ${run.id} ${statusText(run, colorsFor(io.stderr, io.env))}\n`);
+  return 0;
+}

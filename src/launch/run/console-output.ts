@@ -1,0 +1,106 @@
+import type { Readable, Writable } from 'node:stream';
+
+export type StreamName = 'stdout' | 'stderr';
+
+/** The console streams a launch's output reaches: the library's own `[rankN]:` lines, or the CLI renderer's. */
+export interface ConsoleStreams {
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/** How a console stream's reader went away: `SIGPIPE` for a closed pipe, `SIGHUP` for a terminal that hung up. */
+export type ReaderGone = (stream: StreamName, as: 'SIGPIPE' | 'SIGHUP') => void;
+
+/**
+ * A rank's output source, paused while anything it feeds (console, log file) is full and resumed when all of them
+ * can take more: the rank then blocks in its own write, as it would on a slow terminal, and nothing piles up here.
+ */
+export class Valve {
+  private holds = 0;
+  constructor(private readonly source: Readable) {}
+
+  hold(): void {
+    if (this.holds++ === 0) this.source.pause();
+  }
+
+  release(): void {
+    if (--this.holds === 0) this.source.resume();
+  }
+
+  /** Holds until `target` drains (or fails or closes: a target that is gone never holds a rank forever). */
+  holdUntilDrained(target: Writable): void {
+    this.hold();
+    const done = () => {
+      target.off('drain', done).off('error', done).off('close', done);
+      this.release();
+    };
+    target.on('drain', done).on('error', done).on('close', done);
+  }
+}
+
+/**
+ * Watches the console streams for back-pressure (a full stream pauses every rank that writes, until it drains) and
+ * for a reader that went away (a closed pipe, a hung-up terminal): from then on nothing more is written to that
+ * stream, waiting ranks are released, and `onGone` decides what the launch does.
+ */
+export class ConsoleOutput {
+  private readonly gone = new Set<StreamName>();
+  private readonly waiting = new Set<Valve>();
+  private readonly disposers: (() => void)[] = [];
+
+  constructor(
+    readonly streams: ConsoleStreams,
+    private readonly onGone: ReaderGone,
+  ) {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = streams[name];
+      const onError = (error: NodeJS.ErrnoException) => this.lost(name, error.code === 'EIO' ? 'SIGHUP' : 'SIGPIPE');
+      const onDrain = () => this.release();
+      stream.on('error', onError).on('drain', onDrain).on('close', onDrain);
+      this.disposers.push(() => stream.off('error', onError).off('drain', onDrain).off('close', onDrain));
+    }
+  }
+
+  /** Writes `text` unless that stream's reader is gone; a full stream holds `valve` until it drains. */
+  write(name: StreamName, text: string, valve: Valve): void {
+    if (this.gone.has(name)) return;
+    this.streams[name].write(text);
+    this.throttle(valve);
+  }
+
+  /** Holds `valve` while a console stream is full (others, such as the CLI renderer, wrote to it). */
+  throttle(valve: Valve): void {
+    if (this.waiting.has(valve) || !this.full()) return;
+    this.waiting.add(valve);
+    valve.hold();
+  }
+
+  /** Stops watching (the launch is over). */
+  dispose(): void {
+    for (const dispose of this.disposers.splice(0)) dispose();
+    this.release(true);
+  }
+
+  private full(): boolean {
+    return this.isFull('stdout') || this.isFull('stderr');
+  }
+
+  private isFull(name: StreamName): boolean {
+    const stream = this.streams[name];
+    return stream.writableNeedDrain && !stream.destroyed && !this.gone.has(name);
+  }
+
+  private release(all = false): void {
+    if (!all && this.full()) return;
+    const valves = [...this.waiting];
+    this.waiting.clear();
+    for (const valve of valves) valve.release();
+  }
+
+  private lost(name: StreamName, as: 'SIGPIPE' | 'SIGHUP'): void {
+    if (this.gone.has(name)) return;
+    this.gone.add(name);
+    this.release();
+    this.onGone(name, as);
+  }
+}

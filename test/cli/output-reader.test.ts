@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, ensureBuilt, useSandboxes } from './helpers.js';
+import { pidAlive, readPids, waitGone } from '../helpers/procs.js';
+
+beforeAll(() => ensureBuilt());
+const box = useSandboxes();
+const FLOOD = path.join(FIXTURES, 'launch', 'flood.py');
+const started: ChildProcess[] = [];
+afterEach(() => {
+  // A pipeline left running (a hang) is killed whole: bash, ddprun and the reader share its process group.
+  for (const child of started.splice(0)) {
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // not a group leader: ddprun itself (its ranks die with it: parent-death signal)
+    }
+  }
+});
+
+/** Runs `bash -c script` in its own process group; `$CLI` is the built ddprun. */
+function bash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('bash', ['-c', script], {
+    env: { ...env, CLI: `${process.execPath} ${CLI}` },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a reader that closes early', () => {
+  it('stops the ranks and exits 141 (SIGPIPE), with the summary on stderr, when stdout is piped into head -1', async () => {
+    const s = box();
+    const run = await bash(
+      `$CLI --nproc-per-node 2 --grace-period 5 ${FLOOD} ${s.out} | head -1; echo "ddprun exited \${PIPESTATUS[0]}" >&2`,
+      s.env,
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^\[rank[01]\]:rank[01] line 0 x+\n$/);
+    expect(run.stderr).toContain('ddprun exited 141');
+    expect(run.stderr).toMatch(/ddprun stopped by SIGPIPE in .* \(1 attempt\)/);
+    expect(await waitGone(readPids(s.out), 5000)).toEqual([]);
+  });
+
+  it('stops the ranks and exits 141 when stdout and stderr both go to grep -m1, which exits at its match', async () => {
+    const s = box();
+    const run = await bash(
+      `$CLI --nproc-per-node 2 ${FLOOD} ${s.out} 2>&1 | grep -m1 "rank1 line 5 "; echo "ddprun exited \${PIPESTATUS[0]}" >&2`,
+      s.env,
+    );
+    expect(run.stdout).toMatch(/^\[rank1\]:rank1 line 5 x+\n$/);
+    expect(run.stderr).toBe('ddprun exited 141\n');
+    expect(await waitGone(readPids(s.out), 5000)).toEqual([]);
+  });
+
+  it('stops the ranks and exits 141 when the reader of --json events closes', async () => {
+    const s = box();
+    const run = await bash(
+      `$CLI --json --nproc-per-node 2 ${FLOOD} ${s.out} | head -1; echo "ddprun exited \${PIPESTATUS[0]}" >&2`,
+      s.env,
+    );
+    expect(JSON.parse(run.stdout)).toMatchObject({ event: 'started', attempt: 0 });
+    expect(run.stderr).toContain('ddprun exited 141');
+    expect(await waitGone(readPids(s.out), 5000)).toEqual([]);
+  });
+});
+
+/** Bytes the process has written so far (/proc/PID/io). */
+function written(pid: number): number {
+  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
+/** Resident memory of a process, in MiB. */
+function rssMiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+}
+
+/** Polls until the rank has written nothing for `polls` polls in a row (it blocks: back-pressure), or it exits. */
+async function rankBlocks(pid: number, polls = 8): Promise<boolean> {
+  let last = -1;
+  let still = 0;
+  while (pidAlive(pid)) {
+    const now = written(pid);
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= polls) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+describe('a slow reader', () => {
+  it('blocks the ranks instead of buffering their output (--json, stdout not read): memory stays bounded, nothing is lost', async () => {
+    const s = box();
+    const lines = 300_000; // ≈ 18 MB from the rank, ≈ 30 MB of JSON
+    const child = spawn(process.execPath, [CLI, '--json', FLOOD, s.out, String(lines)], {
+      env: s.env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    started.push(child);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    const [rank] = readPids(s.out) as [number];
+    // Nothing reads ddprun's stdout yet: the rank must end up blocked in its own write, long before it is done.
+    expect(await rankBlocks(rank)).toBe(true);
+    expect(written(rank)).toBeLessThan(lines * 50);
+    expect(rssMiB(child.pid as number)).toBeLessThan(200);
+    let events = 0;
+    let tail = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      const text = tail + d;
+      const parts = text.split('\n');
+      tail = parts.pop() as string;
+      events += parts.filter((p) => p.startsWith('{"event":"line"')).length;
+    });
+    expect(await closed).toBe(0);
+    expect(events).toBe(lines);
+  });
+
+  it('waits for a slow reader after the ranks exited: the last output in the pipes is not cut off after 2 s', async () => {
+    const s = box();
+    // ≈ 2.3 MB, far more than the socket to this test and the readers hold; the rank's own pipe (a socket pair, its
+    // buffer grown to 8 MiB) holds the rest, so the rank exits with most of its output still unread.
+    const lines = 40_000;
+    const child = spawn(process.execPath, [CLI, FLOOD, s.out, String(lines)], {
+      env: { ...s.env, SEND_BUFFER: String(8 << 20) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    started.push(child);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    const [rank] = readPids(s.out) as [number];
+    await waitFor(() => !pidAlive(rank), 'the rank to exit', 60_000);
+    // Longer than the 2 s ddprun gives a pipe held open by a process that escaped the rank's group.
+    await new Promise((r) => setTimeout(r, 3000));
+    let received = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (received += d));
+    expect(await closed).toBe(0);
+    expect(received.split('\n').filter((l) => l.startsWith('[rank0]:')).length).toBe(lines);
+  });
+});

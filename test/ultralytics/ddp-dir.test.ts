@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateDdpFile } from '../../src/ultralytics/dist.js';
+
+const NOBODY = 65534;
+const trainer = { module: 'm', className: 'T', args: { epochs: 3 } };
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+/** A temp folder other users may traverse (as a home directory is), removed after the test. */
+function traversable(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ddprun-ddpdir-'));
+  chmodSync(dir, 0o711);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs `sh -c script file` as the user `nobody`: the other user of the attack. */
+function asNobody(script: string, file: string): { status: number | null; stderr: string } {
+  const run = spawnSync(
+    'setpriv',
+    ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'sh', '-c', script, 'sh', file],
+    { encoding: 'utf8' },
+  );
+  return { status: run.status, stderr: run.stderr };
+}
+
+const SWAP = 'mv "$1" "$1.old" && printf "print(\\"evil\\")" > "$1"';
+
+describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)(
+  'the DDP folder against another user (as root, with the user nobody)',
+  () => {
+    it('makes a DDP folder of ours that others may write 0700, so another user cannot swap the entry file', async () => {
+      const configDir = path.join(traversable(), 'config');
+      mkdirSync(path.join(configDir, 'DDP'), { recursive: true });
+      chmodSync(configDir, 0o755);
+      chmodSync(path.join(configDir, 'DDP'), 0o777);
+      const file = await generateDdpFile(trainer, { configDir });
+      const written = readFileSync(file, 'utf8');
+      expect(statSync(path.join(configDir, 'DDP')).mode & 0o7777).toBe(0o700);
+      const attack = asNobody(SWAP, file);
+      expect(attack.status).not.toBe(0);
+      expect(attack.stderr).toContain('Permission denied');
+      expect(readFileSync(file, 'utf8')).toBe(written);
+    });
+
+    it('keeps a sticky DDP folder as it is: our file stays ours and another user cannot rename it', async () => {
+      const configDir = path.join(traversable(), 'config');
+      mkdirSync(path.join(configDir, 'DDP'), { recursive: true });
+      chmodSync(configDir, 0o755);
+      chmodSync(path.join(configDir, 'DDP'), 0o1777);
+      const file = await generateDdpFile(trainer, { configDir });
+      expect(statSync(path.join(configDir, 'DDP')).mode & 0o7777).toBe(0o1777);
+      const written = readFileSync(file, 'utf8');
+      expect(asNobody(SWAP, file).status).not.toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(written);
+    });
+
+    it('refuses a config folder that others may write or that another user owns, writing nothing', async () => {
+      const base = traversable();
+      const open = path.join(base, 'open');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      await expect(generateDdpFile(trainer, { configDir: open })).rejects.toThrow(
+        `Cannot write the DDP entry file into ${JSON.stringify(path.join(open, 'DDP'))}: ${JSON.stringify(open)} is writable by others (mode 777) and not sticky, so another user could replace the entry file. Set YOLO_CONFIG_DIR (or pass \`configDir\`) to a directory you own and can write.`,
+      );
+      const theirs = path.join(base, 'theirs');
+      mkdirSync(theirs);
+      chownSync(theirs, NOBODY, NOBODY);
+      await expect(generateDdpFile(trainer, { configDir: path.join(theirs, 'deeper') })).rejects.toThrow(
+        `${JSON.stringify(theirs)} belongs to uid ${NOBODY}, who could replace the entry file`,
+      );
+      expect(existsSync(path.join(open, 'DDP'))).toBe(false);
+      expect(existsSync(path.join(theirs, 'deeper'))).toBe(false);
+    });
+  },
+);
