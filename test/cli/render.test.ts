@@ -154,3 +154,31 @@ describe('LaunchRenderer', () => {
     expect(stderr.text()).toBe('');
   });
 });
+
+describe('formatSummary (the console and ddprun show)', () => {
+  it('appends the training outcome and the resumed attempts under the rank table', async () => {
+    const { formatSummary } = await import('../../src/cli/render.js');
+    const { colorsFor } = await import('../../src/cli/colors.js');
+    const text = formatSummary(
+      {
+        ...result,
+        training: {
+          saveDir: '/w/runs/detect/train',
+          task: 'detect',
+          keyMetric: 'metrics/mAP50-95(B)',
+          epochs: 3,
+          epochsDone: 3,
+          bestPt: '/w/runs/detect/train/weights/best.pt',
+          lastPt: '/w/runs/detect/train/weights/last.pt',
+          best: undefined,
+          final: undefined,
+        },
+        resumes: [{ attempt: 1, resumeFrom: '/w/runs/detect/train/weights/last.pt', epoch: 1 }],
+      },
+      colorsFor({ isTTY: false }, {}),
+    );
+    expect(text).toMatch(
+      /\ntraining {2}\/w\/runs\/detect\/train \(detect, 3\/3 epochs\)\n[^]*\n {2}attempt 1 resumed from \/w\/runs\/detect\/train\/weights\/last\.pt after epoch 1\n$/,
+    );
+  });
+});

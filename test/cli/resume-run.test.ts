@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
-import { getRun, listRuns } from '../../src/store/read.js';
+import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
 
 beforeAll(() => ensureBuilt());
 const box = useSandboxes();
@@ -65,6 +65,14 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     const lastPt = path.join(dir, 'weights', 'last.pt');
     const first = startCli(trainArgs(s), { env: envOf(s, { DDPRUN_STANDIN_BATCH_S: '0.4' }), cwd: s.out });
     await waitFor('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')));
+    const [live] = listRuns({ stateDir: s.state });
+    await waitFor('a stored epoch', () =>
+      readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+    );
+    // ddprun ps shows a live trainer run's progress from its stored epochs.
+    const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });
+    expect(ps.stdout).toMatch(/TRAINING/);
+    expect(ps.stdout).toMatch(/epoch [12]\/3 · mAP50-95/);
     first.child.kill('SIGTERM');
     const stopped = await first.done;
     expect(stopped.code, stopped.stderr).toBe(143);
@@ -94,6 +102,12 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
       epoch: done.at(-1),
     });
     expect(fresh.argv).toEqual(old!.argv);
+    // ps and show link the new run to the one it resumes; show prints its training outcome.
+    const ps2 = await runCli(['ps', '--all'], { env: envOf(s), cwd: s.out });
+    expect(ps2.stdout).toContain(`(resumes ${old!.id})`);
+    const shown = await runCli(['show', fresh.id], { env: envOf(s), cwd: s.out });
+    expect(shown.stdout).toContain(`resumes  run ${old!.id} from ${lastPt}`);
+    expect(shown.stdout).toContain(`training  ${dir} (detect, 3/3 epochs)`);
   });
 
   it('refuses, with exit 2 and nothing started, a completed run, a non-trainer run and a run without last.pt', async () => {
