@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { UsageError, describeValue } from './errors.js';
 
 /** A `device` value read by Ultralytics' `select_device` rules. */
@@ -120,30 +121,28 @@ function toNumber(text: string | undefined): number {
 }
 
 /** The machine's NVIDIA GPUs as `nvidia-smi` reports them; `[]` when nvidia-smi is missing or fails. */
-export function listGpus(): Promise<Gpu[]> {
-  return new Promise((resolve) => {
-    execFile('nvidia-smi', QUERY, { timeout: 10_000 }, (error, stdout) => {
-      if (error) {
-        resolve([]);
-        return;
-      }
-      const gpus: Gpu[] = [];
-      for (const line of stdout.split('\n')) {
-        if (!line.trim()) continue;
-        const fields = line.split(',');
-        // The name may contain commas: index first, the three numbers last, the name in between.
-        const [index, ...rest] = fields;
-        const numbers = rest.splice(-3);
-        if (numbers.length !== 3 || !/^\s*\d+\s*$/.test(index ?? '')) continue;
-        gpus.push({
-          index: Number(index),
-          name: rest.join(',').trim(),
-          memoryUsedMiB: toNumber(numbers[0]),
-          memoryTotalMiB: toNumber(numbers[1]),
-          utilizationPercent: toNumber(numbers[2]),
-        });
-      }
-      resolve(gpus);
+export async function listGpus(): Promise<Gpu[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)('nvidia-smi', QUERY, { timeout: 10_000 }));
+  } catch {
+    return [];
+  }
+  const gpus: Gpu[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const fields = line.split(',');
+    // The name may contain commas: index first, the three numbers last, the name in between.
+    const [index, ...rest] = fields;
+    const numbers = rest.splice(-3);
+    if (numbers.length !== 3 || !/^\s*\d+\s*$/.test(index ?? '')) continue;
+    gpus.push({
+      index: Number(index),
+      name: rest.join(',').trim(),
+      memoryUsedMiB: toNumber(numbers[0]),
+      memoryTotalMiB: toNumber(numbers[1]),
+      utilizationPercent: toNumber(numbers[2]),
     });
-  });
+  }
+  return gpus;
 }

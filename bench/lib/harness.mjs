@@ -2,7 +2,7 @@
 // afterwards kills by pid whatever is left, lists what it left in TMPDIR, and removes both.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { findFreeNetworkPort } from '../../dist/index.js';
+import { findFreeNetworkPort } from '../../dist/ultralytics/index.js';
 import { killPids, sweepTagged } from './cleanup.mjs';
 import { commandFor } from './contenders.mjs';
 import { isAlive, startMeasured } from './proc.mjs';

@@ -84,7 +84,7 @@ function parsePositive(flag: string, value: string): number {
   return n;
 }
 
-const SLURM_VALUE_FLAGS = new Set(SLURM_FLAGS.filter((s) => s.flags.includes('<')).map(flagName));
+export const SLURM_VALUE_FLAGS = new Set(SLURM_FLAGS.filter((s) => s.flags.includes('<')).map(flagName));
 /** Flags `ddprun slurm` keeps for itself: the sbatch ones, and --dry-run/--json, which are about the submission. */
 const SLURM_OWN_FLAGS = new Set([...SLURM_FLAGS.map(flagName), '--dry-run', '--json']);
 

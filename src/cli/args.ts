@@ -20,6 +20,7 @@ import {
 import type { PyLiteral } from './smart-value.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { parseResume, type ResumeCommand } from './args-resume.js';
+import { parseInteger } from './flags.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -34,9 +35,10 @@ export type CliCommand =
       output: OutputFlags;
       detach: boolean;
     }
-  | { kind: 'doctor'; fix: boolean }
+  | { kind: 'doctor'; fix: boolean; json?: boolean }
   | ResumeCommand
   | RunsCommand
+  | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'print'; text: string };
 
@@ -54,6 +56,11 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
   ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
+  ddprun help [command]                                 this help, or a command's (also -h, --help)
+
+Every command takes --verbose (print an error's stack trace, as DDPRUN_DEBUG=1 does); -v, -V and
+--version print the version. Colours: on a terminal, never when NO_COLOR is set and non-empty, and
+always when FORCE_COLOR is set (to anything but 0 or false).
 
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
 --master-port and --nproc-per-node default to what the allocation says (--dry-run shows
@@ -149,20 +156,26 @@ function parseDoctor(argv: readonly string[]): CliCommand {
     .option(
       '--fix',
       'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files',
-    );
+    )
+    .option('--json', 'print the checks as one JSON object on stdout (what --fix does goes to stderr)');
   const printed = runCommander(command, [...argv], captured);
   if (printed) return printed;
   if (command.args.length > 0)
     throw new UsageError(
       `\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`,
     );
-  return { kind: 'doctor', fix: Boolean(command.opts().fix) };
+  return { kind: 'doctor', fix: Boolean(command.opts().fix), ...(command.opts().json ? { json: true } : {}) };
 }
 
 /** `--detach`, checked against the flags it cannot go with. */
 function detachFlag(raw: Record<string, unknown>, options: { record?: boolean }, output: OutputFlags): boolean {
   if (!raw.detach) return false;
   if (output.dryRun) throw new UsageError('--detach and --dry-run exclude each other. Keep one of them.', '--detach');
+  if (output.ui)
+    throw new UsageError(
+      '--detach and --ui exclude each other: watch a detached run with `ddprun ui` (it serves every run in the store).',
+      '--detach',
+    );
   if (options.record === false)
     throw new UsageError(
       "--detach needs the run's record (its id is how you follow and stop it): drop --no-record.",
@@ -172,6 +185,33 @@ function detachFlag(raw: Record<string, unknown>, options: { record?: boolean },
 }
 
 /** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
+function parseUi(argv: readonly string[]): CliCommand {
+  const captured = { out: '' };
+  const command = newCommand('ui', captured)
+    .allowExcessArguments(true)
+    .description(
+      'Serve the dashboard of every recorded run (runs, ranks, live logs, resource and training charts) and print its URL. Runs until Ctrl-C.',
+    )
+    .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
+    .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
+    .option('--open', 'open the URL in a browser (xdg-open)');
+  const printed = runCommander(command, normalizeFlagSpelling(argv, new Set(['--port', '--host'])), captured);
+  if (printed) return printed;
+  if (command.args.length > 0)
+    throw new UsageError(
+      `\`ddprun ui\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun ui --help\`.`,
+    );
+  const o = command.opts<{ port?: number; host: string; open?: boolean }>();
+  return { kind: 'ui', port: o.port, host: o.host, open: o.open === true };
+}
+
+function parsePort(flag: string, value: string): number {
+  const n = parseInteger(flag, value);
+  if (n < 0 || n > 65535)
+    throw new UsageError(`Invalid ${flag} ${value}: expected a port, 0-65535 (0: any free port).`, flag);
+  return n;
+}
+
 export function parseCli(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv;
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {
@@ -184,6 +224,7 @@ export function parseCli(argv: readonly string[]): CliCommand {
     if (sub === 'logs') return parseLogs(rest);
     if (sub === 'show') return parseShow(rest);
     if (sub === 'stop') return parseStop(rest);
+    if (sub === 'ui') return parseUi(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv);

@@ -1,9 +1,10 @@
-import { UsageError } from '../errors.js';
+import { DdprunError, UsageError } from '../errors.js';
 import { flaggedOptions } from '../launch/option-table.js';
 import { parseCli, type OutputFlags } from './args.js';
 import type { LaunchOptions } from '../launch/types.js';
 import { colorsFor } from './colors.js';
-import { exitCodeForError } from './exit.js';
+import { EXIT_OK, exitCodeForError } from './exit.js';
+import { readGlobalFlags } from './global-flags.js';
 import { runLaunch, type Io } from './run-launch.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
@@ -57,13 +58,16 @@ export async function main(
   let json = false;
   // In a detached launcher (see runs/detach.ts), the pipe to the command that started it; before anything can fail.
   takeNotifyFd(io.env);
+  let verbose = Boolean(io.env.DDPRUN_DEBUG);
   try {
-    const command = parseCli(argv);
+    const global = readGlobalFlags(argv);
+    verbose ||= global.verbose;
+    const command = parseCli(global.argv);
     json = 'output' in command && command.output.json;
     switch (command.kind) {
       case 'print':
         io.stdout.write(command.text);
-        return 0;
+        return EXIT_OK;
       case 'launch': {
         // Inside a Slurm allocation, the allocation fills what the command line left out.
         checkSlurmLayout(io.env, command.options);
@@ -86,7 +90,9 @@ export async function main(
       case 'slurm':
         return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
       case 'doctor':
-        return await (await import('./doctor.js')).runDoctor({ fix: command.fix }, io);
+        return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
+      case 'ui':
+        return await (await import('./ui.js')).runUi(command, io);
       case 'resume': {
         // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
         const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
@@ -112,14 +118,14 @@ export async function main(
     // A usage error is one line: what is wrong and how to fix it.
     const text = error instanceof UsageError ? usageLine(message) : message;
     io.stderr.write(`${c.red('error:')} ${text}\n`);
-    if (io.env.DDPRUN_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     const exitCode = exitCodeForError(error);
     // A detached launcher that could not start tells the command waiting for it.
     notifyStarter({ started: false, message: text, exitCode });
     // A program following --json gets a last event even when the launch could not run.
     if (json)
       io.stdout.write(
-        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', message: text, exitCode })}\n`,
+        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
       );
     return exitCode;
   }

@@ -1,23 +1,9 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { configDirCandidates } from '../ultralytics/config-dir.js';
-
-function nearestExisting(dir: string): string {
-  let current = dir;
-  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
-  return current;
-}
+import { writableDirProblem } from '../writable-dir.js';
 
 /** Whether `dir` is (or could be created as) a writable directory; creates nothing. */
 export function canWrite(dir: string): boolean {
-  try {
-    const existing = nearestExisting(dir);
-    if (existing === dir && !statSync(dir).isDirectory()) return false;
-    accessSync(existing, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return writableDirProblem(dir) === undefined;
 }
 
 /**

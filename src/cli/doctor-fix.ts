@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { which } from '../which.js';
-import { shellQuote } from './format.js';
+import { shellQuote } from '../slurm/shell-quote.js';
 
 /** What `doctor --fix` knows about the machine when choosing how to install PyTorch. */
 export interface Machine {

@@ -1,8 +1,18 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { realPathOrResolved } from '../real-path.js';
 import path from 'node:path';
-import { findPython, probeTorch, pythonCandidates, type PythonInfo, type TorchInfo } from '../python/find-python.js';
+import {
+  findPython,
+  inspectPython,
+  probeTorch,
+  pythonCandidates,
+  type PythonInfo,
+  type TorchInfo,
+} from '../python/find-python.js';
+import { deathSigWrapper } from '../launch/run/pdeathsig.js';
 import { colorsFor } from './colors.js';
+import { EXIT_ERROR, exitCodeForChecks, processExitCode } from './exit.js';
 import { installTorch, thisMachine, torchInstallPlan } from './doctor-fix.js';
 import { table } from './format.js';
 import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
@@ -19,17 +29,12 @@ interface Check {
   detail: string;
 }
 
-const CANDIDATE_SCRIPT =
-  'import sys, importlib.util as u; print("%d.%d.%d" % sys.version_info[:3]); print(u.find_spec("torch") is not None)';
-
+/** An interpreter findPython did not choose: asked through findPython's per-process cache, not started again. */
 function describeCandidate(python: string): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(python, ['-c', CANDIDATE_SCRIPT], { timeout: 15_000 }, (error, stdout) => {
-      if (error) return resolve('did not run');
-      const [version = '?', torch = 'False'] = stdout.trim().split('\n');
-      resolve(`Python ${version}, ${torch === 'True' ? 'torch' : 'no torch'}`);
-    });
-  });
+  return inspectPython(python).then(
+    (spec) => `Python ${spec.release}, ${spec.hasTorch ? 'torch' : 'no torch'}`,
+    () => 'did not run',
+  );
 }
 
 /** Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed ddprun. */
@@ -39,8 +44,8 @@ export function parentDeathGuard(): { available: boolean; detail: string } {
       available: false,
       detail: `not on ${process.platform} (Linux only): ranks may outlive a SIGKILLed ddprun`,
     };
-  const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 5000 });
-  if (help.error || !`${help.stdout}${help.stderr}`.includes('--pdeathsig')) {
+  // The same probe a launch uses, so doctor reports what a launch will do.
+  if (deathSigWrapper().length === 0) {
     return {
       available: false,
       detail: 'setpriv --pdeathsig not found (install util-linux): ranks may outlive a SIGKILLed ddprun',
@@ -78,13 +83,7 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
     list.push({ name: 'python', level: 'fail', detail: (error as Error).message.split('\n')[0] ?? '' });
   }
   // /bin/python3 is /usr/bin/python3 on merged-/usr systems: list each interpreter once.
-  const real = (file: string) => {
-    try {
-      return realpathSync(file);
-    } catch {
-      return file;
-    }
-  };
+  const real = realPathOrResolved;
   const chosen = python ? real(python.python) : undefined;
   const seen = new Set<string>(chosen ? [chosen] : []);
   const others = pythonCandidates(io.env).filter((c) => !seen.has(real(c.python)) && seen.add(real(c.python)));
@@ -157,30 +156,51 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   return { list, python, gpus, ddpDir };
 }
 
-/** `ddprun doctor [--fix]`: prints the checks as a table; 1 when something a launch needs is missing. */
-export async function runDoctor(options: { fix: boolean }, io: Io): Promise<number> {
-  const c = colorsFor(io.stdout, io.env);
-  const log = (line: string) => io.stdout.write(`${line}\n`);
+/** `doctor --json`: one object, each check named (a table row continuing the one above has no name of its own). */
+export function doctorJson(list: readonly Check[], gpus: readonly Gpu[], failed: boolean): string {
+  let name = '';
+  const named = list.map((check) => ({ ...check, name: (name = check.name || name) }));
+  return JSON.stringify({ ok: !failed, checks: named, gpus, idleGpus: resolveCudaDevices(-1, [...gpus]) });
+}
+
+/** `ddprun doctor [--fix] [--json]`: prints the checks as a table (or JSON); 1 when something a launch needs is missing. */
+export async function runDoctor(options: { fix: boolean; json?: boolean }, io: Io): Promise<number> {
+  const c = colorsFor(options.json ? io.stderr : io.stdout, io.env);
+  // With --json, stdout carries only the JSON: what --fix does is told on stderr.
+  const log = (line: string) => (options.json ? io.stderr : io.stdout).write(`${line}\n`);
   const { list, python, gpus, ddpDir } = await checks(io);
   const mark = { ok: c.green('ok'), warn: c.yellow('warn'), fail: c.red('FAIL'), info: '' } as const;
-  log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
-  if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
+  if (!options.json) {
+    log(table([['check', '', 'detail'], ...list.map((check) => [check.name, mark[check.level], check.detail])]));
+    if (gpus.length) log(`\nGPUs\n${formatGpus(gpus, resolveCudaDevices(-1, gpus))}`);
+  }
   let failed = list.some((check) => check.level === 'fail');
   if (options.fix) {
     const removed = await sweepStaleEntryFiles(ddpDir);
     log(`\nswept ${removed.length} stale temp entry file(s)${removed.map((file) => `\n  ${file}`).join('')}`);
     if (!python) {
       const install = torchInstallPlan(thisMachine());
-      if (!installTorch(install, log)) return 1;
+      if (!installTorch(install, log)) return EXIT_ERROR;
       // find-python caches what it learnt about each interpreter: check again in a fresh process.
       log('\nchecking again:');
-      const again = spawnSync(process.execPath, [process.argv[1] ?? '', 'doctor'], { stdio: 'inherit', env: io.env });
-      return again.status ?? 1;
+      const again = spawnSync(
+        process.execPath,
+        [process.argv[1] ?? '', 'doctor', ...(options.json ? ['--json'] : [])],
+        {
+          stdio: 'inherit',
+          env: io.env,
+        },
+      );
+      return processExitCode(again.status, again.signal);
     }
     failed = list.some((check) => check.level === 'fail');
   }
-  log(
-    failed ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).` : `\n${c.green('Ready to launch.')}`,
-  );
-  return failed ? 1 : 0;
+  if (options.json) io.stdout.write(`${doctorJson(list, gpus, failed)}\n`);
+  else
+    log(
+      failed
+        ? `\n${c.red('Something a launch needs is missing')} (see FAIL above).`
+        : `\n${c.green('Ready to launch.')}`,
+    );
+  return exitCodeForChecks(failed);
 }

@@ -1,5 +1,5 @@
 import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
-import { shellQuote } from './format.js';
+import { shellQuote } from '../slurm/shell-quote.js';
 import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import { planLaunch } from '../launch/plan/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';

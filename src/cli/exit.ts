@@ -1,8 +1,10 @@
 import { constants } from 'node:os';
-import { PythonNotFoundError, UsageError } from '../errors.js';
-import type { LaunchResult } from '../launch/types.js';
+import { UsageError } from '../errors.js';
+import type { LaunchResult, RootCause } from '../launch/types.js';
+import type { JobEnd } from '../slurm/job.js';
 
-// Every exit code of the CLI is decided here.
+// Every exit code is decided here: the CLI's commands, and the library's `LaunchResult.exitCode`, which is the CLI's.
+// Nothing here does I/O or depends on the CLI, so the library imports it too.
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -16,10 +18,33 @@ export const EXIT_CODES_HELP = `Exit codes:
   1      any other error (e.g. no Python with torch found; ddprun doctor found a problem)
   2      bad usage: an unknown flag, a missing script, an invalid value; nothing was run`;
 
-/** 128 + the signal's number, as a shell reports a process killed by it. */
-export function signalExitCode(signal: NodeJS.Signals): number {
-  const number = (constants.signals as Record<string, number | undefined>)[signal];
+/** 128 + the signal's number, as a shell reports a process killed by it (a name, or the number itself). */
+export function signalExitCode(signal: NodeJS.Signals | number): number {
+  const number =
+    typeof signal === 'number' ? signal : (constants.signals as Record<string, number | undefined>)[signal];
   return 128 + (number ?? 0);
+}
+
+/** The exit code of a process that ended with `code`, or was killed by `signal`, as a shell reports it. */
+export function processExitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? signalExitCode(signal) : EXIT_ERROR;
+}
+
+/** A failed launch's exit code: the failing rank's code, or 128+N when signal N killed it; never 0. */
+export function exitCodeOfRootCause(cause: RootCause): number {
+  if (cause.signal) return signalExitCode(cause.signal);
+  return cause.exitCode && cause.exitCode > 0 && cause.exitCode < 256 ? cause.exitCode : EXIT_ERROR;
+}
+
+/** `ddprun slurm --wait`: the batch script's exit code, else 128+signal, else 1 when the job did not complete. */
+export function exitCodeForJob(end: JobEnd): number {
+  return Math.min(255, end.exitCode || (end.signal ? signalExitCode(end.signal) : end.ok ? EXIT_OK : EXIT_ERROR));
+}
+
+/** `ddprun doctor`: 1 when something a launch needs is missing. */
+export function exitCodeForChecks(failed: boolean): number {
+  return failed ? EXIT_ERROR : EXIT_OK;
 }
 
 /** The CLI's exit code for a finished launch. */
@@ -36,7 +61,5 @@ export function exitCodeForResult(result: LaunchResult): number {
 
 /** The CLI's exit code for an error thrown before or around a launch. */
 export function exitCodeForError(error: unknown): number {
-  if (error instanceof UsageError) return EXIT_USAGE;
-  if (error instanceof PythonNotFoundError) return EXIT_ERROR;
-  return EXIT_ERROR;
+  return error instanceof UsageError ? EXIT_USAGE : EXIT_ERROR;
 }

@@ -19,6 +19,8 @@ export interface OutputFlags {
   json: boolean;
   /** No status line and no summary. */
   quiet: boolean;
+  /** Serve the dashboard while the run lives. */
+  ui?: boolean;
 }
 
 export type Parse = (flag: string, value: string) => unknown;
@@ -59,6 +61,10 @@ const OUTPUT_FLAGS: Spec[] = [
     description: 'one JSON event per line on stdout (started, line, exited, restarting, done); human output on stderr',
   },
   { flags: '--quiet', description: 'no status line and no summary, only the ranks’ output' },
+  {
+    flags: '--ui',
+    description: 'serve the dashboard (as `ddprun ui`) while the run lives, and print its URL on stderr',
+  },
   {
     flags: '--no-record',
     description: 'do not record this run in the run store (ddprun ps/logs/show/stop will not know it)',
@@ -197,7 +203,10 @@ export function launchOptions(raw: Record<string, unknown>): {
       options.rdzvEndpoint ??= 'localhost:0';
     }
   }
-  return { options, output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet) } };
+  return {
+    options,
+    output: { dryRun: Boolean(v.dryRun), json: Boolean(v.json), quiet: Boolean(v.quiet), ui: Boolean(v.ui) },
+  };
 }
 
 /** What each rank runs, from `-m`/`--no-python` and the positional arguments (`script args…`). */

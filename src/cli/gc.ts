@@ -1,5 +1,6 @@
 import { sweepStaleRunFolders } from '../launch/run/run-folder.js';
 import { pruneRuns } from '../store/gc.js';
+import { EXIT_OK } from './exit.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 
 /**
@@ -31,5 +32,5 @@ export async function runGc(
     io.stdout.write(
       `ddprun gc: ${verb} ${pruned.length} run(s):\n${pruned.map((run) => `  ${run.id}  ${run.status}, ${why(run.reason)}\n`).join('')}`,
     );
-  return 0;
+  return EXIT_OK;
 }

@@ -2,7 +2,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
-import { exitCodeForResult } from './exit.js';
+import { EXIT_OK, exitCodeForResult } from './exit.js';
 import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
@@ -33,7 +33,7 @@ export async function runLaunch(
     io.stdout.write(
       `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm) : formatPlan(plan, resolved, portChosenAtLaunch, slurm)}\n`,
     );
-    return 0;
+    return EXIT_OK;
   }
   // Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
   // back-pressure, instead of one write per line here.
@@ -55,13 +55,19 @@ export async function runLaunch(
     env: io.env,
     createStatus,
   });
-  // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
-  // The command line as typed (or the resumed run's) and the run it resumes go into the run's record.
-  const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, context);
-  renderer.attach(handle, { lines: !plain });
-  const result = await handle.result;
-  // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
-  if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
-  renderer.finish(result, { rootCause: !plain });
-  return exitCodeForResult(result);
+  // --ui: the dashboard lives as long as the run (`ddprun ui` shows it afterwards).
+  const dashboard = output.ui ? await (await import('./ui.js')).startLaunchDashboard(io) : undefined;
+  try {
+    // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
+    // The command line as typed (or the resumed run's) and the run it resumes go into the run's record.
+    const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, context);
+    renderer.attach(handle, { lines: !plain });
+    const result = await handle.result;
+    // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
+    if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
+    renderer.finish(result, { rootCause: !plain });
+    return exitCodeForResult(result);
+  } finally {
+    await dashboard?.close();
+  }
 }

@@ -3,7 +3,7 @@ import type { LaunchOptions } from '../launch/types.js';
 import { slurmLaunchDefaults, type SlurmValue } from '../slurm/defaults.js';
 import { SlurmEnvError } from '../slurm/errors.js';
 import { detectSlurmMissingStep, detectSlurmMultiTask } from '../slurm/layout.js';
-import { shellQuote } from './format.js';
+import { shellQuote } from '../slurm/shell-quote.js';
 
 /** The launch options a Slurm allocation can fill, with their flags, in the order `--dry-run` lists them. */
 const SLURM_OPTIONS = [

@@ -8,6 +8,7 @@ import { SlurmWaitTimeoutError } from '../slurm/errors.js';
 import type { OutputFlags, SlurmSubmit } from './args.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { colorsFor } from './colors.js';
+import { EXIT_ERROR, EXIT_OK, exitCodeForJob, signalExitCode } from './exit.js';
 import { formatDuration } from './format.js';
 import type { Io } from './run-launch.js';
 
@@ -118,7 +119,7 @@ export async function runSlurmSubmit(
         `ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`,
       );
     }
-    return 0;
+    return EXIT_OK;
   }
 
   const { jobId } = await deps.submit(script, { cwd: deps.cwd, env: io.env });
@@ -129,7 +130,7 @@ export async function runSlurmSubmit(
     io.stdout.write(`Submitted batch job ${jobId}\n`);
     io.stderr.write(`Output: ${where}\n`);
   }
-  if (!submit.wait) return 0;
+  if (!submit.wait) return EXIT_OK;
 
   if (!output.json && !output.quiet)
     io.stderr.write(`Waiting for job ${jobId} (Ctrl-C stops waiting; the job keeps running)…\n`);
@@ -151,18 +152,18 @@ export async function runSlurmSubmit(
       io.stderr.write(
         `${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`,
       );
-      return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129;
+      return signalExitCode(signal);
     }
     if (error instanceof SlurmWaitTimeoutError) {
       io.stderr.write(`${c.red('error:')} ${error.message} \`scancel ${jobId}\` stops it. Output: ${where}\n`);
-      return 1;
+      return EXIT_ERROR;
     }
     throw error;
   } finally {
     for (const signal of signals) process.off(signal, stop);
   }
 
-  const code = Math.min(255, end.exitCode || (end.signal ? 128 + end.signal : end.ok ? 0 : 1));
+  const code = exitCodeForJob(end);
   const durationMs = Date.now() - started;
   // The job's output (its ranks' lines) is the result: stdout, unless stdout carries the JSON events.
   const text = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;

@@ -1,12 +1,11 @@
 import { UsageError, describeValue } from '../errors.js';
+import { isPythonIdentifier, isPythonName } from '../python/identifier.js';
 import { smartValue, type PyLiteral } from './smart-value.js';
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** `pkg.module.ClassName` → `{ module: 'pkg.module', className: 'ClassName' }`. */
 export function parseTrainerName(name: string): { module: string; className: string } {
   const parts = name.split('.');
-  if (parts.length < 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+  if (parts.length < 2 || !parts.every(isPythonIdentifier)) {
     throw new UsageError(
       `The trainer ${describeValue(name)} is not \`module.ClassName\`. Name the class with its module, e.g. \`ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt\`.`,
       'trainer',
@@ -43,7 +42,7 @@ export function parseKeyValues(tokens: readonly string[]): Map<string, PyLiteral
     const eq = token.indexOf('=');
     const key = eq === -1 ? token.trim() : token.slice(0, eq).trim();
     const value = eq === -1 ? '' : token.slice(eq + 1).trim();
-    if (eq === -1 || !IDENTIFIER.test(key)) {
+    if (eq === -1 || !isPythonName(key)) {
       throw new UsageError(
         `The trainer argument ${describeValue(raw)} is not \`key=value\`. Write it like \`epochs=3\` or \`device=0,1\`.`,
         'trainer',

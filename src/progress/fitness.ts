@@ -48,7 +48,7 @@ export function taskOf(columns: readonly string[], argsTask?: unknown): Training
         : 'detect';
   if (argsTask === 'obb' && fromColumns === 'detect') return 'obb';
   if (typeof argsTask === 'string' && (TASKS as readonly string[]).includes(argsTask) && argsTask === fromColumns)
-    return argsTask as TrainingTask;
+    return argsTask;
   return fromColumns;
 }
 

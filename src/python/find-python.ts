@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { PythonNotFoundError, UsageError } from '../errors.js';
+import { promisify } from 'node:util';
+import { PythonNotFoundError, TorchProbeError, UsageError } from '../errors.js';
 import { allOnPath, isExecutableFile, which } from '../which.js';
 import { discoveryKey, pyenvFiles, readDiscovery, stageDiscovery } from './discovery-cache.js';
 
@@ -49,7 +50,7 @@ export const INSTALL_TORCH_HINT =
 
 // find_spec does not import torch: the discovery costs one interpreter start (~20 ms), not a torch import (~1 s).
 const SPEC_SCRIPT =
-  'import sys, importlib.util as u; s = u.find_spec("torch"); print(sys.executable); print("%d.%d" % sys.version_info[:2]); print(s is not None); print(s.origin if s and s.origin else ""); print("\\n".join(p or "." for p in sys.path))';
+  'import sys, importlib.util as u; s = u.find_spec("torch"); print(sys.executable); print("%d.%d.%d" % sys.version_info[:3]); print(s is not None); print(s.origin if s and s.origin else ""); print("\\n".join(p or "." for p in sys.path))';
 
 const PROBE_SCRIPT = `import json, sys
 import torch
@@ -64,9 +65,11 @@ print(json.dumps({
   'gloo': bool(avail and d.is_gloo_available()),
 }))`;
 
-interface Spec {
+export interface Spec {
   executable: string;
   pythonVersion: [number, number];
+  /** `3.11.7` */
+  release: string;
   hasTorch: boolean;
   /** torch's `__init__.py`, when found. */
   torchOrigin: string;
@@ -77,23 +80,20 @@ interface Spec {
 const specCache = new Map<string, Promise<Spec>>();
 const torchCache = new Map<string, Promise<TorchInfo>>();
 
-function run(python: string, script: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      python,
-      ['-c', script],
-      { timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } },
-      (error, stdout, stderr) => {
-        if (error) {
-          const detail = stderr.trim().split('\n').at(-1) || error.message;
-          reject(new Error(detail));
-        } else resolve(stdout);
-      },
-    );
-  });
+const execFileAsync = promisify(execFile);
+
+async function run(python: string, script: string, timeoutMs: number): Promise<string> {
+  try {
+    const options = { timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } };
+    return (await execFileAsync(python, ['-c', script], options)).stdout;
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) || (error as Error).message;
+    throw new TorchProbeError(detail, python, { cause: error });
+  }
 }
 
-function inspect(python: string): Promise<Spec> {
+/** Starts `python` once (per process) and reads its executable, version, sys.path and whether it has torch. */
+export function inspectPython(python: string): Promise<Spec> {
   let cached = specCache.get(python);
   if (!cached) {
     cached = run(python, SPEC_SCRIPT, 15_000).then((out) => {
@@ -104,6 +104,7 @@ function inspect(python: string): Promise<Spec> {
       return {
         executable: executable || python,
         pythonVersion: [major, minor],
+        release: version,
         hasTorch: has === 'True',
         torchOrigin,
         sysPath: sysPath.filter((p) => path.isAbsolute(p)),
@@ -117,8 +118,13 @@ function inspect(python: string): Promise<Spec> {
 /** Parses `1.13.0a0`, `2.11.0+cu128`, `2.6.0.dev20250101` into `[major, minor]`. */
 export function parseTorchVersion(version: string): [number, number] {
   const match = /^(\d+)\.(\d+)/.exec(version);
-  if (!match) throw new Error(`Cannot parse the torch version ${JSON.stringify(version)}`);
+  if (!match) throw new UsageError(`Cannot parse the torch version ${JSON.stringify(version)}`, 'torchVersion');
   return [Number(match[1]), Number(match[2])];
+}
+
+/** Whether a `[major, minor]` version (torch's, Python's) is at least `major.minor`. */
+export function versionAtLeast(version: readonly [number, number], major: number, minor: number): boolean {
+  return version[0] > major || (version[0] === major && version[1] >= minor);
 }
 
 /** Imports torch in `python` and reports its version, CUDA devices and backends; cached per interpreter for the process. */
@@ -181,7 +187,7 @@ async function explicit(python: string, source: 'option' | 'DDPRUN_PYTHON', labe
   }
   let spec: Spec;
   try {
-    spec = await inspect(resolved);
+    spec = await inspectPython(resolved);
   } catch (error) {
     throw new UsageError(
       `${label} ${JSON.stringify(python)} did not run as a Python interpreter: ${(error as Error).message}`,
@@ -212,7 +218,7 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   const dependsOn: string[] = pyenvFiles(env);
   // All candidates are asked at once (a pyenv shim alone takes ~90 ms to answer); the first in order with torch wins.
   const specs = candidates.map((candidate) =>
-    inspect(candidate.python).then(
+    inspectPython(candidate.python).then(
       (spec) => ({ spec }),
       (error: Error) => ({ error }),
     ),

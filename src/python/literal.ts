@@ -8,7 +8,7 @@ import { UsageError, describeValue } from '../errors.js';
 export class PyFloat {
   readonly value: number;
   constructor(value: number) {
-    if (typeof value !== 'number') throw new TypeError(`Expected a number for pyFloat(), got ${describeValue(value)}`);
+    if (typeof value !== 'number') throw new UsageError(`Expected a number for pyFloat(), got ${describeValue(value)}`);
     this.value = value;
   }
 }

@@ -1,19 +1,20 @@
-import { DdprunError } from '../errors.js';
+import { DdprunError, UsageError } from '../errors.js';
 
 /** A Slurm variable ddprun reads holds a value it cannot use. */
 export class SlurmEnvError extends DdprunError {
-  readonly variable: string;
-  readonly value: string;
-  constructor(message: string, variable: string, value: string) {
+  override readonly code = 'ERR_DDPRUN_SLURM_ENV';
+  constructor(
+    message: string,
+    readonly variable: string,
+    readonly value: string,
+  ) {
     super(message);
-    this.name = 'SlurmEnvError';
-    this.variable = variable;
-    this.value = value;
   }
 }
 
 /** A Slurm command (`sbatch`, `scontrol`, `sacct`) failed, could not start, or ran past its time limit. */
 export class SlurmCommandError extends DdprunError {
+  override readonly code = 'ERR_DDPRUN_SLURM_COMMAND';
   readonly command: readonly string[];
   readonly exitCode: number | undefined;
   readonly stderr: string;
@@ -23,7 +24,6 @@ export class SlurmCommandError extends DdprunError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'SlurmCommandError';
     this.command = fields.command;
     this.exitCode = fields.exitCode;
     this.stderr = fields.stderr ?? '';
@@ -32,12 +32,23 @@ export class SlurmCommandError extends DdprunError {
 
 /** `waitForJob` gave up before the job ended; the job itself is left alone. */
 export class SlurmWaitTimeoutError extends DdprunError {
-  readonly jobId: string;
-  readonly lastState: string | undefined;
-  constructor(message: string, jobId: string, lastState: string | undefined) {
+  override readonly code = 'ERR_DDPRUN_SLURM_WAIT_TIMEOUT';
+  constructor(
+    message: string,
+    readonly jobId: string,
+    readonly lastState: string | undefined,
+  ) {
     super(message);
-    this.name = 'SlurmWaitTimeoutError';
-    this.jobId = jobId;
-    this.lastState = lastState;
+  }
+}
+
+/** A Slurm node list (`SLURM_JOB_NODELIST`, `expandSlurmNodelist`'s argument) that scontrol would reject. */
+export class SlurmNodelistError extends UsageError {
+  override readonly code = 'ERR_DDPRUN_SLURM_NODELIST';
+  constructor(
+    message: string,
+    readonly list: string,
+  ) {
+    super(message);
   }
 }

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { UsageError } from '../errors.js';
 import { SlurmCommandError, SlurmWaitTimeoutError } from './errors.js';
 import { runCommand } from './run-command.js';
 
@@ -78,7 +79,7 @@ export interface JobEnd {
  */
 export async function waitForJob(jobId: string, options: WaitOptions): Promise<JobEnd> {
   if (!/^\d+(?:_\d+)?$/.test(jobId))
-    throw new TypeError(`Expected a Slurm job id such as "1234", got ${JSON.stringify(jobId)}.`);
+    throw new UsageError(`Expected a Slurm job id such as "1234", got ${JSON.stringify(jobId)}.`);
   const pollMs = options.pollMs ?? 1000;
   const env = options.env ?? process.env;
   const deadline = Date.now() + options.timeoutMs;

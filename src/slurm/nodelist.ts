@@ -1,3 +1,6 @@
+import { UsageError } from '../errors.js';
+import { SlurmNodelistError } from './errors.js';
+
 /** Slurm's own limit on the hosts of one `lo-hi` range (hostlist.c `MAX_RANGE`). */
 const MAX_HOSTS_PER_RANGE = 65_536;
 
@@ -12,12 +15,12 @@ interface BracketGroup {
  * Expands a Slurm host list (`node[01-03,07]`, `a[1-2],b3`, `r[1-2]n[01-02]`) into host names,
  * with the same names in the same order as `scontrol show hostnames`, so that every node of a job
  * agrees on the first host (the master address) without running Slurm's tools.
- * Throws a `SyntaxError` naming the list and the fault where scontrol would reject the list or
+ * Throws a `SlurmNodelistError` (`ERR_DDPRUN_SLURM_NODELIST`) naming the list and the fault where scontrol would reject the list or
  * silently produce a mangled name (unbalanced or nested brackets).
  */
 export function expandSlurmNodelist(list: string): string[] {
   if (typeof list !== 'string') {
-    throw new TypeError(`Expected the Slurm node list to be a string, got ${typeof list}.`);
+    throw new UsageError(`Expected the Slurm node list to be a string, got ${typeof list}.`);
   }
   const hosts: string[] = [];
   for (const token of splitTopLevel(list)) {
@@ -115,6 +118,6 @@ function expandRanges(body: string, list: string): string[] {
   return values;
 }
 
-function malformed(list: string, detail: string): SyntaxError {
-  return new SyntaxError(`Invalid Slurm node list ${JSON.stringify(list)}: ${detail}.`);
+function malformed(list: string, detail: string): SlurmNodelistError {
+  return new SlurmNodelistError(`Invalid Slurm node list ${JSON.stringify(list)}: ${detail}.`, list);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { processExitCode } from '../cli/exit.js';
 import { SlurmCommandError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -22,7 +23,7 @@ export interface RunCommandOptions {
  */
 export function runCommand(command: readonly string[], options: RunCommandOptions): Promise<CommandResult> {
   const [file, ...args] = command;
-  if (file === undefined) throw new TypeError('Expected a command to run, got an empty array.');
+  if (file === undefined) throw new UsageError('Expected a command to run, got an empty array.');
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -54,7 +55,7 @@ export function runCommand(command: readonly string[], options: RunCommandOption
           }),
         );
       } else {
-        resolve({ exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr });
+        resolve({ exitCode: processExitCode(code, signal), stdout, stderr });
       }
     });
   });

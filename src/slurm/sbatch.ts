@@ -139,7 +139,7 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     jobName: optionalText(options.jobName, 'jobName') ?? 'ddprun',
     output: optionalText(options.output, 'output'),
     chdir: optionalText(options.chdir, 'chdir'),
-    sbatchArgs: sbatchArgs.map((arg) => oneLine(arg, 'sbatchArgs')),
+    sbatchArgs: (sbatchArgs as readonly string[]).map((arg) => oneLine(arg, 'sbatchArgs')),
     env,
     pathAppend,
     nodePath: absolutePath(options.nodePath, 'nodePath'),

@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.js';
+
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
@@ -5,9 +7,9 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
  * no expansion, globbing, word splitting or command substitution. Safe words are left bare.
  */
 export function shellQuote(arg: string): string {
-  if (typeof arg !== 'string') throw new TypeError(`Expected a string to shell-quote, got ${typeof arg}.`);
+  if (typeof arg !== 'string') throw new UsageError(`Expected a string to shell-quote, got ${typeof arg}.`);
   if (arg.includes('\0'))
-    throw new TypeError(`Cannot pass an argument containing a NUL byte to a shell: ${JSON.stringify(arg)}.`);
+    throw new UsageError(`Cannot pass an argument containing a NUL byte to a shell: ${JSON.stringify(arg)}.`);
   if (SAFE.test(arg)) return arg;
   // Inside single quotes nothing is special; a quote itself is closed, escaped, and reopened.
   return `'${arg.replaceAll("'", `'\\''`)}'`;

@@ -69,7 +69,7 @@ export class Appender {
     const strings = batch.every((part) => typeof part === 'string');
     this.stream.write(
       strings
-        ? (batch as string[]).join('')
+        ? batch.join('')
         : Buffer.concat(batch.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))),
     );
   }

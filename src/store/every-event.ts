@@ -7,6 +7,7 @@ export type EveryEventListener = (name: string | symbol, args: readonly unknown[
  * `LaunchEvents` later reaches the store with no change here. Returns the function that stops listening.
  */
 export function onEveryEvent(emitter: EventEmitter, listener: EveryEventListener): () => void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the emitter as `this`
   const original = emitter.emit;
   const wrapped = function (this: EventEmitter, name: string | symbol, ...args: unknown[]): boolean {
     try {

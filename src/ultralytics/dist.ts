@@ -1,9 +1,9 @@
 import { chmodSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DdprunError, UsageError, describeValue } from '../errors.js';
+import { FileSystemError, UsageError, describeValue } from '../errors.js';
 import { findFreeNetworkPort } from '../launch/resolve/port.js';
-import { findPython, probeTorch } from '../python/find-python.js';
+import { findPython, probeTorch, versionAtLeast } from '../python/find-python.js';
 import { getUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
@@ -20,10 +20,10 @@ export interface GenerateDdpCommandOptions extends GenerateDdpFileOptions {
   python?: string;
 }
 
-function ddpDirError(dir: string, detail: string, cause?: unknown): DdprunError {
-  return new DdprunError(
+function ddpDirError(dir: string, detail: string, cause?: unknown): FileSystemError {
+  return new FileSystemError(
     `Cannot write the DDP entry file into ${JSON.stringify(dir)}: ${detail}. Set YOLO_CONFIG_DIR (or pass \`configDir\`) to a directory you own and can write.`,
-    { cause },
+    { path: dir, action: 'write the DDP entry file', cause },
   );
 }
 
@@ -87,7 +87,10 @@ async function writeNewFile(file: string, content: string): Promise<void> {
     const written = await handle.stat();
     const named = lstatSync(file);
     if (named.ino !== written.ino || named.dev !== written.dev || !named.isFile())
-      throw new DdprunError(`The entry file ${JSON.stringify(file)} was replaced while it was written.`);
+      throw new FileSystemError(`The entry file ${JSON.stringify(file)} was replaced while it was written.`, {
+        path: file,
+        action: 'write the DDP entry file',
+      });
   } finally {
     await handle.close();
   }
@@ -170,12 +173,9 @@ export async function generateDdpCommand(
 
   const found = await findPython(options.python === undefined ? {} : { python: options.python });
   const torch = await probeTorch(found.python);
-  const atLeast = (major: number, minor: number) =>
-    torch.major > major || (torch.major === major && torch.minor >= minor);
+  const atLeast = (major: number, minor: number) => versionAtLeast([torch.major, torch.minor], major, minor);
   const distCmd = atLeast(1, 9) ? 'torch.distributed.run' : 'torch.distributed.launch';
-  const [pyMajor, pyMinor] = torch.pythonVersion;
-  const needsFix =
-    distCmd === 'torch.distributed.run' && !atLeast(2, 0) && (pyMajor > 3 || (pyMajor === 3 && pyMinor >= 11));
+  const needsFix = distCmd === 'torch.distributed.run' && !atLeast(2, 0) && versionAtLeast(torch.pythonVersion, 3, 11);
 
   if (removeDir !== undefined) await removeSaveDir(removeDir, { configDirs }); // checks again, right before removing
   const file = await writeEntryFile(checked, trainerId(trainer), options.configDir);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UsageError, describeValue } from '../errors.js';
 import { toPythonLiteral } from '../python/literal.js';
+import { isPythonIdentifier } from '../python/identifier.js';
 import type { DdpTrainer } from './types.js';
 
 // Fixed-width ids: `ddpCleanup` matches `${id}.py` as a substring (as the seed does), so with a fixed
@@ -20,21 +21,6 @@ export function trainerId(trainer: DdpTrainer): number {
     ids.set(trainer, id);
   }
   return id;
-}
-
-/** Python 3.11's `keyword.kwlist`, plus `__debug__`, which cannot be bound by an import either. */
-const PYTHON_KEYWORDS = new Set(
-  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield __debug__'.split(
-    ' ',
-  ),
-);
-
-const IDENTIFIER = /^[\p{XID_Start}_]\p{XID_Continue}*$/u;
-
-/** Whether `name` is a Python identifier that an `import` statement can name (not a keyword, NFKC-normal). */
-export function isPythonIdentifier(name: string): boolean {
-  // Python NFKC-normalises identifiers; refusing non-normal spellings keeps `ｉｍｐｏｒｔ`-style tricks out.
-  return IDENTIFIER.test(name) && name.normalize('NFKC') === name && !PYTHON_KEYWORDS.has(name);
 }
 
 /** A trainer whose fields passed validation, with the Python source of `overrides` and of the model. */

@@ -363,7 +363,9 @@ describe('trainerLaunchOptions', () => {
   const trainer = (args: string[]) => ({ module: 'pkg.mod', className: 'T', args: parseKeyValues(args) });
 
   it('sets CUDA_VISIBLE_DEVICES like select_device and replaces -1 by idle GPUs', async () => {
-    const options = await trainerLaunchOptions({}, trainer(['device=-1,-1']), { listGpus: async () => gpus });
+    const options = await trainerLaunchOptions({}, trainer(['device=-1,-1']), {
+      listGpus: () => Promise.resolve(gpus),
+    });
     expect(options.env).toEqual({ CUDA_VISIBLE_DEVICES: '1,2' });
     expect(options.entry).toEqual({ trainer: { module: 'pkg.mod', className: 'T', args: { device: '1,2' } } });
     expect((await trainerLaunchOptions({}, trainer(['device=[0,3]']))).env).toEqual({ CUDA_VISIBLE_DEVICES: '0,3' });
@@ -373,7 +375,7 @@ describe('trainerLaunchOptions', () => {
 
   it('refuses -1 when too few GPUs are idle', async () => {
     await expect(
-      trainerLaunchOptions({}, trainer(['device=-1,-1,-1']), { listGpus: async () => gpus }),
+      trainerLaunchOptions({}, trainer(['device=-1,-1,-1']), { listGpus: () => Promise.resolve(gpus) }),
     ).rejects.toThrow(
       'device=-1,-1,-1 asks for 3 idle GPU(s) (-1), but nvidia-smi lists 3 GPU(s) and 2 of them are idle enough. Name the GPUs (e.g. device=0,1), or pass --nproc-per-node.',
     );

@@ -61,6 +61,7 @@ export function sandbox(): Sandbox {
     DDPRUN_STATE_DIR: path.join(dir, 'state'),
   };
   delete env.NO_COLOR;
+  delete env.FORCE_COLOR;
   delete env.DDPRUN_PYTHON;
   return {
     dir,

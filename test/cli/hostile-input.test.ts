@@ -29,7 +29,7 @@ function inMountNamespace(setup: string, args: string[], s: Sandbox, cwd: string
 }
 
 describe('a deleted current directory (item 16)', () => {
-  it('runs a script given by absolute path from a deleted directory, as torchrun does', async () => {
+  it('runs a script given by absolute path from a deleted directory, as torchrun does', () => {
     const s = box();
     const gone = path.join(s.dir, 'gone');
     mkdirSync(gone);
@@ -54,7 +54,7 @@ describe('a deleted current directory (item 16)', () => {
     expect(readdirSync(s.out).sort()).toEqual(['0', '1']);
   }, 60_000);
 
-  it('refuses a relative script under a deleted directory with one line, starting nothing', async () => {
+  it('refuses a relative script under a deleted directory with one line, starting nothing', () => {
     const s = box();
     const gone = path.join(s.dir, 'gone');
     mkdirSync(gone);
@@ -175,7 +175,7 @@ describe('a directory with __main__.py as the script (item 20)', () => {
 });
 
 describe('master addresses (item 21)', () => {
-  it('runs a real all-reduce with --master-addr [::1]', async () => {
+  it('runs a real all-reduce with --master-addr [::1]', () => {
     const s = box();
     // A timeout that ends ddprun (and so its ranks): the old code looped here forever.
     const ran = spawnSync(process.execPath, [CLI, '--nproc-per-node', '2', '--master-addr', '[::1]', ALLREDUCE], {

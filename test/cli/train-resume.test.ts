@@ -82,7 +82,12 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
     expect(entry(1, 0)).toContain(`'resume': ${JSON.stringify(lastPt).replace(/^"|"$/g, "'")}`);
     expect(entry(1, 0)).not.toMatch(/'resume': True/);
     expect(restarting).toEqual([
-      { attempt: 1, reason: expect.stringMatching(/^rank 0 failed with exit code 1$/), resumeFrom: lastPt, epoch: 1 },
+      {
+        attempt: 1,
+        reason: expect.stringMatching(/^rank 0 failed with exit code 1$/) as unknown,
+        resumeFrom: lastPt,
+        epoch: 1,
+      },
     ]);
     expect(done?.resumes).toEqual([{ attempt: 1, resumeFrom: lastPt, epoch: 1 }]);
     expect(done?.training).toMatchObject({ saveDir: dir, epochsDone: 3, lastPt });

@@ -77,7 +77,7 @@ describe.skipIf(!python)('launch() with real torch gloo', () => {
       const [fromTorchrun, fromDdprun] = [added(a), added(b)];
       // torch < 2.2 still names the NCCL variable without TORCH_; the design's contract is torch 2.11's.
       if ('NCCL_ASYNC_ERROR_HANDLING' in fromTorchrun) {
-        fromTorchrun.TORCH_NCCL_ASYNC_ERROR_HANDLING = fromTorchrun.NCCL_ASYNC_ERROR_HANDLING as string;
+        fromTorchrun.TORCH_NCCL_ASYNC_ERROR_HANDLING = fromTorchrun.NCCL_ASYNC_ERROR_HANDLING;
         delete fromTorchrun.NCCL_ASYNC_ERROR_HANDLING;
       }
       expect(fromTorchrun.TORCHELASTIC_USE_AGENT_STORE).toBe('True');

@@ -1,22 +1,13 @@
 import net from 'node:net';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import { readPids, tempDir, waitGone } from '../helpers/procs.js';
+import { launchFixture, useCleanups } from '../helpers/launch.js';
+import { readPids, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-function pidsDir(): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
-  return dir;
-}
+const fixture = launchFixture;
+const { cleanups, tempDir: pidsDir } = useCleanups();
 
 describe.skipIf(!python)('launch() failure handling', () => {
   it('kills the other ranks when rank 1 exits with code 3, and names rank 1 and code 3', async () => {

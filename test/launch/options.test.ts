@@ -66,7 +66,7 @@ const bad: [string, Partial<LaunchOptions> & Record<string, unknown>, string][] 
 
 describe('resolveOptions rejects bad input before doing anything', () => {
   it.each(bad)('%s', async (_name, options, message) => {
-    const error = await resolveOptions({ entry, ...options } as LaunchOptions).catch((e: unknown) => e);
+    const error = await resolveOptions({ entry, ...options }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message.startsWith(message)).toBe(true);
   });

@@ -1,21 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import { torchPython } from '../helpers/python.js';
-import { readPids, tempDir, waitGone } from '../helpers/procs.js';
+import { launchFixture, useCleanups } from '../helpers/launch.js';
+import { readPids, waitGone } from '../helpers/procs.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const fixture = launchFixture;
+const { tempDir: dir } = useCleanups();
 
 describe('teardown edge cases', () => {
   it('ends a successful launch whose rank left a child behind: the child is asked to stop, the process exits 0', async () => {

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
+import { launchFixture, useCleanups } from '../helpers/launch.js';
 import { torchPython } from '../helpers/python.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+const fixture = launchFixture;
+const { cleanups } = useCleanups();
 
 describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
   it('runs the ranks under torch.distributed.run and tags each line with its rank', async () => {

@@ -96,7 +96,7 @@ describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and m
       lastPt: path.join(dir, 'weights', 'last.pt'),
       best: {
         epoch: 2, // 0.3 + 0.1·sin(e) peaks at e = 2
-        fitness: expect.closeTo(0.1 * (map(2) + 0.2) + 0.9 * map(2), 10) as unknown as number,
+        fitness: expect.closeTo(0.1 * (map(2) + 0.2) + 0.9 * map(2), 10) as unknown,
         metrics: first.epoch[1]?.metrics,
       },
       final: { epoch: 3, metrics: first.epoch[2]?.metrics },

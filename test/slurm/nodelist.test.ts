@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SlurmNodelistError } from '../../src/slurm/errors.js';
 import { expandSlurmNodelist } from '../../src/slurm/nodelist.js';
 import { slurmToolsInstalled } from '../helpers/slurm-cluster.js';
 
@@ -54,7 +55,7 @@ describe('expandSlurmNodelist', () => {
       'Invalid Slurm node list "n[1-65537]": the range `1-65537` has more than 65536 hosts, Slurm\'s limit.',
     ],
   ])('rejects %j', (list, message) => {
-    expect(() => expandSlurmNodelist(list)).toThrow(new SyntaxError(message));
+    expect(() => expandSlurmNodelist(list)).toThrow(new SlurmNodelistError(message, list));
   });
 });
 

@@ -101,7 +101,7 @@ describe('renderSbatchScript', () => {
       'Expected `pathAppend` to be an array of plain absolute directories, got `["usr/bin"]` (array).',
     ],
   ])('refuses %j', (override, message) => {
-    expect(() => renderSbatchScript({ ...base, ...override } as SbatchOptions)).toThrow(
+    expect(() => renderSbatchScript({ ...base, ...override })).toThrow(
       new UsageError(message, Object.keys(override)[0]),
     );
   });

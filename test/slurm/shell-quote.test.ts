@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
 import { shellJoin, shellQuote } from '../../src/slurm/shell-quote.js';
 
 const nasty = [
@@ -54,7 +55,7 @@ describe('shellQuote', () => {
 
   it('refuses a NUL byte, which no argument can hold', () => {
     expect(() => shellQuote('a\0b')).toThrow(
-      new TypeError('Cannot pass an argument containing a NUL byte to a shell: "a\\u0000b".'),
+      new UsageError('Cannot pass an argument containing a NUL byte to a shell: "a\\u0000b".'),
     );
   });
 });

@@ -119,7 +119,7 @@ describe('stopRun refuses what is not a running launcher of ours, and signals no
   it('a record whose pid now belongs to another process', async () => {
     const state = store();
     const other = bystander();
-    const start = processIdentity(other.pid as number).start as number;
+    const start = processIdentity(other.pid).start as number;
     writeRun(state, '20261202-041503-c002', {
       status: 'running',
       endedAt: undefined,

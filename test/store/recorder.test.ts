@@ -68,7 +68,7 @@ describe('the run store records every launch', () => {
     expect(names.filter((n) => n === 'exited')).toHaveLength(2);
     expect(names.at(-1)).toBe('done');
     expect(names).not.toContain('line');
-    expect(events.find((e) => e.event === 'started')).toMatchObject({ attempt: 0, pid: expect.any(Number) });
+    expect(events.find((e) => e.event === 'started')).toMatchObject({ attempt: 0, pid: expect.any(Number) as number });
     expect(events.at(-1)).toMatchObject({ exitCode: 0, attempts: 1 });
 
     const logs = listRankLogs(run.dir);

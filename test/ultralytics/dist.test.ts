@@ -196,7 +196,7 @@ if __name__ == "__main__":
       ],
     ];
     for (const [patch, message] of bad) {
-      const trainer = { module: MODULE, className: CLASS, args: {}, ...patch } as DdpTrainer;
+      const trainer: DdpTrainer = { module: MODULE, className: CLASS, args: {}, ...patch };
       await expect(generateDdpFile(trainer, { configDir: fresh })).rejects.toThrow(message);
       await expect(generateDdpFile(trainer, { configDir: fresh })).rejects.toBeInstanceOf(UsageError);
     }

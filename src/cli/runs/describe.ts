@@ -1,7 +1,7 @@
 import type { LaunchResult, RankResult } from '../../launch/types.js';
 import type { RunInfo, StoredEvent } from '../../store/types.js';
 import type { Colors } from '../colors.js';
-import { shellQuote } from '../format.js';
+import { shellQuote } from '../../slurm/shell-quote.js';
 
 // How a stored run reads to a person: its command, its status, and (while it runs) its result so far.
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
 import os from 'node:os';
@@ -108,13 +109,13 @@ export async function isLocalAddress(addr: string): Promise<boolean> {
   return isLoopback(plain) || interfaceHolding(plain) !== undefined;
 }
 
-function ipRouteGet(ip: string): Promise<string | undefined> {
-  return new Promise((done) => {
-    execFile('ip', ['-o', 'route', 'get', ip], { timeout: 5_000 }, (error, stdout) => {
-      if (error) return done(undefined);
-      done(/\bdev\s+(\S+)/.exec(stdout)?.[1]);
-    });
-  });
+async function ipRouteGet(ip: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('ip', ['-o', 'route', 'get', ip], { timeout: 5_000 });
+    return /\bdev\s+(\S+)/.exec(stdout)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function toBytes(ip: string): number[] | undefined {

@@ -64,7 +64,7 @@ function resolvePython(value: unknown): string | undefined {
 
 function resolveSignal(value: unknown): AbortSignal | undefined {
   if (value !== undefined && !(value instanceof AbortSignal)) fail('signal', value, 'an AbortSignal');
-  return value as AbortSignal | undefined;
+  return value;
 }
 
 function resolveConfigDir(value: unknown, entry: Entry, cwd: string): string | undefined {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
-import { DdprunError } from '../../errors.js';
+import { NoFreePortError } from '../../errors.js';
 
 /** Random ports come from here: below Linux's ephemeral range (32768–60999), which outgoing connections reuse at once. */
 export const PORT_RANGE = { min: 10_000, max: 32_767 } as const;
@@ -83,7 +83,7 @@ export async function findFreeNetworkPort(): Promise<number> {
       return port;
     }
   }
-  throw new DdprunError(
+  throw new NoFreePortError(
     'Could not find a free TCP port on 127.0.0.1: every port tried was in use or could not be bound.',
   );
 }

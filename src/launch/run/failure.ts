@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import type { RootCause } from '../types.js';
 
-interface ErrorFileContent {
+export interface ErrorFileContent {
   message: string;
   traceback: string;
 }
@@ -18,7 +18,8 @@ export function readErrorFile(file: string): ErrorFileContent | undefined {
   const outer = (raw as { message?: unknown } | null)?.message;
   if (typeof outer === 'string') return { message: outer, traceback: '' };
   if (outer && typeof outer === 'object') {
-    const message = String((outer as { message?: unknown }).message ?? '');
+    const inner = (outer as { message?: unknown }).message ?? '';
+    const message = typeof inner === 'string' ? inner : JSON.stringify(inner);
     const extra = (outer as { extraInfo?: { py_callstack?: unknown } }).extraInfo;
     const traceback = typeof extra?.py_callstack === 'string' ? extra.py_callstack.trimEnd() : '';
     return { message, traceback };
@@ -51,7 +52,6 @@ export interface FailedRank {
 
 /** Explains a failed rank: its traceback from the error file when the worker wrote one, else its stderr tail. */
 export function rootCauseOf(failed: FailedRank): RootCause {
-  const fromFile = readErrorFile(failed.errorFile);
   const base = {
     rank: failed.rank,
     localRank: failed.localRank,
@@ -61,6 +61,15 @@ export function rootCauseOf(failed: FailedRank): RootCause {
     exitCode: failed.exitCode,
     signal: failed.signal,
   };
+  return explainFailure(base, readErrorFile(failed.errorFile), failed.stderrTail);
+}
+
+/** The root cause from what a failed rank left: the error file's traceback when there is one, else its stderr tail. */
+export function explainFailure(
+  base: Omit<RootCause, 'traceback' | 'source' | 'message'>,
+  fromFile: ErrorFileContent | undefined,
+  stderrTail: string,
+): RootCause {
   if (fromFile && (fromFile.traceback || fromFile.message)) {
     return {
       ...base,
@@ -69,9 +78,8 @@ export function rootCauseOf(failed: FailedRank): RootCause {
       message: fromFile.message || exceptionLine(fromFile.traceback),
     };
   }
-  if (failed.stderrTail.trim()) {
-    return { ...base, traceback: failed.stderrTail, source: 'stderr', message: exceptionLine(failed.stderrTail) };
-  }
+  if (stderrTail.trim())
+    return { ...base, traceback: stderrTail, source: 'stderr', message: exceptionLine(stderrTail) };
   return { ...base, traceback: '', source: 'none', message: '' };
 }
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { constants } from 'node:os';
 import path from 'node:path';
+import { exitCodeOfRootCause, signalExitCode } from '../../cli/exit.js';
 import { commitDiscovery } from '../../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
 import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
@@ -333,7 +333,7 @@ class Launch {
   ): LaunchResult {
     if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
     return {
-      exitCode: exitCodeOf(rootCause),
+      exitCode: exitCodeOfRootCause(rootCause),
       signal: null,
       ranks,
       attempts: attempt + 1,
@@ -346,7 +346,7 @@ class Launch {
   private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {
     const signal = this.stopSignal as NodeJS.Signals;
     return {
-      exitCode: 128 + (constants.signals[signal] ?? 15),
+      exitCode: signalExitCode(signal),
       signal,
       ranks,
       attempts: attempt + 1,
@@ -383,12 +383,6 @@ class Launch {
     else signal.addEventListener('abort', handler, { once: true });
     return () => signal.removeEventListener('abort', handler);
   }
-}
-
-/** The launch's exit code for a failed rank: its exit code, or 128+N when signal N killed it (a shell's convention). */
-export function exitCodeOf(rc: RootCause): number {
-  if (rc.signal) return 128 + (constants.signals[rc.signal] ?? 0);
-  return rc.exitCode && rc.exitCode > 0 && rc.exitCode < 256 ? rc.exitCode : 1;
 }
 
 /**

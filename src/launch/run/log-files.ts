@@ -9,12 +9,14 @@ import {
   type WriteStream,
 } from 'node:fs';
 import path from 'node:path';
+import { FileSystemError, fsStep } from '../../errors.js';
 
 const CREATE = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const REOPEN = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
 
-function logError(message: string, code: string): Error {
-  return Object.assign(new Error(`${message} (${code})`), { code });
+function logError(message: string, code: string, file: string): FileSystemError {
+  const cause = Object.assign(new Error(message), { code });
+  return new FileSystemError(`${message} (${code})`, { path: file, action: 'write rank logs', cause });
 }
 
 /**
@@ -31,8 +33,10 @@ export class LogFiles {
 
   /** Opens `file` for appending, creating it and its folders. */
   open(file: string): WriteStream {
-    this.folders(path.dirname(file));
-    const fd = this.created.has(file) ? this.reopen(file) : this.create(file);
+    const fd = fsStep('open the rank log file', file, () => {
+      this.folders(path.dirname(file));
+      return this.created.has(file) ? this.reopen(file) : this.create(file);
+    });
     const stream = createWriteStream(file, { fd });
     // A full disk or a vanished folder loses that log, not the launch (an 'error' without a listener would crash it).
     let warned = false;
@@ -55,9 +59,13 @@ export class LogFiles {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const stat = lstatSync(current);
         if (stat.isSymbolicLink())
-          throw logError(`cannot write rank logs under ${current}: it is a symbolic link, not a folder`, 'ELOOP');
+          throw logError(
+            `cannot write rank logs under ${current}: it is a symbolic link, not a folder`,
+            'ELOOP',
+            current,
+          );
         if (!stat.isDirectory())
-          throw logError(`cannot write rank logs under ${current}: it is a file, not a folder`, 'ENOTDIR');
+          throw logError(`cannot write rank logs under ${current}: it is a file, not a folder`, 'ENOTDIR', current);
       }
     }
   }
@@ -72,6 +80,7 @@ export class LogFiles {
         `the log file ${file} already exists: rank logs go only into new files (never appended to an existing file ` +
           `or through a symbolic link); give the launch a log folder this run's files are not in yet`,
         'EEXIST',
+        file,
       );
     }
     const stat = fstatSync(fd);
@@ -84,6 +93,6 @@ export class LogFiles {
     const stat = fstatSync(fd);
     if (this.created.get(file) === `${stat.dev}:${stat.ino}`) return fd;
     closeSync(fd);
-    throw logError(`the log file ${file} was replaced while the launch ran; not writing to it`, 'EEXIST');
+    throw logError(`the log file ${file} was replaced while the launch ran; not writing to it`, 'EEXIST', file);
   }
 }

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { UsageError } from '../../errors.js';
-import { parseTorchVersion } from '../../python/find-python.js';
+import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import type { Entry, ResolvedOptions, StdSelection } from '../types.js';
 
 export interface TorchrunArgvOptions {
@@ -126,15 +126,14 @@ export function torchrunArgv(
 ): string[] {
   const python = resolved.python;
   if (python === undefined)
-    throw new TypeError('torchrunArgv needs `resolved.python`: torchrun runs in a Python interpreter.');
-  const [major, minor] =
-    resolved.torchVersion === undefined ? [Number.POSITIVE_INFINITY, 0] : parseTorchVersion(resolved.torchVersion);
-  const atLeast = (maj: number, min: number) => major > maj || (major === maj && minor >= min);
+    throw new UsageError('torchrunArgv needs `resolved.python`: torchrun runs in a Python interpreter.');
+  const version = resolved.torchVersion === undefined ? undefined : parseTorchVersion(resolved.torchVersion);
+  const atLeast = (major: number, minor: number) => version === undefined || versionAtLeast(version, major, minor);
   const isStatic = resolved.rdzvBackend === 'static';
   const endpointPort = resolved.masterPort;
 
   if (isStatic && endpointPort === undefined) {
-    throw new TypeError(
+    throw new UsageError(
       'torchrunArgv needs `resolved.masterPort` for a static rendezvous: choose the port before building the command.',
     );
   }
@@ -177,7 +176,7 @@ export function torchrunArgv(
       resolved.rdzvEndpoint ??
       (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
     if (endpoint === undefined)
-      throw new TypeError(
+      throw new UsageError(
         'torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.',
       );
     argv.push('--rdzv_endpoint', endpoint);

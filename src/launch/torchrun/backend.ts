@@ -1,6 +1,7 @@
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
-import { exceptionLine, readErrorFile } from '../run/failure.js';
+import { explainFailure, readErrorFile } from '../run/failure.js';
+import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import { entryArgv } from '../plan/plan.js';
 import { torchrunArgv, torchrunEntryArgv } from './argv.js';
 import type { Demux } from '../run/supervisor.js';
@@ -23,7 +24,7 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
     tee,
     logDir: resolved.logDir ?? path.join(resolved.runDir, 'torchrun'),
   };
-  const legacy = resolved.torchVersion !== undefined && /^(0\.|1\.[0-8]\.)/.test(resolved.torchVersion);
+  const legacy = resolved.torchVersion !== undefined && !versionAtLeast(parseTorchVersion(resolved.torchVersion), 1, 9);
   const worker = entryArgv(resolved, entryFile);
   const entry =
     legacy || resolved.deathSigWrapper.length === 0
@@ -106,16 +107,7 @@ export function parseTorchrunRootCause(
     exitCode: code < 0 ? null : code,
     signal,
   };
-  if (fromFile && (fromFile.traceback || fromFile.message))
-    return {
-      ...base,
-      traceback: fromFile.traceback || fromFile.message,
-      source: 'error-file',
-      message: fromFile.message,
-    };
-  const tail = rankTail(rank, base.localRank);
-  if (tail.trim()) return { ...base, traceback: tail, source: 'stderr', message: exceptionLine(tail) };
-  return { ...base, traceback: '', source: 'none', message: '' };
+  return explainFailure(base, fromFile, rankTail(rank, base.localRank));
 }
 
 function signalName(n: number): NodeJS.Signals | undefined {

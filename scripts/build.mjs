@@ -1,0 +1,29 @@
+// Builds dist/ from src/ with TypeScript, into a clean dist/ so that no file of a moved or deleted module
+// ships. With --prepare (npm's `prepare`, run in a clone that `npm install /path/to/clone` links), a clone
+// without its dev dependencies gets a clear error, or keeps a dist/ already built.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+let tsc;
+try {
+  tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
+} catch {
+  if (process.argv.includes('--prepare') && existsSync(path.join(root, 'dist/index.js'))) process.exit(0);
+  console.error(
+    `ddprun: cannot build ${path.join(root, 'dist')}: TypeScript is not installed in ${root}.\n` +
+      `Run \`npm ci\` there first (it installs the dev tools and builds), then install ddprun again.`,
+  );
+  process.exit(1);
+}
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+const { status } = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
+if (status !== 0) process.exit(status ?? 1);
+// The dashboard's page: bundled by esbuild (a dev dependency) into dist/ui/static/.
+const ui = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { stdio: 'inherit', cwd: root });
+process.exit(ui.status ?? 1);

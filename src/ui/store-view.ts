@@ -1,0 +1,246 @@
+import { existsSync, lstatSync } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Push } from './server.js';
+import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
+import { EVENTS_FILE, LOGS_DIR, runDir, stateDir } from '../store/paths.js';
+import { isRunId } from '../store/run-id.js';
+import { stopRun } from '../store/stop.js';
+import type { RunInfo, StoredEvent } from '../store/types.js';
+
+/** Lines of a log sent at first, and per "older" request. */
+export const LOG_LINES = 10_000;
+/** Characters of one line sent to the page (a rank can print megabytes without a newline). */
+export const MAX_LINE_CHARS = 10_000;
+/** A line that never ends is sent once it is this large; the rest follows as its continuation. */
+const PARTIAL_FLUSH = 1024 * 1024;
+/** Events sent with a run's detail (the newest; resources come once a second for hours). */
+const MAX_EVENTS = 20_000;
+/** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
+const SUMMARY_TAIL = 64 * 1024;
+
+export type RunRecord = Omit<RunInfo, 'dir'>;
+export type StoreEvent = StoredEvent;
+
+export class RunFiles {
+  readonly state: string;
+  constructor(state?: string) {
+    this.state = state ?? stateDir();
+  }
+
+  /** The id when it names a run folder of the store (a real folder, not a link), else undefined. */
+  idOf(raw: string): string | undefined {
+    // Only a store's run id reaches the file system (never `..`, a slash or a NUL).
+    if (!isRunId(raw)) return undefined;
+    try {
+      return lstatSync(runDir(this.state, raw)).isDirectory() ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  file(id: string, ...parts: string[]): string {
+    return path.join(runDir(this.state, id), ...parts);
+  }
+
+  /** Newest first. */
+  ids(): string[] {
+    return runIds({ stateDir: this.state }).reverse();
+  }
+
+  /** The record with its live status (`lost` for a dead launcher); undefined while half-written, deleted or corrupt. */
+  record(id: string): RunRecord | undefined {
+    const record = readRecord(this.file(id));
+    if (!record) return undefined;
+    const started = Date.parse(record.startedAt);
+    const ended = record.endedAt ? Date.parse(record.endedAt) : Date.now();
+    return { ...record, status: statusOf(record), elapsedMs: Math.max(0, ended - started) };
+  }
+
+  /** Complete JSON lines of events.jsonl from byte `from`; returns them and the offset after the last one. */
+  async events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
+    const bytes = await readBytes(this.file(id, EVENTS_FILE), from);
+    const end = bytes.lastIndexOf(NL) + 1;
+    return { events: parseEvents(bytes.subarray(0, end).toString('utf8')), next: from + end };
+  }
+
+  /** Log files of a run: `logs/attempt_<k>/<rank>/<stream>.log`. */
+  async logFiles(id: string): Promise<LogFile[]> {
+    const out: LogFile[] = [];
+    const logs = this.file(id, LOGS_DIR);
+    for (const a of await readdir(logs).catch(() => [] as string[])) {
+      const attempt = /^attempt_(\d+)$/.exec(a);
+      if (!attempt) continue;
+      for (const r of await readdir(path.join(logs, a)).catch(() => [] as string[])) {
+        // A torchrun agent's own output is kept under `agent`: shown as rank -1, as its events say.
+        if (!/^\d+$/.test(r) && r !== 'agent') continue;
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const file = path.join(logs, a, r, `${stream}.log`);
+          const rank = r === 'agent' ? -1 : Number(r);
+          if (existsSync(file)) out.push({ attempt: Number(attempt[1]), rank, stream, file });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Up to LOG_LINES lines of one log before byte `before` (older lines, fetched on request). */
+  async logBefore(id: string, q: URLSearchParams): Promise<{ lines: string[]; start: number }> {
+    const attempt = Number(q.get('attempt'));
+    const rank = Number(q.get('rank'));
+    const stream = q.get('stream');
+    const before = Number(q.get('before'));
+    const found = (await this.logFiles(id)).find(
+      (f) => f.attempt === attempt && f.rank === rank && f.stream === stream,
+    );
+    if (!found || !Number.isSafeInteger(before) || before <= 0) return { lines: [], start: 0 };
+    const from = await lastLinesStart(found.file, before);
+    return { lines: splitLines((await readBytes(found.file, from, before)).toString('utf8')), start: from };
+  }
+
+  /** A live view of one run: each tick pushes what changed since the last one. */
+  follow(id: string): { tick: (push: Push) => Promise<void> } {
+    let runText = '';
+    let eventsAt = 0;
+    const logs = new Map<string, { at: number; partial: Buffer }>();
+    return {
+      tick: async (push) => {
+        const run = this.record(id);
+        const text = JSON.stringify(run ?? null);
+        if (text !== runText) push('run', run ?? null);
+        runText = text;
+        const { events, next } = await this.events(id, eventsAt);
+        eventsAt = next;
+        if (events.length) push('events', events.slice(-MAX_EVENTS));
+        for (const log of await this.logFiles(id)) {
+          let seen = logs.get(log.file);
+          if (!seen) {
+            // First sight: start at the newest window, on a line boundary; older lines come on request.
+            const at = await lastLinesStart(log.file, (await stat(log.file)).size);
+            seen = { at, partial: Buffer.alloc(0) };
+            logs.set(log.file, seen);
+            push('log-start', { attempt: log.attempt, rank: log.rank, stream: log.stream, start: at });
+          }
+          const bytes = await readBytes(log.file, seen.at);
+          if (!bytes.length) continue;
+          seen.at += bytes.length;
+          const all = Buffer.concat([seen.partial, bytes]);
+          // Only whole lines are decoded (a newline byte never sits inside a UTF-8 character).
+          const end = all.lastIndexOf(NL) + 1;
+          const lines = splitLines(all.subarray(0, end).toString('utf8'));
+          seen.partial = all.subarray(end);
+          // A line that never ends is shown once it is large; the rest follows as its continuation.
+          if (seen.partial.length > PARTIAL_FLUSH) {
+            lines.push(seen.partial.toString('utf8'));
+            seen.partial = Buffer.alloc(0);
+          }
+          if (lines.length) push('log', { attempt: log.attempt, rank: log.rank, stream: log.stream, lines });
+        }
+      },
+    };
+  }
+}
+
+export interface LogFile {
+  attempt: number;
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  file: string;
+}
+
+/** Lines of a text, each cut to MAX_LINE_CHARS with a marker saying how much was left out. */
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((l) =>
+    l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS)} … [${l.length - MAX_LINE_CHARS} more characters]` : l,
+  );
+}
+
+/** Where the last LOG_LINES lines before byte `end` begin (looking back at most READ_MAX bytes). */
+async function lastLinesStart(file: string, end: number): Promise<number> {
+  const from = Math.max(0, end - READ_MAX);
+  const bytes = await readBytes(file, from, end);
+  let at = bytes.length;
+  if (bytes[at - 1] === NL) at--; // the newline that ends the last line
+  for (let n = 0; n < LOG_LINES; n++) {
+    const nl = bytes.lastIndexOf(NL, at - 1);
+    if (nl < 0) return from === 0 ? 0 : from + bytes.indexOf(NL) + 1;
+    at = nl;
+  }
+  return from + at + 1;
+}
+
+const NL = 0x0a;
+/** The most bytes one read returns (a caller reading a growing file just asks again). */
+const READ_MAX = 8 * 1024 * 1024;
+
+/** Bytes [from, to) of a file; a missing file reads as empty. */
+async function readBytes(file: string, from: number, to?: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const end = Math.min(to ?? size, size, from + READ_MAX);
+    if (end <= from) return Buffer.alloc(0);
+    const buf = Buffer.alloc(end - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface RunSummary {
+  id: string;
+  status: string;
+  run: RunRecord;
+  epoch?: StoreEvent;
+  progress?: StoreEvent;
+}
+
+/** Every run, newest first, with its latest epoch and progress. */
+export async function listRunSummaries(files: RunFiles): Promise<RunSummary[]> {
+  const out: RunSummary[] = [];
+  for (const id of files.ids()) {
+    const run = files.record(id);
+    if (!run) continue;
+    const size = await stat(files.file(id, EVENTS_FILE)).then(
+      (s) => s.size,
+      () => 0,
+    );
+    const { events } = await files.events(id, Math.max(0, size - SUMMARY_TAIL)).catch(() => ({ events: [] }));
+    const summary: RunSummary = { id, status: run.status, run };
+    for (const e of events) {
+      if (e.event === 'epoch') summary.epoch = e;
+      if (e.event === 'progress') summary.progress = e;
+    }
+    out.push(summary);
+  }
+  return out;
+}
+
+/** A run's record and its events (the newest MAX_EVENTS). */
+export async function readRunDetail(
+  files: RunFiles,
+  id: string,
+): Promise<{ run: RunRecord; events: StoreEvent[] } | undefined> {
+  const run = files.record(id);
+  if (!run) return undefined;
+  const { events } = await files.events(id);
+  return { run, events: events.slice(-MAX_EVENTS) };
+}
+
+export async function stopRecordedRun(files: RunFiles, id: string): Promise<{ ok: boolean; message: string }> {
+  try {
+    // Returns once the run has ended; the page sees the new status through its stream.
+    const run = await stopRun(id, { stateDir: files.state });
+    return { ok: true, message: `stopped (${run.status})` };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
