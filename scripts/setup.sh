@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ddprun and its test suite need on Debian/Ubuntu, as root or through sudo:
 # PyTorch through `ddprun doctor --fix` (only when no Python has torch), then the system tools the
-# tests drive for real: iproute2 (network namespaces), util-linux (setpriv), Slurm and munge, Chromium.
+# tests drive for real: iproute2 (network namespaces), util-linux (setpriv), Slurm and munge, Chromium, and
+# python3-tqdm (a real tqdm loop in the progress tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
@@ -17,6 +18,8 @@ if command -v apt-get >/dev/null; then
   command -v slurmd >/dev/null || need+=(slurmd)
   command -v sbatch >/dev/null || need+=(slurm-client)
   command -v munged >/dev/null || need+=(munge)
+  # The progress-bar tests run a real tqdm loop under the system Python (the one with Debian's torch).
+  if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import tqdm' 2>/dev/null; then need+=(python3-tqdm); fi
   # The dashboard's browser tests drive Debian's Chromium (playwright cannot download its own here).
   [ -x /usr/bin/chromium ] || need+=(chromium)
   if [ ${#need[@]} -gt 0 ]; then

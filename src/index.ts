@@ -9,6 +9,12 @@ export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
 export { startDashboard } from './ui/server.js';
 export type { Dashboard, DashboardOptions } from './ui/server.js';
+export { parseBar } from './progress/bar.js';
+export type { BarUpdate } from './progress/bar.js';
+export { ResultsCsvReader } from './progress/results-csv.js';
+export type { ResultsRow } from './progress/results-csv.js';
+export { fitnessOf, keyMetricOf, taskOf } from './progress/fitness.js';
+export type { TrainingTask } from './progress/fitness.js';
 export { listRuns, getRun, resolveRunId, readRunEvents, RunNotFoundError } from './store/read.js';
 export type { ListRunsOptions } from './store/read.js';
 export { stopRun, RunNotRunningError, StopTimeoutError } from './store/stop.js';
@@ -41,7 +47,16 @@ export type {
   RankResources,
   RankStacks,
   LaunchEvents,
+  EpochEvent,
+  ProgressEvent,
+  TrainingEvent,
+  TrainingOutcome,
   ResolvedOptions,
   StdSelection,
   StdSpec,
+  RestartingEvent,
+  ResumeRecord,
 } from './launch/types.js';
+export { resumeRun, planResume } from './launch/resume-run.js';
+export type { ResumeRunOptions, ResumePlan, ResumedFrom } from './launch/resume-run.js';
+export { RESUME_OVERRIDABLE } from './ultralytics/resume.js';

@@ -48,6 +48,7 @@ function resolved(overrides: Partial<ResolvedOptions> = {}): ResolvedOptions {
     insight: { resourceIntervalMs: 0, hangTimeoutMs: 0, onHang: 'dump', stackDumps: false },
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
+    resume: true,
     ...overrides,
   };
 }

@@ -21,6 +21,7 @@ import {
 import type { PyLiteral } from './smart-value.js';
 import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
+import { parseResume, type ResumeCommand } from './args-resume.js';
 import { parseInteger } from './flags.js';
 
 export type { OutputFlags } from './flag-specs.js';
@@ -37,6 +38,7 @@ export type CliCommand =
       detach: boolean;
     }
   | { kind: 'doctor'; fix: boolean; json?: boolean }
+  | ResumeCommand
   | RunsCommand
   | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
@@ -50,6 +52,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun train [options] module.ClassName key=value…   Ultralytics-style trainer on all devices
   ddprun doctor [--fix]                                 check (and fix) this machine for a launch
   ddprun gc [--dry-run]                                 remove entry files left by killed launches; prune old runs
+  ddprun resume <id> [key=value…]                       resume a failed/stopped trainer run from its last.pt
   ddprun ps [--all] [--json]                            list running runs (--all: finished ones too)
   ddprun logs <id> [-f] [--rank N] [--tail N]           a run's output; -f follows it to its end
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
@@ -128,6 +131,10 @@ function parseLaunch(argv: readonly string[], env: Readonly<Record<string, strin
 function parseTrain(argv: readonly string[]): CliCommand {
   const captured = { out: '' };
   const command = addFlags(addFlags(newCommand('train', captured), LAUNCH_FLAGS), DETACH_FLAGS)
+    .option(
+      '--no-resume',
+      "a restart starts the training again, instead of resuming from the run folder's weights/last.pt that this run wrote",
+    )
     .usage('[options] module.ClassName key=value…')
     .argument('[trainer]', 'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer')
     .argument(
@@ -151,6 +158,7 @@ function parseTrain(argv: readonly string[]): CliCommand {
   const args = parseKeyValues(rest);
   const raw = command.opts();
   const { options, output } = launchOptions(raw);
+  if (raw.resume === false) options.resume = false;
   return {
     kind: 'train',
     options,
@@ -233,6 +241,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'resume') return parseResume(rest);
     if (sub === 'ps') return parsePs(rest);
     if (sub === 'logs') return parseLogs(rest);
     if (sub === 'show') return parseShow(rest);

@@ -2,7 +2,19 @@
 // spelling. Rewrites only the tokens before the script: everything after it belongs to the script.
 
 /** Subcommands, recognised only as the first argument (a script named `train` is run as `./train`). */
-export const SUBCOMMANDS = ['train', 'doctor', 'gc', 'slurm', 'ps', 'logs', 'show', 'stop', 'stacks', 'ui'] as const;
+export const SUBCOMMANDS = [
+  'train',
+  'doctor',
+  'gc',
+  'slurm',
+  'resume',
+  'ps',
+  'logs',
+  'show',
+  'stop',
+  'stacks',
+  'ui',
+] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**

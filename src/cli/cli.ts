@@ -79,7 +79,7 @@ export async function main(
         // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
         if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
         if (command.detach) return await detach(options, command.output, io, argv);
-        return await runLaunch(options, command.output, io, slurm, argv);
+        return await runLaunch(options, command.output, io, slurm, { argv });
       }
       case 'train': {
         checkSlurmLayout(io.env, command.options);
@@ -88,7 +88,7 @@ export async function main(
         const { trainerLaunchOptions } = await import('./trainer-mode.js');
         const launchOptions = await trainerLaunchOptions(options, command.trainer);
         if (command.detach) return await detach(launchOptions, command.output, io, argv);
-        return await runLaunch(launchOptions, command.output, io, slurm, argv);
+        return await runLaunch(launchOptions, command.output, io, slurm, { argv });
       }
       // Subcommands other than a launch are loaded when used: a launch's start-up pays only for itself.
       case 'slurm':
@@ -97,6 +97,14 @@ export async function main(
         return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
       case 'ui':
         return await (await import('./ui.js')).runUi(command, io);
+      case 'resume': {
+        // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
+        const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
+        return await runLaunch(plan.options, command.output, io, undefined, {
+          argv: plan.argv,
+          resumedFrom: plan.from,
+        });
+      }
       case 'gc':
         return await (await import('./gc.js')).runGc(command, io);
       case 'ps':

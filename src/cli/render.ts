@@ -6,6 +6,7 @@ import type {
   RankResources,
   RankResult,
   ResolvedOptions,
+  ResumeRecord,
 } from '../launch/types.js';
 import { formatBytes } from '../insight/format-bytes.js';
 import { formatHang } from '../insight/hang.js';
@@ -15,6 +16,7 @@ import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
+import { TrainingStatus, formatTraining } from './training-status.js';
 
 export { shownOnConsole };
 
@@ -91,6 +93,7 @@ export class LaunchRenderer {
   private exited = 0;
   private restarts = 0;
   private resources: readonly RankResources[] = [];
+  private readonly training = new TrainingStatus();
   private readonly status: ReturnType<typeof createLogUpdate> | undefined;
   private statusShown = false;
   private renderTimer: NodeJS.Timeout | undefined;
@@ -119,6 +122,19 @@ export class LaunchRenderer {
     if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
+    handle.on('training', (e) => {
+      if (this.options.json) this.json('training', e);
+    });
+    handle.on('epoch', (e) => {
+      this.training.onEpoch(e);
+      if (this.options.json) this.json('epoch', e);
+      this.scheduleStatus();
+    });
+    handle.on('progress', (e) => {
+      this.training.onProgress(e);
+      if (this.options.json) this.json('progress', e);
+      this.scheduleStatus();
+    });
     handle.on('resources', (e) => this.onResources(e));
     handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
     handle.on('stacks', (e) =>
@@ -189,6 +205,10 @@ export class LaunchRenderer {
     if (this.options.json) this.json('restarting', e);
     this.clearStatus();
     this.human.write(`${this.err.yellow('ddprun:')} restarting (attempt ${e.attempt}): ${e.reason}\n`);
+    if (e.resumeFrom)
+      this.human.write(
+        `${this.err.yellow('ddprun:')} attempt ${e.attempt} resumes from ${e.resumeFrom}${e.epoch === undefined ? '' : ` (epoch ${e.epoch} done)`}\n`,
+      );
     this.scheduleStatus();
   }
 
@@ -197,7 +217,8 @@ export class LaunchRenderer {
     const elapsed = formatDuration(Date.now() - this.startedAt);
     const restarts = `restarts ${this.restarts}/${this.resolved.maxRestarts}`;
     const totals = resourceTotals(this.resources);
-    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}${totals ? ` · ${totals}` : ''}`;
+    const training = this.training.text();
+    return `${c.bold('ddprun')} ${c.green(`${this.running.size} running`)} · ${this.exited} exited · ${restarts} · ${elapsed}${totals ? ` · ${totals}` : ''}${training ? ` · ${training}` : ''}`;
   }
 
   private clearStatus(): void {
@@ -229,6 +250,16 @@ export class LaunchRenderer {
   }
 }
 
+/** One line per attempt that resumed from a checkpoint: `attempt 1 resumed from <last.pt> after epoch 1`. */
+export function formatResumes(resumes: readonly ResumeRecord[]): string {
+  return resumes
+    .map(
+      (r) =>
+        `  attempt ${r.attempt} resumed from ${r.resumeFrom}${r.epoch === undefined ? '' : ` after epoch ${r.epoch}`}\n`,
+    )
+    .join('');
+}
+
 /**
  * The end-of-run summary: the verdict, the duration, the attempts and a per-rank table. `verdict` replaces the
  * one read from the result (`ddprun show` of a live run says `running`).
@@ -254,5 +285,7 @@ export function formatSummary(result: LaunchResult, c: Colors, verdict?: string)
       : result.signal
         ? c.yellow(`stopped by ${result.signal}`)
         : c.red('failed'));
-  return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n`;
+  const training = result.training ? `${formatTraining(result.training)}\n` : '';
+  const resumes = result.resumes ? formatResumes(result.resumes) : '';
+  return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n${training}${resumes}`;
 }

@@ -3,7 +3,7 @@ import type { OutputFlags } from './args.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
 import { EXIT_OK, exitCodeForResult } from './exit.js';
-import { launchResolved } from '../launch/run/launch.js';
+import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
@@ -21,7 +21,7 @@ export async function runLaunch(
   output: OutputFlags,
   io: Io,
   slurm?: SlurmProvenance,
-  argv?: readonly string[],
+  context: Omit<LaunchContext, 'stateDir'> = {},
 ): Promise<number> {
   // Every check happens here, before anything is spawned, written or deleted.
   // getUserConfigDir() creates the config dir; a dry run names it without creating it.
@@ -59,8 +59,8 @@ export async function runLaunch(
   const dashboard = output.ui ? await (await import('./ui.js')).startLaunchDashboard(io) : undefined;
   try {
     // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
-    // The command line as typed goes into the run's record.
-    const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, { argv });
+    // The command line as typed (or the resumed run's) and the run it resumes go into the run's record.
+    const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, context);
     renderer.attach(handle, { lines: !plain });
     const result = await handle.result;
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.

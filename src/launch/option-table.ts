@@ -149,6 +149,8 @@ export const OPTION_TABLE = {
   rdzvConf: {},
   virtualLocalRank: {},
   linePrefixTemplate: {},
+  // `ddprun train --no-resume` sets it; a train-only flag, not a launch flag.
+  resume: {},
 } as const satisfies Record<keyof LaunchOptions, OptionRow>;
 
 export type OptionName = keyof typeof OPTION_TABLE;

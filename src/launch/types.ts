@@ -85,6 +85,12 @@ export interface LaunchOptions {
   virtualLocalRank?: boolean;
   /** Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`, `${role_name}`). @default '[rank${rank}]:' */
   linePrefixTemplate?: string;
+  /**
+   * Trainer mode, native backend, one node: a restart after a failure resumes from the run folder's `weights/last.pt`
+   * when this run wrote it (the next attempt's entry file gets `resume='<run folder>/weights/last.pt'`). `false`: every
+   * restart starts the training again, as torchrun would. @default true
+   */
+  resume?: boolean;
 }
 
 /** One rank's command, as it will be spawned. */
@@ -197,6 +203,75 @@ export interface RankResources {
   gpuUtilPercent?: number;
 }
 
+/** A progress-bar update on rank 0 (tqdm's default format or Ultralytics' bar), at most 2 a second. */
+export interface ProgressEvent {
+  rank: number;
+  stream: 'stdout' | 'stderr';
+  /** Which printer drew the bar. */
+  format: 'tqdm' | 'ultralytics';
+  /** The text before the percentage, without colours ('' when none). */
+  desc: string;
+  n: number;
+  total: number;
+  /** The unit of n, total and rate (`it`, `B`, …). */
+  unit: string;
+  /** Units a second, when the bar shows it. */
+  rate?: number;
+  /** Seconds since the bar started. */
+  elapsed?: number;
+  /** Seconds left, as the bar says or estimated from elapsed and n/total. */
+  remaining?: number;
+}
+
+/** One finished epoch of an Ultralytics run: a new row of `<run folder>/results.csv`. */
+export interface EpochEvent {
+  /** 1-based, as Ultralytics numbers them. */
+  epoch: number;
+  /** Epochs the run will train (`epochs` in the run folder's args.yaml, else the trainer's args, else 100). */
+  epochs: number;
+  /** Every other column of the row, by its header name (`train/box_loss`, `metrics/mAP50-95(B)`, `time`, …). */
+  metrics: Record<string, number>;
+  /** When ddprun read the row (ISO 8601 with milliseconds). */
+  t: string;
+}
+
+/** A restart of the whole group is about to start. */
+export interface RestartingEvent {
+  /** The attempt about to start (0-based: 1 is the first restart). */
+  attempt: number;
+  /** Why: the failure that ended the previous attempt (or a port retry). */
+  reason: string;
+  /** Trainer mode: the checkpoint the attempt resumes from (`<run folder>/weights/last.pt`); absent for a fresh start. */
+  resumeFrom?: string;
+  /** With `resumeFrom`: the last epoch the run folder's results.csv recorded (1-based); training goes on from the next one. */
+  epoch?: number;
+}
+
+/** The run folder an Ultralytics trainer announced (`Logging results to <dir>`), as an absolute path. */
+export interface TrainingEvent {
+  saveDir: string;
+  epochs: number;
+}
+
+/** What an Ultralytics training run produced (trainer mode, once its run folder is known). */
+export interface TrainingOutcome {
+  /** The run folder, absolute (`runs/detect/train3`). */
+  saveDir: string;
+  task: 'detect' | 'segment' | 'pose' | 'obb' | 'classify';
+  /** The column that matters for the task (`metrics/mAP50-95(B)` for detection). */
+  keyMetric: string;
+  epochs: number;
+  /** Rows in results.csv (epochs finished, earlier attempts and resumed runs included). */
+  epochsDone: number;
+  /** `weights/best.pt` / `weights/last.pt`, when they exist. */
+  bestPt: string | undefined;
+  lastPt: string | undefined;
+  /** The epoch Ultralytics keeps as best.pt (its fitness), with that epoch's metrics. */
+  best: { epoch: number; fitness: number; metrics: Record<string, number> } | undefined;
+  /** The last epoch's metrics. */
+  final: { epoch: number; metrics: Record<string, number> } | undefined;
+}
+
 export interface LaunchResult {
   /** 0 on success; the failing rank's code; 128+N when stopped by signal N. */
   exitCode: number;
@@ -210,6 +285,17 @@ export interface LaunchResult {
   portRetries: number;
   rootCause: RootCause | undefined;
   durationMs: number;
+  /** Trainer mode: the run folder, weights, best epoch and final metrics (absent until a run folder was announced). */
+  training?: TrainingOutcome;
+  /** Trainer mode: the attempts that resumed from a checkpoint rather than starting again (in order). */
+  resumes?: ResumeRecord[];
+}
+
+/** One attempt that resumed from the run's own `last.pt` (see `RestartingEvent`). */
+export interface ResumeRecord {
+  attempt: number;
+  resumeFrom: string;
+  epoch: number | undefined;
 }
 
 export interface LaunchEvents {
@@ -218,13 +304,19 @@ export interface LaunchEvents {
   exited: [
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];
-  restarting: [{ attempt: number; reason: string }];
+  restarting: [RestartingEvent];
   /** Each rank's resources, at most once a second (see `resourceIntervalMs`). */
   resources: [{ attempt: number; ranks: RankResources[] }];
   /** No rank printed or used CPU for `idleMs` (see `hangTimeoutMs`): every rank's stacks; once per silence. */
   hang: [{ attempt: number; idleMs: number; action: 'dump' | 'stop'; ranks: RankStacks[] }];
   /** Stacks dumped on request (`dumpStacks()`, `ddprun stacks`) or of ranks that outlived the grace period of a teardown. */
   stacks: [{ attempt: number; reason: 'request' | 'teardown'; ranks: RankStacks[] }];
+  /** Trainer mode: the run folder is known. */
+  training: [TrainingEvent];
+  /** Trainer mode: an epoch finished (a results.csv row). */
+  epoch: [EpochEvent];
+  /** A progress bar moved on rank 0. */
+  progress: [ProgressEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean }];
   done: [LaunchResult];
@@ -293,6 +385,8 @@ export interface ResolvedOptions {
   linePrefixTemplate?: string;
   /** Descriptors ddprun inherited without close-on-exec, closed in each rank (torchrun's close_fds). */
   closeFds?: readonly number[];
+  /** Trainer mode: restarts resume from the run's own last.pt (see `LaunchOptions.resume`). */
+  resume: boolean;
 }
 
 /** The options of `src/insight/` with every default filled. */

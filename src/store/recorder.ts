@@ -13,7 +13,7 @@ import { onEveryEvent } from './every-event.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
 import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir, runsDir } from './paths.js';
 import { newRunId } from './run-id.js';
-import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type RunRecord } from './types.js';
+import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
 
 /** How long the end of a launch waits for its record to reach the disk before going on without it. */
 export const FINISH_TIMEOUT_MS = 5000;
@@ -28,6 +28,8 @@ export interface RecorderInit {
   stateDir: string;
   /** Prints the one warning a run's recording may give. */
   warn: (message: string) => void;
+  /** A resumed run: the run it continues. */
+  resumedFrom?: ResumedFrom;
 }
 
 function userName(): string {
@@ -152,6 +154,7 @@ export class RunRecorder {
         maxLogBytes: resolved.recordMaxLogBytes,
         startedAt: new Date().toISOString(),
         status: 'running',
+        ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       return new RunRecorder(id, dir, record, init);

@@ -55,8 +55,20 @@ export interface RunRecord {
   rootCause?: RootCause;
   /** The launch's result (per-rank exits, attempts, durations), once finished. */
   result?: LaunchResult;
+  /** `ddprun resume` / `resumeRun()`: the run this one continues, from which checkpoint. */
+  resumedFrom?: ResumedFrom;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
   error?: { name: string; message: string };
+}
+
+/** The run a resumed run continues (`resumedFrom` in the new run's run.json). */
+export interface ResumedFrom {
+  /** The earlier run's id in the run store. */
+  id: string;
+  /** The checkpoint the new run starts from (`<run folder>/weights/last.pt`). */
+  checkpoint: string;
+  /** The last epoch the earlier run's results.csv recorded, when it recorded one. */
+  epoch?: number;
 }
 
 /** One line of `<id>/events.jsonl`: `{ v, t, event, …payload }`, for every event but `line`. */

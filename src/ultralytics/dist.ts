@@ -124,6 +124,19 @@ export async function generateDdpFile(trainer: DdpTrainer, options: GenerateDdpF
   return writeEntryFile(checked, trainerId(trainer), options.configDir);
 }
 
+/**
+ * `generateDdpFile` for `trainer`, named with `owner`'s id, so that `ddpCleanup(owner, file)` removes it too: the entry
+ * file of a resumed attempt, whose trainer is `owner` with other arguments.
+ */
+export async function generateDdpFileFor(
+  owner: DdpTrainer,
+  trainer: DdpTrainer,
+  options: GenerateDdpFileOptions = {},
+): Promise<string> {
+  const checked = checkTrainer(trainer);
+  return writeEntryFile(checked, trainerId(owner), options.configDir);
+}
+
 // torch < 2.0 on Python >= 3.11: `Std.from_str` iterates the IntFlag, which no longer yields NONE (0) or
 // ALL (3), so torchrun's defaults `--redirects 0 --tee 0` become None and crash in `to_map`. A mapping
 // that names only local rank 9 parses, and leaves ranks 0–8 exactly as the default does (no redirection,

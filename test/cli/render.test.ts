@@ -85,6 +85,50 @@ describe('LaunchRenderer', () => {
     expect(stderr.text()).not.toMatch(/\u001b\[\d+m/);
   });
 
+  it("shows the trainer's epoch, key metric, loss and ETA, and the current bar, in the status line", async () => {
+    const stderr = fakeStream(true);
+    stderr.columns = 200;
+    const renderer = new LaunchRenderer(resolved, {
+      json: false,
+      quiet: false,
+      stdout: fakeStream(true),
+      stderr,
+      env: { NO_COLOR: '1' },
+      statusIntervalMs: 5,
+      createStatus: await loadStatusLine({ quiet: false, stderr }),
+    });
+    const { handle, events } = fakeHandle();
+    renderer.attach(handle);
+    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
+    for (const [epoch, time] of [
+      [1, 40],
+      [2, 80],
+      [3, 120],
+    ] as const)
+      events.emit('epoch', {
+        epoch,
+        epochs: 100,
+        metrics: { time, 'train/box_loss': 0.81, 'metrics/mAP50-95(B)': 0.412 },
+        t: new Date().toISOString(),
+      });
+    events.emit('progress', {
+      rank: 0,
+      stream: 'stdout',
+      format: 'ultralytics',
+      desc: '4/100 0G',
+      n: 45,
+      total: 100,
+      unit: 'it',
+      remaining: 12,
+    });
+    await until(() =>
+      /ddprun 1 running · 0 exited · restarts 0\/1 · \S+ · epoch 3\/100 · mAP50-95 0\.412 · box_loss 0\.81 · ETA 1h04m · 45% \(12\.0s left\)/.test(
+        stderr.text(),
+      ),
+    );
+    renderer.finish({ ...result, ranks: [] });
+  });
+
   it('writes only plain lines when not on a terminal, and JSON events with --json', () => {
     const stdout = fakeStream(false);
     const stderr = fakeStream(false);
@@ -92,13 +136,49 @@ describe('LaunchRenderer', () => {
     const { handle, events } = fakeHandle();
     renderer.attach(handle);
     events.emit('line', { rank: 0, localRank: 0, stream: 'stderr', text: 'x' });
+    events.emit('epoch', { epoch: 1, epochs: 3, metrics: { time: 1.5 }, t: '2026-01-01T00:00:00.000Z' });
     renderer.finish(result);
     const lines = stdout
       .text()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string });
-    expect(lines.map((l) => l.event)).toEqual(['line', 'done']);
+    expect(lines.map((l) => l.event)).toEqual(['line', 'epoch', 'done']);
+    expect(lines[1]).toEqual({
+      event: 'epoch',
+      epoch: 1,
+      epochs: 3,
+      metrics: { time: 1.5 },
+      t: '2026-01-01T00:00:00.000Z',
+    });
     expect(stderr.text()).toBe('');
+  });
+});
+
+describe('formatSummary (the console and ddprun show)', () => {
+  it('appends the training outcome and the resumed attempts under the rank table', async () => {
+    const { formatSummary } = await import('../../src/cli/render.js');
+    const { colorsFor } = await import('../../src/cli/colors.js');
+    const text = formatSummary(
+      {
+        ...result,
+        training: {
+          saveDir: '/w/runs/detect/train',
+          task: 'detect',
+          keyMetric: 'metrics/mAP50-95(B)',
+          epochs: 3,
+          epochsDone: 3,
+          bestPt: '/w/runs/detect/train/weights/best.pt',
+          lastPt: '/w/runs/detect/train/weights/last.pt',
+          best: undefined,
+          final: undefined,
+        },
+        resumes: [{ attempt: 1, resumeFrom: '/w/runs/detect/train/weights/last.pt', epoch: 1 }],
+      },
+      colorsFor({ isTTY: false }, {}),
+    );
+    expect(text).toMatch(
+      /\ntraining {2}\/w\/runs\/detect\/train \(detect, 3\/3 epochs\)\n[^]*\n {2}attempt 1 resumed from \/w\/runs\/detect\/train\/weights\/last\.pt after epoch 1\n$/,
+    );
   });
 });

@@ -55,6 +55,7 @@ function nodeOptions(
     insight: { resourceIntervalMs: 0, hangTimeoutMs: 0, onHang: 'dump', stackDumps: false },
     record: false,
     recordMaxLogBytes: 64 * 1024 * 1024,
+    resume: true,
   };
 }
 

@@ -164,6 +164,7 @@ describe('the run store records every launch', () => {
       entry: { command: 'sh', args: ['-c', script] },
       console: false,
       recordMaxLogBytes: 4096,
+      resume: true,
     });
     expect((await handle.result).exitCode).toBe(0);
     const run = getRun(handle.runId as string);

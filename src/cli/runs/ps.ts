@@ -1,13 +1,26 @@
-import { listRuns } from '../../store/read.js';
+import { listRuns, readRunEvents } from '../../store/read.js';
 import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
 import type { Io } from '../run-launch.js';
+import { trainingProgressOf } from '../training-status.js';
 import { commandLine, statusWord } from './describe.js';
 import { EXIT_OK } from '../exit.js';
 
+/** A live trainer run's progress from its stored epochs (`epoch 3/100 · mAP50-95 0.412 · …`); '' otherwise. */
+function trainingOf(run: RunInfo): string {
+  const entry = run.options.entry as { trainer?: unknown } | undefined;
+  if (run.status !== 'running' || !entry?.trainer) return '';
+  return trainingProgressOf(readRunEvents(run.id));
+}
+
+/** The command, and for a resumed run the run it continues. */
+function commandText(run: RunInfo): string {
+  return run.resumedFrom ? `${commandLine(run)} (resumes ${run.resumedFrom.id})` : commandLine(run);
+}
+
 /** What `ps --json` prints per run. */
-export function psJson(run: RunInfo): Record<string, unknown> {
+export function psJson(run: RunInfo, training = trainingOf(run)): Record<string, unknown> {
   return {
     id: run.id,
     status: run.status,
@@ -24,6 +37,8 @@ export function psJson(run: RunInfo): Record<string, unknown> {
     pid: run.launcher.pid,
     startedAt: run.startedAt,
     endedAt: run.endedAt ?? null,
+    training: training || null,
+    resumedFrom: run.resumedFrom?.id ?? null,
   };
 }
 
@@ -35,16 +50,20 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     return EXIT_OK;
   }
   const c = colorsFor(io.stdout, io.env);
+  const training = runs.map(trainingOf);
+  // The TRAINING column only when a live trainer run has an epoch to show.
+  const withTraining = training.some((t) => t !== '');
   const rows = [
-    ['ID', 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', 'COMMAND'],
-    ...runs.map((run) => [
+    ['ID', 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', ...(withTraining ? ['TRAINING'] : []), 'COMMAND'],
+    ...runs.map((run, i) => [
       run.id,
       statusWord(run, c),
       run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
       `${run.attempt + 1}/${run.maxRestarts + 1}`,
       formatDuration(run.elapsedMs),
       run.exitCode === undefined ? '-' : String(run.exitCode),
-      commandLine(run),
+      ...(withTraining ? [training[i] || '-'] : []),
+      commandText(run),
     ]),
   ];
   io.stdout.write(`${table(rows)}\n`);

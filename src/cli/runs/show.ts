@@ -6,6 +6,7 @@ import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration } from '../format.js';
 import { formatSummary } from '../render.js';
+import { trainingFromEvents } from '../../progress/outcome.js';
 import type { Io } from '../run-launch.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
 import { EXIT_OK } from '../exit.js';
@@ -27,6 +28,7 @@ function header(run: RunInfo, io: Io): string {
   else rows.push(['elapsed', formatDuration(run.elapsedMs)]);
   rows.push(['logs', `${path.join(run.dir, LOGS_DIR)} (ddprun logs ${run.id})`]);
   if (run.logDir) rows.push(['log dir', run.logDir]);
+  if (run.resumedFrom) rows.push(['resumes', `run ${run.resumedFrom.id} from ${run.resumedFrom.checkpoint}`]);
   return `${c.bold(`run ${run.id}`)}  ${statusText(run, c)}\n${rows.map(([k, v]) => `  ${k.padEnd(8)} ${v}`).join('\n')}\n`;
 }
 
@@ -35,6 +37,8 @@ export function runShow(command: { id: string; json: boolean }, io: Io): number 
   const run = getRun(command.id);
   const events = run.result ? [] : readRunEvents(run.id);
   const result = run.result ?? resultFromEvents(run, events);
+  // A live or lost run has no result yet: its training so far comes from its `training` and `epoch` events.
+  if (!run.result) result.training ??= trainingFromEvents(events);
   if (command.json) {
     io.stdout.write(`${JSON.stringify({ ...run, result }, null, 2)}\n`);
     return EXIT_OK;

@@ -105,6 +105,8 @@ function checkForm(options: Record<string, unknown>) {
       Number.MAX_SAFE_INTEGER,
       DEFAULT_MAX_LOG_BYTES,
     ),
+    // Trainer mode: a restart resumes from the run's own weights/last.pt unless this is false.
+    resume: validateBoolean('resume', options.resume, true),
     configDirOption: options.configDir,
     insight: resolveInsight(options, backend),
     tmpdir: usableTmpdir(),
@@ -231,6 +233,7 @@ export async function resolveOptions(
         ? undefined
         : validateString('linePrefixTemplate', options.linePrefixTemplate, 'a string'),
     closeFds: inheritedFds(),
+    resume: form.resume,
   };
   // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);

@@ -4,7 +4,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exitCodeOfRootCause, signalExitCode } from '../../cli/exit.js';
 import { commitDiscovery } from '../../python/discovery-cache.js';
-import { ddpCleanup, generateDdpFile } from '../../ultralytics/dist.js';
+import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
+import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
 import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
 import { resolveOptions } from '../resolve/options.js';
@@ -20,6 +21,8 @@ import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
+import { watchRank0 } from '../../progress/rank0.js';
+import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
   LaunchEvents,
@@ -29,12 +32,14 @@ import type {
   LaunchResult,
   RankStacks,
   ResolvedOptions,
+  ResumeRecord,
   RootCause,
 } from '../types.js';
 import { UsageError } from '../../errors.js';
 import { writeBootstrap } from '../../insight/bootstrap.js';
 import { RunRecorder } from '../../store/recorder.js';
 import { stateDir } from '../../store/paths.js';
+import type { ResumedFrom } from '../../store/types.js';
 import { newRunId } from '../../store/run-id.js';
 
 /** Fresh ports tried when rank 0 finds MASTER_PORT taken (the port race); these do not count as restarts. */
@@ -53,6 +58,13 @@ class Launch {
   private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
   private stops = 0;
+  /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
+  private tracker: TrainingTracker | undefined;
+  /** Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end. */
+  private readonly entryFiles: string[] = [];
+  /** Trainer mode: the attempts that resumed from this run's last.pt. */
+  private readonly resumes: ResumeRecord[] = [];
+  private startedAt = Date.now();
   private groupIo: GroupIo = {};
   /** The run store's record of this launch, once its options are resolved (unless `record: false`). */
   recorder: RunRecorder | undefined;
@@ -64,6 +76,7 @@ class Launch {
     private readonly isResolved: boolean,
     private readonly consoleStreams: ConsoleStreams | undefined,
     private readonly argv: readonly string[] | undefined,
+    private readonly context: LaunchContext = {},
   ) {
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
   }
@@ -108,7 +121,8 @@ class Launch {
       resolved,
       argv: this.argv,
       events: this.events,
-      stateDir: stateDir(),
+      stateDir: this.context.stateDir ?? stateDir(),
+      ...(this.context.resumedFrom && { resumedFrom: this.context.resumedFrom }),
       warn: (message) => {
         if (resolved.console) process.stderr.write(`ddprun: warning: ${message}\n`);
         else process.emitWarning(message, { code: 'DDPRUN_RECORD' });
@@ -119,6 +133,7 @@ class Launch {
 
   async run(): Promise<LaunchResult> {
     const startedAt = Date.now();
+    this.startedAt = startedAt;
     const resolved = this.isResolved
       ? (this.options as ResolvedOptions)
       : await resolveOptions(this.options as LaunchOptions);
@@ -142,22 +157,34 @@ class Launch {
         // What a SIGKILLed launcher left behind is swept here; live launchers' files are kept.
         await sweepStaleEntryFiles(resolved.configDir && path.join(resolved.configDir, 'DDP')).catch(() => []);
         entryFile = await generateDdpFile(trainer, { configDir: resolved.configDir });
-        const file = entryFile;
+        this.entryFiles.push(entryFile);
         // A fatal signal (SIGQUIT, SIGUSR2, SIGALRM…) runs no exit hook: the watchdog, which does run, removes it.
-        watchdog.removeOnDeath(file);
-        const onExit = () => rmSync(file, { force: true });
+        watchdog.removeOnDeath(entryFile);
+        const onExit = () => {
+          for (const file of this.entryFiles) rmSync(file, { force: true });
+        };
         process.on('exit', onExit);
         disposers.push(() => process.off('exit', onExit));
       }
-      const result = await this.attempts(resolved, entryFile, watchdog);
-      result.durationMs = Date.now() - startedAt;
-      return result;
+      if ('trainer' in resolved.entry)
+        this.tracker = new TrainingTracker(this.events, resolved.cwd, resolved.entry.trainer.args);
+      try {
+        const result = await this.attempts(resolved, entryFile, watchdog);
+        result.durationMs = Date.now() - startedAt;
+        const training = this.tracker?.finish();
+        if (training) result.training = training;
+        if (this.resumes.length > 0) result.resumes = [...this.resumes];
+        return result;
+      } finally {
+        this.tracker?.stop();
+      }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
       watchdog.dispose();
       for (const dispose of disposers.reverse()) dispose();
-      if (entryFile && 'trainer' in resolved.entry)
-        await ddpCleanup(resolved.entry.trainer, entryFile).catch(() => rmSync(entryFile as string, { force: true }));
+      if ('trainer' in resolved.entry)
+        for (const file of this.entryFiles)
+          await ddpCleanup(resolved.entry.trainer, file).catch(() => rmSync(file, { force: true }));
       await rm(resolved.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -183,7 +210,10 @@ class Launch {
       } else if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
         await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, isStopping);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
-      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, this.groupIo);
+      const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
+        ...this.groupIo,
+        watchRank0: () => watchRank0(this.events, this.tracker),
+      });
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
       this.monitor = monitor;
@@ -232,14 +262,46 @@ class Launch {
       }
       if (!stopped && attempt < resolved.maxRestarts) {
         attempt++;
+        // Trainer mode: one decision per attempt, taken here; every rank of the attempt runs the same entry file.
+        const resume = await this.resumePoint(resolved, watchdog);
+        if (resume) {
+          entryFile = resume.entryFile;
+          this.resumes.push({ attempt, resumeFrom: resume.lastPt, epoch: resume.epoch });
+        }
         this.events.emit('restarting', {
           attempt,
           reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
+          ...(resume && { resumeFrom: resume.lastPt }),
+          ...(resume?.epoch !== undefined && { epoch: resume.epoch }),
         });
         continue;
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
+  }
+
+  /**
+   * Trainer mode (native backend, one node, `resume` on): when the run folder rank 0 announced holds a `weights/last.pt`
+   * this launch wrote, writes the next attempt's entry file with `resume='<that path>'` and removes the previous one.
+   * Undefined: the restart starts as the first attempt did (no folder yet, no checkpoint of ours, or resume is off).
+   */
+  private async resumePoint(
+    resolved: ResolvedOptions,
+    watchdog: Watchdog,
+  ): Promise<{ entryFile: string; lastPt: string; epoch: number | undefined } | undefined> {
+    // Several nodes would each decide on their own, and disagree: only a single node resumes.
+    if (!('trainer' in resolved.entry) || !resolved.resume || resolved.maxNodes > 1) return undefined;
+    const point = this.tracker?.checkpoint();
+    const lastPt = point && ownCheckpoint(point.saveDir, this.startedAt);
+    if (!point || !lastPt) return undefined;
+    const trainer = resolved.entry.trainer;
+    const file = await generateDdpFileFor(trainer, resumingTrainer(trainer, lastPt), { configDir: resolved.configDir });
+    watchdog.removeOnDeath(file);
+    const previous = this.entryFiles.length > 1 ? this.entryFiles.pop() : undefined;
+    this.entryFiles.push(file);
+    // The previous attempt's ranks are gone: its resume file goes (the first file stays until the end, as before).
+    if (previous) await rm(previous, { force: true });
+    return { entryFile: file, lastPt, epoch: point.epoch };
   }
 
   /** Whether this node's rank 0 (if it runs here) failed because MASTER_PORT `port` was taken: the port race. */
@@ -389,18 +451,25 @@ export function launch(options: LaunchOptions): LaunchHandle {
   return start(new Launch(options, false, undefined, undefined));
 }
 
+/** What a launch records besides its options: the command line, the run it resumes, the store it records into. */
+export interface LaunchContext {
+  argv?: readonly string[];
+  resumedFrom?: ResumedFrom;
+  stateDir?: string;
+}
+
 /**
  * `launch()` for options already checked by `resolveOptions` (the CLI resolves once, to print or to run). `console`:
  * the streams the caller renders the launch to (default: process.stdout/stderr when `resolved.console`); their
- * back-pressure pauses the ranks, and when their reader goes away the launch stops. `context.argv`: the command line
- * as typed, for the run's record.
+ * back-pressure pauses the ranks, and when their reader goes away the launch stops. `context`: the command line as
+ * typed, the run this one resumes, and the store to record into, for the run's record.
  */
 export function launchResolved(
   resolved: ResolvedOptions,
   console?: ConsoleStreams,
-  context: { argv?: readonly string[] } = {},
+  context: LaunchContext = {},
 ): LaunchHandle {
-  return start(new Launch(resolved, true, console, context.argv));
+  return start(new Launch(resolved, true, console, context.argv, context));
 }
 
 function start(run: Launch): LaunchHandle {

@@ -20,6 +20,7 @@ import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from './proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
+import type { OutputWatcher } from '../../progress/rank0.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
 
@@ -45,6 +46,8 @@ export interface GroupOutcome {
 export interface GroupIo {
   console?: ConsoleOutput;
   logFiles?: LogFiles;
+  /** Native backend: a watcher of rank 0's decoded output (progress bars, the trainer's run folder), per attempt. */
+  watchRank0?: () => OutputWatcher;
 }
 
 /**
@@ -67,6 +70,7 @@ export class RankGroup {
   private readonly demuxedSinks = new Map<string, ChunkSink>();
   private readonly output: OutputContext;
   private readonly logFiles: LogFiles;
+  private readonly watchRank0: (() => OutputWatcher) | undefined;
 
   constructor(
     private readonly resolved: ResolvedOptions,
@@ -78,6 +82,7 @@ export class RankGroup {
   ) {
     this.output = { resolved, events, console: io.console };
     this.logFiles = io.logFiles ?? new LogFiles(resolved.logDir);
+    this.watchRank0 = io.watchRank0;
   }
 
   get state(): GroupState {
@@ -182,7 +187,10 @@ export class RankGroup {
     rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.ranks.push(rank);
-    rank.streamsDone = Promise.all([this.pipe(rank, 'stdout'), this.pipe(rank, 'stderr')]).then(() => undefined);
+    const watcher = plan.rank === 0 && !this.demux ? this.watchRank0?.() : undefined;
+    rank.streamsDone = Promise.all([this.pipe(rank, 'stdout', watcher), this.pipe(rank, 'stderr', watcher)]).then(() =>
+      watcher?.end(),
+    );
     rank.child.on('exit', (code, signal) => this.onExit(rank, code, signal));
     return new Promise<void>((resolve) => {
       if (rank.pid !== undefined) this.watchdog.watch(rank.pid, readStat(rank.pid)?.start);
@@ -199,8 +207,8 @@ export class RankGroup {
   }
 
   /** Streams one of a rank's pipes through its output policy (a native rank's, or the torchrun agent's). */
-  private pipe(rank: RankProcess, stream: 'stdout' | 'stderr'): Promise<void> {
-    const policy = this.demux
+  private pipe(rank: RankProcess, stream: 'stdout' | 'stderr', watcher?: OutputWatcher): Promise<void> {
+    const base = this.demux
       ? agentPolicy(
           this.output,
           this.demux,
@@ -210,6 +218,16 @@ export class RankGroup {
           (r, l) => this.demuxedSink(r, l, stream),
         )
       : rankPolicy(this.output, rank.plan, stream, rank.tail);
+    // Rank 0's watcher sees the decoded text before the console does.
+    const policy: OutputPolicy = watcher
+      ? {
+          text: (text, valve) => {
+            watcher.push(stream, text);
+            base.text(text, valve);
+          },
+          end: (valve) => base.end(valve),
+        }
+      : base;
     // Whoever keeps the raw output (the run store) gets every chunk as read; under torchrun, each rank's lines.
     const sink = this.demux
       ? undefined

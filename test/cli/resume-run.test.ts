@@ -1,0 +1,141 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { torchPython } from '../helpers/python.js';
+import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
+
+beforeAll(() => ensureBuilt());
+const box = useSandboxes();
+const python = await torchPython();
+if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');
+const TRAINER = 'ultralytics.models.yolo.standin.train.DetectionTrainer';
+
+const envOf = (s: Sandbox, extra: Record<string, string> = {}) => ({
+  ...s.env,
+  PYTHONPATH: FIXTURES,
+  DDPRUN_STANDIN_BATCH_S: '0.05',
+  ...extra,
+});
+
+const trainArgs = (s: Sandbox, extra: string[] = []) => [
+  'train',
+  '--nproc-per-node',
+  '2',
+  TRAINER,
+  'epochs=3',
+  'device=cpu',
+  `project=${path.join(s.out, 'runs')}`,
+  'name=exp',
+  ...extra,
+];
+
+const epochsOf = (dir: string) =>
+  readFileSync(path.join(dir, 'results.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => Number(line.split(',')[0]));
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What a refused `ddprun resume` must leave as it was: the store's runs and every file of the sandbox. */
+function snapshot(s: Sandbox) {
+  return { runs: listRuns({ stateDir: s.state, all: true }).map((r) => r.id), files: listFiles(s.dir) };
+}
+
+async function refused(s: Sandbox, args: string[]) {
+  const before = snapshot(s);
+  const run = await runCli(['resume', ...args], { env: envOf(s), cwd: s.out });
+  expect(run.code, run.stderr).toBe(2);
+  expect(snapshot(s)).toEqual(before);
+  return run.stderr;
+}
+
+describe.skipIf(!python)('ddprun resume <id>', () => {
+  it('a stopped trainer run goes on from its last.pt to the end, as a new run linked to it; a disallowed key is refused first', async () => {
+    const s = box();
+    const dir = path.join(s.out, 'runs', 'exp');
+    const lastPt = path.join(dir, 'weights', 'last.pt');
+    const first = startCli(trainArgs(s), { env: envOf(s, { DDPRUN_STANDIN_BATCH_S: '0.4' }), cwd: s.out });
+    await waitFor('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')));
+    const [live] = listRuns({ stateDir: s.state });
+    await waitFor('a stored epoch', () =>
+      readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+    );
+    // ddprun ps shows a live trainer run's progress from its stored epochs.
+    const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });
+    expect(ps.stdout).toMatch(/TRAINING/);
+    expect(ps.stdout).toMatch(/epoch [12]\/3 · mAP50-95/);
+    first.child.kill('SIGTERM');
+    const stopped = await first.done;
+    expect(stopped.code, stopped.stderr).toBe(143);
+    const [old] = listRuns({ stateDir: s.state, all: true });
+    expect(old?.status).toBe('stopped');
+    const done = epochsOf(dir);
+    expect(done.length).toBeGreaterThanOrEqual(1);
+    expect(done.length).toBeLessThan(3);
+
+    const message = await refused(s, [old!.id, 'lr0=0.5', 'batch=4']);
+    expect(message).toContain('only imgsz, batch, device, close_mosaic may change, got lr0');
+
+    const resumed = await runCli(['resume', old!.id, 'batch=4'], { env: envOf(s), cwd: s.out });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`Resuming training ${lastPt} from epoch ${done.length + 1} to 3 total epochs`);
+    expect(epochsOf(dir)).toEqual([1, 2, 3]);
+    expect(readdirSync(path.join(s.out, 'runs'))).toEqual(['exp']);
+    // The allowed override reached the trainer (check_resume keeps it over the checkpoint's value).
+    expect(readFileSync(path.join(dir, 'args.yaml'), 'utf8')).toMatch(/^batch: 4$/m);
+    const runs = listRuns({ stateDir: s.state, all: true });
+    expect(runs).toHaveLength(2);
+    const fresh = runs.find((r) => r.id !== old!.id)!;
+    expect(fresh.status).toBe('succeeded');
+    expect(getRun(fresh.id, { stateDir: s.state }).resumedFrom).toEqual({
+      id: old!.id,
+      checkpoint: lastPt,
+      epoch: done.at(-1),
+    });
+    expect(fresh.argv).toEqual(old!.argv);
+    // ps and show link the new run to the one it resumes; show prints its training outcome.
+    const ps2 = await runCli(['ps', '--all'], { env: envOf(s), cwd: s.out });
+    expect(ps2.stdout).toContain(`(resumes ${old!.id})`);
+    const shown = await runCli(['show', fresh.id], { env: envOf(s), cwd: s.out });
+    expect(shown.stdout).toContain(`resumes  run ${old!.id} from ${lastPt}`);
+    expect(shown.stdout).toContain(`training  ${dir} (detect, 3/3 epochs)`);
+  });
+
+  it('refuses, with exit 2 and nothing started, a completed run, a non-trainer run and a run without last.pt', async () => {
+    const s = box();
+    // A completed trainer run.
+    const ok = await runCli(trainArgs(s, ['epochs=1']), { env: envOf(s), cwd: s.out });
+    expect(ok.code, ok.stderr).toBe(0);
+    const [completed] = listRuns({ stateDir: s.state, all: true });
+    expect(await refused(s, [completed!.id])).toContain('completed');
+
+    // A run that is not a trainer run.
+    const plain = await runCli(['--nproc-per-node', '1', '--no-python', 'true'], { env: envOf(s), cwd: s.out });
+    expect(plain.code, plain.stderr).toBe(0);
+    const notTrainer = listRuns({ stateDir: s.state, all: true }).find((r) => r.id !== completed!.id)!;
+    expect(await refused(s, [notTrainer.id])).toContain('is not a trainer run');
+
+    // A trainer run that died before its first checkpoint (its folder is known, weights/last.pt is not there).
+    const died = await runCli(trainArgs(s, ['name=early']), {
+      env: envOf(s, { DDPRUN_STANDIN_DIE_AT_START: '1' }),
+      cwd: s.out,
+    });
+    expect(died.code).toBe(1);
+    const early = listRuns({ stateDir: s.state, all: true }).find((r) => r.status === 'failed')!;
+    const message = await refused(s, [early.id]);
+    expect(message).toContain('has no checkpoint to resume from');
+    expect(message).toContain(path.join(s.out, 'runs', 'early', 'weights', 'last.pt'));
+
+    // An unknown id.
+    expect(await refused(s, ['nosuchrun'])).toContain('No run has the id');
+  });
+});
