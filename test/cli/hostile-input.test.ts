@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { launch } from '../../src/launch/run/launch.js';
 import { CLI, FIXTURES, WORKER, ensureBuilt, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
 beforeAll(() => ensureBuilt());
@@ -109,16 +111,32 @@ describe('filesystem trouble is a clear error, not a raw errno (item 19)', () =>
     expect(readdirSync(s.out)).toEqual([]);
   });
 
-  it('refuses a --log-dir whose attempt_0/1 is a file before rank 0 starts', async () => {
+  // The CLI writes each run under `<log-dir>/<run id>_<random>/` (torchrun's layout), so a planted file cannot be in
+  // its way; the library's `logDir` has no per-run folder, and a file where a rank's folder goes is refused there.
+  it('refuses a logDir whose attempt_0/1 is a file before rank 0 starts', async () => {
     const s = box();
     const logs = path.join(s.dir, 'logs');
     mkdirSync(path.join(logs, 'attempt_0'), { recursive: true });
     writeFileSync(path.join(logs, 'attempt_0', '1'), '');
-    const run = await runCli(['--nproc-per-node', '2', '--log-dir', logs, WORKER, 'ok', s.out], { env: s.env });
-    expectUsage(
-      run,
-      `The --log-dir names ${JSON.stringify(path.join(logs, 'attempt_0', '1'))}, but ${JSON.stringify(path.join(logs, 'attempt_0', '1'))} is a file, not a directory.`,
+    const blocked = JSON.stringify(path.join(logs, 'attempt_0', '1'));
+    const handle = launch({
+      entry: { script: WORKER, args: ['ok', s.out] },
+      nprocPerNode: 2,
+      logDir: logs,
+      console: false,
+      record: false,
+    });
+    const started: number[] = [];
+    handle.on('started', (e: { rank?: number }) => started.push(e.rank ?? -1));
+    const error = await handle.result.then(
+      () => undefined,
+      (e: unknown) => e,
     );
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe(
+      `The \`logDir\` option names ${blocked}, but ${blocked} is a file, not a directory.`,
+    );
+    expect(started).toEqual([]);
     expect(readdirSync(s.out)).toEqual([]); // no rank ran
     expect(listFiles(logs)).toEqual(['attempt_0/1']);
   }, 60_000);
