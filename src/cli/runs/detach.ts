@@ -29,6 +29,11 @@ export async function runDetachedLauncher(options: LaunchOptions, io: Io, argv: 
     notifyStarter({ started: true, id: handle.runId ?? null, pid: process.pid });
   });
   const result = await handle.result;
+  // As `runLaunch`: under another torchelastic launcher, the root cause goes to its TORCHELASTIC_ERROR_FILE.
+  if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {
+    const { writeAgentErrorFile } = await import('../torchrun-compat.js');
+    writeAgentErrorFile(io.env.TORCHELASTIC_ERROR_FILE, result.rootCause, io.stderr);
+  }
   if (started > 0) notifyStarter({ started: true, id: handle.runId ?? null, pid: process.pid });
   else
     notifyStarter({
