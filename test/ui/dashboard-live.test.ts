@@ -8,7 +8,7 @@ import { startDashboard, type Dashboard } from '../../src/ui/server.js';
 import { listRuns } from '../../src/store/read.js';
 import { FIXTURES, TORCH_SKIP_REASON, torchPython } from '../helpers/python.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
-import { artifact, browserMissing, launchBrowser, watchedPage } from './browser.js';
+import { artifact, browserMissing, inkedPixels, launchBrowser, watchedPage } from './browser.js';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
 
 const python = await torchPython();
@@ -70,6 +70,13 @@ describe.skipIf(skip)('ddprun dashboard with live runs', () => {
     expect(
       await page.$$eval('[data-testid="ranks"] tr[data-rank]', (rs) => rs.map((r) => r.getAttribute('data-rank'))),
     ).toEqual(['0', '1']);
+    // The resource sampler's events reach the page: CPU and RSS charts draw, one series per rank.
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="cpu-chart"]')?.getAttribute('data-points')) >= 2,
+    );
+    expect(await inkedPixels(page, 'cpu-chart')).toBeGreaterThan(100);
+    expect(await inkedPixels(page, 'rss-chart')).toBeGreaterThan(100);
+    expect(await page.isHidden('[data-testid="training"]')).toBe(true); // not a trainer run
     await page.screenshot({ path: artifact('dashboard-live-run.png'), fullPage: true });
     writeFileSync(path.join(dir, 'enough'), '');
     expect((await handle.result).exitCode).toBe(0);
