@@ -34,9 +34,11 @@ describe.skipIf(!python || !cgroups)('a rank killed by the kernel OOM killer', (
     expect(cgroup.oomKills()).toBeGreaterThanOrEqual(1);
     expect(done.code).toBe(137);
     expect(done.stderr).toMatch(/ddprun failed in .* \(1 attempt\)\n/);
+    // "(peak RSS …)" once a sample was taken; "(RSS … when killed)" when the rank died before the first one.
     expect(done.stderr).toContain(
-      `  oom-killed: The kernel's OOM killer killed rank 1 (pid ${pid}): its memory cgroup ran out of memory (peak RSS `,
+      `  oom-killed: The kernel's OOM killer killed rank 1 (pid ${pid}): its memory cgroup ran out of memory (`,
     );
+    expect(done.stderr).toMatch(/ran out of memory \((peak RSS \S+ \S+ of its|RSS \S+ \S+ when killed)/);
     expect(done.stderr).toContain(
       '  hint: Lower the batch size or the data-loader workers (each worker holds its own copy of what it loads), or give the job more memory.',
     );

@@ -191,7 +191,10 @@ const withChild = (pids: string) => ({
 });
 
 async function rankAndChildPids(pids: string, ranks: number) {
-  expect(await until(() => readdirSync(pids).length === ranks)).toBe(true);
+  // Each rank writes "<pid> <child pid>"; a file can exist before its content does.
+  const written = () =>
+    readdirSync(pids).filter((f) => /^\d+ \d+$/.test(readFileSync(path.join(pids, f), 'utf8').trim())).length;
+  expect(await until(() => written() === ranks)).toBe(true);
   const pairs = readdirSync(pids).map((f) => readFileSync(path.join(pids, f), 'utf8').trim().split(' ').map(Number));
   return { ranks: identify(pairs.map((p) => p[0] as number)), children: identify(pairs.map((p) => p[1] as number)) };
 }

@@ -171,7 +171,9 @@ describe.skipIf(skip !== undefined)(
       // gloo's "Connection closed by peer [169.254.X.2]:PORT" (or "Read error [169.254.X.2]:PORT: Connection reset by peer").
       expect(done!.rootCause!.message).toContain(`[${net.nodes[1].addr}]:`);
       expect(node0.stderr).toMatch(
-        new RegExp(`Root cause: rank [01] .*\\n.*\\[${net.nodes[1].addr.replaceAll('.', '\\.')}\\]:\\d+`),
+        new RegExp(
+          `Root cause: rank [01] [^\\n]*\\n(?:.*\\n)*?.*\\[${net.nodes[1].addr.replaceAll('.', '\\.')}\\]:\\d+`,
+        ),
       );
 
       // Nothing survives on either node: not the ranks (parent-death signal, watchdog), not ddprun.

@@ -10,7 +10,7 @@ const box = useSandboxes();
 
 // Runs in a child process whose HOME is the sandbox's: for each save_dir, what generateDdpCommand did.
 const SCRIPT = `
-import { checkSaveDir, generateDdpCommand, ddpCleanup } from ${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))};
+import { checkSaveDir, generateDdpCommand, ddpCleanup } from ${JSON.stringify(path.join(ROOT, 'dist', 'ultralytics', 'index.js'))};
 const [python, configDir, ...dirs] = process.argv.slice(1);
 const out = [];
 for (const saveDir of dirs) {
