@@ -120,9 +120,18 @@ describe.skipIf(!python)('launch() failure handling', () => {
       if (rank !== 0 || ports.includes(masterPort)) return;
       ports.push(masterPort);
       if (ports.length > 1) return;
-      // Rank 0 is still importing torch: take its port now, as another program could.
-      const blocker = net.createServer((socket) => socket.destroy()).listen(masterPort, '0.0.0.0');
-      cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+      // Rank 0 is still importing torch: take its port now, as another program could. The program holds what
+      // connects (as a busy server would) rather than resetting it, so rank 1's store client waits instead of
+      // failing first: the failure is rank 0's, which cannot bind.
+      const held = new Set<net.Socket>();
+      const blocker = net.createServer((socket) => held.add(socket)).listen(masterPort, '0.0.0.0');
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const socket of held) socket.destroy();
+            blocker.close(() => resolve());
+          }),
+      );
     });
     handle.on('restarting', (r) => reasons.push(r.reason));
     handle.on('line', (l) => lines.push(l.text));
