@@ -38,7 +38,8 @@ describe.skipIf(!python || !cgroups)('a rank killed by the kernel OOM killer', (
     expect(done.stderr).toContain(
       `  oom-killed: The kernel's OOM killer killed rank 1 (pid ${pid}): its memory cgroup ran out of memory (`,
     );
-    expect(done.stderr).toMatch(/ran out of memory \((peak RSS \S+ \S+ of its|RSS \S+ \S+ when killed)/);
+    // With the rank's size: "(peak RSS 158 MB)", "(peak RSS … of its … limit)" or "(RSS … when killed)".
+    expect(done.stderr).toMatch(/ran out of memory \((peak )?RSS \d[\d.]* [kMG]?B[^)\n]*\)/);
     expect(done.stderr).toContain(
       '  hint: Lower the batch size or the data-loader workers (each worker holds its own copy of what it loads), or give the job more memory.',
     );
