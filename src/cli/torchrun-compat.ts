@@ -3,135 +3,19 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions, RootCause } from '../launch/types.js';
-import type { Spec } from './flag-specs.js';
 import { parseSecondsToMs } from './flags.js';
+import { TORCHRUN_FLAGS } from './torchrun-flags.js';
+
+export { TORCHRUN_EXTRA_FLAGS, TORCHRUN_FLAGS, type TorchrunFlag } from './torchrun-flags.js';
 
 // torchrun as a drop-in: every flag of torchrun's parser (torch 2.11, which includes 1.13's), read the way argparse
 // reads it (`_`/`-` spellings, `-r`/`-t`, unique prefixes, `PET_<FLAG>` variables, a `--` right after the script),
 // before commander sees the command line.
 
-/** One flag of torchrun's `get_args_parser()` and what ddprun does with it (the README's table says the same). */
-export interface TorchrunFlag {
-  /** Dash spelling; the underscore one is accepted too. */
-  long: string;
-  short?: string;
-  value: boolean;
-  /** What ddprun does with it. */
-  ddprun: string;
-  /** Set when the native backend does not use it: the reason, shown by --dry-run. */
-  ignored?: string;
-}
-
-export const TORCHRUN_FLAGS: readonly TorchrunFlag[] = [
-  { long: '--nnodes', value: true, ddprun: 'honoured (N, or MIN:MAX via the torchrun backend)' },
-  { long: '--nproc-per-node', value: true, ddprun: 'honoured (N, auto, gpu, cpu)' },
-  { long: '--rdzv-backend', value: true, ddprun: 'honoured; c10d with several nodes selects the torchrun backend' },
-  { long: '--rdzv-endpoint', value: true, ddprun: 'honoured by the torchrun backend' },
-  { long: '--rdzv-id', value: true, ddprun: 'honoured: TORCHELASTIC_RUN_ID' },
-  {
-    long: '--rdzv-conf',
-    value: true,
-    ddprun: 'join_timeout/timeout honoured natively; all keys passed to the torchrun backend',
-  },
-  { long: '--standalone', value: false, ddprun: 'honoured: one node, a free port, a fresh run id' },
-  { long: '--max-restarts', value: true, ddprun: 'honoured' },
-  {
-    long: '--monitor-interval',
-    value: true,
-    ddprun: 'accepted; ddprun sees an exit at once',
-    ignored: 'ddprun is told of each exit at once, it does not poll',
-  },
-  {
-    long: '--start-method',
-    value: true,
-    ddprun: 'accepted; every rank is a fresh process (spawn)',
-    ignored: 'every rank is a fresh process, as with spawn',
-  },
-  {
-    long: '--event-log-handler',
-    value: true,
-    ddprun: 'accepted, ignored (ddprun records its own events)',
-    ignored: 'no torchelastic event handlers in ddprun',
-  },
-  { long: '--role', value: true, ddprun: 'honoured: ROLE_NAME' },
-  { long: '--module', short: '-m', value: false, ddprun: 'honoured' },
-  { long: '--no-python', value: false, ddprun: 'honoured' },
-  { long: '--run-path', value: false, ddprun: 'honoured: the script runs as `python -u script` (same result)' },
-  { long: '--log-dir', value: true, ddprun: 'honoured: <dir>/<run id>_<random>/attempt_<k>/<local rank>/' },
-  { long: '--redirects', short: '-r', value: true, ddprun: 'honoured' },
-  { long: '--tee', short: '-t', value: true, ddprun: 'honoured' },
-  { long: '--local-ranks-filter', value: true, ddprun: 'honoured' },
-  {
-    long: '--duplicate-stdout-filters',
-    value: true,
-    ddprun: 'accepted, ignored',
-    ignored: 'no duplicate log file; use --json and filter',
-  },
-  {
-    long: '--duplicate-stderr-filters',
-    value: true,
-    ddprun: 'accepted, ignored',
-    ignored: 'no duplicate log file; use --json and filter',
-  },
-  { long: '--node-rank', value: true, ddprun: 'honoured' },
-  { long: '--master-addr', value: true, ddprun: 'honoured' },
-  { long: '--master-port', value: true, ddprun: 'honoured' },
-  {
-    long: '--local-addr',
-    value: true,
-    ddprun: 'accepted, ignored (gloo/NCCL interfaces: GLOO_SOCKET_IFNAME, set by ddprun)',
-    ignored: 'ddprun publishes no node address; it sets GLOO_SOCKET_IFNAME/NCCL_SOCKET_IFNAME',
-  },
-  {
-    long: '--logs-specs',
-    value: true,
-    ddprun: 'accepted, ignored (ddprun writes its own log layout)',
-    ignored: 'ddprun writes its own log layout',
-  },
-  {
-    long: '--numa-binding',
-    value: true,
-    ddprun: 'accepted, ignored',
-    ignored: 'no NUMA binding; wrap the command with numactl',
-  },
-  {
-    long: '--signals-to-handle',
-    value: true,
-    ddprun: 'accepted; ddprun forwards SIGINT, SIGTERM, SIGHUP',
-    ignored: 'ddprun forwards SIGINT, SIGTERM and SIGHUP',
-  },
-  { long: '--shutdown-timeout', value: true, ddprun: 'honoured: the grace period (--grace-period)' },
-  { long: '--virtual-local-rank', value: false, ddprun: 'honoured: LOCAL_RANK=0, CUDA_VISIBLE_DEVICES per rank' },
-];
-
-/** commander specs for the torchrun flags ddprun's own table (LAUNCH_FLAGS, ENTRY_FLAGS) does not have. */
-export const TORCHRUN_EXTRA_FLAGS: Spec[] = [
-  { flags: '--rdzv-conf <conf>', description: "torchrun's rendezvous configuration, key=value,…" },
-  { flags: '--monitor-interval <seconds>', description: 'torchrun compatibility (ignored: exits are seen at once)' },
-  {
-    flags: '--start-method <method>',
-    description: 'torchrun compatibility (ignored: each rank is a fresh process)',
-    choices: ['spawn', 'fork', 'forkserver'],
-  },
-  { flags: '--event-log-handler <name>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--role <name>', description: "the workers' role: ROLE_NAME (default: default)" },
-  { flags: '--run-path', description: 'torchrun compatibility: run the script (as `python -u script`)' },
-  { flags: '--duplicate-stdout-filters <list>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--duplicate-stderr-filters <list>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--local-addr <addr>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--logs-specs <name>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--numa-binding <mode>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--signals-to-handle <list>', description: 'torchrun compatibility (ignored)' },
-  { flags: '--shutdown-timeout <seconds>', description: 'same as --grace-period' },
-  { flags: '--virtual-local-rank', description: 'every rank sees LOCAL_RANK=0 and only its own GPU' },
-  {
-    flags: '--log-line-prefix-template <template>',
-    description: 'prefix of console lines, e.g. "[${rank}]: " (${rank}, ${local_rank}, ${role_name})',
-  },
-];
-
 const BY_LONG = new Map(TORCHRUN_FLAGS.map((flag) => [flag.long, flag]));
 const SHORT: Record<string, string> = { '-r': '--redirects', '-t': '--tee' };
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** `PET_NPROC_PER_NODE` for `--nproc-per-node`: argparse's dest, upper-cased. */
 export function petName(long: string): string {
@@ -161,54 +45,40 @@ function resolveLong(name: string, known: readonly string[]): string | undefined
   );
 }
 
-/**
- * Reads the launcher's part of a command line as torchrun's argparse does: `--a_b` is `--a-b`, a unique prefix is
- * the flag, `-r`/`-t` (also `-r3`) are `--redirects`/`--tee`, and a `--` right after the script is dropped. Then the
- * `PET_<FLAG>` variables fill the flags the command line left out (`PET_NO_PYTHON=1`: a switch, `0` is off).
- * `known` lists every long flag of the command, `valueFlags` those that take a value.
- */
-export function preprocessTorchrunArgv(
+/** The launcher's flags before the script, canonical; `next` is where the script starts. */
+function readLauncherFlags(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
   known: readonly string[],
   valueFlags: ReadonlySet<string>,
-): Preprocessed {
+): { out: string[]; given: Set<string>; next: number } {
   const out: string[] = [];
   const given = new Set<string>();
   let i = 0;
+  const take = (name: string, ...tokens: string[]) => {
+    given.add(name);
+    out.push(...tokens);
+  };
   while (i < argv.length) {
-    const token = argv[i] as string;
-    if (token === '--' || token === '-' || !token.startsWith('-')) break;
+    const token = argv[i++] as string;
+    if (token === '--' || token === '-' || !token.startsWith('-')) return { out, given, next: i - 1 };
+    const long = SHORT[token.slice(0, 2)];
     if (token.startsWith('--')) {
       const eq = token.indexOf('=');
       const typed = (eq === -1 ? token : token.slice(0, eq)).replace(/_/g, '-');
       const name = resolveLong(typed, known) ?? typed;
-      given.add(name);
-      out.push(eq === -1 ? name : name + token.slice(eq));
-      i += 1;
+      take(name, eq === -1 ? name : name + token.slice(eq));
       if (eq === -1 && valueFlags.has(name) && i < argv.length) out.push(argv[i++] as string);
-      continue;
-    }
-    const long = SHORT[token.slice(0, 2)];
-    if (long) {
-      given.add(long);
-      if (token.length > 2) out.push(long, token.slice(2).replace(/^=/, ''));
-      else {
-        out.push(long);
-        if (i + 1 < argv.length) out.push(argv[++i] as string);
-      }
-      i += 1;
-      continue;
-    }
-    if (token === '-m') given.add('--module');
-    out.push(token);
-    i += 1;
+    } else if (long && token.length > 2) take(long, long, token.slice(2).replace(/^=/, ''));
+    else if (long) take(long, long, ...(i < argv.length ? [argv[i++] as string] : []));
+    else take(token === '-m' ? '--module' : token, token);
   }
-  const rest = argv.slice(i);
-  // torchrun (argparse, REMAINDER) drops the first `--` after the script: `torchrun train.py -- --lr 1` passes `--lr 1`.
-  if (rest.length >= 2 && rest[0] !== '--' && rest[1] === '--') rest.splice(1, 1);
-  const fromEnv: string[] = [];
+  return { out, given, next: i };
+}
+
+/** The flags `PET_<FLAG>` variables give that the command line did not (`given` gains them). */
+function petFlags(env: Env, given: Set<string>): { prefix: string[]; fromEnv: string[] } {
   const prefix: string[] = [];
+  const fromEnv: string[] = [];
   for (const flag of TORCHRUN_FLAGS) {
     const variable = petName(flag.long);
     const value = env[variable];
@@ -226,6 +96,26 @@ export function preprocessTorchrunArgv(
     given.add(flag.long);
     fromEnv.push(`${variable}=${value}`);
   }
+  return { prefix, fromEnv };
+}
+
+/**
+ * Reads the launcher's part of a command line as torchrun's argparse does: `--a_b` is `--a-b`, a unique prefix is
+ * the flag, `-r`/`-t` (also `-r3`) are `--redirects`/`--tee`, and a `--` right after the script is dropped. Then the
+ * `PET_<FLAG>` variables fill the flags the command line left out (`PET_NO_PYTHON=1`: a switch, `0` is off).
+ * `known` lists every long flag of the command, `valueFlags` those that take a value.
+ */
+export function preprocessTorchrunArgv(
+  argv: readonly string[],
+  env: Env,
+  known: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): Preprocessed {
+  const { out, given, next } = readLauncherFlags(argv, known, valueFlags);
+  const rest = argv.slice(next);
+  // torchrun (argparse, REMAINDER) drops the first `--` after the script: `torchrun train.py -- --lr 1` passes `--lr 1`.
+  if (rest.length >= 2 && rest[0] !== '--' && rest[1] === '--') rest.splice(1, 1);
+  const { prefix, fromEnv } = petFlags(env, given);
   return { tokens: [...prefix, ...out, ...rest], given, fromEnv };
 }
 
@@ -258,6 +148,84 @@ export function ignoredFlags(given: ReadonlySet<string>): string[] {
 }
 
 /**
+ * torchrun loads `--logs-specs NAME` from the `torchrun.logs_specs` entry points (a ValueError for a name none
+ * registers; `default` is the only one torch has). ddprun writes its own log layout, so only `default` is taken.
+ */
+function checkLogsSpecs(name: string | undefined): void {
+  if (name === undefined || name === 'default') return;
+  throw new UsageError(
+    `--logs-specs ${JSON.stringify(name)} is not a logs spec ddprun knows: torchrun looks the name up in the \`torchrun.logs_specs\` entry points, whose only built-in is \`default\`, and ddprun writes its own log layout. Use \`--logs-specs default\` or leave the flag out.`,
+    '--logs-specs',
+  );
+}
+
+/** `--rdzv-conf`: every key for the torchrun backend; `join_timeout` (else `timeout`) is the native rendezvous timeout. */
+function applyRdzvConf(conf: string, options: LaunchOptions): void {
+  const entries = parseRdzvConf(conf);
+  options.rdzvConf = Object.fromEntries(entries);
+  const timeout = entries.find(([key]) => key === 'join_timeout') ?? entries.find(([key]) => key === 'timeout');
+  if (!timeout || options.rdzvTimeoutMs !== undefined) return;
+  const seconds = Number(timeout[1]);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`--rdzv-conf ${timeout[0]} must be a number of seconds, got "${timeout[1]}".`, '--rdzv-conf');
+  options.rdzvTimeoutMs = Math.round(seconds * 1000);
+}
+
+/** The flags that map one to one onto launch options. */
+function applyPlainFlags(raw: Record<string, unknown>, options: LaunchOptions, pre: Preprocessed, env: Env): void {
+  const str = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
+  checkLogsSpecs(str('logsSpecs'));
+  const role = str('role');
+  if (role !== undefined) options.role = role;
+  if (raw.virtualLocalRank) options.virtualLocalRank = true;
+  const template = str('logLinePrefixTemplate') ?? env.TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE;
+  if (template !== undefined) options.linePrefixTemplate = template;
+  const conf = str('rdzvConf');
+  if (conf !== undefined) applyRdzvConf(conf, options);
+  const shutdown = str('shutdownTimeout');
+  if (shutdown !== undefined && !pre.given.has('--grace-period'))
+    options.gracePeriodMs = parseSecondsToMs('--shutdown-timeout', shutdown);
+}
+
+/** `--standalone`: a fresh run id whatever `--rdzv-id` said; else `--rdzv-id` is TORCHELASTIC_RUN_ID. */
+function applyRunId(options: LaunchOptions, pre: Preprocessed): void {
+  if (!pre.given.has('--standalone')) {
+    if (options.rdzvId !== undefined && options.runId === undefined && /^[\w.-]+$/.test(options.rdzvId))
+      options.runId = options.rdzvId;
+    return;
+  }
+  // torchrun --standalone: rendezvous id uuid4().
+  if (!pre.given.has('--run-id')) options.runId = randomUUID();
+  if (options.backend === 'torchrun') {
+    options.rdzvBackend = 'c10d';
+    options.rdzvEndpoint = 'localhost:0';
+    options.rdzvId = options.runId;
+  } else {
+    delete options.rdzvId;
+    delete options.rdzvBackend;
+    delete options.rdzvEndpoint;
+  }
+}
+
+/**
+ * The common c10d recipe (every node runs the same command and the rendezvous assigns node ranks) and an elastic
+ * `MIN:MAX` are torchrun's dynamic rendezvous, which the torchrun backend runs: chosen here, with the note saying so.
+ */
+function chooseBackend(options: LaunchOptions): string | undefined {
+  if (options.backend !== undefined) return undefined;
+  const nnodes = options.nnodes;
+  const range = typeof nnodes === 'string' ? /^(\d+):(\d+)$/.exec(nnodes) : null;
+  const elastic = range !== null && range[1] !== range[2];
+  const several = elastic || Number(range ? range[1] : nnodes) > 1;
+  const dynamic = options.rdzvBackend !== undefined && options.rdzvBackend !== 'static';
+  if (!elastic && !(several && dynamic && options.nodeRank === undefined)) return undefined;
+  options.backend = 'torchrun';
+  return elastic
+    ? `backend: torchrun (chosen for --nnodes ${String(nnodes)}: elastic membership is torchrun's dynamic rendezvous)`
+    : `backend: torchrun (chosen for --rdzv-backend ${options.rdzvBackend} with no --node-rank: the rendezvous assigns node ranks)`;
+}
+
+/**
  * Applies the torchrun flags ddprun's own table lacks to the launch options, and torchrun's environment rules
  * (`PYTHON_EXEC`, `--standalone`'s fresh run id, `--rdzv-id` as TORCHELASTIC_RUN_ID, c10d with several nodes and no
  * node rank: the torchrun backend). Returns the notes --dry-run shows.
@@ -266,82 +234,20 @@ export function applyTorchrunFlags(
   raw: Record<string, unknown>,
   options: LaunchOptions,
   pre: Preprocessed,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): string[] {
   const notes: string[] = pre.fromEnv.map((from) => `from the environment: ${from}`);
-  const str = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
-  const role = str('role');
-  if (role !== undefined) options.role = role;
-  if (raw.virtualLocalRank) options.virtualLocalRank = true;
-  const template = str('logLinePrefixTemplate');
-  if (template !== undefined) options.linePrefixTemplate = template;
-  else if (env.TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE !== undefined)
-    options.linePrefixTemplate = env.TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE;
-  const conf = str('rdzvConf');
-  if (conf !== undefined) {
-    const entries = parseRdzvConf(conf);
-    options.rdzvConf = Object.fromEntries(entries);
-    const timeout = entries.find(([key]) => key === 'join_timeout') ?? entries.find(([key]) => key === 'timeout');
-    if (timeout && options.rdzvTimeoutMs === undefined) {
-      const seconds = Number(timeout[1]);
-      if (!Number.isFinite(seconds) || seconds <= 0)
-        throw new UsageError(
-          `--rdzv-conf ${timeout[0]} must be a number of seconds, got "${timeout[1]}".`,
-          '--rdzv-conf',
-        );
-      options.rdzvTimeoutMs = Math.round(seconds * 1000);
-    }
-  }
-  const shutdown = str('shutdownTimeout');
-  if (shutdown !== undefined && !pre.given.has('--grace-period'))
-    options.gracePeriodMs = parseSecondsToMs('--shutdown-timeout', shutdown);
+  applyPlainFlags(raw, options, pre, env);
   // torchrun runs `os.getenv("PYTHON_EXEC", sys.executable)`.
   if (options.python === undefined && env.PYTHON_EXEC && !('command' in options.entry)) {
     options.python = env.PYTHON_EXEC;
     notes.push(`python from PYTHON_EXEC: ${env.PYTHON_EXEC}`);
   }
-  if (pre.given.has('--standalone')) {
-    // torchrun --standalone: rendezvous id uuid4(), whatever --rdzv-id said.
-    if (!pre.given.has('--run-id')) options.runId = randomUUID();
-    if (options.backend === 'torchrun') {
-      options.rdzvBackend = 'c10d';
-      options.rdzvEndpoint = 'localhost:0';
-      options.rdzvId = options.runId;
-    } else {
-      delete options.rdzvId;
-      delete options.rdzvBackend;
-      delete options.rdzvEndpoint;
-    }
-  } else if (options.rdzvId !== undefined && options.runId === undefined) {
-    // torchrun's TORCHELASTIC_RUN_ID is the rendezvous id.
-    if (/^[\w.-]+$/.test(options.rdzvId)) options.runId = options.rdzvId;
-  }
-  // The common c10d recipe: every node runs the same command and the rendezvous assigns node ranks. That is
-  // torchrun's dynamic rendezvous, which the torchrun backend runs.
-  if (options.backend === undefined) {
-    const nnodes = options.nnodes;
-    const elastic =
-      typeof nnodes === 'string' && /^(\d+):(\d+)$/.test(nnodes) && nnodes.split(':')[0] !== nnodes.split(':')[1];
-    const several =
-      elastic ||
-      (typeof nnodes === 'number' && nnodes > 1) ||
-      (typeof nnodes === 'string' && /^\d+$/.test(nnodes) && Number(nnodes) > 1);
-    const dynamic = options.rdzvBackend !== undefined && options.rdzvBackend !== 'static';
-    if (elastic || (several && dynamic && options.nodeRank === undefined)) {
-      options.backend = 'torchrun';
-      notes.push(
-        elastic
-          ? `backend: torchrun (chosen for --nnodes ${String(nnodes)}: elastic membership is torchrun's dynamic rendezvous)`
-          : `backend: torchrun (chosen for --rdzv-backend ${options.rdzvBackend} with no --node-rank: the rendezvous assigns node ranks)`,
-      );
-    }
-  }
-  if (
-    options.backend === 'torchrun' &&
-    options.rdzvBackend === undefined &&
-    typeof options.nnodes === 'string' &&
-    options.nnodes.includes(':')
-  )
+  applyRunId(options, pre);
+  const chosen = chooseBackend(options);
+  if (chosen) notes.push(chosen);
+  const { backend, rdzvBackend, nnodes } = options;
+  if (backend === 'torchrun' && rdzvBackend === undefined && typeof nnodes === 'string' && nnodes.includes(':'))
     options.rdzvBackend = 'c10d';
   for (const line of ignoredFlags(pre.given)) notes.push(`ignored: ${line}`);
   return notes;
@@ -356,7 +262,7 @@ export function perRunLogDir(logDir: string, runId: string | undefined): string 
  * TORCHELASTIC_ENABLE_FILE_TIMER=1 asks the launcher to serve torch's FileTimerServer (a named pipe the ranks' timers
  * write to). The native backend has none: say so before anything runs instead of a BrokenPipeError in a rank.
  */
-export function refuseFileTimer(env: Readonly<Record<string, string | undefined>>, options: LaunchOptions): void {
+export function refuseFileTimer(env: Env, options: LaunchOptions): void {
   if (env.TORCHELASTIC_ENABLE_FILE_TIMER !== '1' || options.backend === 'torchrun') return;
   throw new UsageError(
     "TORCHELASTIC_ENABLE_FILE_TIMER=1 needs torchrun's FileTimerServer, which the native backend does not run. Add --backend torchrun (its agent serves the timers), or unset the variable.",

@@ -30,6 +30,7 @@ describe('torchrun flags, as argparse reads them', () => {
           '--shutdown-timeout': '5',
           '--rdzv-conf': 'join_timeout=5',
           '--rdzv-endpoint': 'localhost:29400',
+          '--logs-specs': 'default',
         };
         const args = flag.value ? [`${spelling}=${sample[flag.long] ?? 'x'}`] : [spelling];
         const entry = flag.long === '--no-python' ? ['true'] : flag.long === '--module' ? ['pkg.mod'] : ['train.py'];
@@ -119,6 +120,25 @@ describe('--dry-run shows what ddprun does with torchrun flags', () => {
     expect(result.stdout).toContain('from the environment: PET_ROLE=trainer');
     expect(result.stdout).toContain('ROLE_NAME=trainer');
     expect(listFiles(s.dir).filter((f) => !f.startsWith('home/'))).toEqual([]);
+  });
+
+  it('refuses a --logs-specs name torchrun would not find (exit 2, nothing run); `default` is taken', async () => {
+    const s = box();
+    for (const [args, env] of [
+      [['--logs-specs=mine'], {}],
+      [['--logs_spec', 'mine'], {}],
+      [[], { PET_LOGS_SPECS: 'mine' }],
+    ] as const) {
+      const result = await runCli([...args, '--no-python', 'touch', 'ran'], { env: { ...s.env, ...env }, cwd: s.dir });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        'error: --logs-specs "mine" is not a logs spec ddprun knows: torchrun looks the name up in the `torchrun.logs_specs` entry points, whose only built-in is `default`, and ddprun writes its own log layout. Use `--logs-specs default` or leave the flag out.',
+      );
+      expect(listFiles(s.dir).filter((f) => !f.startsWith('home/'))).toEqual([]);
+    }
+    const ok = await runCli(['--logs-specs=default', '--no-python', 'touch', 'ran'], { env: s.env, cwd: s.dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(listFiles(s.dir)).toContain('ran');
   });
 
   it('refuses TORCHELASTIC_ENABLE_FILE_TIMER=1 on the native backend, before anything runs', async () => {
