@@ -121,6 +121,54 @@ function legacyLaunchArgv(
   ];
 }
 
+/** `python -m torch.distributed.run`, or the redirect fix for torch < 2.0 on Python >= 3.11. */
+function torchrunCommand(python: string, fixRedirects: boolean, pythonVersion?: readonly [number, number]): string[] {
+  const needsFix =
+    fixRedirects &&
+    (pythonVersion === undefined || pythonVersion[0] > 3 || (pythonVersion[0] === 3 && pythonVersion[1] >= 11));
+  return needsFix ? [python, '-c', TORCHRUN_REDIRECT_FIX] : [python, '-m', 'torch.distributed.run'];
+}
+
+/** `--node_rank/--master_addr/--master_port` for a static rendezvous, else `--rdzv_endpoint`. */
+function endpointFlags(resolved: ResolvedOptions, endpointPort: number | undefined): string[] {
+  if (resolved.rdzvBackend === 'static') {
+    return [
+      '--node_rank',
+      String(resolved.nodeRank),
+      '--master_addr',
+      hostForUrl(resolved.masterAddr),
+      '--master_port',
+      String(endpointPort),
+    ];
+  }
+  const endpoint =
+    resolved.rdzvEndpoint ??
+    (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
+  if (endpoint === undefined)
+    throw new UsageError(
+      'torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.',
+    );
+  return ['--rdzv_endpoint', endpoint];
+}
+
+/** `--log_dir`, `--redirects`, `--tee`, and `--local_ranks_filter` (torch >= 2.2) when they differ from torchrun's defaults. */
+function outputFlags(resolved: ResolvedOptions, ranksFilter: boolean): string[] {
+  const argv: string[] = [];
+  if (resolved.logDir !== undefined) argv.push('--log_dir', resolved.logDir);
+  const redirects = stdFlag('redirects', resolved.redirects, resolved.nprocPerNode);
+  if (redirects !== undefined) argv.push('--redirects', redirects);
+  const tee = stdFlag('tee', resolved.tee, resolved.nprocPerNode);
+  if (tee !== undefined) argv.push('--tee', tee);
+  if (!ranksFilter) return argv;
+  const shown = [...resolved.localRanksFilter]
+    .filter((rank) => rank >= 0 && rank < resolved.nprocPerNode)
+    .sort((a, b) => a - b);
+  // torchrun cannot take an empty list; a rank that does not exist shows nothing.
+  if (shown.length < resolved.nprocPerNode)
+    argv.push('--local_ranks_filter', shown.length ? shown.join(',') : String(resolved.nprocPerNode));
+  return argv;
+}
+
 /**
  * The command line of the torchrun backend: `python -m torch.distributed.run <flags> <entryArgv>`
  * (`torch.distributed.launch --use_env` before torch 1.9, the redirect fix before torch 2.0).
@@ -148,12 +196,6 @@ export function torchrunArgv(
   }
   if (!atLeast(1, 9)) return legacyLaunchArgv(resolved, python, entryArgv, endpointPort ?? 29500);
 
-  const pythonVersion = options.pythonVersion;
-  const needsFix =
-    !atLeast(2, 0) &&
-    (pythonVersion === undefined || pythonVersion[0] > 3 || (pythonVersion[0] === 3 && pythonVersion[1] >= 11));
-  const argv = needsFix ? [python, '-c', TORCHRUN_REDIRECT_FIX] : [python, '-m', 'torch.distributed.run'];
-
   const nnodes =
     resolved.minNodes === resolved.maxNodes ? String(resolved.minNodes) : `${resolved.minNodes}:${resolved.maxNodes}`;
   if (isStatic && resolved.minNodes !== resolved.maxNodes) {
@@ -162,47 +204,14 @@ export function torchrunArgv(
       'nnodes',
     );
   }
-  argv.push('--nnodes', nnodes, '--nproc_per_node', String(resolved.nprocPerNode));
-  argv.push(
-    '--rdzv_backend',
-    resolved.rdzvBackend,
-    '--rdzv_id',
-    resolved.rdzvId,
-    '--rdzv_conf',
-    rdzvConf(resolved, options.rdzvHost),
-  );
-  if (isStatic) {
-    argv.push(
-      '--node_rank',
-      String(resolved.nodeRank),
-      '--master_addr',
-      hostForUrl(resolved.masterAddr),
-      '--master_port',
-      String(endpointPort),
-    );
-  } else {
-    const endpoint =
-      resolved.rdzvEndpoint ??
-      (endpointPort === undefined ? undefined : `${hostForUrl(resolved.masterAddr)}:${endpointPort}`);
-    if (endpoint === undefined)
-      throw new UsageError(
-        'torchrunArgv needs `resolved.rdzvEndpoint` or `resolved.masterPort` for a dynamic rendezvous.',
-      );
-    argv.push('--rdzv_endpoint', endpoint);
-  }
-  argv.push('--max_restarts', String(resolved.maxRestarts));
-  if (resolved.logDir !== undefined) argv.push('--log_dir', resolved.logDir);
-  const redirects = stdFlag('redirects', resolved.redirects, resolved.nprocPerNode);
-  if (redirects !== undefined) argv.push('--redirects', redirects);
-  const tee = stdFlag('tee', resolved.tee, resolved.nprocPerNode);
-  if (tee !== undefined) argv.push('--tee', tee);
-  if (atLeast(2, 2)) {
-    const shown = [...resolved.localRanksFilter]
-      .filter((rank) => rank >= 0 && rank < resolved.nprocPerNode)
-      .sort((a, b) => a - b);
-    // torchrun cannot take an empty list; a rank that does not exist shows nothing.
-    if (shown.length < resolved.nprocPerNode)
-      argv.push('--local_ranks_filter', shown.length ? shown.join(',') : String(resolved.nprocPerNode));
-  }
-  return [...argv, ...entryArgv];
+  return [
+    ...torchrunCommand(python, !atLeast(2, 0), options.pythonVersion),
+    ...['--nnodes', nnodes, '--nproc_per_node', String(resolved.nprocPerNode)],
+    ...['--rdzv_backend', resolved.rdzvBackend, '--rdzv_id', resolved.rdzvId],
+    ...['--rdzv_conf', rdzvConf(resolved, options.rdzvHost)],
+    ...endpointFlags(resolved, endpointPort),
+    ...['--max_restarts', String(resolved.maxRestarts)],
+    ...outputFlags(resolved, atLeast(2, 2)),
+    ...entryArgv,
+  ];
 }
