@@ -16,6 +16,7 @@ import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
+import { TerminalLines } from '../launch/run/console-output.js';
 import { TrainingStatus, formatTraining } from './training-status.js';
 
 export { shownOnConsole };
@@ -102,6 +103,8 @@ export class LaunchRenderer {
   private readonly err: Colors;
   /** Summary, restarts and the root cause: always stderr, so stdout stays the ranks' (or the JSON events). */
   private readonly human: Stream;
+  /** `\r` progress states drawn in place on a terminal. */
+  private readonly terminal = new TerminalLines();
 
   constructor(
     private readonly resolved: ResolvedOptions,
@@ -151,6 +154,7 @@ export class LaunchRenderer {
     if (this.options.json) this.json(event, data);
     if (text === undefined) return;
     this.clearStatus();
+    this.terminal.interrupt();
     this.human.write(`${text}\n`);
     this.scheduleStatus();
   }
@@ -181,12 +185,14 @@ export class LaunchRenderer {
     this.clearStatus();
     if (e.localRank < 0) {
       // A torchrun agent's own line.
+      this.terminal.interrupt();
       stream.write(`${e.text}\n`);
     } else {
       const paint = colors[RANK_COLORS[e.localRank % RANK_COLORS.length] as (typeof RANK_COLORS)[number]];
-      stream.write(
-        `${paint(rankPrefix(e.rank, e.localRank, this.resolved.linePrefixTemplate, this.resolved.role))}${e.text}\n`,
-      );
+      const prefix = rankPrefix(e.rank, e.localRank, this.resolved.linePrefixTemplate, this.resolved.role);
+      const progress = Boolean(e.progress && stream.isTTY);
+      const key = `${e.stream}:${e.rank}:${e.localRank}`;
+      stream.write(this.terminal.line(key, `${paint(prefix)}${e.text}`, prefix + e.text, progress, stream.columns));
     }
     this.scheduleStatus();
   }
@@ -204,6 +210,7 @@ export class LaunchRenderer {
     this.running.clear();
     if (this.options.json) this.json('restarting', e);
     this.clearStatus();
+    this.terminal.interrupt();
     this.human.write(`${this.err.yellow('ddprun:')} restarting (attempt ${e.attempt}): ${e.reason}\n`);
     if (e.resumeFrom)
       this.human.write(

@@ -300,7 +300,8 @@ export interface ResumeRecord {
 
 export interface LaunchEvents {
   started: [{ attempt: number; rank: number; localRank: number; pid: number; masterPort: number }];
-  line: [{ rank: number; localRank: number; stream: 'stdout' | 'stderr'; text: string }];
+  /** `progress`: the text is a `\r` state of a line not yet finished (tqdm), which a terminal shows in place. */
+  line: [{ rank: number; localRank: number; stream: 'stdout' | 'stderr'; text: string; progress?: true }];
   exited: [
     { attempt: number; rank: number; localRank: number; exitCode: number | null; signal: NodeJS.Signals | null },
   ];

@@ -17,6 +17,41 @@ function start(argv: readonly string[], env: NodeJS.ProcessEnv): PtyJob {
   return job;
 }
 
+/**
+ * What a terminal shows after `output`: text overwrites from the cursor, `\r`/`\n` move it, and the escapes ddprun
+ * and log-update use (cursor up/down/column, erase line, erase below) act as on a VT100; other escapes change nothing visible.
+ */
+function screen(output: string): string[] {
+  const rows: string[][] = [[]];
+  let row = 0;
+  let col = 0;
+  const line = () => (rows[row] ??= []);
+  for (let i = 0; i < output.length; i++) {
+    const ch = output[i] as string;
+    const csi = ch === '\x1b' ? /^\x1b\[([?\d;]*)([A-Za-z])/.exec(output.slice(i)) : null;
+    if (csi) {
+      const n = Number(csi[1] || '0');
+      if (csi[2] === 'A') row = Math.max(0, row - (n || 1));
+      else if (csi[2] === 'B') row += n || 1;
+      else if (csi[2] === 'G') col = Math.max(0, n - 1);
+      else if (csi[2] === 'K' && n === 0) line().length = Math.min(line().length, col);
+      else if (csi[2] === 'K' && n === 2) rows[row] = [];
+      else if (csi[2] === 'J' && n === 0) {
+        line().length = Math.min(line().length, col);
+        rows.length = row + 1;
+      }
+      i += csi[0].length - 1;
+    } else if (ch === '\r') col = 0;
+    else if (ch === '\n') row += 1;
+    else line()[col++] = ch;
+  }
+  return Array.from(rows, (r) =>
+    Array.from(r ?? [], (c) => c ?? ' ')
+      .join('')
+      .trimEnd(),
+  );
+}
+
 const ready = (job: PtyJob, n: number) => () => (job.output().match(/\]:ready/g)?.length ?? 0) >= n;
 
 describe('on a terminal', () => {
@@ -34,6 +69,20 @@ describe('on a terminal', () => {
     job.type('\x03');
     expect(await job.ended).toEqual({ exited: 130 });
     expect(await waitGone(ranks, 5000)).toEqual([]);
+  });
+
+  it("renders a rank's \\r progress updates as one updating line, the [rankN]: prefix re-emitted after each \\r", async () => {
+    const s = box();
+    // tqdm's way: `\r` then the new state; the last line has no `\n`.
+    const script = 'for i in 1 2 3; do printf "\\rstep $i"; sleep 1.2; done; printf "\\rdone\\nlast"';
+    const job = start([process.execPath, CLI, '--no-python', 'sh', '-c', script], s.env);
+    expect(await job.ended).toEqual({ exited: 0 });
+    const output = job.output();
+    // Each shown state was drawn with its prefix after a carriage return, in place of the one before.
+    expect(output).toContain('[rank0]:step 1');
+    expect(output).toMatch(/\r\[rank0\]:step 2/);
+    const shown = screen(output).filter((l) => l.startsWith('[rank0]:'));
+    expect(shown).toEqual(['[rank0]:done', '[rank0]:last']);
   });
 
   it('a hang-up stops the run and ddprun exits 129 (no crash restoring the dead terminal)', async () => {

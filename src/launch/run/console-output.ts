@@ -104,3 +104,35 @@ export class ConsoleOutput {
     this.onGone(name, as);
   }
 }
+
+/** Rows a line of `chars` visible characters takes on a terminal `columns` wide (unknown width: one). */
+function rowsOf(chars: number, columns: number | undefined): number {
+  return columns && columns > 0 ? Math.max(1, Math.ceil(chars / columns)) : 1;
+}
+
+/**
+ * A rank's `\r` progress updates (tqdm) on a terminal: each new state of an unfinished line is drawn over the one
+ * before, `[rankN]:` prefix included (cursor back up over the rows it took, `\r`, the prefix and state, erase the
+ * everything below), so a progress bar stays one updating line. Every write still ends with a newline, so a status line drawn
+ * below (log-update) and other ranks' lines are never written into. Anything else written in between ends the
+ * update: the next state starts a line of its own.
+ */
+export class TerminalLines {
+  /** The rank stream whose progress state is the last line written, and the rows it took. */
+  private open: { key: string; rows: number } | undefined;
+
+  /**
+   * The text to write for one line of `key` (e.g. `stdout:3`): `progress` marks a state of a line not yet finished.
+   * `visible` is the prefix and text without colour escapes, for the row count on a terminal `columns` wide.
+   */
+  line(key: string, painted: string, visible: string, progress: boolean, columns?: number): string {
+    const over = this.open?.key === key ? `\x1b[${this.open.rows}A\r` : '';
+    this.open = progress ? { key, rows: rowsOf(visible.length, columns) } : undefined;
+    return over ? `${over}${painted}\x1b[J\n` : `${painted}\n`;
+  }
+
+  /** Something else was written: the next progress state starts on a line of its own. */
+  interrupt(): void {
+    this.open = undefined;
+  }
+}

@@ -7,7 +7,8 @@ export const MAX_LINE_CHARS = 1024 * 1024;
 /** Ends each piece of a split line but the last (the log files keep the line whole). */
 export const LINE_SPLIT_MARKER = ' [ddprun: line longer than 1 MiB, continued on the next line]';
 
-export type LineSink = (text: string) => void;
+/** `progress`: the text is a `\r` state of a line not yet finished. */
+export type LineSink = (text: string, progress?: true) => void;
 
 /**
  * Splits a rank's stream into whole lines. A `\r` rewrites the current line in place (tqdm): only the text after the
@@ -159,6 +160,6 @@ export class LineSplitter {
     if (t - this.lastProgressAt < PROGRESS_INTERVAL_MS) return;
     this.lastProgressAt = t;
     this.lastStateShown = true;
-    this.onLine(state.join(''));
+    this.onLine(state.join(''), true);
   }
 }

@@ -102,11 +102,11 @@ export function rankPolicy(ctx: OutputContext, rank: RankPlan, stream: StreamNam
   const prefix = rankPrefix(rank.rank, rank.localRank, resolved.linePrefixTemplate, resolved.role);
   const toConsole = resolved.console && shownOnConsole(resolved, rank.localRank, stream);
   const batch = consoleBatch(ctx, stream);
-  const splitter = new LineSplitter((text) => {
+  const splitter = new LineSplitter((text, progress) => {
     if (toConsole) batch.push(`${prefix}${text}\n`);
     if (stream === 'stderr') tail.push(text);
     if (events.listenerCount('line') > 0)
-      events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text });
+      events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text, ...(progress && { progress }) });
   });
   return {
     text(chunk, valve) {
