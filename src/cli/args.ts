@@ -20,6 +20,7 @@ import {
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
 import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
+import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { parseResume, type ResumeCommand } from './args-resume.js';
 import { parseInteger } from './flags.js';
@@ -120,12 +121,9 @@ function parseLaunch(argv: readonly string[], env: Readonly<Record<string, strin
   if (raw.python === false) delete (options as Record<string, unknown>).python;
   const launch: LaunchOptions = { ...options, entry };
   const notes = applyTorchrunFlags(raw, launch, pre, env);
-  return {
-    kind: 'launch',
-    options: launch,
-    output: notes.length ? { ...output, notes } : output,
-    detach: detachFlag(raw, launch, output),
-  };
+  const detach = detachFlag(raw, launch, output);
+  refuseInteractiveWith(launch, output.json, detach);
+  return { kind: 'launch', options: launch, output: notes.length ? { ...output, notes } : output, detach };
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
@@ -159,13 +157,9 @@ function parseTrain(argv: readonly string[]): CliCommand {
   const raw = command.opts();
   const { options, output } = launchOptions(raw);
   if (raw.resume === false) options.resume = false;
-  return {
-    kind: 'train',
-    options,
-    trainer: { module, className, args },
-    output,
-    detach: detachFlag(raw, options, output),
-  };
+  const detach = detachFlag(raw, options, output);
+  refuseInteractiveWith(options, output.json, detach);
+  return { kind: 'train', options, trainer: { module, className, args }, output, detach };
 }
 
 function parseDoctor(argv: readonly string[]): CliCommand {

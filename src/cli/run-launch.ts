@@ -46,7 +46,11 @@ export async function runLaunch(
   // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
   if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
-  const createStatus = await loadStatusLine({ quiet: output.quiet, stderr: io.stderr });
+  // An interactive rank owns the terminal: no status line is drawn over it.
+  const createStatus = await loadStatusLine({
+    quiet: output.quiet || resolved.interactive === true,
+    stderr: io.stderr,
+  });
   const renderer = new LaunchRenderer(resolved, {
     json: output.json,
     quiet: output.quiet,

@@ -142,6 +142,13 @@ export const OPTION_TABLE = {
       help: 'let ddprun dump the ranks’ Python stacks (ddprun stacks, before a teardown’s SIGKILL); on with --hang-timeout',
     },
   },
+  interactive: {
+    flag: {
+      spec: '--interactive',
+      value: 'switch',
+      help: 'give the one rank shown (one rank, or --local-ranks-filter selecting one) the terminal: stdin, stdout, stderr, for breakpoint() and input()',
+    },
+  },
   record: {},
   recordMaxLogBytes: {},
   // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).

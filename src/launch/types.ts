@@ -83,6 +83,12 @@ export interface LaunchOptions {
   rdzvConf?: Readonly<Record<string, string>>;
   /** torchrun's `--virtual-local-rank`: every rank sees `LOCAL_RANK=0` and only its own GPU. @default false */
   virtualLocalRank?: boolean;
+  /**
+   * The one rank shown on this node (one rank, or `localRanksFilter` selecting one) gets ddprun's stdin, stdout and
+   * stderr (the terminal): `breakpoint()` and `isatty()` work as under torchrun; its output has no prefix and is not
+   * captured (no log files, no `line` events). Needs a terminal on stdin and the native backend. @default false
+   */
+  interactive?: boolean;
   /** Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`, `${role_name}`). @default '[rank${rank}]:' */
   linePrefixTemplate?: string;
   /**
@@ -382,6 +388,8 @@ export interface ResolvedOptions {
   /** torchrun's `--rdzv-conf` entries for the torchrun backend. */
   rdzvConf?: Readonly<Record<string, string>>;
   virtualLocalRank?: boolean;
+  /** The one rank shown gets the terminal (see `LaunchOptions.interactive`). */
+  interactive?: boolean;
   /** undefined: ddprun's `[rank<N>]:`. */
   linePrefixTemplate?: string;
   /** Descriptors ddprun inherited without close-on-exec, closed in each rank (torchrun's close_fds). */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, createReadStream } from 'node:fs';
+import { closeSync, openSync, readFileSync, createReadStream, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,72 @@ describe('on a terminal', () => {
     expect(output).toMatch(/\r\[rank0\]:step 2/);
     const shown = screen(output).filter((l) => l.startsWith('[rank0]:'));
     expect(shown).toEqual(['[rank0]:done', '[rank0]:last']);
+  });
+
+  it('--interactive gives the one rank the terminal: isatty() is true, input() and pdb read what is typed, no prefix', async () => {
+    const s = box();
+    const script = path.join(s.dir, 'debug_me.py');
+    writeFileSync(
+      script,
+      [
+        'import sys',
+        'print("isatty", sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), flush=True)',
+        'name = input("name? ")',
+        'print("hello", name, flush=True)',
+        'answer = 6 * 7',
+        'breakpoint()',
+        'print("after pdb", flush=True)',
+      ].join('\n'),
+    );
+    const job = start([process.execPath, CLI, '--interactive', '--no-python', 'python3', script], {
+      ...s.env,
+      PYTHONBREAKPOINT: 'pdb.set_trace',
+    });
+    await job.waitFor(() => job.output().includes('name? '), 'the prompt of input()');
+    job.type('ada\r');
+    await job.waitFor(() => job.output().includes('(Pdb) '), 'the pdb prompt');
+    job.type('p answer\r');
+    await job.waitFor(() => job.output().includes('42'), 'pdb to print the variable');
+    job.type('c\r');
+    expect(await job.ended).toEqual({ exited: 0 });
+    const shown = screen(job.output());
+    expect(shown).toContain('isatty True True True');
+    expect(shown).toContain('name? ada');
+    expect(shown).toContain('hello ada');
+    expect(shown).toContain('after pdb');
+    expect(job.output()).not.toContain('[rank0]:');
+  });
+
+  it('--interactive with --local-ranks-filter: Ctrl-C at the prompt still ends the whole group, nothing left', async () => {
+    const s = box();
+    const script = path.join(s.dir, 'wait_input.py');
+    writeFileSync(
+      script,
+      [
+        'import os, sys, time',
+        'rank = os.environ["RANK"]',
+        'open(os.path.join(sys.argv[1], rank), "w").write(str(os.getpid()))',
+        'if rank == "1":',
+        '    input(f"rank {rank} waits> ")',
+        'else:',
+        '    time.sleep(120)',
+      ].join('\n'),
+    );
+    const job = start(
+      [process.execPath, CLI, '--nproc-per-node=2', '--local-ranks-filter=1', '--interactive'].concat([
+        '--no-python',
+        'python3',
+        script,
+        s.out,
+      ]),
+      s.env,
+    );
+    await job.waitFor(() => job.output().includes('rank 1 waits> '), 'rank 1 to prompt');
+    await job.waitFor(() => readPids(s.out).length === 2, 'both ranks to record their pids');
+    const ranks = readPids(s.out);
+    job.type('\x03');
+    expect(await job.ended).toEqual({ exited: 130 });
+    expect(await waitGone(ranks, 5000)).toEqual([]);
   });
 
   it('a hang-up stops the run and ddprun exits 129 (no crash restoring the dead terminal)', async () => {

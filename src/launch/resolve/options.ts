@@ -18,6 +18,7 @@ import { MAX_NPROC_PER_NODE, checkNproc, resolveNproc } from './nproc.js';
 import { resolveInsight } from './insight.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
+import { resolveInteractive } from '../run/interactive.js';
 import { fail, integerOr, validateBoolean, validateObject, validateOneOf, validateString } from './validators.js';
 
 export { DEFAULT_MULTINODE_PORT } from './nodes.js';
@@ -228,6 +229,7 @@ export async function resolveOptions(
     role: options.role === undefined ? 'default' : validateString('role', options.role, 'a non-empty string'),
     rdzvConf: resolveEnv(options.rdzvConf),
     virtualLocalRank: validateBoolean('virtualLocalRank', options.virtualLocalRank, false),
+    interactive: resolveInteractive(options.interactive, { backend, nprocPerNode, ...output }, probe),
     linePrefixTemplate:
       options.linePrefixTemplate === undefined
         ? undefined

@@ -29,9 +29,10 @@ export interface RankProcess {
 
 /**
  * Starts a rank in its own process group (`detached`: the group takes its children along when signalled), with its
- * output on pipes. Everything that can fail (its folders, its log files) is prepared before the rank exists.
+ * output on pipes (`interactive`: on ddprun's own stdin, stdout and stderr). Everything that can fail (its folders,
+ * its log files) is prepared before the rank exists.
  */
-export function spawnRank(rank: RankPlan, logFiles: LogFiles, tailLines: number): RankProcess {
+export function spawnRank(rank: RankPlan, logFiles: LogFiles, tailLines: number, interactive = false): RankProcess {
   mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
   const logs = {
     stdout: rank.stdoutLog ? logFiles.open(rank.stdoutLog) : undefined,
@@ -42,7 +43,7 @@ export function spawnRank(rank: RankPlan, logFiles: LogFiles, tailLines: number)
     cwd: rank.cwd,
     env: { ...process.env, ...rank.env },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
   let markDone = () => {};
   const done = new Promise<void>((resolve) => (markDone = resolve));

@@ -19,6 +19,7 @@ import {
 import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from './proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
+import { interactiveLocalRank } from './interactive.js';
 import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
 
@@ -183,14 +184,17 @@ export class RankGroup {
 
   private start(plan: RankPlan): Promise<void> {
     // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
-    const rank = spawnRank(plan, this.logFiles, this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES);
+    const interactive = !this.demux && interactiveLocalRank(this.resolved) === plan.localRank;
+    const rank = spawnRank(plan, this.logFiles, this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES, interactive);
     rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.ranks.push(rank);
-    const watcher = plan.rank === 0 && !this.demux ? this.watchRank0?.() : undefined;
-    rank.streamsDone = Promise.all([this.pipe(rank, 'stdout', watcher), this.pipe(rank, 'stderr', watcher)]).then(() =>
-      watcher?.end(),
-    );
+    const watcher = plan.rank === 0 && !this.demux && !interactive ? this.watchRank0?.() : undefined;
+    // The interactive rank writes to the terminal itself: no pipes to read.
+    if (!interactive)
+      rank.streamsDone = Promise.all([this.pipe(rank, 'stdout', watcher), this.pipe(rank, 'stderr', watcher)]).then(
+        () => watcher?.end(),
+      );
     rank.child.on('exit', (code, signal) => this.onExit(rank, code, signal));
     return new Promise<void>((resolve) => {
       if (rank.pid !== undefined) this.watchdog.watch(rank.pid, readStat(rank.pid)?.start);
