@@ -28,7 +28,7 @@ function screen(output: string): string[] {
   const line = () => (rows[row] ??= []);
   for (let i = 0; i < output.length; i++) {
     const ch = output[i] as string;
-    const csi = ch === '\x1b' ? /^\x1b\[([?\d;]*)([A-Za-z])/.exec(output.slice(i)) : null;
+    const csi = ch === '\x1b' ? /^\[([?\d;]*)([A-Za-z])/.exec(output.slice(i + 1)) : null;
     if (csi) {
       const n = Number(csi[1] || '0');
       if (csi[2] === 'A') row = Math.max(0, row - (n || 1));
@@ -40,7 +40,7 @@ function screen(output: string): string[] {
         line().length = Math.min(line().length, col);
         rows.length = row + 1;
       }
-      i += csi[0].length - 1;
+      i += csi[0].length;
     } else if (ch === '\r') col = 0;
     else if (ch === '\n') row += 1;
     else line()[col++] = ch;
@@ -51,6 +51,33 @@ function screen(output: string): string[] {
       .trimEnd(),
   );
 }
+
+/** Writes `text` (a Python script) into `dir`; returns its path. */
+function writeScript(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** A rank to debug: what isatty() says, an input() prompt, then a breakpoint(). */
+const DEBUG_ME = `import sys
+print("isatty", sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), flush=True)
+name = input("name? ")
+print("hello", name, flush=True)
+answer = 6 * 7
+breakpoint()
+print("after pdb", flush=True)
+`;
+
+/** Records its pid in the folder argv[1] names; rank 1 waits at an input() prompt, the others sleep. */
+const WAIT_INPUT = `import os, sys, time
+rank = os.environ["RANK"]
+open(os.path.join(sys.argv[1], rank), "w").write(str(os.getpid()))
+if rank == "1":
+    input(f"rank {rank} waits> ")
+else:
+    time.sleep(120)
+`;
 
 const ready = (job: PtyJob, n: number) => () => (job.output().match(/\]:ready/g)?.length ?? 0) >= n;
 
@@ -87,19 +114,7 @@ describe('on a terminal', () => {
 
   it('--interactive gives the one rank the terminal: isatty() is true, input() and pdb read what is typed, no prefix', async () => {
     const s = box();
-    const script = path.join(s.dir, 'debug_me.py');
-    writeFileSync(
-      script,
-      [
-        'import sys',
-        'print("isatty", sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), flush=True)',
-        'name = input("name? ")',
-        'print("hello", name, flush=True)',
-        'answer = 6 * 7',
-        'breakpoint()',
-        'print("after pdb", flush=True)',
-      ].join('\n'),
-    );
+    const script = writeScript(s.dir, 'debug_me.py', DEBUG_ME);
     const job = start([process.execPath, CLI, '--interactive', '--no-python', 'python3', script], {
       ...s.env,
       PYTHONBREAKPOINT: 'pdb.set_trace',
@@ -121,19 +136,7 @@ describe('on a terminal', () => {
 
   it('--interactive with --local-ranks-filter: Ctrl-C at the prompt still ends the whole group, nothing left', async () => {
     const s = box();
-    const script = path.join(s.dir, 'wait_input.py');
-    writeFileSync(
-      script,
-      [
-        'import os, sys, time',
-        'rank = os.environ["RANK"]',
-        'open(os.path.join(sys.argv[1], rank), "w").write(str(os.getpid()))',
-        'if rank == "1":',
-        '    input(f"rank {rank} waits> ")',
-        'else:',
-        '    time.sleep(120)',
-      ].join('\n'),
-    );
+    const script = writeScript(s.dir, 'wait_input.py', WAIT_INPUT);
     const job = start(
       [process.execPath, CLI, '--nproc-per-node=2', '--local-ranks-filter=1', '--interactive'].concat([
         '--no-python',

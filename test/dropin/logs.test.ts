@@ -11,10 +11,10 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bin');
 const python = await torchPython();
 const run = python ? describe : describe.skip;
 
-run('--log-dir and error files as under torchrun', () => {
-  const box = useSandboxes();
-  beforeAll(() => ensureBuilt());
+const box = useSandboxes();
+beforeAll(() => ensureBuilt());
 
+run('--log-dir and error files as under torchrun', () => {
   it('gives each run its own folder: two runs with one --log-dir never share a file', async () => {
     const s = box();
     const logDir = path.join(s.dir, 'logs');

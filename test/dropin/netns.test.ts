@@ -15,24 +15,19 @@ const skip = netnsSkipReason() ?? found.skip;
 describe.skipIf(skip !== undefined)(
   `torchrun recipes across two namespaces${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    let net: TwoNodeNetwork | undefined;
-    let procs: NodeProcess[] = [];
-
-    beforeAll(async () => {
-      ensureCli();
-      await sweepStaleNamespaces();
-    });
-
+    // The running case's network and launchers, torn down after it (a failed case included).
+    const live: { net?: TwoNodeNetwork; procs: NodeProcess[] } = { procs: [] };
+    beforeAll(() => ensureCli());
+    beforeAll(() => sweepStaleNamespaces());
     afterEach(async () => {
+      const { net, procs } = live;
+      Object.assign(live, { net: undefined, procs: [] });
       await tearDownNetwork(net, procs);
-      net = undefined;
-      procs = [];
     });
 
     it('runs the c10d recipe: the same command on both nodes, the rendezvous assigns node ranks', async () => {
       // Host names that resolve to each node's address, as on a cluster: torch 1.13's agent publishes its host name.
-      net = await createTwoNodeNetwork({ hostnames: true });
-      const network = net;
+      const network = (live.net = await createTwoNodeNetwork({ hostnames: true }));
       const args = [
         '--python',
         found.python!,
@@ -44,11 +39,11 @@ describe.skipIf(skip !== undefined)(
         ALLREDUCE,
       ];
       const dry = startDdprun(network, 1, ['--dry-run', ...args]);
-      procs.push(dry);
+      live.procs.push(dry);
       expect(await within(dry.exit, 60_000, 'ddprun --dry-run')).toEqual({ code: 0, signal: null });
       expect(dry.stdout).toContain('backend: torchrun (chosen for --rdzv-backend c10d with no --node-rank');
       const runs = ([0, 1] as const).map((node) => startDdprun(network, node, args));
-      procs.push(...runs);
+      live.procs.push(...runs);
       const exits = await within(Promise.all(runs.map((p) => p.exit)), 180_000, 'the 2 × 2 c10d job');
       for (const [node, exit] of exits.entries())
         expect(exit, `node ${node}:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
@@ -57,8 +52,7 @@ describe.skipIf(skip !== undefined)(
     }, 240_000);
 
     it('static: node 0 alone starts no rank and fails after --rdzv-timeout; with node 1 both run', async () => {
-      net = await createTwoNodeNetwork();
-      const network = net;
+      const network = (live.net = await createTwoNodeNetwork());
       // A rank that never calls init_process_group: torchrun's static rendezvous still waits for every node.
       const args = (node: 0 | 1, timeout: string) => [
         '--nnodes=2',
@@ -72,7 +66,7 @@ describe.skipIf(skip !== undefined)(
         'echo rank-started $RANK',
       ];
       const alone = startDdprun(network, 0, args(0, '3'));
-      procs.push(alone);
+      live.procs.push(alone);
       const exit = await within(alone.exit, 60_000, 'node 0 alone');
       expect(exit.code, alone.stderr).toBe(1);
       expect(alone.stdout).not.toContain('rank-started');
@@ -80,7 +74,7 @@ describe.skipIf(skip !== undefined)(
 
       const node1 = startDdprun(network, 1, args(1, '60'));
       const node0 = startDdprun(network, 0, args(0, '60'));
-      procs.push(node1, node0);
+      live.procs.push(node1, node0);
       const [exit0, exit1] = await within(Promise.all([node0.exit, node1.exit]), 120_000, 'both nodes');
       expect(exit0, node0.stderr).toEqual({ code: 0, signal: null });
       expect(exit1, node1.stderr).toEqual({ code: 0, signal: null });
