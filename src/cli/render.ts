@@ -1,4 +1,5 @@
 import type { createLogUpdate } from 'log-update';
+import stringWidth from 'string-width';
 import type {
   LaunchEvents,
   LaunchHandle,
@@ -192,7 +193,8 @@ export class LaunchRenderer {
       const prefix = rankPrefix(e.rank, e.localRank, this.resolved.linePrefixTemplate, this.resolved.role);
       const progress = Boolean(e.progress && stream.isTTY);
       const key = `${e.stream}:${e.rank}:${e.localRank}`;
-      stream.write(this.terminal.line(key, `${paint(prefix)}${e.text}`, prefix + e.text, progress, stream.columns));
+      const width = progress ? stringWidth(prefix + e.text) : 0;
+      stream.write(this.terminal.line(key, `${paint(prefix)}${e.text}`, progress, width, stream.columns));
     }
     this.scheduleStatus();
   }

@@ -105,9 +105,9 @@ export class ConsoleOutput {
   }
 }
 
-/** Rows a line of `chars` visible characters takes on a terminal `columns` wide (unknown width: one). */
-function rowsOf(chars: number, columns: number | undefined): number {
-  return columns && columns > 0 ? Math.max(1, Math.ceil(chars / columns)) : 1;
+/** Rows a line `width` columns wide takes on a terminal `columns` wide (unknown width: one). */
+function rowsOf(width: number, columns: number | undefined): number {
+  return columns && columns > 0 ? Math.max(1, Math.ceil(width / columns)) : 1;
 }
 
 /**
@@ -122,13 +122,13 @@ export class TerminalLines {
   private open: { key: string; rows: number } | undefined;
 
   /**
-   * The text to write for one line of `key` (e.g. `stdout:3`): `progress` marks a state of a line not yet finished.
-   * `visible` is the prefix and text without colour escapes, for the row count on a terminal `columns` wide.
+   * The text to write for one line of `key` (e.g. `stdout:3`), prefix included: `progress` marks a state of a line
+   * not yet finished; `width` is its width on screen (escapes not counted), for the rows on a terminal `columns` wide.
    */
-  line(key: string, painted: string, visible: string, progress: boolean, columns?: number): string {
+  line(key: string, text: string, progress: boolean, width = 0, columns?: number): string {
     const over = this.open?.key === key ? `\x1b[${this.open.rows}A\r` : '';
-    this.open = progress ? { key, rows: rowsOf(visible.length, columns) } : undefined;
-    return over ? `${over}${painted}\x1b[J\n` : `${painted}\n`;
+    this.open = progress ? { key, rows: rowsOf(width, columns) } : undefined;
+    return over ? `${over}${text}\x1b[J\n` : `${text}\n`;
   }
 
   /** Something else was written: the next progress state starts on a line of its own. */
