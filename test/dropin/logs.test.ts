@@ -48,6 +48,32 @@ run('--log-dir and error files as under torchrun', () => {
     expect(result.stdout).toContain('[rank0]:done\n[rank0]:last\n');
   }, 60_000);
 
+  it("shows a \\r progress line's states as lines of its rank with the torchrun backend, as torchrun's tee does", async () => {
+    const s = box();
+    const result = await runCli(
+      [
+        '--backend=torchrun',
+        '--nproc-per-node=2',
+        '--no-python',
+        'sh',
+        '-c',
+        'printf "step 1\\rstep 2\\rdone $RANK\\n"',
+      ],
+      { env: s.env, cwd: s.dir },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n').filter((line) => /step|done/.test(line));
+    // torchrun's tee reads the rank's log file with Python's universal newlines: each `\r` ends a line.
+    expect(lines.sort()).toEqual([
+      '[rank0]:done 0',
+      '[rank0]:step 1',
+      '[rank0]:step 2',
+      '[rank1]:done 1',
+      '[rank1]:step 1',
+      '[rank1]:step 2',
+    ]);
+  }, 120_000);
+
   it("keeps the failing rank's error.json and writes the root cause to TORCHELASTIC_ERROR_FILE", async () => {
     const s = box();
     const logDir = path.join(s.dir, 'logs');
