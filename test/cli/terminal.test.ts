@@ -102,14 +102,18 @@ describe('on a terminal', () => {
     const s = box();
     // tqdm's way: `\r` then the new state; the last line has no `\n`.
     const script = 'for i in 1 2 3; do printf "\\rstep $i"; sleep 1.2; done; printf "\\rdone\\nlast"';
-    const job = start([process.execPath, CLI, '--no-python', 'sh', '-c', script], s.env);
+    // A terminal with a size, so that the status line is drawn below the ranks' lines too.
+    const sized = 'stty cols 100 rows 30; exec "$0" "$@"';
+    const job = start(['sh', '-c', sized, process.execPath, CLI, '--no-python', 'sh', '-c', script], s.env);
     expect(await job.ended).toEqual({ exited: 0 });
     const output = job.output();
+    expect(output).toContain('1 running');
     // Each shown state was drawn with its prefix after a carriage return, in place of the one before.
     expect(output).toContain('[rank0]:step 1');
     expect(output).toMatch(/\r\[rank0\]:step 2/);
     const shown = screen(output).filter((l) => l.startsWith('[rank0]:'));
     expect(shown).toEqual(['[rank0]:done', '[rank0]:last']);
+    expect(screen(output).filter((l) => l.includes('running'))).toEqual([]);
   });
 
   it('--interactive gives the one rank the terminal: isatty() is true, input() and pdb read what is typed, no prefix', async () => {
