@@ -50,17 +50,9 @@ run('--log-dir and error files as under torchrun', () => {
 
   it("shows a \\r progress line's states as lines of its rank with the torchrun backend, as torchrun's tee does", async () => {
     const s = box();
-    const result = await runCli(
-      [
-        '--backend=torchrun',
-        '--nproc-per-node=2',
-        '--no-python',
-        'sh',
-        '-c',
-        'printf "step 1\\rstep 2\\rdone $RANK\\n"',
-      ],
-      { env: s.env, cwd: s.dir },
-    );
+    const printf = 'printf "step 1\\rstep 2\\rdone $RANK\\n"';
+    const args = ['--backend=torchrun', '--nproc-per-node=2', '--no-python', 'sh', '-c', printf];
+    const result = await runCli(args, { env: s.env, cwd: s.dir });
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n').filter((line) => /step|done/.test(line));
     // torchrun's tee reads the rank's log file with Python's universal newlines: each `\r` ends a line.
