@@ -1,7 +1,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Push } from './server.js';
+import type { Push } from './sse.js';
 import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
 import { EVENTS_FILE, LOGS_DIR, runDir, stateDir } from '../store/paths.js';
 import { isRunId } from '../store/run-id.js';
