@@ -39,13 +39,16 @@ function oneId(name: string, args: readonly string[]): string {
   return args[0] as string;
 }
 
-/** A subcommand that takes one run id: flags may come before or after it (`ddprun logs <id> -f`). */
-function parseWithId<T>(
-  name: string,
+/**
+ * A subcommand that takes one run id (flags may come before or after it: `ddprun logs <id> -f`): its command is
+ * `{ kind: <name>, id, …what read returns }`.
+ */
+function parseWithId<K extends string, T>(
+  name: K,
   argv: readonly string[],
   build: (command: Command) => Command,
-  read: (options: OptionValues, id: string) => T,
-): T | Printed {
+  read: (options: OptionValues) => T,
+): ({ kind: K; id: string } & T) | Printed {
   return parseCommand(
     name,
     argv,
@@ -57,7 +60,7 @@ function parseWithId<T>(
           .argument('[id]', 'the run id, or a unique prefix of it')
           .usage('<id> [options]'),
       ),
-    (options, args) => read(options, oneId(name, args)),
+    (options, args) => ({ kind: name, id: oneId(name, args), ...read(options) }),
   );
 }
 
@@ -91,9 +94,7 @@ export function parseLogs(argv: readonly string[]): RunsCommand | Printed {
         .option('--rank <n>', 'only this rank')
         .option('--tail <n>', 'only the last N lines of each rank stream')
         .option('--json', 'one JSON object per line: { attempt, rank, stream, text }'),
-    (o, id) => ({
-      kind: 'logs',
-      id,
+    (o) => ({
       follow: Boolean(o.follow),
       rank: given(o.rank, (v) => count('--rank', v, 0)),
       tail: given(o.tail, (v) => count('--tail', v, 0)),
@@ -110,7 +111,7 @@ export function parseShow(argv: readonly string[]): RunsCommand | Printed {
       command
         .description("A run's summary as the console shows it at the end: per-rank table, attempts, root cause.")
         .option('--json', 'the run record as JSON'),
-    (o, id) => ({ kind: 'show', id, json: Boolean(o.json) }),
+    (o) => ({ json: Boolean(o.json) }),
   );
 }
 
@@ -124,7 +125,7 @@ export function parseStacks(argv: readonly string[]): RunsCommand | Printed {
         .description(
           "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
         ),
-    (_o, id) => ({ kind: 'stacks', id }),
+    () => ({}),
   );
 }
 
@@ -137,9 +138,7 @@ export function parseStop(argv: readonly string[]): RunsCommand | Printed {
         .description('Stop a running run as Ctrl-C would (SIGTERM to its launcher) and wait until it has ended.')
         .option('--kill', 'a second stop at once: the launcher SIGKILLs every rank')
         .option('--timeout <seconds>', "how long to wait for the end (default: the run's grace period + 30)"),
-    (o, id) => ({
-      kind: 'stop',
-      id,
+    (o) => ({
       kill: Boolean(o.kill),
       timeoutMs: given(o.timeout, (v) => parseSecondsToMs('--timeout', v)),
     }),
