@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, ensureBuilt, useSandboxes } from './helpers.js';
-import { pidAlive, readPids, waitGone } from '../helpers/procs.js';
+import { pidAlive, readPids, until, waitGone } from '../helpers/procs.js';
 
 beforeAll(() => ensureBuilt());
 const box = useSandboxes();
@@ -37,14 +37,6 @@ function bash(
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a reader that closes early', () => {
@@ -118,7 +110,7 @@ describe('a slow reader', () => {
     });
     started.push(child);
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    await until('the rank to start', () => readPids(s.out).length === 1);
     const [rank] = readPids(s.out) as [number];
     // Nothing reads ddprun's stdout yet: the rank must end up blocked in its own write, long before it is done.
     expect(await rankBlocks(rank)).toBe(true);
@@ -147,9 +139,9 @@ describe('a slow reader', () => {
     });
     started.push(child);
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    await until('the rank to start', () => readPids(s.out).length === 1);
     const [rank] = readPids(s.out) as [number];
-    await waitFor(() => !pidAlive(rank), 'the rank to exit', 60_000);
+    await until('the rank to exit', () => !pidAlive(rank));
     // Longer than the 2 s ddprun gives a pipe held open by a process that escaped the rank's group.
     await new Promise((r) => setTimeout(r, 3000));
     let received = '';

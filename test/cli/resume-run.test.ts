@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { until } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
 
@@ -37,14 +38,6 @@ const epochsOf = (dir: string) =>
     .slice(1)
     .map((line) => Number(line.split(',')[0]));
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** What a refused `ddprun resume` must leave as it was: the store's runs and every file of the sandbox. */
 function snapshot(s: Sandbox) {
   return { runs: listRuns({ stateDir: s.state, all: true }).map((r) => r.id), files: listFiles(s.dir) };
@@ -64,10 +57,16 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     const dir = path.join(s.out, 'runs', 'exp');
     const lastPt = path.join(dir, 'weights', 'last.pt');
     const first = startCli(trainArgs(s), { env: envOf(s, { DDPRUN_STANDIN_BATCH_S: '0.4' }), cwd: s.out });
-    await waitFor('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')));
+    await until('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')), {
+      timeoutMs: 120_000,
+    });
     const [live] = listRuns({ stateDir: s.state });
-    await waitFor('a stored epoch', () =>
-      readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+    await until(
+      'a stored epoch',
+      () => readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+      {
+        timeoutMs: 120_000,
+      },
     );
     // ddprun ps shows a live trainer run's progress from its stored epochs.
     const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });

@@ -13,7 +13,7 @@ import {
   useSandboxes,
   type Sandbox,
 } from './helpers.js';
-import { pidAlive, waitGone } from '../helpers/procs.js';
+import { pidAlive, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { listRuns } from '../../src/store/read.js';
 
@@ -35,16 +35,6 @@ afterEach(async () => {
   }
 });
 const box = useSandboxes();
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface PsRow {
   id: string;
@@ -309,11 +299,13 @@ describe('the record of a foreground run', () => {
     for (let i = 0; i < 2; i++) expect((await runCli(['--no-python', 'true'], { env: s.env })).code).toBe(0);
     const ids = (await ps(s, '--all')).map((r) => r.id);
     const common = ids[0]!.slice(0, 8);
+    // Newest id first. Not ps's order: two runs started within one second sort by their random suffix.
+    const candidates = [...ids].sort().reverse().join(', ');
     for (const command of ['show', 'logs', 'stop']) {
       const ambiguous = await runCli([command, common], { env: s.env });
       expect(ambiguous.code).toBe(2);
       expect(ambiguous.stderr).toBe(
-        `error: The run id "${common}" is ambiguous: 2 runs start with it (${ids.join(', ')}). Give more of the id.\n`,
+        `error: The run id "${common}" is ambiguous: 2 runs start with it (${candidates}). Give more of the id.\n`,
       );
       const unknown = await runCli([command, 'nope'], { env: s.env });
       expect(unknown.code).toBe(2);

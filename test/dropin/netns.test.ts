@@ -2,9 +2,9 @@
 // `flock /tmp/ddprun-heavy.lock`): the c10d recipe with the same command on every node (no --node-rank, no
 // --backend), and the static rendezvous barrier (no node starts a rank until every node joined).
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { ensureCli, startDdprun, sums, tearDownNetwork, within, type NodeProcess } from '../multinode/node-process.js';
+import { describe, expect, it } from 'vitest';
+import { netnsSkipReason } from '../helpers/netns.js';
+import { startDdprun, sums, useTwoNodeNetworks, within } from '../helpers/node-process.js';
 import { torchPython } from '../multinode/torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -15,24 +15,11 @@ const skip = netnsSkipReason() ?? found.skip;
 describe.skipIf(skip !== undefined)(
   `torchrun recipes across two namespaces${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    let net: TwoNodeNetwork | undefined;
-    let procs: NodeProcess[] = [];
-
-    beforeAll(async () => {
-      ensureCli();
-      await sweepStaleNamespaces();
-    });
-
-    afterEach(async () => {
-      await tearDownNetwork(net, procs);
-      net = undefined;
-      procs = [];
-    });
+    const { createNetwork, procs } = useTwoNodeNetworks();
 
     it('runs the c10d recipe: the same command on both nodes, the rendezvous assigns node ranks', async () => {
       // Host names that resolve to each node's address, as on a cluster: torch 1.13's agent publishes its host name.
-      net = await createTwoNodeNetwork({ hostnames: true });
-      const network = net;
+      const network = await createNetwork({ hostnames: true });
       const args = [
         '--python',
         found.python!,
@@ -57,8 +44,7 @@ describe.skipIf(skip !== undefined)(
     }, 240_000);
 
     it('static: node 0 alone starts no rank and fails after --rdzv-timeout; with node 1 both run', async () => {
-      net = await createTwoNodeNetwork();
-      const network = net;
+      const network = await createNetwork();
       // A rank that never calls init_process_group: torchrun's static rendezvous still waits for every node.
       const args = (node: 0 | 1, timeout: string) => [
         '--nnodes=2',
