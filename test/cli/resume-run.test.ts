@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
 import { until } from '../helpers/procs.js';
+import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { torchPython } from '../helpers/python.js';
 import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
 
@@ -10,33 +11,9 @@ beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');
-const TRAINER = 'ultralytics.models.yolo.standin.train.DetectionTrainer';
 
-const envOf = (s: Sandbox, extra: Record<string, string> = {}) => ({
-  ...s.env,
-  PYTHONPATH: FIXTURES,
-  DDPRUN_STANDIN_BATCH_S: '0.05',
-  ...extra,
-});
-
-const trainArgs = (s: Sandbox, extra: string[] = []) => [
-  'train',
-  '--nproc-per-node',
-  '2',
-  TRAINER,
-  'epochs=3',
-  'device=cpu',
-  `project=${path.join(s.out, 'runs')}`,
-  'name=exp',
-  ...extra,
-];
-
-const epochsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'results.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => Number(line.split(',')[0]));
+const envOf = (s: Sandbox, extra: Record<string, string> = {}) => standinEnv(s.env, '0.05', extra);
+const trainArgs = (s: Sandbox, extra: string[] = []) => standinTrainArgs(s.out, [], extra);
 
 /** What a refused `ddprun resume` must leave as it was: the store's runs and every file of the sandbox. */
 function snapshot(s: Sandbox) {

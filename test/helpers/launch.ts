@@ -1,10 +1,21 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 import { afterEach } from 'vitest';
+import { launch } from '../../src/launch/run/launch.js';
+import type { LaunchHandle, LaunchOptions } from '../../src/launch/types.js';
 import { tempDir } from './procs.js';
 
 /** A fixture of test/fixtures/launch/. */
 export const launchFixture = (name: string): string => path.resolve('test/fixtures/launch', name);
+
+/** `launch()` of `script` (a fixture of test/fixtures/launch/) with `args`, the console off and `options`. */
+export function launchQuietly(
+  script: string,
+  args: readonly string[] = [],
+  options: Omit<LaunchOptions, 'entry'> = {},
+): LaunchHandle {
+  return launch({ entry: { script: launchFixture(script), args: [...args] }, console: false, ...options });
+}
 
 /** fixtures/launch/launcher.mjs: `launch(options)` of the built library, with `console: true`, in a real parent process. */
 const LAUNCHER = launchFixture('launcher.mjs');

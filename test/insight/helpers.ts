@@ -6,6 +6,18 @@ import { FIXTURES } from '../helpers/python.js';
 export const INSIGHT = path.join(FIXTURES, 'insight');
 export const fixture = (name: string) => path.join(INSIGHT, name);
 
+/** The number of the first line of fixtures/insight/hang.py that contains `text`. */
+export const hangLine = (text: string): number =>
+  readFileSync(fixture('hang.py'), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text)) + 1;
+
+/** `ddprun` arguments that run hang.py on `ranks` ranks: rank 0 sleeps in `sleepy_step`, rank 1 waits in a barrier. */
+export const hangJob = (python: string, ranks = 2): string[] => [
+  ...['--nproc-per-node', String(ranks), '--python', python],
+  fixture('hang.py'),
+];
+
 /** Polls until `PIDS/<rank>` holds a pid (the fixture writes it first thing). */
 export function rankPid(pids: string, rank: number, timeoutMs = 60_000): Promise<number> {
   const file = path.join(pids, String(rank));
