@@ -29,6 +29,12 @@ export function ensureBuilt(): void {
   );
 }
 
+/** The flags of node 1 of a 2-node job whose master, 127.0.0.1:9, never answers: it gives up after `rdzvTimeout` s. */
+export const unreachableMaster = (rdzvTimeout: string): string[] => [
+  ...['--nnodes', '2', '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port', '9'],
+  ...['--rdzv-timeout', rdzvTimeout],
+];
+
 /** A temp HOME and YOLO_CONFIG_DIR per test, so nothing touches the real home. */
 export interface Sandbox {
   dir: string;

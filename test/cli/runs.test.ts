@@ -10,6 +10,7 @@ import {
   processesWith,
   runCli,
   startCli,
+  unreachableMaster,
   useSandboxes,
   type Sandbox,
 } from './helpers.js';
@@ -237,22 +238,7 @@ describe('detached runs', () => {
   it('exits 1 with the launch’s error when it cannot start after detaching', async () => {
     const s = box();
     // A node that never finds its master: the launch fails at start-up, in the detached launcher.
-    const run = await runCli(
-      [
-        '-d',
-        '--nnodes',
-        '2',
-        '--node-rank',
-        '1',
-        '--master-addr',
-        '127.0.0.1',
-        '--master-port',
-        '9',
-        '--rdzv-timeout',
-        '1',
-      ].concat(['--no-python', 'true']),
-      { env: s.env },
-    );
+    const run = await runCli(['-d', ...unreachableMaster('1'), '--no-python', 'true'], { env: s.env });
     expect(run.stdout).toBe('');
     // The launcher's own error, passed back through its pipe (not "exited before its ranks started").
     expect(run.stderr).toMatch(/^error: .*127\.0\.0\.1:9/);

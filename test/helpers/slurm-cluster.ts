@@ -45,6 +45,14 @@ export function slurmToolsInstalled(): boolean {
 }
 
 /**
+ * Whether the tests on a real cluster are skipped: slurmd must run as root to start jobs, and the Debian packages
+ * must be installed. A developer machine without them skips; CI (CI set) never skips, so a missing Slurm fails there.
+ */
+export function slurmClusterSkipped(): boolean {
+  return !process.env.CI && (process.getuid?.() !== 0 || !slurmToolsInstalled());
+}
+
+/**
  * Starts the cluster and resolves once both nodes are idle. Needs root (slurmd runs jobs as their
  * user) and the Slurm packages; it installs nothing. Every process it starts carries
  * DDPRUN_SLURM_CLUSTER=<dir> in its environment, daemons and job tasks alike, so stop() can find
