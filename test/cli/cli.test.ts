@@ -1,19 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  WORKER,
-  ensureBuilt,
-  listFiles,
-  processesWith,
-  runCli,
-  startCli,
-  unreachableMaster,
-  useSandboxes,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { WORKER, listFiles, processesWith, runCli, startCli, unreachableMaster, useSandboxes } from './helpers.js';
 import { writeStandInPython } from '../helpers/python.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 describe('ddprun script.py', () => {

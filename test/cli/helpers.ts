@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -80,8 +80,9 @@ export function sandbox(): Sandbox {
   };
 }
 
-/** `box()`: a fresh sandbox for the test, removed after it. */
+/** `box()`: a fresh sandbox for the test, removed after it. The CLI is built (`ensureBuilt`) before the tests. */
 export function useSandboxes(): () => Sandbox {
+  beforeAll(() => ensureBuilt());
   const cleanups: (() => void)[] = [];
   afterEach(() => {
     for (const cleanup of cleanups.splice(0)) cleanup();

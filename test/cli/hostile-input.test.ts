@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { launch } from '../../src/launch/run/launch.js';
-import { CLI, FIXTURES, WORKER, ensureBuilt, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { CLI, FIXTURES, WORKER, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 const ALLREDUCE = path.join(FIXTURES, 'launch', 'allreduce.py');

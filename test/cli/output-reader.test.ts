@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, ensureBuilt, useSandboxes } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, useSandboxes } from './helpers.js';
 import { pidAlive, readPids, until, waitGone } from '../helpers/procs.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const FLOOD = path.join(FIXTURES, 'launch', 'flood.py');
 const started: ChildProcess[] = [];

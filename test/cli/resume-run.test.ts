@@ -1,13 +1,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
 import { until } from '../helpers/procs.js';
 import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { torchPython } from '../helpers/python.js';
 import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   CLI,
   FIXTURES,
   WORKER,
-  ensureBuilt,
   processesWith,
   runCli,
   startCli,
@@ -18,7 +17,6 @@ import { pidAlive, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { listRuns } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const python = await torchPython();
 const RUNS_WORKER = path.join(FIXTURES, 'runs_worker.py');
 const ID = /^\d{8}-\d{6}-[0-9a-f]{4}$/;

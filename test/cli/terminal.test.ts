@@ -1,12 +1,11 @@
 import { closeSync, openSync, readFileSync, createReadStream } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, WORKER, ensureBuilt, useSandboxes } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, WORKER, useSandboxes } from './helpers.js';
 import { readPids, waitGone } from '../helpers/procs.js';
 import { processState, ptyJob, type PtyJob } from '../helpers/pty.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const jobs: PtyJob[] = [];
 afterEach(() => jobs.splice(0).forEach((j) => j.kill()));

@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LaunchResult, RestartingEvent } from '../../src/launch/types.js';
-import { ensureBuilt, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { epochsOf, jsonEvents, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import type { LaunchEvents } from '../../src/launch/types.js';
-import { ensureBuilt, runCli, useSandboxes } from '../cli/helpers.js';
+import { runCli, useSandboxes } from '../cli/helpers.js';
 import { useCleanups } from '../helpers/launch.js';
 import { until } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
@@ -12,7 +12,6 @@ import { fixture, hangJob, hangLine } from './helpers.js';
 const python = (await torchPython()) ?? undefined;
 const box = useSandboxes();
 const { tempDir } = useCleanups();
-beforeAll(() => ensureBuilt());
 
 describe.skipIf(!python)('hangs', () => {
   it('stops a 2-rank job hung in dist.barrier() with --hang-timeout 3 --on-hang stop, with both ranks’ stacks', async () => {

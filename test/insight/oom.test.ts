@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, startCli, useSandboxes } from '../cli/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { startCli, useSandboxes } from '../cli/helpers.js';
 import { useCleanups } from '../helpers/launch.js';
 import { waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
@@ -11,7 +11,6 @@ const python = (await torchPython()) ?? undefined;
 const cgroups = canMakeMemoryCgroup();
 const box = useSandboxes();
 const { cleanups } = useCleanups();
-beforeAll(() => ensureBuilt());
 
 /**
  * A real OOM kill: `ddprun [flags] wait_then.py` on 2 ranks; rank 1 is moved into a cgroup-v1 memory cgroup limited

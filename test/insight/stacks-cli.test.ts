@@ -1,14 +1,13 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/store/read.js';
 import { stateDir } from '../../src/store/paths.js';
-import { ensureBuilt, runCli, startCli, useSandboxes } from '../cli/helpers.js';
+import { runCli, startCli, useSandboxes } from '../cli/helpers.js';
 import { until } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { hangJob, hangLine } from './helpers.js';
 
 const python = (await torchPython()) ?? undefined;
 const box = useSandboxes();
-beforeAll(() => ensureBuilt());
 
 describe.skipIf(!python)('ddprun stacks <id>', () => {
   it("prints each rank's stack of a live run started with --stack-dumps", async () => {

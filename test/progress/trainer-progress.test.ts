@@ -1,13 +1,12 @@
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EpochEvent, LaunchResult, ProgressEvent, TrainingEvent } from '../../src/launch/types.js';
-import { ensureBuilt, runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
+import { runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { jsonEvents, resultsColumn, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { trainingFromEvents } from '../../src/progress/outcome.js';
 import { listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 

@@ -10,8 +10,9 @@ import { shellQuote } from '../../src/slurm/shell-quote.js';
 import { slurmClusterSkipped, useSlurmCluster } from '../helpers/slurm-cluster.js';
 import { pidAlive, until, waitGone } from '../helpers/procs.js';
 
-function batch(lines: readonly string[]): string {
-  return ['#!/bin/bash', ...lines].join('\n') + '\n';
+/** A batch script: one `#SBATCH` line per option of `options` (space-separated), then the `commands`. */
+function batch(options: string, commands: readonly string[]): string {
+  return ['#!/bin/bash', ...options.split(' ').map((option) => `#SBATCH ${option}`), ...commands].join('\n') + '\n';
 }
 
 describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
@@ -24,11 +25,7 @@ describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
     spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
 
   it('runs one task on each of the two nodes of an sbatch job', async () => {
-    const script = batch([
-      '#SBATCH --nodes=2',
-      '#SBATCH --ntasks-per-node=1',
-      '#SBATCH --time=2',
-      '#SBATCH --output=two-nodes-%j.out',
+    const script = batch('--nodes=2 --ntasks-per-node=1 --time=2 --output=two-nodes-%j.out', [
       'set -euo pipefail',
       `srun --ntasks-per-node=1 bash -c 'echo $SLURM_NODEID $SLURM_NNODES $SLURM_JOB_NODELIST'`,
     ]);
@@ -42,12 +39,7 @@ describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
   });
 
   it('reports a failing batch script with its exit code', async () => {
-    const script = batch([
-      '#SBATCH --nodes=1',
-      '#SBATCH --time=1',
-      '#SBATCH --output=/dev/null',
-      'srun bash -c "exit 3"',
-    ]);
+    const script = batch('--nodes=1 --time=1 --output=/dev/null', ['srun bash -c "exit 3"']);
     const { jobId } = await submit(script);
     expect(await jobEnd(jobId)).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
   });
@@ -109,7 +101,7 @@ describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
   });
 
   it('gives up waiting after timeoutMs and leaves the job running', async () => {
-    const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'sleep 30']);
+    const script = batch('--nodes=1 --time=1 --output=/dev/null', ['sleep 30']);
     const { jobId } = await submit(script);
     try {
       const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: getCluster().env }).catch(
@@ -131,10 +123,7 @@ describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
     const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
     // Each task ignores SIGTERM and has a child, so only Slurm's SIGKILL after KillWait ends them.
     const task = `trap '' TERM; sleep 300 & echo $$ $! > ${pidDir}/$SLURM_NODEID.pids; wait`;
-    const script = batch([
-      '#SBATCH --nodes=2',
-      '#SBATCH --time=2',
-      '#SBATCH --output=/dev/null',
+    const script = batch('--nodes=2 --time=2 --output=/dev/null', [
       `srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c ${shellQuote(task)}`,
     ]);
     const { jobId } = await submit(script);
@@ -157,7 +146,7 @@ describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
   });
 
   it('explains why sbatch refused a job', async () => {
-    const script = batch(['#SBATCH --partition=no-such-partition', '#SBATCH --output=/dev/null', 'true']);
+    const script = batch('--partition=no-such-partition --output=/dev/null', ['true']);
     const error = await submit(script).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SlurmCommandError);
     expect((error as SlurmCommandError).message).toBe(

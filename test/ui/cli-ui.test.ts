@@ -1,12 +1,11 @@
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES as PY_FIXTURES, TORCH_SKIP_REASON, torchPython } from '../helpers/python.js';
 import { readPids, until, waitGone } from '../helpers/procs.js';
-import { ensureBuilt, listFiles, runCli, startCli, useSandboxes } from '../cli/helpers.js';
+import { listFiles, runCli, startCli, useSandboxes } from '../cli/helpers.js';
 
 const box = useSandboxes();
 const python = await torchPython();
-beforeAll(() => ensureBuilt());
 
 describe('ddprun ui', () => {
   it('serves the store with a token URL on stdout, answers 401 without it, and exits 0 on SIGTERM', async () => {
