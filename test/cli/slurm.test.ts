@@ -45,11 +45,15 @@ interface PlanJson {
   };
 }
 
-async function dryRunJson(args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlanJson> {
-  const run = await runCli(['--dry-run', '--json', ...args], { env });
+/** `ddprun --dry-run <args>`: expects exit 0, resolves the plan it printed. */
+async function dryRun(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const run = await runCli(['--dry-run', ...args], { env });
   expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as PlanJson;
+  return run.stdout;
 }
+
+const dryRunJson = async (args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlanJson> =>
+  JSON.parse(await dryRun(['--json', ...args], env)) as PlanJson;
 
 describe('ddprun inside a Slurm allocation', () => {
   it('fills --nnodes, --node-rank, --master-addr, --master-port and --nproc-per-node from the allocation, and says from where', async () => {
@@ -140,9 +144,7 @@ describe('ddprun inside a Slurm allocation', () => {
 
   it('prints where each value came from in the human --dry-run', async () => {
     const s = box(STEP);
-    const run = await runCli(['--dry-run', '--nnodes', '2', '--no-python', 'true'], { env: s.env });
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain(
+    expect(await dryRun(['--nnodes', '2', '--no-python', 'true'], s.env)).toContain(
       [
         'slurm: job 4321; values from the allocation unless given on the command line',
         '  --nnodes 2           from the command line (Slurm: 2 from SLURM_NNODES)',

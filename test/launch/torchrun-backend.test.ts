@@ -6,6 +6,14 @@ import { readPids, until, waitGone } from '../helpers/procs.js';
 const python = (await torchPython()) ?? undefined;
 const { cleanups, tempDir } = useCleanups();
 const TORCHRUN = { nprocPerNode: 2, backend: 'torchrun' } as const;
+/** The root cause when rank 1 (local rank 1 of the 2) failed with `exitCode`, as found in `source`. */
+const rank1Failed = (exitCode: number, source: 'error-file' | 'stderr', message: string) => ({
+  rank: 1,
+  localRank: 1,
+  exitCode,
+  source,
+  message,
+});
 
 describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
   it('runs the ranks under torch.distributed.run and tags each line with its rank', async () => {
@@ -22,13 +30,9 @@ describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
   it("explains a failure with torchrun's root cause and the worker's traceback", async () => {
     const result = await launchQuietly('record_raise.py', [], TORCHRUN).result;
     expect(result.exitCode).toBe(1);
-    expect(result.rootCause).toMatchObject({
-      rank: 1,
-      localRank: 1,
-      exitCode: 1,
-      source: 'error-file',
-      message: 'ValueError: cannot read dataset /data/missing.yaml',
-    });
+    expect(result.rootCause).toMatchObject(
+      rank1Failed(1, 'error-file', 'ValueError: cannot read dataset /data/missing.yaml'),
+    );
     expect(result.rootCause?.traceback).toContain('in load');
   });
 
@@ -36,13 +40,7 @@ describe.skipIf(!python)("launch() with backend 'torchrun'", () => {
     const c10d = { rdzvBackend: 'c10d', rdzvEndpoint: '127.0.0.1:0', env: { FAIL_CODE: '3' } } as const;
     const result = await launchQuietly('fail_rank.py', [tempDir()], { ...TORCHRUN, ...c10d }).result;
     expect(result.exitCode).toBe(3);
-    expect(result.rootCause).toMatchObject({
-      rank: 1,
-      localRank: 1,
-      exitCode: 3,
-      source: 'stderr',
-      message: 'rank failing now',
-    });
+    expect(result.rootCause).toMatchObject(rank1Failed(3, 'stderr', 'rank failing now'));
   });
 
   it('leaves no worker alive when ddprun is SIGKILLed (torchrun alone leaves orphans)', async () => {
