@@ -5,13 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { TORCHRUN_REDIRECT_FIX, torchrunArgv, torchrunEntryArgv } from '../src/launch/torchrun/argv.js';
 import type { ResolvedOptions, StdSelection } from '../src/launch/types.js';
+import { words } from './cli/helpers.js';
 import { resolvedOptions } from './helpers/resolved.js';
 import { torchPython } from './multinode/torch-python.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/netns_allreduce.py', import.meta.url));
-
-/** The words of a command line (none holds a space). */
-const words = (line: string): string[] => line.split(' ');
 
 const TORCHRUN = ['/usr/bin/python3', '-m', 'torch.distributed.run'];
 const FIXED = ['/usr/bin/python3', '-c', TORCHRUN_REDIRECT_FIX];

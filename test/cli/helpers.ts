@@ -29,6 +29,9 @@ export function ensureBuilt(): void {
   );
 }
 
+/** The words of a command line, for argv written as one line (no word holds a space). */
+export const words = (line: string): string[] => line.split(' ');
+
 /** The flags of node 1 of a 2-node job whose master, 127.0.0.1:9, never answers: it gives up after `rdzvTimeout` s. */
 export const unreachableMaster = (rdzvTimeout: string): string[] => [
   ...['--nnodes', '2', '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port', '9'],

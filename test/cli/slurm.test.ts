@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli, type CliCommand } from '../../src/cli/args.js';
-import { CLI, WORKER, ensureBuilt, runCli, sandbox, type Sandbox } from './helpers.js';
+import { CLI, WORKER, ensureBuilt, runCli, sandbox, words, type Sandbox } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -217,28 +217,9 @@ function slurmCommand(argv: string[]): Extract<CliCommand, { kind: 'slurm' }> {
 describe('ddprun slurm: arguments', () => {
   it('keeps its own flags and passes the launch options, script and arguments through', () => {
     const command = slurmCommand([
-      '--nodes',
-      '2',
-      '--gpus_per_node=4',
-      '--sbatch-arg',
-      '--qos=high',
-      '--nproc_per_node',
-      '4',
-      '--sbatch-arg=--constraint=a100',
-      '--time',
-      '1:00:00',
-      '--dry-run',
-      '--json',
-      '--max-restarts',
-      '1',
-      '--wait',
-      '--wait-timeout',
-      '90',
-      'train.py',
-      '--nodes',
-      '7',
-      '--lr',
-      '0.1',
+      ...words('--nodes 2 --gpus_per_node=4 --sbatch-arg --qos=high --nproc_per_node 4 --sbatch-arg=--constraint=a100'),
+      ...words('--time 1:00:00 --dry-run --json --max-restarts 1 --wait --wait-timeout 90'),
+      ...words('train.py --nodes 7 --lr 0.1'),
     ]);
     expect(command.submit).toMatchObject({
       nodes: 2,
