@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, useSandboxes } from './helpers.js';
-import { pidAlive, readPids, until, waitGone } from '../helpers/procs.js';
+import { pidAlive, rankBlocks, readPids, until, waitGone, written } from '../helpers/procs.js';
 
 const box = useSandboxes();
 const FLOOD = path.join(FIXTURES, 'launch', 'flood.py');
@@ -75,28 +75,9 @@ describe('a reader that closes early', () => {
   });
 });
 
-/** Bytes the process has written so far (/proc/PID/io). */
-function written(pid: number): number {
-  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-}
-
 /** Resident memory of a process, in MiB. */
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-}
-
-/** Polls until the rank has written nothing for `polls` polls in a row (it blocks: back-pressure), or it exits. */
-async function rankBlocks(pid: number, polls = 8): Promise<boolean> {
-  let last = -1;
-  let still = 0;
-  while (pidAlive(pid)) {
-    const now = written(pid);
-    still = now === last ? still + 1 : 0;
-    last = now;
-    if (still >= polls) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
 }
 
 describe('a slow reader', () => {

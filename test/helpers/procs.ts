@@ -55,6 +55,25 @@ export async function waitGone(pids: readonly number[], timeoutMs = 5000): Promi
   return alive;
 }
 
+/** Bytes the process has written so far (/proc/PID/io). */
+export function written(pid: number): number {
+  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
+/** Polls until the rank has written nothing for `polls` polls in a row (it blocks: back-pressure), or it exits. */
+export async function rankBlocks(pid: number, polls = 8): Promise<boolean> {
+  let last = -1;
+  let still = 0;
+  while (pidAlive(pid)) {
+    const now = written(pid);
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= polls) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
 /** Every pid the fixtures wrote into `dir` (one file per rank, space-separated pids). */
 export function readPids(dir: string): number[] {
   return readdirSync(dir).flatMap((f) => readFileSync(path.join(dir, f), 'utf8').trim().split(/\s+/).map(Number));

@@ -19,6 +19,8 @@ import { torchPython } from './torch-python.js';
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
 const LOOP = fileURLToPath(new URL('../fixtures/multinode_loop.py', import.meta.url));
 const PORT = 29500; // each namespace has its own port space: a fixed port cannot clash with another test
+/** How long the torchrun comparison looks for node 0's exit: it waits in the 300 s exit barrier, so this is waited out. */
+const BARRIER_LOOK_MS = 3000;
 const found = await torchPython();
 const skip = netnsSkipReason() ?? found.skip;
 
@@ -220,11 +222,11 @@ describe.skipIf(skip !== undefined)(
         return failedAt !== undefined || node0.exitedAt !== undefined;
       });
       // With no restarts left, torchrun's agent waits in its exit barrier (300 s) for the dead agent of node 1.
-      await Promise.race([node0.exit, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      await Promise.race([node0.exit, new Promise((resolve) => setTimeout(resolve, BARRIER_LOOK_MS))]);
       const seconds = (t: number | undefined) => (t === undefined ? 'n/a' : `${((t - lostAt) / 1000).toFixed(2)} s`);
       console.log(
         `lost-node detection, torchrun static: node 0's agent reported the failed worker after ${seconds(failedAt)}; ` +
-          `its torchrun ${node0.exitedAt === undefined ? 'had not exited 10 s later (waiting in the exit barrier)' : `exited after ${seconds(node0.exitedAt)}`}`,
+          `its torchrun ${node0.exitedAt === undefined ? `had not exited ${BARRIER_LOOK_MS / 1000} s later (waiting in the exit barrier)` : `exited after ${seconds(node0.exitedAt)}`}`,
       );
       expect(failedAt ?? node0.exitedAt).toBeDefined();
     });

@@ -81,9 +81,10 @@ describe.skipIf(skip !== undefined)(
 
     it('runs an elastic --nnodes 1:2 job that starts with one node and completes, printing rank-tagged lines', async () => {
       const net = await createNetwork({ hostnames: true });
-      const node0 = startDdprun(net, 0, c10dArgs(net, '1:2'));
+      // Once the minimum has joined, torch's c10d rendezvous waits its last-call timeout for more nodes: 1 s here,
+      // not the 30 s default, which this test would only sit through.
+      const node0 = startDdprun(net, 0, c10dArgs(net, '1:2', ['--rdzv-conf', 'last_call_timeout=1']));
       procs.push(node0);
-      // torch's c10d rendezvous waits its last-call timeout (30 s) for more nodes once the minimum has joined.
       const exit = await within(node0.exit, 100_000, 'the one-node elastic job finishing');
       expect(exit, node0.stderr).toEqual({ code: 0, signal: null });
       const lines = node0.stdout
