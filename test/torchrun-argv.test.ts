@@ -6,7 +6,7 @@ import { UsageError } from '../src/errors.js';
 import { TORCHRUN_REDIRECT_FIX, torchrunArgv, torchrunEntryArgv } from '../src/launch/torchrun/argv.js';
 import type { ResolvedOptions, StdSelection } from '../src/launch/types.js';
 import { words } from './cli/helpers.js';
-import { resolvedOptions } from './helpers/resolved.js';
+import { backendEntryArgv, resolvedOptions } from './helpers/resolved.js';
 import { torchPython } from './multinode/torch-python.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/netns_allreduce.py', import.meta.url));
@@ -220,7 +220,7 @@ describe.skipIf(found.skip !== undefined)(
           masterPort: port,
           rdzvTimeoutMs: 60_000,
         }),
-        torchrunEntryArgv({ script: WORKER }),
+        backendEntryArgv({ script: WORKER }),
         { pythonVersion: version.pythonVersion },
       );
       const child = spawn(argv[0]!, argv.slice(1), {

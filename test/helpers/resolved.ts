@@ -1,3 +1,4 @@
+import { torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
 import type { ResolvedOptions } from '../../src/launch/types.js';
 
 /**
@@ -47,3 +48,13 @@ export function resolvedOptions(overrides: Partial<ResolvedOptions> = {}): Resol
     ...overrides,
   };
 }
+
+/**
+ * `torchrunEntryArgv(entry)` led by `--monitor_interval 0.1`, as ddprun's torchrun backend passes it: torch 1.13's
+ * agent otherwise polls its workers every 5 s, and each run would wait that long to see them end.
+ */
+export const backendEntryArgv = (entry: Parameters<typeof torchrunEntryArgv>[0]): string[] => [
+  '--monitor_interval',
+  '0.1',
+  ...torchrunEntryArgv(entry),
+];

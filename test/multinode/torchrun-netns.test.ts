@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTorch } from '../../src/python/find-python.js';
-import { torchrunArgv, torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
+import { torchrunArgv } from '../../src/launch/torchrun/argv.js';
 import type { ResolvedOptions } from '../../src/launch/types.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { resolvedOptions } from '../helpers/resolved.js';
+import { backendEntryArgv, resolvedOptions } from '../helpers/resolved.js';
 import { torchPython } from './torch-python.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -45,7 +45,7 @@ async function runOnBothNodes(net: TwoNodeNetwork, rdzvBackend: 'static' | 'c10d
   const run = (node: 0 | 1) => {
     const argv = net.exec(
       node,
-      torchrunArgv(nodeOptions(python, torch.version, net, node, rdzvBackend), torchrunEntryArgv({ script: WORKER }), {
+      torchrunArgv(nodeOptions(python, torch.version, net, node, rdzvBackend), backendEntryArgv({ script: WORKER }), {
         pythonVersion: torch.pythonVersion,
         rdzvHost: node === 0,
       }),
