@@ -1,0 +1,86 @@
+// Bundles the CLI for start-up time, over tsc's files in dist/cli/ (the library entries and the types stay tsc's):
+// - dist/cli/cli.cjs: src/cli/cli.ts and everything it imports, dependencies included, as one CommonJS file, so
+//   that Node loads one module instead of ~150, and a module imported on demand (a subcommand, the launch itself)
+//   runs, with the Node modules it requires, only when used (an ES module bundle would load every `node:` import
+//   at start);
+// - dist/cli/main.js: the entry (src/cli/main.ts: `--version` answers before the rest loads), importing cli.cjs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const src = path.join(root, 'src');
+const outDir = path.join(root, 'dist', 'cli');
+
+// Modules that cost more to load than a launch needs them: loaded on first use instead. string-width builds its
+// Unicode tables when loaded (≈ 20 ms); only the end-of-run table measures text.
+const LAZY = {
+  [path.join(src, 'cli', 'format.ts')]: [
+    /^import stringWidth from 'string-width';$/m,
+    "const stringWidth = (text: string): number => require('string-width').default(text);",
+  ],
+};
+
+/**
+ * A source file as a bundle sees it: `new URL('rel', import.meta.url)` re-aimed from the file's place in dist/ to
+ * the bundle's (in CommonJS, from the bundle's own file name).
+ */
+function transform(file, format) {
+  let text = readFileSync(file, 'utf8');
+  const distFile = path.join(root, 'dist', path.relative(src, file));
+  const here = format === 'cjs' ? "require('node:url').pathToFileURL(__filename)" : 'import.meta.url';
+  text = text.replace(/new URL\((['"])([^'"]+)\1, import\.meta\.url\)/g, (_, quote, rel) => {
+    let moved = path.relative(outDir, path.resolve(path.dirname(distFile), rel));
+    if (rel.endsWith('/')) moved += '/';
+    if (!moved.startsWith('.')) moved = `./${moved}`;
+    return `new URL(${quote}${moved}${quote}, ${here})`;
+  });
+  if (format === 'cjs' && text.includes('import.meta'))
+    throw new Error(`bundle-cli: ${file} uses import.meta in a way this script does not re-aim`);
+  const lazy = LAZY[file];
+  if (lazy) {
+    if (!lazy[0].test(text))
+      throw new Error(`bundle-cli: ${file} no longer has ${lazy[0]}: update LAZY in scripts/bundle-cli.mjs`);
+    text = text.replace(lazy[0], lazy[1]);
+  }
+  return { contents: text, loader: 'ts' };
+}
+
+const common = (format) => ({
+  bundle: true,
+  format,
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [
+    {
+      name: 'ddprun-src',
+      setup(b) {
+        // The entry's `import('./cli.js')` is the CommonJS bundle, required: import() would first scan all of it for
+        // its export names (cjs-module-lexer, ≈ 15 ms).
+        if (format === 'esm') {
+          b.onResolve({ filter: /^\.\/cli\.js$/ }, () => ({ path: 'cli.cjs', namespace: 'cli-cjs' }));
+          b.onLoad({ filter: /.*/, namespace: 'cli-cjs' }, () => ({
+            contents:
+              "import { createRequire } from 'node:module';\nexport const { runCli } = createRequire(import.meta.url)('./cli.cjs');",
+            loader: 'js',
+          }));
+        }
+        b.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => transform(args.path, format));
+      },
+    },
+  ],
+});
+
+await build({
+  ...common('cjs'),
+  entryPoints: [path.join(src, 'cli', 'cli.ts')],
+  outfile: path.join(outDir, 'cli.cjs'),
+});
+await build({
+  ...common('esm'),
+  entryPoints: [path.join(src, 'cli', 'main.ts')],
+  outfile: path.join(outDir, 'main.js'),
+});
