@@ -1,9 +1,9 @@
 // Bundles the CLI for start-up time, over tsc's files in dist/cli/ (the library entries and the types stay tsc's):
-// - dist/cli/cli.cjs: src/cli/cli.ts and everything it imports, dependencies included, as one CommonJS file, so
+// - dist/cli/cli-bundle.js: src/cli/cli.ts and everything it imports, dependencies included, as one CommonJS file, so
 //   that Node loads one module instead of ~150, and a module imported on demand (a subcommand, the launch itself)
 //   runs, with the Node modules it requires, only when used (an ES module bundle would load every `node:` import
 //   at start);
-// - dist/cli/main.js: the entry (src/cli/main.ts: `--version` answers before the rest loads), importing cli.cjs.
+// - dist/cli/main.js: the entry (src/cli/main.ts: `--version` answers before the rest loads), running cli-bundle.js.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,16 +58,11 @@ const common = (format) => ({
     {
       name: 'ddprun-src',
       setup(b) {
-        // The entry's `import('./cli.js')` is the CommonJS bundle, required: import() would first scan all of it for
-        // its export names (cjs-module-lexer, ≈ 15 ms).
-        if (format === 'esm') {
-          b.onResolve({ filter: /^\.\/cli\.js$/ }, () => ({ path: 'cli.cjs', namespace: 'cli-cjs' }));
-          b.onLoad({ filter: /.*/, namespace: 'cli-cjs' }, () => ({
-            contents:
-              "import { createRequire } from 'node:module';\nexport const { runCli } = createRequire(import.meta.url)('./cli.cjs');",
-            loader: 'js',
+        // The entry's `import('./cli.js')` runs the CommonJS bundle (scripts/cli-bundle-loader.mjs).
+        if (format === 'esm')
+          b.onResolve({ filter: /^\.\/cli\.js$/ }, () => ({
+            path: path.join(root, 'scripts', 'cli-bundle-loader.mjs'),
           }));
-        }
         b.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => transform(args.path, format));
       },
     },
@@ -77,7 +72,7 @@ const common = (format) => ({
 await build({
   ...common('cjs'),
   entryPoints: [path.join(src, 'cli', 'cli.ts')],
-  outfile: path.join(outDir, 'cli.cjs'),
+  outfile: path.join(outDir, 'cli-bundle.js'),
 });
 await build({
   ...common('esm'),
