@@ -178,6 +178,13 @@ function torchrunExtras(
   };
 }
 
+function rendezvousFields(
+  rdzv: Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'>,
+): Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'> {
+  const { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId } = rdzv;
+  return { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId };
+}
+
 export interface ResolveBehaviour {
   /** Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines). @default true */
   probe?: boolean;
@@ -224,10 +231,7 @@ export async function resolveOptions(
     cwd,
     env,
     signal: form.signal,
-    rdzvTimeoutMs: rdzv.rdzvTimeoutMs,
-    rdzvBackend: rdzv.rdzvBackend,
-    rdzvEndpoint: rdzv.rdzvEndpoint,
-    rdzvId: rdzv.rdzvId,
+    ...rendezvousFields(rdzv),
     handleSignals: form.handleSignals,
     console: form.console,
     socketIfname,
