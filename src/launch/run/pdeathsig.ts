@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { which } from '../../which.js';
 
@@ -30,10 +30,12 @@ export function deathSigWrapper(): readonly string[] {
  */
 function supportsPdeathsig(setpriv: string): boolean {
   try {
-    return readFileSync(setpriv).includes('--pdeathsig');
+    // A multi-call binary (busybox, toybox) holds every applet's strings: only its own help says.
+    if (!/box$/.test(path.basename(realpathSync(setpriv)))) return readFileSync(setpriv).includes('--pdeathsig');
   } catch {
-    return Boolean(spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 }).stdout?.includes('--pdeathsig'));
+    // unreadable: ask it
   }
+  return Boolean(spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 }).stdout?.includes('--pdeathsig'));
 }
 
 // The watchdog reads lines from ddprun: `<pgid>:<leader start time>` (a rank's group), `-` (forget the groups read so
