@@ -1,6 +1,6 @@
 import { DdprunError, UsageError } from '../errors.js';
 import { flaggedOptions } from '../launch/option-table.js';
-import { parseCli, type OutputFlags } from './args.js';
+import { parseCli, type CliCommand, type OutputFlags } from './args.js';
 import type { LaunchOptions } from '../launch/types.js';
 import { colorsFor } from './colors.js';
 import { EXIT_OK, exitCodeForError } from './exit.js';
@@ -51,6 +51,30 @@ async function detach(options: LaunchOptions, output: OutputFlags, io: Io, argv:
   return runDetach(options, output, io, argv);
 }
 
+/** `ddprun [options] script …` and `ddprun train …`: the options completed, then the launch run (or detached). */
+async function launchCommand(
+  command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
+  io: Io,
+  argv: readonly string[],
+): Promise<number> {
+  // Inside a Slurm allocation, the allocation fills what the command line left out.
+  checkSlurmLayout(io.env, command.options);
+  const { options, slurm } =
+    command.kind === 'train'
+      ? // The trainer's ranks per node come from its device= argument, not from Slurm.
+        applySlurmDefaults(command.options, io.env, { fillNproc: false })
+      : applySlurmDefaults(command.options, io.env, { autoNproc: !('command' in command.options.entry) });
+  if (command.kind === 'launch') refuseFileTimer(io.env, options as LaunchOptions);
+  // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
+  if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
+  const launchOptions =
+    command.kind === 'train'
+      ? await (await import('./trainer-mode.js')).trainerLaunchOptions(options, command.trainer)
+      : (options as LaunchOptions);
+  if (command.detach) return await detach(launchOptions, command.output, io, argv);
+  return await runLaunch(launchOptions, command.output, io, slurm, { argv });
+}
+
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
 export async function main(
   argv: readonly string[],
@@ -69,27 +93,9 @@ export async function main(
       case 'print':
         io.stdout.write(command.text);
         return EXIT_OK;
-      case 'launch': {
-        // Inside a Slurm allocation, the allocation fills what the command line left out.
-        checkSlurmLayout(io.env, command.options);
-        const { options, slurm } = applySlurmDefaults(command.options, io.env, {
-          autoNproc: !('command' in command.options.entry),
-        });
-        refuseFileTimer(io.env, options);
-        // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
-        if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
-        if (command.detach) return await detach(options, command.output, io, argv);
-        return await runLaunch(options, command.output, io, slurm, { argv });
-      }
-      case 'train': {
-        checkSlurmLayout(io.env, command.options);
-        // The trainer's ranks per node come from its device= argument, not from Slurm.
-        const { options, slurm } = applySlurmDefaults(command.options, io.env, { fillNproc: false });
-        const { trainerLaunchOptions } = await import('./trainer-mode.js');
-        const launchOptions = await trainerLaunchOptions(options, command.trainer);
-        if (command.detach) return await detach(launchOptions, command.output, io, argv);
-        return await runLaunch(launchOptions, command.output, io, slurm, { argv });
-      }
+      case 'launch':
+      case 'train':
+        return await launchCommand(command, io, argv);
       // Subcommands other than a launch are loaded when used: a launch's start-up pays only for itself.
       case 'slurm':
         return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
