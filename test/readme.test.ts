@@ -100,6 +100,15 @@ describe('README', () => {
     expect([...documented].sort()).toEqual([...OPTION_NAMES].sort());
   });
 
+  it('names every event of the launch handle (LaunchEvents in src/launch/types.ts) in "The library"', () => {
+    const types = readFileSync(path.join(ROOT, 'src', 'launch', 'types.ts'), 'utf8');
+    const body = /^export interface LaunchEvents \{\n([\s\S]*?)^\}/m.exec(types)![1]!;
+    const events = [...body.matchAll(/^ {2}(\w+): \[/gm)].map((m) => m[1]!);
+    expect(events.length).toBeGreaterThan(10);
+    const library = section('`launch(options): LaunchHandle`');
+    expect(events.filter((event) => !library.includes(`\`${event}\``))).toEqual([]);
+  });
+
   it('has every ERR_DDPRUN_ code of src/ in its error table, and no code that src/ does not have', () => {
     const inSource = new Set(
       sourceFiles(path.join(ROOT, 'src')).flatMap((file) =>
