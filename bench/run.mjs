@@ -10,6 +10,7 @@ import { Harness } from './lib/harness.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { renderReport } from './lib/report.mjs';
 import * as b1 from './lib/bench-1-job-wall.mjs';
+import * as b1b from './lib/bench-1b-startup.mjs';
 import * as b2 from './lib/bench-2-crash.mjs';
 import * as b3 from './lib/bench-3-sigint.mjs';
 import * as b4 from './lib/bench-4-sigkill.mjs';
@@ -17,10 +18,13 @@ import * as b5 from './lib/bench-5-output.mjs';
 import * as b6 from './lib/bench-6-memory.mjs';
 import * as b7 from './lib/bench-7-many-ranks.mjs';
 import * as b8 from './lib/bench-8-ports.mjs';
-import * as b9 from './lib/bench-9-sampling.mjs';
+import * as b9 from './lib/bench-9-record.mjs';
+import * as b10 from './lib/bench-10-sampling.mjs';
 
-const BENCHES = [b1, b2, b3, b4, b5, b7, b8, b9, b6]; // 6 reads the runs of 1, 5 and 7
-const NEEDS_TORCH = new Set([1, 2, 3, 4, 5]);
+const BENCHES = [b1, b1b, b2, b3, b4, b5, b7, b8, b10, b6, b9]; // 6 reads the runs of 1, 5 and 7; 9 those of 1 and 5
+const NEEDS_TORCH = new Set(['1', '2', '3', '4', '5', '9']);
+/** A benchmark's name in the report and for --only (`1b`), and where it sorts. */
+const label = (meta) => String(meta.label ?? meta.id);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (text) => process.stderr.write(`${text}\n`);
 
@@ -51,7 +55,7 @@ function ddprunCommand() {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  if (args.help) return log('node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,5]');
+  if (args.help) return log('node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,1b,5]');
   const { cfg } = args;
   if (!existsSync(path.join(repo, 'dist/index.js')))
     throw new Error('dist/index.js is missing: run `npm run build` first (`npm run bench` does).');
@@ -72,15 +76,16 @@ async function main() {
   const results = [];
   try {
     for (const b of BENCHES) {
-      if (args.only && !args.only.includes(b.meta.id)) continue;
-      if (NEEDS_TORCH.has(b.meta.id) && !python) {
-        results.push({ ...b.meta, skipped: `no Python with torch was found (${reason}).` });
+      if (args.only && !args.only.includes(label(b.meta))) continue;
+      if (NEEDS_TORCH.has(label(b.meta)) && !python) {
+        results.push({ ...b.meta, label: label(b.meta), skipped: `no Python with torch was found (${reason}).` });
         continue;
       }
       const t0 = Date.now();
       const loadBefore = os.loadavg()[0].toFixed(2);
-      log(`bench ${b.meta.id}: ${b.meta.title}`);
+      log(`bench ${label(b.meta)}: ${b.meta.title}`);
       const r = await b.run(h, cfg);
+      h.finished.set(label(b.meta), r);
       r.notes = [
         ...(r.notes ?? []),
         `Load average (1 min) before this benchmark: ${loadBefore}, after: ${os.loadavg()[0].toFixed(2)} (2 cores).`,
@@ -90,7 +95,8 @@ async function main() {
         ...r,
         goal: b.meta.goal,
         outcome: r.goal,
-        explanation: r.goal.met ? undefined : explanationFor(b.meta.id),
+        label: label(b.meta),
+        explanation: r.goal.met ? undefined : explanationFor(label(b.meta)),
       });
     }
   } finally {
@@ -99,7 +105,7 @@ async function main() {
       h.leftovers.push({ bench: 'end', contender: '?', kind: 'process', detail: `pid ${p.pid}: ${p.cmd}` });
     rmSync(root, { recursive: true, force: true });
   }
-  results.sort((a, b) => a.id - b.id);
+  results.sort((a, b) => (a.order ?? a.id) - (b.order ?? b.id));
   const loadEnd = os
     .loadavg()
     .map((l) => l.toFixed(2))

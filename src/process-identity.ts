@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { readStat } from './launch/run/proc.js';
 
 // A pid is not an identity (pids are reused): a process is named by its pid, its start time and the boot it
 // belongs to. Entry-file owners and run-store launchers are both checked this way.
@@ -22,25 +23,9 @@ export function readBootId(): string | null {
   }
 }
 
-interface ProcStat {
-  state: string;
-  start: number;
-}
-
-export function readProcStat(pid: number): ProcStat | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', start: Number(fields[19]) };
-  } catch {
-    return null;
-  }
-}
-
 /** The identity of a process on this host (default: this one). */
 export function processIdentity(pid: number = process.pid): ProcessIdentity {
-  return { pid, start: readProcStat(pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
+  return { pid, start: readStat(pid)?.start ?? null, boot: readBootId(), host: os.hostname() };
 }
 
 /** 'alive', 'dead', or 'unknown' (another host: its processes cannot be seen from here). */
@@ -54,7 +39,7 @@ export function identityState(who: ProcessIdentity): 'alive' | 'dead' | 'unknown
     // EPERM: the pid exists but belongs to another user, so it is alive.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'dead';
   }
-  const stat = readProcStat(who.pid);
+  const stat = readStat(who.pid);
   if (stat) {
     if (stat.state === 'Z' || stat.state === 'X') return 'dead';
     if (who.start !== null && stat.start !== who.start) return 'dead'; // the pid was reused

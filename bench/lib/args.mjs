@@ -1,4 +1,4 @@
-// Command-line options: --quick / --smoke (smaller, shorter), --out FILE, --only 1,5 (a subset, for development).
+// Command-line options: --quick / --smoke (smaller, shorter), --out FILE, --only 1,1b,5 (a subset, for development).
 
 const MODES = {
   full: {
@@ -11,6 +11,7 @@ const MODES = {
     sigkillBoundMs: 3_000,
     floorBoundMs: 2_000,
     samplingBatches: 20,
+    startupPairs: 10,
   },
   quick: {
     reps: 2,
@@ -22,6 +23,7 @@ const MODES = {
     sigkillBoundMs: 2_000,
     floorBoundMs: 1_000,
     samplingBatches: 10,
+    startupPairs: 10,
   },
   smoke: {
     reps: 1,
@@ -33,6 +35,7 @@ const MODES = {
     sigkillBoundMs: 1_000,
     floorBoundMs: 500,
     samplingBatches: 3,
+    startupPairs: 3,
   },
 };
 
@@ -57,11 +60,11 @@ export function parseArgs(argv) {
     else if (a === '--smoke') mode = 'smoke';
     else if (a === '--out') out = argv[++i];
     else if (a.startsWith('--out=')) out = a.slice(6);
-    else if (a === '--only') only = argv[++i].split(',').map(Number);
+    else if (a === '--only') only = argv[++i].split(',');
     else if (a === '--help' || a === '-h') return { help: true };
     else
       throw new Error(
-        `Unknown option ${JSON.stringify(a)}. Usage: node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,5]`,
+        `Unknown option ${JSON.stringify(a)}. Usage: node bench/run.mjs [--quick | --smoke] [--out FILE] [--only 1,1b,5]`,
       );
   }
   if (!out) throw new Error('Expected a file name after --out.');

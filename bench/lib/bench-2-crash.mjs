@@ -7,11 +7,8 @@ import { nowMs, sleep } from './proc.mjs';
 
 const READY_TIMEOUT_MS = 30_000;
 
-export const meta = {
-  id: 2,
-  title: 'A rank exits with code 1 while the other sleeps: crash → launcher exited',
-  goal: '< 200 ms',
-};
+const TITLE = 'A rank exits with code 1 while the other sleeps: crash → launcher exited';
+export const meta = { id: 2, title: TITLE, goal: '< 200 ms' };
 
 export async function run(h, cfg) {
   const job = { nproc: 2, entry: 'bench/fixtures/crash.py' };

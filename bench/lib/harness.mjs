@@ -37,6 +37,8 @@ export class Harness {
     /** Peak RSS per job: key `${bench}|${variant}|${contender}` → MB[]. */
     this.rss = new Map();
     this.commands = new Map();
+    /** Each finished benchmark's result, by label: benchmarks 6 and 9 read the runs of others. */
+    this.finished = new Map();
   }
 
   /** Runs `contender` on `job` once. `during(m, ctx)` drives the run (default: wait for exit) and returns its value. */

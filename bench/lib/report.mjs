@@ -42,12 +42,12 @@ function summaryTable(results) {
   ];
   for (const r of results) {
     if (r.skipped) {
-      out.push(`| ${r.id} | ${r.title} | ${r.goal} | — | — | skipped |`);
+      out.push(`| ${r.label ?? r.id} | ${r.title} | ${r.goal} | — | — | skipped |`);
       continue;
     }
     const first = ratiosOf(r.rows)[0];
     out.push(
-      `| ${r.id} | ${r.title} | ${r.goal} | ${formatRatio(first?.torchrun)} | ${formatRatio(first?.floor)} | ${r.outcome.met ? '**met**' : '**not met**'} |`,
+      `| ${r.label ?? r.id} | ${r.title} | ${r.goal} | ${formatRatio(first?.torchrun)} | ${formatRatio(first?.floor)} | ${r.outcome.met ? '**met**' : '**not met**'} |`,
     );
   }
   return out.join('\n');
@@ -96,12 +96,12 @@ export function renderReport({ machine, cfg, h, results, launcherNote, elapsedS,
     '',
   ];
   for (const r of results) {
-    lines.push(`## ${r.id}. ${r.title}`, '');
+    lines.push(`## ${r.label ?? r.id}. ${r.title}`, '');
     if (r.skipped) {
       lines.push(`Skipped: ${r.skipped}`, '');
       continue;
     }
-    const cmds = commandLines(h, r.id);
+    const cmds = commandLines(h, r.label ?? r.id);
     if (cmds.length) lines.push('Commands:', '', ...cmds, '');
     lines.push(table(r), '');
     if (r.extraTable) lines.push(r.extraTable, '');

@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
 import { DEFAULT_KEEP_RUNS, DEFAULT_MAX_AGE_DAYS } from '../store/gc.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
-import { newCommand, runCommander } from './flag-specs.js';
+import type { Command, OptionValues } from 'commander';
+import { noArguments, parseCommand, type Printed } from './subcommand.js';
 
 // The run store's subcommands: ps, logs, show, stop, and gc's pruning flags.
 
@@ -13,17 +14,15 @@ export type RunsCommand =
   | { kind: 'stacks'; id: string }
   | { kind: 'gc'; dryRun: boolean; maxAgeDays: number; keep: number };
 
-type Printed = { kind: 'print'; text: string };
-
 function count(flag: string, value: string, min: number): number {
   const n = parseInteger(flag, value);
   if (n < min) throw new UsageError(`${flag} expects an integer of at least ${min}, got \`${value}\`.`, flag);
   return n;
 }
 
-/** A subcommand that takes an id: flags may come before or after it (`ddprun logs <id> -f`). */
-function runsCommand(name: string, captured: { out: string }) {
-  return newCommand(name, captured).passThroughOptions(false).allowExcessArguments(true);
+/** A flag's value through `parse`; undefined when the flag was not given. */
+function given<T>(value: unknown, parse: (text: string) => T): T | undefined {
+  return value === undefined ? undefined : parse(value as string);
 }
 
 /** The one id argument of logs/show/stop. */
@@ -40,109 +39,132 @@ function oneId(name: string, args: readonly string[]): string {
   return args[0] as string;
 }
 
+/**
+ * A subcommand that takes one run id (flags may come before or after it: `ddprun logs <id> -f`): its command is
+ * `{ kind: <name>, id, …what read returns }`.
+ */
+function parseWithId<K extends string, T>(
+  name: K,
+  argv: readonly string[],
+  build: (command: Command) => Command,
+  read: (options: OptionValues) => T,
+): ({ kind: K; id: string } & T) | Printed {
+  return parseCommand(
+    name,
+    argv,
+    (command) =>
+      build(
+        command
+          .passThroughOptions(false)
+          .allowExcessArguments(true)
+          .argument('[id]', 'the run id, or a unique prefix of it')
+          .usage('<id> [options]'),
+      ),
+    (options, args) => ({ kind: name, id: oneId(name, args), ...read(options) }),
+  );
+}
+
 export function parsePs(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = newCommand('ps', captured)
-    .description('List running runs (with --all, finished ones too, newest first).')
-    .option('-a, --all', 'finished runs too: succeeded, failed, stopped, lost')
-    .option('--json', 'one JSON object per run and line');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
-    throw new UsageError(
-      `\`ddprun ps\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun ps --help\`.`,
-    );
-  const o = command.opts();
-  return { kind: 'ps', all: Boolean(o.all), json: Boolean(o.json) };
+  return parseCommand(
+    'ps',
+    argv,
+    (command) =>
+      command
+        .description('List running runs (with --all, finished ones too, newest first).')
+        .option('-a, --all', 'finished runs too: succeeded, failed, stopped, lost')
+        .option('--json', 'one JSON object per run and line'),
+    (o, args) => {
+      noArguments('ps', args);
+      return { kind: 'ps', all: Boolean(o.all), json: Boolean(o.json) };
+    },
+  );
 }
 
 export function parseLogs(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = runsCommand('logs', captured)
-    .usage('<id> [options]')
-    .description("A run's output, ranks prefixed as on the console (every attempt, rank by rank).")
-    .argument('[id]', 'the run id, or a unique prefix of it')
-    .option('-f, --follow', "follow a live run until it ends; exit with the run's exit code (Ctrl-C stops following)")
-    .option('--rank <n>', 'only this rank')
-    .option('--tail <n>', 'only the last N lines of each rank stream')
-    .option('--json', 'one JSON object per line: { attempt, rank, stream, text }');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  const o = command.opts();
-  return {
-    kind: 'logs',
-    id: oneId('logs', command.args),
-    follow: Boolean(o.follow),
-    rank: o.rank === undefined ? undefined : count('--rank', o.rank as string, 0),
-    tail: o.tail === undefined ? undefined : count('--tail', o.tail as string, 0),
-    json: Boolean(o.json),
-  };
+  return parseWithId(
+    'logs',
+    argv,
+    (command) =>
+      command
+        .description("A run's output, ranks prefixed as on the console (every attempt, rank by rank).")
+        .option(
+          '-f, --follow',
+          "follow a live run until it ends; exit with the run's exit code (Ctrl-C stops following)",
+        )
+        .option('--rank <n>', 'only this rank')
+        .option('--tail <n>', 'only the last N lines of each rank stream')
+        .option('--json', 'one JSON object per line: { attempt, rank, stream, text }'),
+    (o) => ({
+      follow: Boolean(o.follow),
+      rank: given(o.rank, (v) => count('--rank', v, 0)),
+      tail: given(o.tail, (v) => count('--tail', v, 0)),
+      json: Boolean(o.json),
+    }),
+  );
 }
 
 export function parseShow(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = runsCommand('show', captured)
-    .usage('<id> [options]')
-    .description("A run's summary as the console shows it at the end: per-rank table, attempts, root cause.")
-    .argument('[id]', 'the run id, or a unique prefix of it')
-    .option('--json', 'the run record as JSON');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  return { kind: 'show', id: oneId('show', command.args), json: Boolean(command.opts().json) };
+  return parseWithId(
+    'show',
+    argv,
+    (command) =>
+      command
+        .description("A run's summary as the console shows it at the end: per-rank table, attempts, root cause.")
+        .option('--json', 'the run record as JSON'),
+    (o) => ({ json: Boolean(o.json) }),
+  );
 }
 
 export function parseStacks(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = runsCommand('stacks', captured)
-    .usage('<id>')
-    .description(
-      "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
-    )
-    .argument('[id]', 'the run id, or a unique prefix of it');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  return { kind: 'stacks', id: oneId('stacks', command.args) };
+  return parseWithId(
+    'stacks',
+    argv,
+    (command) =>
+      command
+        .usage('<id>')
+        .description(
+          "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
+        ),
+    () => ({}),
+  );
 }
 
 export function parseStop(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = runsCommand('stop', captured)
-    .usage('<id> [options]')
-    .description('Stop a running run as Ctrl-C would (SIGTERM to its launcher) and wait until it has ended.')
-    .argument('[id]', 'the run id, or a unique prefix of it')
-    .option('--kill', 'a second stop at once: the launcher SIGKILLs every rank')
-    .option('--timeout <seconds>', "how long to wait for the end (default: the run's grace period + 30)");
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  const o = command.opts();
-  return {
-    kind: 'stop',
-    id: oneId('stop', command.args),
-    kill: Boolean(o.kill),
-    timeoutMs: o.timeout === undefined ? undefined : parseSecondsToMs('--timeout', o.timeout as string),
-  };
+  return parseWithId(
+    'stop',
+    argv,
+    (command) =>
+      command
+        .description('Stop a running run as Ctrl-C would (SIGTERM to its launcher) and wait until it has ended.')
+        .option('--kill', 'a second stop at once: the launcher SIGKILLs every rank')
+        .option('--timeout <seconds>', "how long to wait for the end (default: the run's grace period + 30)"),
+    (o) => ({
+      kill: Boolean(o.kill),
+      timeoutMs: given(o.timeout, (v) => parseSecondsToMs('--timeout', v)),
+    }),
+  );
 }
 
 export function parseGc(argv: readonly string[]): RunsCommand | Printed {
-  const captured = { out: '' };
-  const command = newCommand('gc', captured)
-    .description(
-      `Remove temp entry files whose launcher is no longer alive, and prune finished runs from the run store: those that ended more than ${DEFAULT_MAX_AGE_DAYS} days ago, and those beyond the newest ${DEFAULT_KEEP_RUNS}. A running run is never removed.`,
-    )
-    .option('--dry-run', 'list what would be removed; remove nothing')
-    .option('--max-age <days>', `prune finished runs older than this (default: ${DEFAULT_MAX_AGE_DAYS})`)
-    .option('--keep <n>', `keep at most this many finished runs (default: ${DEFAULT_KEEP_RUNS})`);
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
-    throw new UsageError(
-      `\`ddprun gc\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun gc --help\`.`,
-    );
-  const o = command.opts();
-  return {
-    kind: 'gc',
-    dryRun: Boolean(o.dryRun),
-    maxAgeDays: o.maxAge === undefined ? DEFAULT_MAX_AGE_DAYS : count('--max-age', o.maxAge as string, 0),
-    keep: o.keep === undefined ? DEFAULT_KEEP_RUNS : count('--keep', o.keep as string, 0),
-  };
+  return parseCommand(
+    'gc',
+    argv,
+    (command) =>
+      command
+        .description(
+          `Remove temp entry files whose launcher is no longer alive, and prune finished runs from the run store: those that ended more than ${DEFAULT_MAX_AGE_DAYS} days ago, and those beyond the newest ${DEFAULT_KEEP_RUNS}. A running run is never removed.`,
+        )
+        .option('--dry-run', 'list what would be removed; remove nothing')
+        .option('--max-age <days>', `prune finished runs older than this (default: ${DEFAULT_MAX_AGE_DAYS})`)
+        .option('--keep <n>', `keep at most this many finished runs (default: ${DEFAULT_KEEP_RUNS})`),
+    (o, args) => {
+      noArguments('gc', args);
+      return {
+        kind: 'gc',
+        dryRun: Boolean(o.dryRun),
+        maxAgeDays: given(o.maxAge, (v) => count('--max-age', v, 0)) ?? DEFAULT_MAX_AGE_DAYS,
+        keep: given(o.keep, (v) => count('--keep', v, 0)) ?? DEFAULT_KEEP_RUNS,
+      };
+    },
+  );
 }

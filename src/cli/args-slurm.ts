@@ -1,21 +1,10 @@
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
-import {
-  ENTRY_FLAGS,
-  LAUNCH_FLAGS,
-  VALUE_FLAGS,
-  addFlags,
-  entryOf,
-  flagName,
-  launchOptions,
-  newCommand,
-  runCommander,
-  typed,
-  type OutputFlags,
-  type Spec,
-} from './flag-specs.js';
+import { VALUE_FLAGS, flagName, typed, type OutputFlags, type Spec } from './flag-specs.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
+import { firstArgument, launchCommand, launchOf, parseCommand, valueFlagsOf, type Printed } from './subcommand.js';
+import type { Command } from 'commander';
 
 /** `ddprun slurm`: what to ask of sbatch, and the ddprun arguments each node runs. */
 export interface SlurmSubmit {
@@ -84,7 +73,7 @@ function parsePositive(flag: string, value: string): number {
   return n;
 }
 
-export const SLURM_VALUE_FLAGS = new Set(SLURM_FLAGS.filter((s) => s.flags.includes('<')).map(flagName));
+export const SLURM_VALUE_FLAGS = new Set(valueFlagsOf(SLURM_FLAGS));
 /** Flags `ddprun slurm` keeps for itself: the sbatch ones, and --dry-run/--json, which are about the submission. */
 const SLURM_OWN_FLAGS = new Set([...SLURM_FLAGS.map(flagName), '--dry-run', '--json']);
 
@@ -108,13 +97,8 @@ function ddprunTokens(tokens: readonly string[], valueFlags: ReadonlySet<string>
   return out.concat(rest);
 }
 
-/** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets. */
-export function parseSlurm(
-  argv: readonly string[],
-): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | { kind: 'print'; text: string } {
-  const captured = { out: '' };
-  const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
-  const command = addFlags(addFlags(addFlags(newCommand('slurm', captured), SLURM_FLAGS), LAUNCH_FLAGS), ENTRY_FLAGS)
+function slurmCommand(command: Command): Command {
+  return launchCommand(command, SLURM_FLAGS)
     .usage('[--nodes N] [sbatch options] [ddprun options] script.py [args…]')
     .description(
       'Submit a ddprun launch as a Slurm batch job: writes the sbatch script (one ddprun per node under\n' +
@@ -127,21 +111,14 @@ export function parseSlurm(
       'after',
       `\nWith --wait, the exit code is the job's: its batch script's exit code, else 128+signal, else 1 when it did not\ncomplete; 1 when waiting fails or times out; 2 for bad usage (nothing was submitted).`,
     );
-  const tokens = normalizeFlagSpelling(argv, valueFlags);
-  const printed = runCommander(command, tokens, captured);
-  if (printed) return printed;
-  const raw = command.opts();
-  const own = typed(SLURM_FLAGS, raw);
-  if (command.args[0] === undefined) {
-    throw new UsageError(
-      'Missing the script to run. Usage: `ddprun slurm [--nodes N] [options] script.py [args…]`; see `ddprun slurm --help`.',
-      'script',
-    );
-  }
-  if (raw.module && raw.python === false)
-    throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
-  // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
-  const { options, output } = launchOptions(raw);
+}
+
+/** The job's nodes: --nodes, else --nnodes, else 1; refusals where the launch flags say otherwise. */
+function jobNodes(
+  own: Record<string, unknown>,
+  raw: Record<string, unknown>,
+  options: Omit<LaunchOptions, 'entry'>,
+): number {
   let nodes = own.nodes as number | undefined;
   if (raw.standalone && nodes !== undefined && nodes > 1)
     throw new UsageError(
@@ -157,13 +134,31 @@ export function parseSlurm(
     }
     nodes ??= options.nnodes;
   }
-  nodes ??= 1;
   if (options.nodeRank !== undefined) {
     throw new UsageError(
       "--node-rank differs on every node: each node's ddprun reads it from Slurm (SLURM_NODEID). Drop --node-rank.",
       '--node-rank',
     );
   }
+  return nodes ?? 1;
+}
+
+/** The submission from the parsed command line. */
+function slurmSubmit(
+  raw: Record<string, unknown>,
+  positional: string[],
+  tokens: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } {
+  const own = typed(SLURM_FLAGS, raw);
+  firstArgument(
+    positional,
+    'script',
+    'Missing the script to run. Usage: `ddprun slurm [--nodes N] [options] script.py [args…]`; see `ddprun slurm --help`.',
+  );
+  // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
+  const { options: launch, output } = launchOf(raw, positional);
+  const nodes = jobNodes(own, raw, launch);
   if (own.waitTimeout === 0)
     throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');
   if (own.waitTimeout !== undefined && !own.wait)
@@ -174,7 +169,7 @@ export function parseSlurm(
     sbatchArgs: (own.sbatchArg as string[] | undefined) ?? [],
     wait: Boolean(own.wait),
     ddprunArgs: ddprunTokens(tokens, valueFlags),
-    launch: { ...options, entry: entryOf(raw, command.args) },
+    launch,
   };
   for (const key of ['gpusPerNode', 'cpusPerNode', 'time', 'partition', 'jobName', 'waitTimeout'] as const) {
     const value = own[key];
@@ -182,4 +177,15 @@ export function parseSlurm(
       (submit as unknown as Record<string, unknown>)[key === 'waitTimeout' ? 'waitTimeoutMs' : key] = value;
   }
   return { kind: 'slurm', submit, output };
+}
+
+/** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets. */
+export function parseSlurm(
+  argv: readonly string[],
+): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | Printed {
+  const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
+  const tokens = normalizeFlagSpelling(argv, valueFlags);
+  return parseCommand('slurm', tokens, slurmCommand, (raw, positional) =>
+    slurmSubmit(raw, positional, tokens, valueFlags),
+  );
 }

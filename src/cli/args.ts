@@ -11,11 +11,8 @@ import {
   LAUNCH_FLAGS,
   VALUE_FLAGS,
   addFlags,
-  entryOf,
   flagName,
   launchOptions,
-  newCommand,
-  runCommander,
   type OutputFlags,
 } from './flag-specs.js';
 import type { PyLiteral } from './smart-value.js';
@@ -24,6 +21,7 @@ import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { parseResume, type ResumeCommand } from './args-resume.js';
 import { parseInteger } from './flags.js';
+import { firstArgument, launchCommand, launchOf, noArguments, parseCommand, valueFlagsOf } from './subcommand.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -86,106 +84,114 @@ function version(): string {
 }
 
 function parseLaunch(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
-  const captured = { out: '' };
-  const command = addFlags(
-    addFlags(addFlags(addFlags(newCommand('ddprun', captured), LAUNCH_FLAGS), ENTRY_FLAGS), TORCHRUN_EXTRA_FLAGS),
-    DETACH_FLAGS,
-  )
-    .version(version(), '-V, --version', 'print the version')
-    .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
-    .argument('[args...]', 'its arguments, passed untouched')
-    .addHelpText('before', MAIN_HELP_BEFORE)
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   const specs = [...LAUNCH_FLAGS, ...ENTRY_FLAGS, ...TORCHRUN_EXTRA_FLAGS];
   const known = [...specs.map((s) => flagName(s)), '--help', '--version'];
-  const valueFlags = new Set([
-    ...VALUE_FLAGS,
-    ...TORCHRUN_EXTRA_FLAGS.filter((s) => s.flags.includes('<')).map(flagName),
-  ]);
+  const valueFlags = new Set([...VALUE_FLAGS, ...valueFlagsOf(TORCHRUN_EXTRA_FLAGS)]);
   const pre = preprocessTorchrunArgv(argv, env, known, valueFlags);
-  const printed = runCommander(command, pre.tokens, captured);
-  if (printed) return printed;
-  const raw = command.opts();
-  const [script, ...args] = command.args;
-  if (script === undefined) {
-    throw new UsageError(
-      'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.',
-      'script',
-    );
-  }
-  // torchrun: --run-path takes precedence over --no-python.
-  if (raw.runPath && raw.python === false) delete raw.python;
-  if (raw.module && raw.python === false)
-    throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
-  const { options, output } = launchOptions(raw);
-  const entry = entryOf(raw, [script, ...args]);
-  if (raw.python === false) delete (options as Record<string, unknown>).python;
-  const launch: LaunchOptions = { ...options, entry };
-  const notes = applyTorchrunFlags(raw, launch, pre, env);
-  const detach = detachFlag(raw, launch, output);
-  refuseInteractiveWith(launch, output.json, detach);
-  return { kind: 'launch', options: launch, output: notes.length ? { ...output, notes } : output, detach };
+  return parseCommand(
+    'ddprun',
+    pre.tokens,
+    (command) =>
+      launchCommand(command, [], [...TORCHRUN_EXTRA_FLAGS, ...DETACH_FLAGS])
+        .version(version(), '-V, --version', 'print the version')
+        .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
+        .argument('[args...]', 'its arguments, passed untouched')
+        .addHelpText('before', MAIN_HELP_BEFORE)
+        .addHelpText('after', `\n${EXIT_CODES_HELP}`),
+    (raw, positional) => {
+      const [script, args] = firstArgument(
+        positional,
+        'script',
+        'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.',
+      );
+      // torchrun: --run-path takes precedence over --no-python.
+      if (raw.runPath && raw.python === false) delete raw.python;
+      const { options: launch, output } = launchOf(raw, [script, ...args]);
+      if (raw.python === false) delete launch.python;
+      const notes = applyTorchrunFlags(raw, launch, pre, env);
+      return {
+        kind: 'launch',
+        options: launch,
+        output: notes.length ? { ...output, notes } : output,
+        detach: detachFlag(raw, launch, output),
+      };
+    },
+  );
 }
 
 function parseTrain(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = addFlags(addFlags(newCommand('train', captured), LAUNCH_FLAGS), DETACH_FLAGS)
-    .option(
-      '--no-resume',
-      "a restart starts the training again, instead of resuming from the run folder's weights/last.pt that this run wrote",
-    )
-    .usage('[options] module.ClassName key=value…')
-    .argument('[trainer]', 'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer')
-    .argument(
-      '[args...]',
-      'yolo-style key=value arguments, typed as the yolo CLI types them (3 → int, 0.01 → float, true → True, none → None, [0,1] → list, 0,1 → tuple, else a string)',
-    )
-    .addHelpText(
-      'after',
-      `\nThe world size is --nproc-per-node when given, else from device= by Ultralytics' rules (device=0,1 → 2;\ndevice=-1 picks an idle GPU per -1). CUDA_VISIBLE_DEVICES is set like Ultralytics' select_device.\n\n${EXIT_CODES_HELP}`,
-    );
-  const printed = runCommander(command, normalizeFlagSpelling(argv, VALUE_FLAGS), captured);
-  if (printed) return printed;
-  const [name, ...rest] = command.args;
-  if (name === undefined) {
-    throw new UsageError(
-      'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.',
-      'trainer',
-    );
-  }
-  const { module, className } = parseTrainerName(name);
-  const args = parseKeyValues(rest);
-  const raw = command.opts();
-  const { options, output } = launchOptions(raw);
-  if (raw.resume === false) options.resume = false;
-  const detach = detachFlag(raw, options, output);
-  refuseInteractiveWith(options, output.json, detach);
-  return { kind: 'train', options, trainer: { module, className, args }, output, detach };
+  return parseCommand(
+    'train',
+    normalizeFlagSpelling(argv, VALUE_FLAGS),
+    (command) =>
+      addFlags(addFlags(command, LAUNCH_FLAGS), DETACH_FLAGS)
+        .option(
+          '--no-resume',
+          "a restart starts the training again, instead of resuming from the run folder's weights/last.pt that this run wrote",
+        )
+        .usage('[options] module.ClassName key=value…')
+        .argument(
+          '[trainer]',
+          'the trainer class with its module, e.g. ultralytics.models.yolo.detect.DetectionTrainer',
+        )
+        .argument(
+          '[args...]',
+          'yolo-style key=value arguments, typed as the yolo CLI types them (3 → int, 0.01 → float, true → True, none → None, [0,1] → list, 0,1 → tuple, else a string)',
+        )
+        .addHelpText(
+          'after',
+          `\nThe world size is --nproc-per-node when given, else from device= by Ultralytics' rules (device=0,1 → 2;\ndevice=-1 picks an idle GPU per -1). CUDA_VISIBLE_DEVICES is set like Ultralytics' select_device.\n\n${EXIT_CODES_HELP}`,
+        ),
+    (raw, positional) => {
+      const [name, rest] = firstArgument(
+        positional,
+        'trainer',
+        'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.',
+      );
+      const { module, className } = parseTrainerName(name);
+      const args = parseKeyValues(rest);
+      const { options, output } = launchOptions(raw);
+      if (raw.resume === false) options.resume = false;
+      return {
+        kind: 'train',
+        options,
+        trainer: { module, className, args },
+        output,
+        detach: detachFlag(raw, options, output),
+      };
+    },
+  );
 }
 
 function parseDoctor(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = newCommand('doctor', captured)
-    .allowExcessArguments(true)
-    .description(
-      'Check this machine for a launch: Python and torch, CUDA and GPUs, NCCL/gloo, the DDP temp dir, a free port, the parent-death guard. Exits 1 when something a launch needs is missing.',
-    )
-    .option(
-      '--fix',
-      'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files',
-    )
-    .option('--json', 'print the checks as one JSON object on stdout (what --fix does goes to stderr)');
-  const printed = runCommander(command, [...argv], captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
-    throw new UsageError(
-      `\`ddprun doctor\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun doctor --help\`.`,
-    );
-  return { kind: 'doctor', fix: Boolean(command.opts().fix), ...(command.opts().json ? { json: true } : {}) };
+  return parseCommand(
+    'doctor',
+    argv,
+    (command) =>
+      command
+        .allowExcessArguments(true)
+        .description(
+          'Check this machine for a launch: Python and torch, CUDA and GPUs, NCCL/gloo, the DDP temp dir, a free port, the parent-death guard. Exits 1 when something a launch needs is missing.',
+        )
+        .option(
+          '--fix',
+          'install PyTorch through the OS package manager when no Python has it (Debian/Ubuntu: apt-get install -y python3-torch), and sweep stale temp entry files',
+        )
+        .option('--json', 'print the checks as one JSON object on stdout (what --fix does goes to stderr)'),
+    (o, args) => {
+      noArguments('doctor', args);
+      return { kind: 'doctor', fix: Boolean(o.fix), ...(o.json ? { json: true } : {}) };
+    },
+  );
 }
 
-/** `--detach`, checked against the flags it cannot go with. */
-function detachFlag(raw: Record<string, unknown>, options: { record?: boolean }, output: OutputFlags): boolean {
+/** `--detach`, checked against the flags it cannot go with (and `--interactive` against `--detach`/`--json`). */
+function detachFlag(
+  raw: Record<string, unknown>,
+  options: { record?: boolean; interactive?: boolean },
+  output: OutputFlags,
+): boolean {
+  refuseInteractiveWith(options, output.json, Boolean(raw.detach));
   if (!raw.detach) return false;
   if (output.dryRun) throw new UsageError('--detach and --dry-run exclude each other. Keep one of them.', '--detach');
   if (output.ui)
@@ -201,25 +207,24 @@ function detachFlag(raw: Record<string, unknown>, options: { record?: boolean },
   return true;
 }
 
-/** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
 function parseUi(argv: readonly string[]): CliCommand {
-  const captured = { out: '' };
-  const command = newCommand('ui', captured)
-    .allowExcessArguments(true)
-    .description(
-      'Serve the dashboard of every recorded run (runs, ranks, live logs, resource and training charts) and print its URL. Runs until Ctrl-C.',
-    )
-    .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
-    .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
-    .option('--open', 'open the URL in a browser (xdg-open)');
-  const printed = runCommander(command, normalizeFlagSpelling(argv, new Set(['--port', '--host'])), captured);
-  if (printed) return printed;
-  if (command.args.length > 0)
-    throw new UsageError(
-      `\`ddprun ui\` takes no arguments, got \`${command.args.join(' ')}\`. See \`ddprun ui --help\`.`,
-    );
-  const o = command.opts<{ port?: number; host: string; open?: boolean }>();
-  return { kind: 'ui', port: o.port, host: o.host, open: o.open === true };
+  return parseCommand(
+    'ui',
+    normalizeFlagSpelling(argv, new Set(['--port', '--host'])),
+    (command) =>
+      command
+        .allowExcessArguments(true)
+        .description(
+          'Serve the dashboard of every recorded run (runs, ranks, live logs, resource and training charts) and print its URL. Runs until Ctrl-C.',
+        )
+        .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
+        .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
+        .option('--open', 'open the URL in a browser (xdg-open)'),
+    (o, args) => {
+      noArguments('ui', args);
+      return { kind: 'ui', port: o.port as number | undefined, host: o.host as string, open: o.open === true };
+    },
+  );
 }
 
 function parsePort(flag: string, value: string): number {
@@ -229,6 +234,7 @@ function parsePort(flag: string, value: string): number {
   return n;
 }
 
+/** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
   const [first, ...rest] = argv;
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {

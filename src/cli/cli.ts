@@ -5,28 +5,35 @@ import type { LaunchOptions } from '../launch/types.js';
 import { colorsFor } from './colors.js';
 import { EXIT_OK, exitCodeForError } from './exit.js';
 import { readGlobalFlags } from './global-flags.js';
-import { runLaunch, type Io } from './run-launch.js';
+import type { Io } from './run-launch.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
-import { applySlurmDefaults, checkSlurmLayout } from './slurm-env.js';
-import { perRunLogDir, refuseFileTimer } from './torchrun-compat.js';
+import { closeDeadTerminalsAtExit } from './terminal.js';
+
+// Start-up: what only a launch needs (resolving, spawning, rendering) is imported when a launch runs, so that
+// `--help` and usage errors never load it; subcommands are loaded when used.
 
 // launch() names its options in camelCase; a person at the terminal typed the flag. Only options whose
 // unit is the same on both sides (not gracePeriodMs/rdzvTimeoutMs, which are seconds on the command line).
-const FLAGS: Record<string, string> = {
-  ...Object.fromEntries(
-    flaggedOptions()
-      .filter(({ flag }) => flag.value !== 'seconds-to-ms')
-      .map(({ option, flag }) => [option, flag.spec.split(' ')[0] as string]),
-  ),
-  sbatchArgs: '--sbatch-arg',
-  time: '--time',
-  partition: '--partition',
-  jobName: '--job-name',
-  output: '--output',
-};
+let flags: Record<string, string> | undefined;
+function flagNames(): Record<string, string> {
+  flags ??= {
+    ...Object.fromEntries(
+      flaggedOptions()
+        .filter(({ flag }) => flag.value !== 'seconds-to-ms')
+        .map(({ option, flag }) => [option, flag.spec.split(' ')[0] as string]),
+    ),
+    sbatchArgs: '--sbatch-arg',
+    time: '--time',
+    partition: '--partition',
+    jobName: '--job-name',
+    output: '--output',
+  };
+  return flags;
+}
 
 /** A usage error as one line, with launch()'s option names replaced by the flags the user typed. */
 export function usageLine(message: string): string {
+  const FLAGS = flagNames();
   return message
     .replace(/\s*\n\s*/g, ' ')
     .replace(
@@ -51,28 +58,94 @@ async function detach(options: LaunchOptions, output: OutputFlags, io: Io, argv:
   return runDetach(options, output, io, argv);
 }
 
-/** `ddprun [options] script …` and `ddprun train …`: the options completed, then the launch run (or detached). */
+/** A launch (plain or a trainer's) with what the environment adds: Slurm's layout, torchrun's per-run log folder. */
 async function launchCommand(
   command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
   io: Io,
   argv: readonly string[],
 ): Promise<number> {
+  const { applySlurmDefaults, checkSlurmLayout } = await import('./slurm-env.js');
   // Inside a Slurm allocation, the allocation fills what the command line left out.
   checkSlurmLayout(io.env, command.options);
-  const { options, slurm } =
-    command.kind === 'train'
-      ? // The trainer's ranks per node come from its device= argument, not from Slurm.
-        applySlurmDefaults(command.options, io.env, { fillNproc: false })
-      : applySlurmDefaults(command.options, io.env, { autoNproc: !('command' in command.options.entry) });
-  if (command.kind === 'launch') refuseFileTimer(io.env, options as LaunchOptions);
+  let launchOptions: LaunchOptions;
+  let slurm;
+  if (command.kind === 'launch') {
+    ({ options: launchOptions, slurm } = applySlurmDefaults(command.options, io.env, {
+      autoNproc: !('command' in command.options.entry),
+    }));
+    const { refuseFileTimer } = await import('./torchrun-compat.js');
+    refuseFileTimer(io.env, launchOptions);
+  } else {
+    // The trainer's ranks per node come from its device= argument, not from Slurm.
+    const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
+    slurm = applied.slurm;
+    const { trainerLaunchOptions } = await import('./trainer-mode.js');
+    launchOptions = await trainerLaunchOptions(applied.options, command.trainer);
+  }
   // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
-  if (options.logDir !== undefined) options.logDir = perRunLogDir(options.logDir, options.runId);
-  const launchOptions =
-    command.kind === 'train'
-      ? await (await import('./trainer-mode.js')).trainerLaunchOptions(options, command.trainer)
-      : (options as LaunchOptions);
+  if (launchOptions.logDir !== undefined) {
+    const { perRunLogDir } = await import('./torchrun-compat.js');
+    launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
+  }
   if (command.detach) return await detach(launchOptions, command.output, io, argv);
+  const { runLaunch } = await import('./run-launch.js');
   return await runLaunch(launchOptions, command.output, io, slurm, { argv });
+}
+
+/** Every command other than a launch; each is loaded when used, so that a launch's start-up pays only for itself. */
+async function runCommand(command: CliCommand, io: Io, argv: readonly string[]): Promise<number> {
+  switch (command.kind) {
+    case 'print':
+      io.stdout.write(command.text);
+      return EXIT_OK;
+    case 'launch':
+    case 'train':
+      return await launchCommand(command, io, argv);
+    case 'slurm':
+      return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
+    case 'doctor':
+      return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
+    case 'ui':
+      return await (await import('./ui.js')).runUi(command, io);
+    case 'resume': {
+      // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
+      const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
+      return await (
+        await import('./run-launch.js')
+      ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+    }
+    case 'gc':
+      return await (await import('./gc.js')).runGc(command, io);
+    case 'ps':
+      return (await import('./runs/ps.js')).runPs(command, io);
+    case 'logs':
+      return await (await import('./runs/logs.js')).runLogs(command, io);
+    case 'show':
+      return (await import('./runs/show.js')).runShow(command, io);
+    case 'stop':
+      return await (await import('./runs/stop.js')).runStop(command, io);
+    case 'stacks':
+      return await (await import('./stacks.js')).runStacks(command.id, io);
+  }
+}
+
+/** What the person (or a program following --json) sees when the command failed; returns the exit code. */
+function reportError(error: unknown, io: Io, json: boolean, verbose: boolean): number {
+  const c = colorsFor(io.stderr, io.env);
+  const message = error instanceof Error ? error.message : String(error);
+  // A usage error is one line: what is wrong and how to fix it.
+  const text = error instanceof UsageError ? usageLine(message) : message;
+  io.stderr.write(`${c.red('error:')} ${text}\n`);
+  if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  const exitCode = exitCodeForError(error);
+  // A detached launcher that could not start tells the command waiting for it.
+  notifyStarter({ started: false, message: text, exitCode });
+  // A program following --json gets a last event even when the launch could not run.
+  if (json)
+    io.stdout.write(
+      `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
+    );
+  return exitCode;
 }
 
 /** Runs the ddprun command line; returns the exit code (main.ts is the only place that exits). */
@@ -89,56 +162,21 @@ export async function main(
     verbose ||= global.verbose;
     const command = parseCli(global.argv, io.env);
     json = 'output' in command && command.output.json;
-    switch (command.kind) {
-      case 'print':
-        io.stdout.write(command.text);
-        return EXIT_OK;
-      case 'launch':
-      case 'train':
-        return await launchCommand(command, io, argv);
-      // Subcommands other than a launch are loaded when used: a launch's start-up pays only for itself.
-      case 'slurm':
-        return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
-      case 'doctor':
-        return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
-      case 'ui':
-        return await (await import('./ui.js')).runUi(command, io);
-      case 'resume': {
-        // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
-        const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
-        return await runLaunch(plan.options, command.output, io, undefined, {
-          argv: plan.argv,
-          resumedFrom: plan.from,
-        });
-      }
-      case 'gc':
-        return await (await import('./gc.js')).runGc(command, io);
-      case 'ps':
-        return (await import('./runs/ps.js')).runPs(command, io);
-      case 'logs':
-        return await (await import('./runs/logs.js')).runLogs(command, io);
-      case 'show':
-        return (await import('./runs/show.js')).runShow(command, io);
-      case 'stop':
-        return await (await import('./runs/stop.js')).runStop(command, io);
-      case 'stacks':
-        return await (await import('./stacks.js')).runStacks(command.id, io);
-    }
+    return await runCommand(command, io, argv);
   } catch (error) {
-    const c = colorsFor(io.stderr, io.env);
-    const message = error instanceof Error ? error.message : String(error);
-    // A usage error is one line: what is wrong and how to fix it.
-    const text = error instanceof UsageError ? usageLine(message) : message;
-    io.stderr.write(`${c.red('error:')} ${text}\n`);
-    if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-    const exitCode = exitCodeForError(error);
-    // A detached launcher that could not start tells the command waiting for it.
-    notifyStarter({ started: false, message: text, exitCode });
-    // A program following --json gets a last event even when the launch could not run.
-    if (json)
-      io.stdout.write(
-        `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
-      );
-    return exitCode;
+    return reportError(error, io, json, verbose);
   }
+}
+
+/** The process's command line (main.ts): the standard streams' errors handled, then main(). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  // `ddprun … | head` closes the pipe early (EPIPE), a closed terminal fails writes (EIO): the launch stops on its own
+  // (see README, Beware) and nothing more is written there; any other error on these streams is a bug.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
+    });
+  }
+  closeDeadTerminalsAtExit();
+  return main(argv);
 }

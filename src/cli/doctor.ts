@@ -69,7 +69,8 @@ export function formatGpus(gpus: readonly Gpu[], idle: readonly number[]): strin
   return `${table(rows, '  ')}\n  ${pick}`;
 }
 
-async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[]; ddpDir: string }> {
+/** The interpreter a launch would use, then each other one found (once each). */
+async function pythonChecks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined }> {
   const list: Check[] = [];
   let python: PythonInfo | undefined;
   try {
@@ -89,71 +90,84 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   const others = pythonCandidates(io.env).filter((c) => !seen.has(real(c.python)) && seen.add(real(c.python)));
   const described = await Promise.all(others.map(async (c) => `${c.python}: ${await describeCandidate(c.python)}`));
   described.forEach((detail, i) => list.push({ name: i === 0 ? 'also found' : '', level: 'info', detail }));
+  return { list, python };
+}
 
-  let torch: TorchInfo | undefined;
-  if (python) {
-    try {
-      torch = await probeTorch(python.python);
-      list.push({ name: 'torch', level: 'ok', detail: torch.version });
-      list.push({
-        name: 'CUDA',
-        level: 'ok',
-        detail: torch.cudaAvailable
-          ? `available, ${torch.cudaDeviceCount} device(s)`
-          : 'not available (CPU ranks use gloo)',
-      });
-      const backendsOk = torch.gloo || torch.nccl;
-      list.push({
-        name: 'backends',
-        level: backendsOk ? 'ok' : 'fail',
-        detail: `gloo ${torch.gloo ? 'yes' : 'no'}, NCCL ${torch.nccl ? 'yes' : 'no'}`,
-      });
-    } catch (error) {
-      list.push({ name: 'torch', level: 'fail', detail: `import failed: ${(error as Error).message}` });
-    }
-  } else list.push({ name: 'torch', level: 'fail', detail: 'no Python with torch (ddprun doctor --fix installs it)' });
+/** torch in that interpreter: its version, CUDA and the process-group backends. */
+async function torchChecks(python: PythonInfo | undefined): Promise<Check[]> {
+  if (!python)
+    return [{ name: 'torch', level: 'fail', detail: 'no Python with torch (ddprun doctor --fix installs it)' }];
+  let torch: TorchInfo;
+  try {
+    torch = await probeTorch(python.python);
+  } catch (error) {
+    return [{ name: 'torch', level: 'fail', detail: `import failed: ${(error as Error).message}` }];
+  }
+  const cuda = torch.cudaAvailable
+    ? `available, ${torch.cudaDeviceCount} device(s)`
+    : 'not available (CPU ranks use gloo)';
+  return [
+    { name: 'torch', level: 'ok', detail: torch.version },
+    { name: 'CUDA', level: 'ok', detail: cuda },
+    {
+      name: 'backends',
+      level: torch.gloo || torch.nccl ? 'ok' : 'fail',
+      detail: `gloo ${torch.gloo ? 'yes' : 'no'}, NCCL ${torch.nccl ? 'yes' : 'no'}`,
+    },
+  ];
+}
 
-  const gpus = await listGpus().catch(() => [] as Gpu[]);
-  list.push({
-    name: 'GPUs',
-    level: 'ok',
-    detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)',
-  });
-
+/** Where trainer runs write their entry files, and the temp files left there. */
+function ddpDirChecks(io: Io): { list: Check[]; ddpDir: string } {
   const configDir = probeConfigDir(io.env);
   const ddpDir = path.join(configDir ?? (configDirCandidates('Ultralytics', io.env)[0] as string), 'DDP');
-  list.push({
-    name: 'DDP dir',
-    level: configDir ? 'ok' : 'fail',
-    detail: `${ddpDir} (${configDir ? 'writable' : 'not writable: set YOLO_CONFIG_DIR'})`,
-  });
   let temps: string[] = [];
   try {
     temps = readdirSync(ddpDir).filter((name) => name.startsWith('_temp_') && name.endsWith('.py'));
   } catch {
     // No DDP dir yet: nothing to sweep.
   }
-  list.push({
-    name: 'temp files',
-    level: temps.length ? 'warn' : 'ok',
-    detail: temps.length
-      ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead`
-      : 'none',
-  });
+  const list: Check[] = [
+    {
+      name: 'DDP dir',
+      level: configDir ? 'ok' : 'fail',
+      detail: `${ddpDir} (${configDir ? 'writable' : 'not writable: set YOLO_CONFIG_DIR'})`,
+    },
+    {
+      name: 'temp files',
+      level: temps.length ? 'warn' : 'ok',
+      detail: temps.length
+        ? `${temps.length} entry file(s) in the DDP dir; \`ddprun gc\` removes those whose launcher is dead`
+        : 'none',
+    },
+  ];
+  return { list, ddpDir };
+}
 
+async function portCheck(): Promise<Check> {
   try {
     const port = await findFreeNetworkPort();
-    list.push({ name: 'free port', level: 'ok', detail: `bound and released 127.0.0.1:${port}` });
+    return { name: 'free port', level: 'ok', detail: `bound and released 127.0.0.1:${port}` };
   } catch (error) {
-    list.push({
-      name: 'free port',
-      level: 'fail',
-      detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}`,
-    });
+    return { name: 'free port', level: 'fail', detail: `cannot bind a port on 127.0.0.1: ${(error as Error).message}` };
   }
+}
+
+async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[]; ddpDir: string }> {
+  const { list, python } = await pythonChecks(io);
+  list.push(...(await torchChecks(python)));
+  const gpus = await listGpus().catch(() => [] as Gpu[]);
+  list.push({
+    name: 'GPUs',
+    level: 'ok',
+    detail: gpus.length ? `${gpus.length} from nvidia-smi` : 'none (nvidia-smi not found or no GPU)',
+  });
+  const ddp = ddpDirChecks(io);
+  list.push(...ddp.list);
+  list.push(await portCheck());
   const guard = parentDeathGuard();
   list.push({ name: 'orphan guard', level: guard.available ? 'ok' : 'warn', detail: guard.detail });
-  return { list, python, gpus, ddpDir };
+  return { list, python, gpus, ddpDir: ddp.ddpDir };
 }
 
 /** `doctor --json`: one object, each check named (a table row continuing the one above has no name of its own). */

@@ -13,14 +13,29 @@ export async function dryRunPlan(
   return { plan: planLaunch(resolved, 0, port), portChosenAtLaunch };
 }
 
-/** `--dry-run` output for a person: per rank the argv, cwd, and the variables ddprun sets; then the files. */
-export function formatPlan(
-  plan: LaunchPlan,
+/** What `--dry-run` prints: the plan of attempt 0 and what only the resolved options and the command line know. */
+interface DryRun {
+  plan: LaunchPlan;
+  resolved: ResolvedOptions;
+  portChosenAtLaunch: boolean;
+  slurm: SlurmProvenance | undefined;
+  notes: readonly string[];
+}
+
+/** `--dry-run`'s text (JSON with `json`): the plan of attempt 0, for a person or a program. */
+export async function dryRunText(
   resolved: ResolvedOptions,
-  portChosenAtLaunch: boolean,
+  json: boolean,
   slurm?: SlurmProvenance,
   notes: readonly string[] = [],
-): string {
+): Promise<string> {
+  const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
+  const run: DryRun = { plan, resolved, portChosenAtLaunch, slurm, notes };
+  return json ? planJson(run) : formatPlan(run);
+}
+
+/** `--dry-run` output for a person: per rank the argv, cwd, and the variables ddprun sets; then the files. */
+function formatPlan({ plan, resolved, portChosenAtLaunch, slurm, notes }: DryRun): string {
   const lines: string[] = [];
   const port = `${plan.masterPort}${portChosenAtLaunch ? ' (a free port now; chosen again at launch)' : ''}`;
   lines.push(
@@ -49,13 +64,7 @@ export function formatPlan(
 }
 
 /** `--dry-run --json` output: the plan itself, plus what only the resolved options know. */
-export function planJson(
-  plan: LaunchPlan,
-  resolved: ResolvedOptions,
-  portChosenAtLaunch: boolean,
-  slurm?: SlurmProvenance,
-  notes: readonly string[] = [],
-): string {
+function planJson({ plan, resolved, portChosenAtLaunch, slurm, notes }: DryRun): string {
   return JSON.stringify({
     ...plan,
     backend: resolved.backend,

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import stringWidth from 'string-width';
 
 /** `1.2s`, `3m04s`, `1h02m`. */
@@ -28,5 +29,8 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
 
 /** Terminal columns, not UTF-16 units: a CJK character takes two, an ANSI colour code none. */
 function visibleLength(text: string): number {
-  return stringWidth(text);
+  // Printable ASCII (the usual cell) is one column a character; string-width's Unicode tables (≈ 20 ms to build)
+  // are for the rest.
+  const plain = stripVTControlCharacters(text);
+  return /^[\x20-\x7e]*$/.test(plain) ? plain.length : stringWidth(text);
 }

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
-import { closeDeadTerminalsAtExit } from './terminal.js';
+// The CLI's entry. `ddprun --version` answers here, before the rest of the CLI is loaded; everything else is
+// cli.ts's runCli(). The build bundles cli.ts and all it imports into one file (scripts/bundle-cli.mjs).
+import { ddprunVersion } from '../version.js';
 
-// `ddprun … | head` closes the pipe early (EPIPE), a closed terminal fails writes (EIO): the launch stops on its own
-// (see README, Beware) and nothing more is written there; any other error on these streams is a bug.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
-  });
+const argv = process.argv.slice(2);
+if (argv.length === 1 && ['--version', '-V', '-v'].includes(argv[0] ?? '')) {
+  process.stdout.on('error', () => {}); // `ddprun --version | true`: nothing left to do
+  process.stdout.write(`${ddprunVersion()}\n`);
+} else {
+  process.exitCode = await (await import('./cli.js')).runCli(argv);
 }
-closeDeadTerminalsAtExit();
-
-process.exitCode = await main(process.argv.slice(2));

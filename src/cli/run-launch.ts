@@ -15,6 +15,20 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
+ * back-pressure, instead of one write per line here.
+ */
+function isPlain(output: OutputFlags, io: Io): boolean {
+  return (
+    !output.json &&
+    !io.stdout.isTTY &&
+    !(io.stderr.isTTY && !output.quiet) &&
+    io.stdout === process.stdout &&
+    io.stderr === process.stderr
+  );
+}
+
 /** Validates, then either prints the plan (--dry-run) or launches and shows the run; returns the exit code. */
 export async function runLaunch(
   options: LaunchOptions,
@@ -28,21 +42,11 @@ export async function runLaunch(
   const configDir = output.dryRun && 'trainer' in options.entry ? probeConfigDir(io.env) : undefined;
   const resolved = await resolveOptions(configDir ? { ...options, configDir } : options);
   if (output.dryRun) {
-    const { dryRunPlan, formatPlan, planJson } = await import('./dry-run.js');
-    const { plan, portChosenAtLaunch } = await dryRunPlan(resolved);
-    io.stdout.write(
-      `${output.json ? planJson(plan, resolved, portChosenAtLaunch, slurm, output.notes) : formatPlan(plan, resolved, portChosenAtLaunch, slurm, output.notes)}\n`,
-    );
+    const { dryRunText } = await import('./dry-run.js');
+    io.stdout.write(`${await dryRunText(resolved, output.json, slurm, output.notes)}\n`);
     return EXIT_OK;
   }
-  // Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with
-  // back-pressure, instead of one write per line here.
-  const plain =
-    !output.json &&
-    !io.stdout.isTTY &&
-    !(io.stderr.isTTY && !output.quiet) &&
-    io.stdout === process.stdout &&
-    io.stderr === process.stderr;
+  const plain = isPlain(output, io);
   // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
   if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);

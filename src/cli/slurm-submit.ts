@@ -85,16 +85,11 @@ function safeUser(): string | undefined {
   }
 }
 
-/** `ddprun slurm`: prints the script (--dry-run), or submits it and, with --wait, follows the job to its end. */
-export async function runSlurmSubmit(
-  submit: SlurmSubmit,
-  output: OutputFlags,
-  io: Io,
-  deps: SlurmSubmitDeps = { submit: submitSbatch, wait: waitForJob, cwd: process.cwd() },
-): Promise<number> {
-  const started = Date.now();
-  // Every launch option is checked here, so that a typo fails now and not on the nodes after the queue. The values
-  // Slurm gives each node stand in as a 2-node placeholder; the interpreter is the nodes' business.
+/**
+ * Every launch option is checked before submitting, so that a typo fails now and not on the nodes after the queue. The
+ * values Slurm gives each node stand in as a 2-node placeholder; the interpreter is the nodes' business.
+ */
+async function checkLaunchOptions(submit: SlurmSubmit, cwd: string): Promise<void> {
   const { launch } = submit;
   await resolveOptions(
     {
@@ -103,44 +98,53 @@ export async function runSlurmSubmit(
       nodeRank: 0,
       masterAddr: launch.masterAddr ?? '127.0.0.1',
       masterPort: launch.masterPort ?? 29500,
-      cwd: deps.cwd,
+      cwd,
     },
     { probe: false },
   );
-  const c = colorsFor(io.stderr, io.env);
-  const script = sbatchScriptFor(submit, deps.cwd);
-  const event = (name: string, data: object) => io.stdout.write(`${JSON.stringify({ event: name, ...data })}\n`);
-  if (output.dryRun) {
-    const pattern = path.resolve(deps.cwd, submit.outputPattern);
-    if (output.json) event('sbatch-script', { script, output: pattern });
-    else {
-      io.stdout.write(script);
-      io.stderr.write(
-        `ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`,
-      );
-    }
-    return EXIT_OK;
-  }
+}
 
-  const { jobId } = await deps.submit(script, { cwd: deps.cwd, env: io.env });
-  const file = outputPath(submit, jobId, deps.cwd);
-  const where = file ?? `${submit.outputPattern} (sbatch's pattern, in the job's directory)`;
-  if (output.json) event('submitted', { jobId, output: file ?? null });
+/** What one `ddprun slurm` call prints to, and how. */
+interface Out {
+  io: Io;
+  output: OutputFlags;
+  c: ReturnType<typeof colorsFor>;
+  event: (name: string, data: object) => void;
+}
+
+/** `--dry-run`: the script, and where its output would go; nothing submitted. */
+function printDryRun(out: Out, submit: SlurmSubmit, script: string, cwd: string): number {
+  const pattern = path.resolve(cwd, submit.outputPattern);
+  if (out.output.json) out.event('sbatch-script', { script, output: pattern });
   else {
-    io.stdout.write(`Submitted batch job ${jobId}\n`);
-    io.stderr.write(`Output: ${where}\n`);
+    out.io.stdout.write(script);
+    out.io.stderr.write(
+      `ddprun slurm --dry-run: the script above is what sbatch would get; its output would go to ${pattern}. Nothing was submitted.\n`,
+    );
   }
-  if (!submit.wait) return EXIT_OK;
+  return EXIT_OK;
+}
 
-  if (!output.json && !output.quiet)
+/**
+ * `--wait`: follows the job to its end, or returns the exit code when waiting stopped first (a signal to this process,
+ * which leaves the job running, or --wait-timeout).
+ */
+async function waitForEnd(
+  out: Out,
+  submit: SlurmSubmit,
+  deps: SlurmSubmitDeps,
+  jobId: string,
+  where: string,
+): Promise<JobEnd | number> {
+  const { io, c } = out;
+  if (!out.output.json && !out.output.quiet)
     io.stderr.write(`Waiting for job ${jobId} (Ctrl-C stops waiting; the job keeps running)…\n`);
   const abort = new AbortController();
   const stop = (signal: NodeJS.Signals) => abort.abort(signal);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const signal of signals) process.on(signal, stop);
-  let end: JobEnd;
   try {
-    end = await deps.wait(jobId, {
+    return await deps.wait(jobId, {
       timeoutMs: submit.waitTimeoutMs ?? Infinity,
       pollMs: WAIT_POLL_MS,
       env: io.env,
@@ -162,14 +166,25 @@ export async function runSlurmSubmit(
   } finally {
     for (const signal of signals) process.off(signal, stop);
   }
+}
 
+/** The ended job: its output file, then how it ended; returns the exit code. */
+function reportEnd(
+  out: Out,
+  end: JobEnd,
+  jobId: string,
+  file: string | undefined,
+  where: string,
+  started: number,
+): number {
+  const { io, output, c } = out;
   const code = exitCodeForJob(end);
   const durationMs = Date.now() - started;
   // The job's output (its ranks' lines) is the result: stdout, unless stdout carries the JSON events.
   const text = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   if (text !== undefined)
     (output.json ? io.stderr : io.stdout).write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-  if (output.json) event('job-end', { ...end, code, durationMs, output: file ?? null });
+  if (output.json) out.event('job-end', { ...end, code, durationMs, output: file ?? null });
   else if (!output.quiet || !end.ok) {
     const how = end.signal ? `signal ${end.signal}` : `exit code ${end.exitCode}`;
     const paint = end.ok ? c.green : c.red;
@@ -179,4 +194,35 @@ export async function runSlurmSubmit(
     );
   }
   return code;
+}
+
+/** `ddprun slurm`: prints the script (--dry-run), or submits it and, with --wait, follows the job to its end. */
+export async function runSlurmSubmit(
+  submit: SlurmSubmit,
+  output: OutputFlags,
+  io: Io,
+  deps: SlurmSubmitDeps = { submit: submitSbatch, wait: waitForJob, cwd: process.cwd() },
+): Promise<number> {
+  const started = Date.now();
+  await checkLaunchOptions(submit, deps.cwd);
+  const out: Out = {
+    io,
+    output,
+    c: colorsFor(io.stderr, io.env),
+    event: (name, data) => io.stdout.write(`${JSON.stringify({ event: name, ...data })}\n`),
+  };
+  const script = sbatchScriptFor(submit, deps.cwd);
+  if (output.dryRun) return printDryRun(out, submit, script, deps.cwd);
+
+  const { jobId } = await deps.submit(script, { cwd: deps.cwd, env: io.env });
+  const file = outputPath(submit, jobId, deps.cwd);
+  const where = file ?? `${submit.outputPattern} (sbatch's pattern, in the job's directory)`;
+  if (output.json) out.event('submitted', { jobId, output: file ?? null });
+  else {
+    io.stdout.write(`Submitted batch job ${jobId}\n`);
+    io.stderr.write(`Output: ${where}\n`);
+  }
+  if (!submit.wait) return EXIT_OK;
+  const end = await waitForEnd(out, submit, deps, jobId, where);
+  return typeof end === 'number' ? end : reportEnd(out, end, jobId, file, where, started);
 }

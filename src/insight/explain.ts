@@ -116,75 +116,111 @@ export function explainFailure(rc: RootCause, facts: FailureFacts = {}): Explana
   return { ...explanation, message: cap(explanation.message) };
 }
 
+type Classifier = (rc: RootCause, text: string, facts: FailureFacts) => Explanation | undefined;
+
+function pidOf(rc: RootCause): string {
+  return rc.pid === undefined ? '' : `pid ${rc.pid}`;
+}
+
+const oomKilled: Classifier = (rc, _text, facts) => {
+  if (rc.signal !== 'SIGKILL' || !(facts.oomKill || (facts.cgroup?.oomKills ?? 0) > 0)) return undefined;
+  const where =
+    facts.oomKill?.cgroup || facts.cgroup ? 'its memory cgroup ran out of memory' : 'the machine ran out of memory';
+  return {
+    kind: 'oom-killed',
+    message: `The kernel's OOM killer killed ${who(rc)} (${pidOf(rc)}): ${where}${memoryOf(facts)}.`,
+    hint: 'Lower the batch size or the data-loader workers (each worker holds its own copy of what it loads), or give the job more memory.',
+  };
+};
+
+const killedFromOutside: Classifier = (rc) => {
+  if (rc.signal !== 'SIGKILL' && rc.signal !== 'SIGTERM' && rc.signal !== 'SIGINT' && rc.signal !== 'SIGHUP')
+    return undefined;
+  return {
+    kind: 'killed',
+    message: `${who(rc)} (${pidOf(rc)}) was killed by ${rc.signal} from outside the job (not by ddprun${rc.signal === 'SIGKILL' ? ', and not by the kernel’s OOM killer' : ''}).`,
+    hint: `Something outside the job sent ${rc.signal}: a scheduler's time or memory limit, a person or a script running kill; the scheduler's log (or the audit log) says who.`,
+  };
+};
+
+const peerFailed: Classifier = (rc, text) => {
+  const reason = PEER_GONE.exec(text)?.[0];
+  if (reason === undefined) return undefined;
+  return {
+    kind: 'peer-failed',
+    message: `${who(rc)}'s collective failed because another rank went away (${reason}).`,
+    hint: 'This rank is not the cause: look at the rank that failed first (on another node, when every rank here failed this way).',
+  };
+};
+
+const crashed: Classifier = (rc, text) => {
+  if (!rc.signal || !CRASH_SIGNALS.has(rc.signal)) return undefined;
+  const frames = /Fatal Python error/.test(text) ? parseFrames(text.slice(text.indexOf('Fatal Python error'))) : [];
+  const frame = frames[0];
+  const at = frame ? ` in ${describeWhere(frames)}` : '';
+  return {
+    kind: 'segfault',
+    message: `${who(rc)} crashed with ${rc.signal} (${CRASH_WORDS[rc.signal]} in native code)${at}.`,
+    hint: frame
+      ? `The Python stack below (faulthandler) shows the call that crashed (${frame.file}:${frame.line}); native crashes usually come from an extension module or mismatched torch/CUDA builds.`
+      : 'Rerun with PYTHONFAULTHANDLER=1 (or --stack-dumps) to get the Python stack of the crash; native crashes usually come from an extension module or mismatched torch/CUDA builds.',
+  };
+};
+
+const portInUse: Classifier = (rc, text, facts) => {
+  if (!/address already in use|errno: ?98|EADDRINUSE/i.test(text)) return undefined;
+  const ours = facts.masterPort !== undefined && isMasterPortTaken(rc, facts.masterPort);
+  return {
+    kind: 'port-in-use',
+    message: ours
+      ? `${who(rc)} could not bind MASTER_PORT ${facts.masterPort}: the address is already in use.`
+      : `${who(rc)} could not bind an address of its own: it is already in use (not MASTER_PORT${facts.masterPort ? ` ${facts.masterPort}` : ''}).`,
+    hint: ours
+      ? 'Another job (or a run that has not exited) holds that port: choose another --master-port, or leave it out on a single node to get a free one.'
+      : 'Another process holds the port the script binds (a metrics server, a second copy of the job): free it or change it in the script.',
+  };
+};
+
+const rendezvousTimeout: Classifier = (rc, text) =>
+  RENDEZVOUS_TIMEOUT.test(text)
+    ? {
+        kind: 'rendezvous-timeout',
+        message: `${who(rc)} gave up waiting for the other ranks to join (rendezvous timed out).`,
+        hint: 'Start every node with the same --nnodes, --master-addr and --master-port, and check that MASTER_ADDR:MASTER_PORT is reachable from every node (firewall, interface); raise --rdzv-timeout when nodes start far apart.',
+      }
+    : undefined;
+
+const exception: Classifier = (rc) =>
+  /^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b/.test(rc.message)
+    ? {
+        kind: 'exception',
+        message: `${who(rc)} raised ${rc.message}`.replace(/\.?$/, '.'),
+        hint: 'The traceback below shows where; fix that error and rerun.',
+      }
+    : undefined;
+
+/** The explanations in the order they are tried: the first that fits names the failure. */
+const CLASSIFIERS: readonly Classifier[] = [
+  oomKilled,
+  killedFromOutside,
+  (rc, text) => (CUDA_OOM.test(text) ? cudaOom(rc, text) : undefined),
+  peerFailed,
+  (rc, text) => (NCCL.test(text) ? nccl(rc, text) : undefined),
+  crashed,
+  (rc, text, facts) => {
+    const importLine = IMPORT.exec(text);
+    return importLine ? importError(rc, importLine[0], facts) : undefined;
+  },
+  portInUse,
+  rendezvousTimeout,
+  exception,
+];
+
 function classify(rc: RootCause, facts: FailureFacts): Explanation {
   const text = `${rc.message}\n${rc.traceback}`;
-  const pid = rc.pid === undefined ? '' : `pid ${rc.pid}`;
-  if (rc.signal === 'SIGKILL' && (facts.oomKill || (facts.cgroup?.oomKills ?? 0) > 0)) {
-    const where =
-      facts.oomKill?.cgroup || facts.cgroup ? 'its memory cgroup ran out of memory' : 'the machine ran out of memory';
-    return {
-      kind: 'oom-killed',
-      message: `The kernel's OOM killer killed ${who(rc)} (${pid}): ${where}${memoryOf(facts)}.`,
-      hint: 'Lower the batch size or the data-loader workers (each worker holds its own copy of what it loads), or give the job more memory.',
-    };
-  }
-  if (rc.signal === 'SIGKILL' || rc.signal === 'SIGTERM' || rc.signal === 'SIGINT' || rc.signal === 'SIGHUP') {
-    return {
-      kind: 'killed',
-      message: `${who(rc)} (${pid}) was killed by ${rc.signal} from outside the job (not by ddprun${rc.signal === 'SIGKILL' ? ', and not by the kernel’s OOM killer' : ''}).`,
-      hint: `Something outside the job sent ${rc.signal}: a scheduler's time or memory limit, a person or a script running kill; the scheduler's log (or the audit log) says who.`,
-    };
-  }
-  if (CUDA_OOM.test(text)) return cudaOom(rc, text);
-  if (PEER_GONE.test(text)) {
-    const reason = PEER_GONE.exec(text)![0];
-    return {
-      kind: 'peer-failed',
-      message: `${who(rc)}'s collective failed because another rank went away (${reason}).`,
-      hint: 'This rank is not the cause: look at the rank that failed first (on another node, when every rank here failed this way).',
-    };
-  }
-  if (NCCL.test(text)) return nccl(rc, text);
-  if (rc.signal && CRASH_SIGNALS.has(rc.signal)) {
-    const frames = /Fatal Python error/.test(text) ? parseFrames(text.slice(text.indexOf('Fatal Python error'))) : [];
-    const frame = frames[0];
-    const at = frame ? ` in ${describeWhere(frames)}` : '';
-    return {
-      kind: 'segfault',
-      message: `${who(rc)} crashed with ${rc.signal} (${CRASH_WORDS[rc.signal]} in native code)${at}.`,
-      hint: frame
-        ? `The Python stack below (faulthandler) shows the call that crashed (${frame.file}:${frame.line}); native crashes usually come from an extension module or mismatched torch/CUDA builds.`
-        : 'Rerun with PYTHONFAULTHANDLER=1 (or --stack-dumps) to get the Python stack of the crash; native crashes usually come from an extension module or mismatched torch/CUDA builds.',
-    };
-  }
-  const importLine = IMPORT.exec(text);
-  if (importLine) return importError(rc, importLine[0], facts);
-  if (/address already in use|errno: ?98|EADDRINUSE/i.test(text)) {
-    const ours = facts.masterPort !== undefined && isMasterPortTaken(rc, facts.masterPort);
-    return {
-      kind: 'port-in-use',
-      message: ours
-        ? `${who(rc)} could not bind MASTER_PORT ${facts.masterPort}: the address is already in use.`
-        : `${who(rc)} could not bind an address of its own: it is already in use (not MASTER_PORT${facts.masterPort ? ` ${facts.masterPort}` : ''}).`,
-      hint: ours
-        ? 'Another job (or a run that has not exited) holds that port: choose another --master-port, or leave it out on a single node to get a free one.'
-        : 'Another process holds the port the script binds (a metrics server, a second copy of the job): free it or change it in the script.',
-    };
-  }
-  if (RENDEZVOUS_TIMEOUT.test(text)) {
-    return {
-      kind: 'rendezvous-timeout',
-      message: `${who(rc)} gave up waiting for the other ranks to join (rendezvous timed out).`,
-      hint: 'Start every node with the same --nnodes, --master-addr and --master-port, and check that MASTER_ADDR:MASTER_PORT is reachable from every node (firewall, interface); raise --rdzv-timeout when nodes start far apart.',
-    };
-  }
-  const exception = /^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b/.test(rc.message) ? rc.message : undefined;
-  if (exception) {
-    return {
-      kind: 'exception',
-      message: `${who(rc)} raised ${exception}`.replace(/\.?$/, '.'),
-      hint: 'The traceback below shows where; fix that error and rerun.',
-    };
+  for (const classifier of CLASSIFIERS) {
+    const explanation = classifier(rc, text, facts);
+    if (explanation) return explanation;
   }
   return {
     kind: 'exit-code',

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { readProcFile } from '../launch/run/proc.js';
 
 /** What the kernel said when its OOM killer chose a process. */
 export interface OomKill {
@@ -100,12 +101,8 @@ export function findOomKill(pid: number, withinMs: number): OomKill | undefined 
 
 /** The memory cgroup (v1 `memory` controller, or v2) of a live process, as a path under /sys/fs/cgroup. */
 export function memoryCgroupOf(pid: number): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readProcFile(pid, 'cgroup');
+  if (text === undefined) return undefined;
   for (const line of text.split('\n')) {
     const [, controllers, where] = line.split(':');
     if (where === undefined) continue;

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { statFields } from '../launch/run/proc.js';
 
 const buffer = Buffer.alloc(4096);
 
@@ -34,8 +35,7 @@ export interface ProcStat {
 export function readStat(pid: number): ProcStat | undefined {
   const text = readSmall(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
-  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(text);
   return { pid, state: f[0]!, cpuTicks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) };
 }
 

@@ -62,17 +62,10 @@ function resumedLogDir(logDir: unknown, run: RunInfo, runId: string): string | u
   return perRunLogDir(perRun ? path.dirname(logDir) : logDir, runId);
 }
 
-/**
- * Checks that run `id` of the run store can be resumed and plans the new launch: a trainer run that failed, was stopped
- * or was lost before its last epoch, whose run folder holds a `weights/last.pt` written by it. `overrides` may only name
- * what Ultralytics' `check_resume` takes on resume (`imgsz`, `batch`, `device`, `close_mosaic`). Throws a UsageError
- * for anything else; starts, writes and removes nothing.
- */
-export function planResume(
-  id: string,
-  overrides: Record<string, unknown> = {},
-  options: StoreOptions = {},
-): ResumePlan {
+type Recorded = Record<string, unknown> & { entry?: { trainer?: DdpTrainer } };
+
+/** Only what Ultralytics' `check_resume` takes on resume may be overridden. */
+function checkOverrides(overrides: Record<string, unknown>): void {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
     refuse(`Expected the overrides to be a plain object, got ${describeValue(overrides)}`, 'overrides');
   const allowed = RESUME_OVERRIDABLE as readonly string[];
@@ -82,15 +75,21 @@ export function planResume(
       `A resumed run keeps its arguments (Ultralytics reads them from last.pt); only ${allowed.join(', ')} may change, got ${bad.join(', ')}.`,
       bad[0],
     );
-  const run: RunInfo = getRun(id, options);
-  const recorded = run.options as Record<string, unknown> & { entry?: { trainer?: DdpTrainer } };
-  const trainer = recorded.entry?.trainer;
+}
+
+/** The run's trainer, when it is a trainer run that did not complete and is not running. */
+function resumableTrainer(run: RunInfo): DdpTrainer {
+  const trainer = (run.options as Recorded).entry?.trainer;
   if (!trainer || typeof trainer !== 'object')
     refuse(`The run ${run.id} is not a trainer run (\`ddprun train\`): only a trainer run can be resumed.`);
-  const t = trainer as DdpTrainer;
   if (run.status === 'running')
     refuse(`The run ${run.id} is still running: stop it first (\`ddprun stop ${run.id}\`).`);
   if (run.status === 'succeeded') refuse(`The run ${run.id} completed (exit 0): there is nothing left to resume.`);
+  return trainer as DdpTrainer;
+}
+
+/** From the run's events: its run folder and its last epoch, refusing a run that finished its epochs. */
+function progressOf(run: RunInfo, options: StoreOptions): { saveDir: string; epoch: number | undefined } {
   const events = readRunEvents(run.id, options);
   const training = events.filter((e) => e.event === 'training').at(-1) as { saveDir?: unknown } | undefined;
   const saveDir = typeof training?.saveDir === 'string' ? training.saveDir : run.result?.training?.saveDir;
@@ -100,7 +99,12 @@ export function planResume(
   const epoch = typeof lastEpoch?.epoch === 'number' ? lastEpoch.epoch : undefined;
   if (epoch !== undefined && typeof lastEpoch?.epochs === 'number' && epoch >= lastEpoch.epochs)
     refuse(`The run ${run.id} completed its ${lastEpoch.epochs} epochs: there is nothing left to resume.`);
-  const checkpoint = lastPtOf(saveDir as string);
+  return { saveDir: saveDir as string, epoch };
+}
+
+/** The run folder's `weights/last.pt`, when it exists and was written by this run. */
+function checkpointOf(run: RunInfo, saveDir: string): string {
+  const checkpoint = lastPtOf(saveDir);
   let mtimeMs: number;
   try {
     const stats = statSync(checkpoint);
@@ -111,14 +115,16 @@ export function planResume(
   }
   if (mtimeMs < Math.floor(Date.parse(run.startedAt) / 1000) * 1000)
     refuse(`${checkpoint} is older than the run ${run.id}: it was not written by that run.`);
+  return checkpoint;
+}
 
-  const args = { ...(revive(t.args) as Record<string, unknown>), ...overrides };
-  const resumed = resumingTrainer({ module: t.module, className: t.className, args }, checkpoint);
-  const env = { ...((recorded.env as Record<string, string> | undefined) ?? {}) };
+/** The recorded launch options again, around `entry`. */
+function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): LaunchOptions {
+  const recorded = run.options as Recorded;
   const maxNodes = Number(recorded.maxNodes);
   const minNodes = Number(recorded.minNodes);
   const launchOptions: LaunchOptions = {
-    entry: { trainer: resumed },
+    entry,
     backend: recorded.backend as LaunchOptions['backend'],
     nprocPerNode: Number(recorded.nprocPerNode),
     nnodes: minNodes === maxNodes ? maxNodes : `${minNodes}:${maxNodes}`,
@@ -128,7 +134,7 @@ export function planResume(
     runId: recorded.runId as string,
     gracePeriodMs: Number(recorded.gracePeriodMs),
     cwd: run.cwd,
-    env,
+    env: { ...((recorded.env as Record<string, string> | undefined) ?? {}) },
     rdzvTimeoutMs: Number(recorded.rdzvTimeoutMs),
     recordMaxLogBytes: Number(recorded.recordMaxLogBytes),
     resume: recorded.resume !== false,
@@ -146,20 +152,45 @@ export function planResume(
   copy('tee', stdSpecOf(recorded.tee));
   const filter = recorded.localRanksFilter;
   if (Array.isArray(filter) && filter.length !== launchOptions.nprocPerNode) copy('localRanksFilter', filter);
-  if ('device' in overrides) {
-    // A new device list: CUDA_VISIBLE_DEVICES and the world size follow it, as `ddprun train` sets them.
-    const parsed = parseDevice(overrides.device instanceof PyFloat ? overrides.device.value : overrides.device);
-    if (parsed.kind === 'cpu' || parsed.kind === 'mps') env.CUDA_VISIBLE_DEVICES = '-1';
-    if (parsed.kind === 'cuda') {
-      if (parsed.ids.some((d) => d === 'auto'))
-        refuse('A resumed run needs its GPUs named (device=0,1), not picked (-1).', 'device');
-      env.CUDA_VISIBLE_DEVICES = parsed.ids.join(',');
-      delete launchOptions.nprocPerNode;
-      delete launchOptions.localRanksFilter;
-      delete launchOptions.redirects;
-      delete launchOptions.tee;
-    }
+  return launchOptions;
+}
+
+/** A new device list: CUDA_VISIBLE_DEVICES and the world size follow it, as `ddprun train` sets them. */
+function applyDevice(launchOptions: LaunchOptions, device: unknown): void {
+  const env = launchOptions.env as Record<string, string>;
+  const parsed = parseDevice(device instanceof PyFloat ? device.value : device);
+  if (parsed.kind === 'cpu' || parsed.kind === 'mps') env.CUDA_VISIBLE_DEVICES = '-1';
+  if (parsed.kind === 'cuda') {
+    if (parsed.ids.some((d) => d === 'auto'))
+      refuse('A resumed run needs its GPUs named (device=0,1), not picked (-1).', 'device');
+    env.CUDA_VISIBLE_DEVICES = parsed.ids.join(',');
+    delete launchOptions.nprocPerNode;
+    delete launchOptions.localRanksFilter;
+    delete launchOptions.redirects;
+    delete launchOptions.tee;
   }
+}
+
+/**
+ * Checks that run `id` of the run store can be resumed and plans the new launch: a trainer run that failed, was stopped
+ * or was lost before its last epoch, whose run folder holds a `weights/last.pt` written by it. `overrides` may only name
+ * what Ultralytics' `check_resume` takes on resume (`imgsz`, `batch`, `device`, `close_mosaic`). Throws a UsageError
+ * for anything else; starts, writes and removes nothing.
+ */
+export function planResume(
+  id: string,
+  overrides: Record<string, unknown> = {},
+  options: StoreOptions = {},
+): ResumePlan {
+  checkOverrides(overrides);
+  const run: RunInfo = getRun(id, options);
+  const t = resumableTrainer(run);
+  const { saveDir, epoch } = progressOf(run, options);
+  const checkpoint = checkpointOf(run, saveDir);
+  const args = { ...(revive(t.args) as Record<string, unknown>), ...overrides };
+  const resumed = resumingTrainer({ module: t.module, className: t.className, args }, checkpoint);
+  const launchOptions = recordedLaunchOptions(run, { trainer: resumed });
+  if ('device' in overrides) applyDevice(launchOptions, overrides.device);
   return {
     options: launchOptions,
     from: { id: run.id, checkpoint, ...(epoch !== undefined && { epoch }) },

@@ -81,12 +81,8 @@ export function renderSbatchScript(options: SbatchOptions): string {
   ].join('\n');
 }
 
-/** Every default and check of renderSbatchScript, in one place. */
-function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new UsageError(`Expected the sbatch options to be an object, got ${describeValue(options)}.`);
-  }
-  const env = options.env ?? {};
+/** `env`: shell variable names, string values. */
+function checkEnv(env: Readonly<Record<string, unknown>>): void {
   for (const [name, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new UsageError(
@@ -97,7 +93,10 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     if (typeof value !== 'string')
       throw new UsageError(`Expected \`env.${name}\` to be a string, got ${describeValue(value)}.`, 'env');
   }
-  const sbatchArgs = options.sbatchArgs ?? [];
+}
+
+/** `sbatchArgs`: one sbatch option per item. */
+function checkSbatchArgs(sbatchArgs: unknown): void {
   if (!Array.isArray(sbatchArgs))
     throw new UsageError(
       `Expected \`sbatchArgs\` to be an array of strings, got ${describeValue(sbatchArgs)}.`,
@@ -111,6 +110,30 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
       );
     }
   }
+}
+
+/** `pathAppend`: written inside double quotes, so only plain absolute paths, without `:` or anything the shell expands. */
+function checkPathAppend(pathAppend: unknown): void {
+  if (
+    !Array.isArray(pathAppend) ||
+    pathAppend.some((dir) => typeof dir !== 'string' || !/^\/[A-Za-z0-9_@%+=,./-]*$/.test(dir))
+  ) {
+    throw new UsageError(
+      `Expected \`pathAppend\` to be an array of plain absolute directories, got ${describeValue(pathAppend)}.`,
+      'pathAppend',
+    );
+  }
+}
+
+/** Every default and check of renderSbatchScript, in one place. */
+function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new UsageError(`Expected the sbatch options to be an object, got ${describeValue(options)}.`);
+  }
+  const env = options.env ?? {};
+  checkEnv(env);
+  const sbatchArgs = options.sbatchArgs ?? [];
+  checkSbatchArgs(sbatchArgs);
   if (!Array.isArray(options.ddprunArgs) || options.ddprunArgs.some((arg) => typeof arg !== 'string')) {
     throw new UsageError(
       `Expected \`ddprunArgs\` to be an array of strings, got ${describeValue(options.ddprunArgs)}.`,
@@ -118,16 +141,7 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     );
   }
   const pathAppend = options.pathAppend ?? [];
-  if (
-    !Array.isArray(pathAppend) ||
-    pathAppend.some((dir) => typeof dir !== 'string' || !/^\/[A-Za-z0-9_@%+=,./-]*$/.test(dir))
-  ) {
-    // Written inside double quotes: only plain absolute paths, without `:` or anything the shell expands.
-    throw new UsageError(
-      `Expected \`pathAppend\` to be an array of plain absolute directories, got ${describeValue(pathAppend)}.`,
-      'pathAppend',
-    );
-  }
+  checkPathAppend(pathAppend);
   if (options.ddprunArgs.length === 0)
     throw new UsageError('Expected `ddprunArgs` to name at least the script to run, got `[]` (array).', 'ddprunArgs');
   return {
@@ -139,7 +153,7 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     jobName: optionalText(options.jobName, 'jobName') ?? 'ddprun',
     output: optionalText(options.output, 'output'),
     chdir: optionalText(options.chdir, 'chdir'),
-    sbatchArgs: (sbatchArgs as readonly string[]).map((arg) => oneLine(arg, 'sbatchArgs')),
+    sbatchArgs: sbatchArgs.map((arg) => oneLine(arg, 'sbatchArgs')),
     env,
     pathAppend,
     nodePath: absolutePath(options.nodePath, 'nodePath'),

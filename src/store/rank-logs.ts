@@ -64,21 +64,62 @@ export function readRankLog(ref: RankLogRef): string {
     .join('');
 }
 
-/** Reads what was appended to a growing file since `offset`. */
-export function readFrom(file: string, offset: number): { text: Buffer; size: number } {
+/**
+ * Reads what was appended to a growing file since `offset`, at most `maxBytes` of it; `size` is the offset after what
+ * was read, `more` whether the file holds more beyond it. A missing file reads as empty.
+ */
+export function readFrom(
+  file: string,
+  offset: number,
+  maxBytes = Infinity,
+): { text: Buffer; size: number; more: boolean } {
   let size: number;
   try {
     size = statSync(file).size;
   } catch {
-    return { text: Buffer.alloc(0), size: offset };
+    return { text: Buffer.alloc(0), size: offset, more: false };
   }
-  if (size <= offset) return { text: Buffer.alloc(0), size: offset };
-  const fd = openSync(file, 'r');
+  if (size <= offset) return { text: Buffer.alloc(0), size: offset, more: false };
+  let fd: number;
   try {
-    const buffer = Buffer.alloc(size - offset);
+    fd = openSync(file, 'r');
+  } catch {
+    return { text: Buffer.alloc(0), size: offset, more: false }; // rotated away since the stat
+  }
+  try {
+    const buffer = Buffer.alloc(Math.min(size - offset, maxBytes));
     const n = readSync(fd, buffer, 0, buffer.length, offset);
-    return { text: buffer.subarray(0, n), size: offset + n };
+    return { text: buffer.subarray(0, n), size: offset + n, more: offset + n < size };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Follows rank streams across their files: the head (`stdout.log`) and, once the store's cap is passed, the tail
+ * segments as they appear (a segment rotated away is simply gone). Each `read` returns what a stream gained since the
+ * last one, in order: `ddprun logs -f` and the dashboard both show output past the cap live through it.
+ */
+export class RankLogFollower {
+  private readonly offsets = new Map<string, number>();
+
+  /** Where reading `file` goes on from (by default its start). */
+  startAt(file: string, offset: number): void {
+    this.offsets.set(file, offset);
+  }
+
+  /**
+   * The bytes the stream's files gained since the last call, head first. At most `maxBytes` of one file per call: a
+   * file with more left ends the call there, so that what follows it is never read before it.
+   */
+  read(ref: RankLogRef, maxBytes = Infinity): Buffer {
+    const parts: Buffer[] = [];
+    for (const file of ref.files) {
+      const { text, size, more } = readFrom(file, this.offsets.get(file) ?? 0, maxBytes);
+      this.offsets.set(file, size);
+      if (text.length > 0) parts.push(text);
+      if (more) break;
+    }
+    return Buffer.concat(parts);
   }
 }

@@ -5,7 +5,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { json, send } from './respond.js';
+import { streamRun, streamRuns, type Streams } from './sse.js';
 import { RunFiles, listRunSummaries, readRunDetail, stopRecordedRun } from './store-view.js';
+
+export { POLL_MS, type Push } from './sse.js';
 
 export interface DashboardOptions {
   /** TCP port; 0 picks a free one. @default 0 */
@@ -34,18 +38,11 @@ const ASSETS: Record<string, string> = {
   '/static/app.js': 'text/javascript; charset=utf-8',
   '/static/app.css': 'text/css; charset=utf-8',
 };
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-/** How often a live view looks at the store's files for news. */
-export const POLL_MS = 250;
+const INDEX = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ddprun</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><div id="app"></div><script type="module" src="/static/app.js"></script></body></html>
+`;
 
 function sameSecret(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
@@ -62,29 +59,16 @@ function cookieToken(req: http.IncomingMessage): string | undefined {
   return undefined;
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
-  res.end(body);
-}
-
-const json = (res: http.ServerResponse, status: number, value: unknown): void =>
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
-
-const INDEX = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ddprun</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><div id="app"></div><script type="module" src="/static/app.js"></script></body></html>
-`;
-
 function checkHost(host: string): void {
   if (typeof host !== 'string' || host === '' || /[\s/]/.test(host))
     throw new UsageError(`Invalid \`host\` option: expected an address to bind, got ${JSON.stringify(host)}.`);
+}
+
+interface Context {
+  token: string;
+  csrf: string;
+  files: RunFiles;
+  streams: Streams;
 }
 
 /** Serves the dashboard of the run store; resolves once it listens. */
@@ -94,118 +78,18 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   checkHost(host);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid \`port\` option: expected an integer in 0–65535, got ${String(port)}.`);
-  const token = options.token ?? randomBytes(24).toString('hex');
-  const csrf = randomBytes(24).toString('hex');
-  const files = new RunFiles(options.stateDir);
-  const streams = new Set<() => void>();
-
+  const ctx: Context = {
+    token: options.token ?? randomBytes(24).toString('hex'),
+    csrf: randomBytes(24).toString('hex'),
+    files: new RunFiles(options.stateDir),
+    streams: new Set(),
+  };
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    handle(ctx, req, res).catch((error: unknown) => {
       if (!res.headersSent) json(res, 500, { error: error instanceof Error ? error.message : String(error) });
       else res.destroy();
     });
   });
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://dashboard');
-    const given = url.searchParams.get('token') ?? undefined;
-    if (given !== undefined && sameSecret(given, token) && req.method === 'GET') {
-      // As Jupyter: the token in the URL becomes a cookie, and the URL loses it.
-      url.searchParams.delete('token');
-      res.writeHead(302, {
-        'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-        location: url.pathname + url.search,
-        'cache-control': 'no-store',
-      });
-      res.end();
-      return;
-    }
-    if (!sameSecret(cookieToken(req), token)) {
-      send(
-        res,
-        401,
-        'text/plain; charset=utf-8',
-        'ddprun dashboard: open the URL that `ddprun ui` printed (with its token).\n',
-      );
-      return;
-    }
-    if (req.method === 'POST') return post(req, res, url);
-    if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-    if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', INDEX);
-    if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
-    const asset = ASSETS[url.pathname];
-    if (asset) return send(res, 200, asset, await readFile(STATIC + url.pathname.slice('/static/'.length)));
-    if (url.pathname === '/api/session') return json(res, 200, { csrf });
-    if (url.pathname === '/api/runs') return json(res, 200, await listRunSummaries(files));
-    if (url.pathname === '/api/stream') return streamRuns(req, res);
-    const m = /^\/api\/runs\/([^/]+)(\/stream|\/log)?$/.exec(url.pathname);
-    if (m) {
-      const id = files.idOf(decodeURIComponent(m[1]!));
-      if (!id) return json(res, 404, { error: 'no such run' });
-      if (m[2] === '/stream') return streamRun(req, res, id);
-      if (m[2] === '/log') return json(res, 200, await files.logBefore(id, url.searchParams));
-      const detail = await readRunDetail(files, id);
-      return detail ? json(res, 200, detail) : json(res, 404, { error: 'no such run' });
-    }
-    json(res, 404, { error: 'not found' });
-  }
-
-  async function post(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    // CSRF: a secret header only our own page can read (SameSite=Strict cookie besides), and no foreign Origin.
-    const origin = req.headers.origin;
-    if (
-      !sameSecret(req.headers['x-ddprun-csrf'] as string | undefined, csrf) ||
-      (origin && origin !== `http://${req.headers.host}`)
-    )
-      return json(res, 403, { error: 'missing or wrong CSRF token' });
-    const m = /^\/api\/runs\/([^/]+)\/stop$/.exec(url.pathname);
-    const id = m ? files.idOf(decodeURIComponent(m[1]!)) : undefined;
-    if (!id) return json(res, 404, { error: 'no such run' });
-    const outcome = await stopRecordedRun(files, id);
-    json(res, outcome.ok ? 200 : 409, outcome);
-  }
-
-  function openStream(req: http.IncomingMessage, res: http.ServerResponse, tick: (push: Push) => Promise<void>): void {
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-    });
-    const push: Push = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    let busy = false;
-    const run = (): void => {
-      if (busy) return;
-      busy = true;
-      tick(push)
-        .catch(() => undefined) // a half-written or vanished file is read again next time
-        .finally(() => (busy = false));
-    };
-    const timer = setInterval(run, POLL_MS);
-    const stop = (): void => {
-      clearInterval(timer);
-      streams.delete(stop);
-      res.end();
-    };
-    streams.add(stop);
-    req.on('close', stop);
-    run();
-  }
-
-  function streamRuns(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let last = '';
-    openStream(req, res, async (push) => {
-      const runs = JSON.stringify(await listRunSummaries(files));
-      if (runs !== last) push('runs', JSON.parse(runs));
-      last = runs;
-    });
-  }
-
-  function streamRun(req: http.IncomingMessage, res: http.ServerResponse, id: string): void {
-    const follower = files.follow(id);
-    openStream(req, res, (push) => follower.tick(push));
-  }
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -213,20 +97,85 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const address = server.address() as AddressInfo;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shown}:${address.port}/?token=${token}`,
-    token,
+    url: `http://${shown}:${address.port}/?token=${ctx.token}`,
+    token: ctx.token,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const stop of [...streams]) stop();
+        for (const stop of [...ctx.streams]) stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
+/** Checks the token (URL once, then the cookie), then routes by method. */
+async function handle(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://dashboard');
+  const given = url.searchParams.get('token') ?? undefined;
+  if (given !== undefined && sameSecret(given, ctx.token) && req.method === 'GET') {
+    // As Jupyter: the token in the URL becomes a cookie, and the URL loses it.
+    url.searchParams.delete('token');
+    res.writeHead(302, {
+      'set-cookie': `${COOKIE}=${ctx.token}; HttpOnly; SameSite=Strict; Path=/`,
+      location: url.pathname + url.search,
+      'cache-control': 'no-store',
+    });
+    res.end();
+    return;
+  }
+  if (!sameSecret(cookieToken(req), ctx.token)) {
+    send(
+      res,
+      401,
+      'text/plain; charset=utf-8',
+      'ddprun dashboard: open the URL that `ddprun ui` printed (with its token).\n',
+    );
+    return;
+  }
+  if (req.method === 'POST') return post(ctx, req, res, url);
+  if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+  return get(ctx, req, res, url);
+}
+
+/** The page, its assets and the read-only API. */
+async function get(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  const { files, streams } = ctx;
+  if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', INDEX);
+  if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
+  const asset = ASSETS[url.pathname];
+  if (asset) return send(res, 200, asset, await readFile(STATIC + url.pathname.slice('/static/'.length)));
+  if (url.pathname === '/api/session') return json(res, 200, { csrf: ctx.csrf });
+  if (url.pathname === '/api/runs') return json(res, 200, await listRunSummaries(files));
+  if (url.pathname === '/api/stream') return streamRuns(streams, files, req, res);
+  const m = /^\/api\/runs\/([^/]+)(\/stream|\/log)?$/.exec(url.pathname);
+  if (m) {
+    const id = files.idOf(decodeURIComponent(m[1]!));
+    if (!id) return json(res, 404, { error: 'no such run' });
+    if (m[2] === '/stream') return streamRun(streams, files, req, res, id);
+    if (m[2] === '/log') return json(res, 200, await files.logBefore(id, url.searchParams));
+    const detail = await readRunDetail(files, id);
+    return detail ? json(res, 200, detail) : json(res, 404, { error: 'no such run' });
+  }
+  json(res, 404, { error: 'not found' });
+}
+
+/** `POST /api/runs/<id>/stop`, behind the CSRF check. */
+async function post(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  // CSRF: a secret header only our own page can read (SameSite=Strict cookie besides), and no foreign Origin.
+  const origin = req.headers.origin;
+  if (
+    !sameSecret(req.headers['x-ddprun-csrf'] as string | undefined, ctx.csrf) ||
+    (origin && origin !== `http://${req.headers.host}`)
+  )
+    return json(res, 403, { error: 'missing or wrong CSRF token' });
+  const m = /^\/api\/runs\/([^/]+)\/stop$/.exec(url.pathname);
+  const id = m ? ctx.files.idOf(decodeURIComponent(m[1]!)) : undefined;
+  if (!id) return json(res, 404, { error: 'no such run' });
+  const outcome = await stopRecordedRun(ctx.files, id);
+  json(res, outcome.ok ? 200 : 409, outcome);
+}
+
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
-
-export type Push = (event: string, data: unknown) => void;

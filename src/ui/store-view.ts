@@ -1,9 +1,10 @@
-import { existsSync, lstatSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Push } from './server.js';
+import type { Push } from './sse.js';
 import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
-import { EVENTS_FILE, LOGS_DIR, runDir, stateDir } from '../store/paths.js';
+import { EVENTS_FILE, runDir, stateDir } from '../store/paths.js';
+import { RankLogFollower, listRankLogs, type RankLogRef } from '../store/rank-logs.js';
 import { isRunId } from '../store/run-id.js';
 import { stopRun } from '../store/stop.js';
 import type { RunInfo, StoredEvent } from '../store/types.js';
@@ -64,24 +65,9 @@ export class RunFiles {
     return { events: parseEvents(bytes.subarray(0, end).toString('utf8')), next: from + end };
   }
 
-  /** Log files of a run: `logs/attempt_<k>/<rank>/<stream>.log`. */
-  async logFiles(id: string): Promise<LogFile[]> {
-    const out: LogFile[] = [];
-    const logs = this.file(id, LOGS_DIR);
-    for (const a of await readdir(logs).catch(() => [] as string[])) {
-      const attempt = /^attempt_(\d+)$/.exec(a);
-      if (!attempt) continue;
-      for (const r of await readdir(path.join(logs, a)).catch(() => [] as string[])) {
-        // A torchrun agent's own output is kept under `agent`: shown as rank -1, as its events say.
-        if (!/^\d+$/.test(r) && r !== 'agent') continue;
-        for (const stream of ['stdout', 'stderr'] as const) {
-          const file = path.join(logs, a, r, `${stream}.log`);
-          const rank = r === 'agent' ? -1 : Number(r);
-          if (existsSync(file)) out.push({ attempt: Number(attempt[1]), rank, stream, file });
-        }
-      }
-    }
-    return out;
+  /** The rank streams of a run: `logs/attempt_<k>/<rank>/<stream>.log`, then its tail segments past the cap. */
+  logs(id: string): RankLogRef[] {
+    return listRankLogs(runDir(this.state, id));
   }
 
   /** Up to LOG_LINES lines of one log before byte `before` (older lines, fetched on request). */
@@ -90,19 +76,22 @@ export class RunFiles {
     const rank = Number(q.get('rank'));
     const stream = q.get('stream');
     const before = Number(q.get('before'));
-    const found = (await this.logFiles(id)).find(
-      (f) => f.attempt === attempt && f.rank === rank && f.stream === stream,
-    );
-    if (!found || !Number.isSafeInteger(before) || before <= 0) return { lines: [], start: 0 };
-    const from = await lastLinesStart(found.file, before);
-    return { lines: splitLines((await readBytes(found.file, from, before)).toString('utf8')), start: from };
+    // Older lines are the head's (`stdout.log`): the page starts at its newest window and goes back from there.
+    const head = this.logs(id).find((f) => f.attempt === attempt && f.rank === rank && f.stream === stream)?.files[0];
+    if (!head || !Number.isSafeInteger(before) || before <= 0) return { lines: [], start: 0 };
+    const from = await lastLinesStart(head, before);
+    return { lines: splitLines((await readBytes(head, from, before)).toString('utf8')), start: from };
   }
 
-  /** A live view of one run: each tick pushes what changed since the last one. */
+  /**
+   * A live view of one run: each tick pushes what changed since the last one. A log is followed into its tail
+   * segments once it passes the store's cap, so the newest output shows however much a rank writes.
+   */
   follow(id: string): { tick: (push: Push) => Promise<void> } {
     let runText = '';
     let eventsAt = 0;
-    const logs = new Map<string, { at: number; partial: Buffer }>();
+    const follower = new RankLogFollower();
+    const partials = new Map<string, Buffer>();
     return {
       tick: async (push) => {
         const run = this.record(id);
@@ -112,40 +101,35 @@ export class RunFiles {
         const { events, next } = await this.events(id, eventsAt);
         eventsAt = next;
         if (events.length) push('events', events.slice(-MAX_EVENTS));
-        for (const log of await this.logFiles(id)) {
-          let seen = logs.get(log.file);
-          if (!seen) {
-            // First sight: start at the newest window, on a line boundary; older lines come on request.
-            const at = await lastLinesStart(log.file, (await stat(log.file)).size);
-            seen = { at, partial: Buffer.alloc(0) };
-            logs.set(log.file, seen);
-            push('log-start', { attempt: log.attempt, rank: log.rank, stream: log.stream, start: at });
+        for (const log of this.logs(id)) {
+          const where = { attempt: log.attempt, rank: log.rank, stream: log.stream };
+          const key = `${log.attempt}/${log.rank}/${log.stream}`;
+          if (!partials.has(key)) {
+            // First sight: start at the head's newest window, on a line boundary; older lines come on request.
+            const head = log.files[0]!;
+            const at = await lastLinesStart(head, await sizeOf(head));
+            follower.startAt(head, at);
+            partials.set(key, Buffer.alloc(0));
+            push('log-start', { ...where, start: at });
           }
-          const bytes = await readBytes(log.file, seen.at);
+          const bytes = follower.read(log, READ_MAX);
           if (!bytes.length) continue;
-          seen.at += bytes.length;
-          const all = Buffer.concat([seen.partial, bytes]);
+          const all = Buffer.concat([partials.get(key)!, bytes]);
           // Only whole lines are decoded (a newline byte never sits inside a UTF-8 character).
           const end = all.lastIndexOf(NL) + 1;
           const lines = splitLines(all.subarray(0, end).toString('utf8'));
-          seen.partial = all.subarray(end);
+          let partial = all.subarray(end);
           // A line that never ends is shown once it is large; the rest follows as its continuation.
-          if (seen.partial.length > PARTIAL_FLUSH) {
-            lines.push(seen.partial.toString('utf8'));
-            seen.partial = Buffer.alloc(0);
+          if (partial.length > PARTIAL_FLUSH) {
+            lines.push(partial.toString('utf8'));
+            partial = Buffer.alloc(0);
           }
-          if (lines.length) push('log', { attempt: log.attempt, rank: log.rank, stream: log.stream, lines });
+          partials.set(key, partial);
+          if (lines.length) push('log', { ...where, lines });
         }
       },
     };
   }
-}
-
-export interface LogFile {
-  attempt: number;
-  rank: number;
-  stream: 'stdout' | 'stderr';
-  file: string;
 }
 
 /** Lines of a text, each cut to MAX_LINE_CHARS with a marker saying how much was left out. */
@@ -174,6 +158,14 @@ async function lastLinesStart(file: string, end: number): Promise<number> {
 const NL = 0x0a;
 /** The most bytes one read returns (a caller reading a growing file just asks again). */
 const READ_MAX = 8 * 1024 * 1024;
+
+/** A file's size; 0 when it is missing (a stream whose head is not written yet). */
+function sizeOf(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
 
 /** Bytes [from, to) of a file; a missing file reads as empty. */
 async function readBytes(file: string, from: number, to?: number): Promise<Buffer> {
@@ -209,10 +201,7 @@ export async function listRunSummaries(files: RunFiles): Promise<RunSummary[]> {
   for (const id of files.ids()) {
     const run = files.record(id);
     if (!run) continue;
-    const size = await stat(files.file(id, EVENTS_FILE)).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const size = await sizeOf(files.file(id, EVENTS_FILE));
     const { events } = await files.events(id, Math.max(0, size - SUMMARY_TAIL)).catch(() => ({ events: [] }));
     const summary: RunSummary = { id, status: run.status, run };
     for (const e of events) {

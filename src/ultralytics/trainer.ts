@@ -34,46 +34,36 @@ export interface CheckedTrainer {
   saveDir: string | undefined;
 }
 
+/** The trainer's fields as checked: the test each passes, and what it is expected to be when it does not. */
+const FIELD_CHECKS: readonly (readonly [keyof DdpTrainer, (value: unknown) => boolean, string])[] = [
+  [
+    'module',
+    (v) => typeof v === 'string' && v.split('.').every(isPythonIdentifier),
+    'a dotted Python module name such as `ultralytics.models.yolo.detect.train`',
+  ],
+  [
+    'className',
+    (v) => typeof v === 'string' && isPythonIdentifier(v),
+    'a Python class name such as `DetectionTrainer`',
+  ],
+  ['args', (v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a plain object (vars(trainer.args))'],
+  ['resume', (v) => v === undefined || typeof v === 'boolean' || typeof v === 'string', 'a boolean or a string'],
+  ['saveDir', (v) => v === undefined || (typeof v === 'string' && v !== ''), 'a non-empty path'],
+  ['hubSession', (v) => v === undefined || v === null || typeof v === 'object', 'an object or null'],
+];
+
 /** Validates every field `generateDdpFile` / `generateDdpCommand` read, before any effect. */
 export function checkTrainer(trainer: DdpTrainer): CheckedTrainer {
   trainerId(trainer); // throws the object check
+  for (const [field, ok, expected] of FIELD_CHECKS) {
+    const value: unknown = trainer[field];
+    if (!ok(value))
+      throw new UsageError(
+        `Expected \`trainer.${field}\` to be ${expected}, got ${describeValue(value)}`,
+        `trainer.${field}`,
+      );
+  }
   const { module, className, args, resume, saveDir, hubSession } = trainer;
-  if (typeof module !== 'string' || !module.split('.').every(isPythonIdentifier)) {
-    throw new UsageError(
-      `Expected \`trainer.module\` to be a dotted Python module name such as \`ultralytics.models.yolo.detect.train\`, got ${describeValue(module)}`,
-      'trainer.module',
-    );
-  }
-  if (typeof className !== 'string' || !isPythonIdentifier(className)) {
-    throw new UsageError(
-      `Expected \`trainer.className\` to be a Python class name such as \`DetectionTrainer\`, got ${describeValue(className)}`,
-      'trainer.className',
-    );
-  }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    throw new UsageError(
-      `Expected \`trainer.args\` to be a plain object (vars(trainer.args)), got ${describeValue(args)}`,
-      'trainer.args',
-    );
-  }
-  if (resume !== undefined && typeof resume !== 'boolean' && typeof resume !== 'string') {
-    throw new UsageError(
-      `Expected \`trainer.resume\` to be a boolean or a string, got ${describeValue(resume)}`,
-      'trainer.resume',
-    );
-  }
-  if (saveDir !== undefined && (typeof saveDir !== 'string' || saveDir === '')) {
-    throw new UsageError(
-      `Expected \`trainer.saveDir\` to be a non-empty path, got ${describeValue(saveDir)}`,
-      'trainer.saveDir',
-    );
-  }
-  if (hubSession !== undefined && hubSession !== null && typeof hubSession !== 'object') {
-    throw new UsageError(
-      `Expected \`trainer.hubSession\` to be an object or null, got ${describeValue(hubSession)}`,
-      'trainer.hubSession',
-    );
-  }
   const modelUrl = hubSession?.modelUrl;
   if (modelUrl !== undefined && typeof modelUrl !== 'string') {
     throw new UsageError(

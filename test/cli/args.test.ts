@@ -11,6 +11,7 @@ import { parseKeyValues } from '../../src/cli/train-args.js';
 import { PythonNotFoundError, UsageError } from '../../src/errors.js';
 import type { LaunchResult, RootCause } from '../../src/launch/types.js';
 import { pyFloat } from '../../src/python/literal.js';
+import { words } from './helpers.js';
 
 function launch(argv: string[]): Extract<CliCommand, { kind: 'launch' }> {
   const command = parseCli(argv);
@@ -31,41 +32,12 @@ function usage(argv: string[]): string {
 describe('parseCli: torchrun flags', () => {
   it('accepts both spellings of every torchrun flag, and --opt=value', () => {
     const dash = launch([
-      '--nproc-per-node',
-      '2',
-      '--nnodes',
-      '2',
-      '--node-rank',
-      '1',
-      '--master-addr',
-      '10.0.0.1',
-      '--master-port',
-      '29501',
-      '--max-restarts',
-      '3',
-      '--run-id',
-      'job',
-      '--log-dir',
-      'logs',
-      '--local-ranks-filter',
-      '0,1',
-      'train.py',
+      ...words('--nproc-per-node 2 --nnodes 2 --node-rank 1 --master-addr 10.0.0.1 --master-port 29501'),
+      ...words('--max-restarts 3 --run-id job --log-dir logs --local-ranks-filter 0,1 train.py'),
     ]);
     const underscore = launch([
-      '--nproc_per_node=2',
-      '--nnodes=2',
-      '--node_rank',
-      '1',
-      '--master_addr=10.0.0.1',
-      '--master_port',
-      '29501',
-      '--max_restarts=3',
-      '--run_id',
-      'job',
-      '--log_dir=logs',
-      '--local_ranks_filter',
-      '0,1',
-      'train.py',
+      ...words('--nproc_per_node=2 --nnodes=2 --node_rank 1 --master_addr=10.0.0.1 --master_port 29501'),
+      ...words('--max_restarts=3 --run_id job --log_dir=logs --local_ranks_filter 0,1 train.py'),
     ]);
     expect(underscore).toEqual(dash);
     expect(dash.options).toMatchObject({
@@ -190,6 +162,14 @@ describe('parseCli: torchrun flags', () => {
 });
 
 describe('parseCli: bad input is a one-line UsageError', () => {
+  // The messages that name the value they refuse, for each refused value.
+  const notRanks = (value: string) =>
+    `--nproc-per-node expects a number of ranks (e.g. \`2\`) or \`auto\`, \`gpu\`, \`cpu\`, got \`"${value}"\` (string).`;
+  const notClassName = (trainer: string) =>
+    `The trainer \`"${trainer}"\` (string) is not \`module.ClassName\`. Name the class with its module, e.g. \`ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt\`.`;
+  const notKeyValue = (arg: string) =>
+    `The trainer argument \`"${arg}"\` (string) is not \`key=value\`. Write it like \`epochs=3\` or \`device=0,1\`.`;
+
   it.each([
     [['--bogus', 'a.py'], "Unknown option '--bogus'. See `ddprun --help`."],
     [
@@ -200,14 +180,8 @@ describe('parseCli: bad input is a one-line UsageError', () => {
       [],
       'Missing the script to run. Usage: `ddprun [options] script.py [args…]` (or `-m module`, `--no-python command`); see `ddprun --help`.',
     ],
-    [
-      ['--nproc-per-node', 'abc', 'a.py'],
-      '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"abc"` (string).',
-    ],
-    [
-      ['--nproc-per-node', '1e9', 'a.py'],
-      '--nproc-per-node expects a number of ranks (e.g. `2`) or `auto`, `gpu`, `cpu`, got `"1e9"` (string).',
-    ],
+    [['--nproc-per-node', 'abc', 'a.py'], notRanks('abc')],
+    [['--nproc-per-node', '1e9', 'a.py'], notRanks('1e9')],
     [['--master-port', 'http', 'a.py'], '--master-port expects an integer, e.g. `2`, got `"http"` (string).'],
     [
       ['--nnodes', '2:x', 'a.py'],
@@ -227,23 +201,11 @@ describe('parseCli: bad input is a one-line UsageError', () => {
       ['train'],
       'Missing the trainer. Usage: `ddprun train [options] module.ClassName key=value…`, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt epochs=3`.',
     ],
-    [
-      ['train', 'DetectionTrainer'],
-      'The trainer `"DetectionTrainer"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.',
-    ],
-    [
-      ['train', 'pkg.1Bad'],
-      'The trainer `"pkg.1Bad"` (string) is not `module.ClassName`. Name the class with its module, e.g. `ddprun train ultralytics.models.yolo.detect.DetectionTrainer model=yolo11n.pt`.',
-    ],
-    [
-      ['train', 'pkg.T', 'epochs'],
-      'The trainer argument `"epochs"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.',
-    ],
+    [['train', 'DetectionTrainer'], notClassName('DetectionTrainer')],
+    [['train', 'pkg.1Bad'], notClassName('pkg.1Bad')],
+    [['train', 'pkg.T', 'epochs'], notKeyValue('epochs')],
     [['train', 'pkg.T', 'epochs='], 'The trainer argument `epochs` has no value. Write it like `epochs=VALUE`.'],
-    [
-      ['train', 'pkg.T', '1x=3'],
-      'The trainer argument `"1x=3"` (string) is not `key=value`. Write it like `epochs=3` or `device=0,1`.',
-    ],
+    [['train', 'pkg.T', '1x=3'], notKeyValue('1x=3')],
     [['doctor', 'now'], '`ddprun doctor` takes no arguments, got `now`. See `ddprun doctor --help`.'],
   ])('%j', (argv, message) => {
     expect(usage(argv)).toBe(message);

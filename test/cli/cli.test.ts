@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKER, ensureBuilt, listFiles, processesWith, runCli, startCli, useSandboxes } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { WORKER, listFiles, processesWith, runCli, startCli, unreachableMaster, useSandboxes } from './helpers.js';
 import { writeStandInPython } from '../helpers/python.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 describe('ddprun script.py', () => {
@@ -262,22 +261,7 @@ describe('bad input: exit 2, one line naming the problem, nothing started or wri
 
   it('--json ends with an error event when the launch cannot run', async () => {
     const s = box();
-    const args = [
-      '--json',
-      '--nnodes',
-      '2',
-      '--node-rank',
-      '1',
-      '--master-addr',
-      '127.0.0.1',
-      '--master-port',
-      '9',
-      '--rdzv-timeout',
-      '0.5',
-      '--no-python',
-      'true',
-    ];
-    const run = await runCli(args, { env: s.env });
+    const run = await runCli(['--json', ...unreachableMaster('0.5'), '--no-python', 'true'], { env: s.env });
     expect(run.code).toBe(1);
     const events = run.stdout
       .trim()

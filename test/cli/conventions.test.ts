@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useColor } from '../../src/cli/colors.js';
 import { table } from '../../src/cli/format.js';
 import { readGlobalFlags } from '../../src/cli/global-flags.js';
 import { SUBCOMMANDS } from '../../src/cli/argv.js';
-import { ensureBuilt, ROOT, runCli, useSandboxes } from './helpers.js';
+import { ROOT, runCli, useSandboxes } from './helpers.js';
 
 const box = useSandboxes();
-beforeAll(() => ensureBuilt());
 
 describe('CLI conventions', () => {
   it('`ddprun help` and `ddprun help <command>` print what --help prints', async () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -28,6 +28,15 @@ export function ensureBuilt(): void {
     { cwd: ROOT, stdio: 'inherit' },
   );
 }
+
+/** The words of a command line, for argv written as one line (no word holds a space). */
+export const words = (line: string): string[] => line.split(' ');
+
+/** The flags of node 1 of a 2-node job whose master, 127.0.0.1:9, never answers: it gives up after `rdzvTimeout` s. */
+export const unreachableMaster = (rdzvTimeout: string): string[] => [
+  ...['--nnodes', '2', '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port', '9'],
+  ...['--rdzv-timeout', rdzvTimeout],
+];
 
 /** A temp HOME and YOLO_CONFIG_DIR per test, so nothing touches the real home. */
 export interface Sandbox {
@@ -74,8 +83,9 @@ export function sandbox(): Sandbox {
   };
 }
 
-/** `box()`: a fresh sandbox for the test, removed after it. */
+/** `box()`: a fresh sandbox for the test, removed after it. The CLI is built (`ensureBuilt`) before the tests. */
 export function useSandboxes(): () => Sandbox {
+  beforeAll(() => ensureBuilt());
   const cleanups: (() => void)[] = [];
   afterEach(() => {
     for (const cleanup of cleanups.splice(0)) cleanup();

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { launch } from '../../src/launch/run/launch.js';
-import { CLI, FIXTURES, WORKER, ensureBuilt, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { CLI, FIXTURES, WORKER, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 const ALLREDUCE = path.join(FIXTURES, 'launch', 'allreduce.py');
@@ -30,46 +29,30 @@ function inMountNamespace(setup: string, args: string[], s: Sandbox, cwd: string
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** Runs the CLI with `args` from a current directory deleted after the `cd` into it. */
+function fromDeletedDirectory(s: Sandbox, args: string[]) {
+  const gone = path.join(s.dir, 'gone');
+  mkdirSync(gone);
+  const run = spawnSync(
+    'sh',
+    ['-c', `cd "${gone}" && rmdir "${gone}" && exec "$0" "$@"`, process.execPath, CLI, ...args],
+    { env: s.env, encoding: 'utf8', timeout: 60_000 },
+  );
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
 describe('a deleted current directory (item 16)', () => {
   it('runs a script given by absolute path from a deleted directory, as torchrun does', () => {
     const s = box();
-    const gone = path.join(s.dir, 'gone');
-    mkdirSync(gone);
-    const ran = spawnSync(
-      'sh',
-      [
-        '-c',
-        `cd "${gone}" && rmdir "${gone}" && exec "$0" "$@"`,
-        process.execPath,
-        CLI,
-        '--nproc-per-node',
-        '2',
-        WORKER,
-        'ok',
-        s.out,
-      ],
-      { env: s.env, encoding: 'utf8', timeout: 60_000 },
-    );
-    const run = { code: ran.status, stderr: ran.stderr };
+    const run = fromDeletedDirectory(s, ['--nproc-per-node', '2', WORKER, 'ok', s.out]);
     expect(run.stderr).not.toContain('uv_cwd');
     expect(run.code).toBe(0);
     expect(readdirSync(s.out).sort()).toEqual(['0', '1']);
   }, 60_000);
 
   it('refuses a relative script under a deleted directory with one line, starting nothing', () => {
-    const s = box();
-    const gone = path.join(s.dir, 'gone');
-    mkdirSync(gone);
-    const run = spawnSync(
-      'sh',
-      ['-c', `cd "${gone}" && rmdir "${gone}" && exec "$0" "$@"`, process.execPath, CLI, 'train.py'],
-      {
-        env: s.env,
-        encoding: 'utf8',
-      },
-    );
     expectUsage(
-      { code: run.status, stdout: run.stdout, stderr: run.stderr },
+      fromDeletedDirectory(box(), ['train.py']),
       'The current directory no longer exists (it was deleted), so the relative path "train.py" of `entry.script` names nothing. Pass an absolute path, or change to an existing directory.',
     );
   });

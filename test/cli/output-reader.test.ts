@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, ensureBuilt, useSandboxes } from './helpers.js';
-import { pidAlive, readPids, waitGone } from '../helpers/procs.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, useSandboxes } from './helpers.js';
+import { pidAlive, rankBlocks, readPids, until, waitGone, written } from '../helpers/procs.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const FLOOD = path.join(FIXTURES, 'launch', 'flood.py');
 const started: ChildProcess[] = [];
@@ -37,14 +36,6 @@ function bash(
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a reader that closes early', () => {
@@ -84,28 +75,9 @@ describe('a reader that closes early', () => {
   });
 });
 
-/** Bytes the process has written so far (/proc/PID/io). */
-function written(pid: number): number {
-  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-}
-
 /** Resident memory of a process, in MiB. */
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-}
-
-/** Polls until the rank has written nothing for `polls` polls in a row (it blocks: back-pressure), or it exits. */
-async function rankBlocks(pid: number, polls = 8): Promise<boolean> {
-  let last = -1;
-  let still = 0;
-  while (pidAlive(pid)) {
-    const now = written(pid);
-    still = now === last ? still + 1 : 0;
-    last = now;
-    if (still >= polls) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
 }
 
 describe('a slow reader', () => {
@@ -118,7 +90,7 @@ describe('a slow reader', () => {
     });
     started.push(child);
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    await until('the rank to start', () => readPids(s.out).length === 1);
     const [rank] = readPids(s.out) as [number];
     // Nothing reads ddprun's stdout yet: the rank must end up blocked in its own write, long before it is done.
     expect(await rankBlocks(rank)).toBe(true);
@@ -147,9 +119,9 @@ describe('a slow reader', () => {
     });
     started.push(child);
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => readPids(s.out).length === 1, 'the rank to start');
+    await until('the rank to start', () => readPids(s.out).length === 1);
     const [rank] = readPids(s.out) as [number];
-    await waitFor(() => !pidAlive(rank), 'the rank to exit', 60_000);
+    await until('the rank to exit', () => !pidAlive(rank));
     // Longer than the 2 s ddprun gives a pipe held open by a process that escaped the rank's group.
     await new Promise((r) => setTimeout(r, 3000));
     let received = '';

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 // Mounting needs root: CI runs as root, and a CI run that is not root must fail here, not skip.

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LaunchRenderer, loadStatusLine } from '../../src/cli/render.js';
 import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/launch/types.js';
+import { until } from '../helpers/procs.js';
 
 function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: number; text: () => string } {
   const stream = new PassThrough() as PassThrough & { isTTY: boolean; columns: number; text: () => string };
@@ -31,15 +32,8 @@ function fakeHandle(): { handle: LaunchHandle; events: EventEmitter<LaunchEvents
   return { handle, events };
 }
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Polls (a loaded machine may delay the renderer's timer), failing after 5 s. */
-async function until(ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the status line');
-    await wait(5);
-  }
-}
+/** Polls for the status line (a loaded machine may delay the renderer's timer), failing after 5 s. */
+const statusLine = (ok: () => boolean) => until('the status line', ok, { timeoutMs: 5000, everyMs: 5 });
 const result = {
   exitCode: 0,
   signal: null,
@@ -69,12 +63,12 @@ describe('LaunchRenderer', () => {
     renderer.attach(handle);
     events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
     events.emit('started', { attempt: 0, rank: 1, localRank: 1, pid: 11, masterPort: 29500 });
-    await until(() => /ddprun 2 running · 0 exited · restarts 0\/1 · \d+ms/.test(stderr.text()));
+    await statusLine(() => /ddprun 2 running · 0 exited · restarts 0\/1 · \d+ms/.test(stderr.text()));
     events.emit('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'hello' });
     // Redirected to a file only: not on the console.
     events.emit('line', { rank: 1, localRank: 1, stream: 'stdout', text: 'hidden' });
     events.emit('exited', { attempt: 0, rank: 1, localRank: 1, exitCode: 0, signal: null });
-    await until(() => /1 running · 1 exited/.test(stderr.text()));
+    await statusLine(() => /1 running · 1 exited/.test(stderr.text()));
     expect(stdout.text()).toBe('[rank0]:hello\n');
     renderer.finish(result);
     expect(stderr.text()).toContain(
@@ -121,7 +115,7 @@ describe('LaunchRenderer', () => {
       unit: 'it',
       remaining: 12,
     });
-    await until(() =>
+    await statusLine(() =>
       /ddprun 1 running · 0 exited · restarts 0\/1 · \S+ · epoch 3\/100 · mAP50-95 0\.412 · box_loss 0\.81 · ETA 1h04m · 45% \(12\.0s left\)/.test(
         stderr.text(),
       ),

@@ -1,49 +1,18 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ensureBuilt, listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
+import { until } from '../helpers/procs.js';
+import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { torchPython } from '../helpers/python.js';
 import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');
-const TRAINER = 'ultralytics.models.yolo.standin.train.DetectionTrainer';
 
-const envOf = (s: Sandbox, extra: Record<string, string> = {}) => ({
-  ...s.env,
-  PYTHONPATH: FIXTURES,
-  DDPRUN_STANDIN_BATCH_S: '0.05',
-  ...extra,
-});
-
-const trainArgs = (s: Sandbox, extra: string[] = []) => [
-  'train',
-  '--nproc-per-node',
-  '2',
-  TRAINER,
-  'epochs=3',
-  'device=cpu',
-  `project=${path.join(s.out, 'runs')}`,
-  'name=exp',
-  ...extra,
-];
-
-const epochsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'results.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => Number(line.split(',')[0]));
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const envOf = (s: Sandbox, extra: Record<string, string> = {}) => standinEnv(s.env, '0.05', extra);
+const trainArgs = (s: Sandbox, extra: string[] = []) => standinTrainArgs(s.out, [], extra);
 
 /** What a refused `ddprun resume` must leave as it was: the store's runs and every file of the sandbox. */
 function snapshot(s: Sandbox) {
@@ -64,10 +33,16 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     const dir = path.join(s.out, 'runs', 'exp');
     const lastPt = path.join(dir, 'weights', 'last.pt');
     const first = startCli(trainArgs(s), { env: envOf(s, { DDPRUN_STANDIN_BATCH_S: '0.4' }), cwd: s.out });
-    await waitFor('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')));
+    await until('epoch 1', () => existsSync(lastPt) && existsSync(path.join(dir, 'results.csv')), {
+      timeoutMs: 120_000,
+    });
     const [live] = listRuns({ stateDir: s.state });
-    await waitFor('a stored epoch', () =>
-      readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+    await until(
+      'a stored epoch',
+      () => readRunEvents(live!.id, { stateDir: s.state }).some((e) => e.event === 'epoch'),
+      {
+        timeoutMs: 120_000,
+      },
     );
     // ddprun ps shows a live trainer run's progress from its stored epochs.
     const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });

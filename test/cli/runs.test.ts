@@ -1,23 +1,22 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   CLI,
   FIXTURES,
   WORKER,
-  ensureBuilt,
   processesWith,
   runCli,
   startCli,
+  unreachableMaster,
   useSandboxes,
   type Sandbox,
 } from './helpers.js';
-import { pidAlive, waitGone } from '../helpers/procs.js';
+import { pidAlive, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { listRuns } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const python = await torchPython();
 const RUNS_WORKER = path.join(FIXTURES, 'runs_worker.py');
 const ID = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
@@ -35,16 +34,6 @@ afterEach(async () => {
   }
 });
 const box = useSandboxes();
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface PsRow {
   id: string;
@@ -247,22 +236,7 @@ describe('detached runs', () => {
   it('exits 1 with the launch’s error when it cannot start after detaching', async () => {
     const s = box();
     // A node that never finds its master: the launch fails at start-up, in the detached launcher.
-    const run = await runCli(
-      [
-        '-d',
-        '--nnodes',
-        '2',
-        '--node-rank',
-        '1',
-        '--master-addr',
-        '127.0.0.1',
-        '--master-port',
-        '9',
-        '--rdzv-timeout',
-        '1',
-      ].concat(['--no-python', 'true']),
-      { env: s.env },
-    );
+    const run = await runCli(['-d', ...unreachableMaster('1'), '--no-python', 'true'], { env: s.env });
     expect(run.stdout).toBe('');
     // The launcher's own error, passed back through its pipe (not "exited before its ranks started").
     expect(run.stderr).toMatch(/^error: .*127\.0\.0\.1:9/);
@@ -309,11 +283,13 @@ describe('the record of a foreground run', () => {
     for (let i = 0; i < 2; i++) expect((await runCli(['--no-python', 'true'], { env: s.env })).code).toBe(0);
     const ids = (await ps(s, '--all')).map((r) => r.id);
     const common = ids[0]!.slice(0, 8);
+    // Newest id first. Not ps's order: two runs started within one second sort by their random suffix.
+    const candidates = [...ids].sort().reverse().join(', ');
     for (const command of ['show', 'logs', 'stop']) {
       const ambiguous = await runCli([command, common], { env: s.env });
       expect(ambiguous.code).toBe(2);
       expect(ambiguous.stderr).toBe(
-        `error: The run id "${common}" is ambiguous: 2 runs start with it (${ids.join(', ')}). Give more of the id.\n`,
+        `error: The run id "${common}" is ambiguous: 2 runs start with it (${candidates}). Give more of the id.\n`,
       );
       const unknown = await runCli([command, 'nope'], { env: s.env });
       expect(unknown.code).toBe(2);

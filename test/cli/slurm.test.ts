@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli, type CliCommand } from '../../src/cli/args.js';
-import { CLI, WORKER, ensureBuilt, runCli, sandbox, type Sandbox } from './helpers.js';
+import { CLI, WORKER, ensureBuilt, runCli, sandbox, words, type Sandbox } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -45,11 +45,15 @@ interface PlanJson {
   };
 }
 
-async function dryRunJson(args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlanJson> {
-  const run = await runCli(['--dry-run', '--json', ...args], { env });
+/** `ddprun --dry-run <args>`: expects exit 0, resolves the plan it printed. */
+async function dryRun(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const run = await runCli(['--dry-run', ...args], { env });
   expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as PlanJson;
+  return run.stdout;
 }
+
+const dryRunJson = async (args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlanJson> =>
+  JSON.parse(await dryRun(['--json', ...args], env)) as PlanJson;
 
 describe('ddprun inside a Slurm allocation', () => {
   it('fills --nnodes, --node-rank, --master-addr, --master-port and --nproc-per-node from the allocation, and says from where', async () => {
@@ -140,9 +144,7 @@ describe('ddprun inside a Slurm allocation', () => {
 
   it('prints where each value came from in the human --dry-run', async () => {
     const s = box(STEP);
-    const run = await runCli(['--dry-run', '--nnodes', '2', '--no-python', 'true'], { env: s.env });
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain(
+    expect(await dryRun(['--nnodes', '2', '--no-python', 'true'], s.env)).toContain(
       [
         'slurm: job 4321; values from the allocation unless given on the command line',
         '  --nnodes 2           from the command line (Slurm: 2 from SLURM_NNODES)',
@@ -215,28 +217,9 @@ function slurmCommand(argv: string[]): Extract<CliCommand, { kind: 'slurm' }> {
 describe('ddprun slurm: arguments', () => {
   it('keeps its own flags and passes the launch options, script and arguments through', () => {
     const command = slurmCommand([
-      '--nodes',
-      '2',
-      '--gpus_per_node=4',
-      '--sbatch-arg',
-      '--qos=high',
-      '--nproc_per_node',
-      '4',
-      '--sbatch-arg=--constraint=a100',
-      '--time',
-      '1:00:00',
-      '--dry-run',
-      '--json',
-      '--max-restarts',
-      '1',
-      '--wait',
-      '--wait-timeout',
-      '90',
-      'train.py',
-      '--nodes',
-      '7',
-      '--lr',
-      '0.1',
+      ...words('--nodes 2 --gpus_per_node=4 --sbatch-arg --qos=high --nproc_per_node 4 --sbatch-arg=--constraint=a100'),
+      ...words('--time 1:00:00 --dry-run --json --max-restarts 1 --wait --wait-timeout 90'),
+      ...words('train.py --nodes 7 --lr 0.1'),
     ]);
     expect(command.submit).toMatchObject({
       nodes: 2,

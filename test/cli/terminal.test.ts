@@ -1,12 +1,11 @@
 import { closeSync, openSync, readFileSync, createReadStream, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, WORKER, ensureBuilt, useSandboxes } from './helpers.js';
-import { readPids, waitGone } from '../helpers/procs.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, WORKER, useSandboxes } from './helpers.js';
+import { rankBlocks, readPids, until, waitGone } from '../helpers/procs.js';
 import { processState, ptyJob, type PtyJob } from '../helpers/pty.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const jobs: PtyJob[] = [];
 afterEach(() => jobs.splice(0).forEach((j) => j.kill()));
@@ -197,19 +196,10 @@ describe('on a terminal', () => {
     // Opening the read side lets ddprun's open of the FIFO complete; nothing is read yet.
     const fd = openSync(fifo, 'r');
     try {
-      const deadline = Date.now() + 60_000;
-      while (readPids(s.out).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await until('the rank to start', () => readPids(s.out).length > 0);
       const [rank] = readPids(s.out) as [number];
-      let last = -1;
-      let still = 0;
       // Blocked: the rank has written nothing for 8 polls in a row, long before its 300,000 lines.
-      while (still < 8 && processState(rank) !== undefined) {
-        const now = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${rank}/io`, 'utf8'))?.[1]);
-        still = now === last ? still + 1 : 0;
-        last = now;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      expect(processState(rank)).toBeDefined();
+      expect(await rankBlocks(rank)).toBe(true);
       const received = await new Promise<number>((resolve) => {
         let count = 0;
         createReadStream('', { fd, autoClose: false })

@@ -1,9 +1,8 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ensureBuilt, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 const TRAINER = 'ultralytics.models.yolo.detect.train.DetectionTrainer';

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { smartValue } from '../../src/cli/smart-value.js';
 import { literalToJs } from '../../src/cli/trainer-mode.js';
 import { pyDict, pyFloat, pyTuple, toPythonLiteral } from '../../src/python/literal.js';
 import { runPython, torchPython } from '../helpers/python.js';
-import { FIXTURES, ensureBuilt, runCli, useSandboxes } from './helpers.js';
+import { FIXTURES, runCli, useSandboxes } from './helpers.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 const TRAINER = 'ultralytics.models.yolo.detect.train.DetectionTrainer';

@@ -1,64 +1,29 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LaunchResult, RestartingEvent } from '../../src/launch/types.js';
-import { FIXTURES, ensureBuilt, runCli, useSandboxes, type Sandbox } from './helpers.js';
+import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
+import { epochsOf, jsonEvents, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');
-const TRAINER = 'ultralytics.models.yolo.standin.train.DetectionTrainer';
 
 /** `ddprun train --json --max-restarts 1` of the stand-in on 2 ranks (gloo); every rank copies its entry file. */
 async function train(s: Sandbox, flags: string[], args: string[], env: Record<string, string>) {
   const copies = path.join(s.dir, 'entry-copies');
   mkdirSync(copies, { recursive: true });
-  const run = await runCli(
-    [
-      'train',
-      '--json',
-      '--max-restarts',
-      '1',
-      '--nproc-per-node',
-      '2',
-      ...flags,
-      TRAINER,
-      'epochs=3',
-      'device=cpu',
-      `project=${path.join(s.out, 'runs')}`,
-      'name=exp',
-      ...args,
-    ],
-    {
-      env: {
-        ...s.env,
-        PYTHONPATH: FIXTURES,
-        DDPRUN_STANDIN_BATCH_S: '0.05',
-        DDPRUN_STANDIN_COPY_ENTRY: copies,
-        ...env,
-      },
-      cwd: s.out,
-    },
-  );
-  const all = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { event: string } & Record<string, unknown>);
-  const of = <T>(name: string) => all.filter((e) => e.event === name).map(({ event: _, ...rest }) => rest as T);
+  const run = await runCli(standinTrainArgs(s.out, ['--json', '--max-restarts', '1', ...flags], args), {
+    env: standinEnv(s.env, '0.05', { DDPRUN_STANDIN_COPY_ENTRY: copies, ...env }),
+    cwd: s.out,
+  });
+  const { of } = jsonEvents(run.stdout);
   const entry = (attempt: number, rank: number) =>
     readFileSync(path.join(copies, `attempt${attempt}_rank${rank}.py`), 'utf8');
   return { run, restarting: of<RestartingEvent>('restarting'), done: of<LaunchResult>('done')[0], entry };
 }
-
-const epochsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'results.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => Number(line.split(',')[0]));
 
 const entryFilesLeft = (s: Sandbox) => {
   const dir = path.join(s.configDir, 'DDP');

@@ -2,9 +2,9 @@
 // `flock /tmp/ddprun-heavy.lock`): the c10d recipe with the same command on every node (no --node-rank, no
 // --backend), and the static rendezvous barrier (no node starts a rank until every node joined).
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { ensureCli, startDdprun, sums, tearDownNetwork, within, type NodeProcess } from '../multinode/node-process.js';
+import { describe, expect, it } from 'vitest';
+import { netnsSkipReason } from '../helpers/netns.js';
+import { startDdprun, sums, useTwoNodeNetworks, within } from '../helpers/node-process.js';
 import { torchPython } from '../multinode/torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -15,19 +15,11 @@ const skip = netnsSkipReason() ?? found.skip;
 describe.skipIf(skip !== undefined)(
   `torchrun recipes across two namespaces${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    // The running case's network and launchers, torn down after it (a failed case included).
-    const live: { net?: TwoNodeNetwork; procs: NodeProcess[] } = { procs: [] };
-    beforeAll(() => ensureCli());
-    beforeAll(() => sweepStaleNamespaces());
-    afterEach(async () => {
-      const { net, procs } = live;
-      Object.assign(live, { net: undefined, procs: [] });
-      await tearDownNetwork(net, procs);
-    });
+    const { createNetwork, procs } = useTwoNodeNetworks();
 
     it('runs the c10d recipe: the same command on both nodes, the rendezvous assigns node ranks', async () => {
       // Host names that resolve to each node's address, as on a cluster: torch 1.13's agent publishes its host name.
-      const network = (live.net = await createTwoNodeNetwork({ hostnames: true }));
+      const network = await createNetwork({ hostnames: true });
       const args = [
         '--python',
         found.python!,
@@ -39,11 +31,11 @@ describe.skipIf(skip !== undefined)(
         ALLREDUCE,
       ];
       const dry = startDdprun(network, 1, ['--dry-run', ...args]);
-      live.procs.push(dry);
+      procs.push(dry);
       expect(await within(dry.exit, 60_000, 'ddprun --dry-run')).toEqual({ code: 0, signal: null });
       expect(dry.stdout).toContain('backend: torchrun (chosen for --rdzv-backend c10d with no --node-rank');
       const runs = ([0, 1] as const).map((node) => startDdprun(network, node, args));
-      live.procs.push(...runs);
+      procs.push(...runs);
       const exits = await within(Promise.all(runs.map((p) => p.exit)), 180_000, 'the 2 × 2 c10d job');
       for (const [node, exit] of exits.entries())
         expect(exit, `node ${node}:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
@@ -52,7 +44,7 @@ describe.skipIf(skip !== undefined)(
     }, 240_000);
 
     it('static: node 0 alone starts no rank and fails after --rdzv-timeout; with node 1 both run', async () => {
-      const network = (live.net = await createTwoNodeNetwork());
+      const network = await createNetwork();
       // A rank that never calls init_process_group: torchrun's static rendezvous still waits for every node.
       const args = (node: 0 | 1, timeout: string) => [
         '--nnodes=2',
@@ -66,7 +58,7 @@ describe.skipIf(skip !== undefined)(
         'echo rank-started $RANK',
       ];
       const alone = startDdprun(network, 0, args(0, '3'));
-      live.procs.push(alone);
+      procs.push(alone);
       const exit = await within(alone.exit, 60_000, 'node 0 alone');
       expect(exit.code, alone.stderr).toBe(1);
       expect(alone.stdout).not.toContain('rank-started');
@@ -74,7 +66,7 @@ describe.skipIf(skip !== undefined)(
 
       const node1 = startDdprun(network, 1, args(1, '60'));
       const node0 = startDdprun(network, 0, args(0, '60'));
-      live.procs.push(node1, node0);
+      procs.push(node1, node0);
       const [exit0, exit1] = await within(Promise.all([node0.exit, node1.exit]), 120_000, 'both nodes');
       expect(exit0, node0.stderr).toEqual({ code: 0, signal: null });
       expect(exit1, node1.stderr).toEqual({ code: 0, signal: null });

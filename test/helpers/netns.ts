@@ -3,6 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { until } from './procs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -176,14 +177,15 @@ function untrack(names: readonly string[]): void {
 // The carrier comes up a moment after `link set up`; until then the veth is not RUNNING, so
 // getifaddrs (os.networkInterfaces) leaves it out and a bind to its address may fail.
 async function waitForCarrier(node: NetnsNode): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const link = await ip(['-n', node.ns, '-o', 'link', 'show', 'dev', node.ifname]);
-    if (/[<,]LOWER_UP[,>]/.test(link)) return;
-    if (Date.now() > deadline)
-      throw new Error(`${node.ifname} in ${node.ns} has no carrier after 10 s: ${link.trim()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let link = '';
+  const carrier = async () => {
+    link = await ip(['-n', node.ns, '-o', 'link', 'show', 'dev', node.ifname]);
+    return /[<,]LOWER_UP[,>]/.test(link);
+  };
+  await until(() => `a carrier on ${node.ifname} in ${node.ns}: ${link.trim()}`, carrier, {
+    timeoutMs: 10_000,
+    everyMs: 20,
+  });
 }
 
 function isAlive(pid: number): boolean {

@@ -17,6 +17,33 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+export interface UntilOptions {
+  /** How long to poll before failing. @default 60_000 */
+  timeoutMs?: number;
+  /** The pause between two polls. @default 50 */
+  everyMs?: number;
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined, null or false, and resolves that value (true for a
+ * predicate). Rejects after `timeoutMs` with "timed out after N ms waiting for <what>" (`what` is called then, so it
+ * can describe the state at that moment).
+ */
+export async function until<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  { timeoutMs = 60_000, everyMs = 50 }: UntilOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Polls until none of the pids is alive; returns those still alive after `timeoutMs`. */
 export async function waitGone(pids: readonly number[], timeoutMs = 5000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
@@ -26,6 +53,25 @@ export async function waitGone(pids: readonly number[], timeoutMs = 5000): Promi
     alive = alive.filter(pidAlive);
   }
   return alive;
+}
+
+/** Bytes the process has written so far (/proc/PID/io). */
+export function written(pid: number): number {
+  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
+/** Polls until the rank has written nothing for `polls` polls in a row (it blocks: back-pressure), or it exits. */
+export async function rankBlocks(pid: number, polls = 8): Promise<boolean> {
+  let last = -1;
+  let still = 0;
+  while (pidAlive(pid)) {
+    const now = written(pid);
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= polls) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }
 
 /** Every pid the fixtures wrote into `dir` (one file per rank, space-separated pids). */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './procs.js';
 
 const PTY_JOB = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pty_job.py');
 
@@ -59,12 +60,8 @@ export function ptyJob(argv: readonly string[], env: NodeJS.ProcessEnv): PtyJob 
     cont: () => command('cont'),
     hangUp: () => command('hangup'),
     ended,
-    async waitFor(predicate, what) {
-      const deadline = Date.now() + 60_000;
-      while (!predicate()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; terminal so far:\n${output}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    waitFor: async (predicate, what) => {
+      await until(() => `${what}; terminal so far:\n${output}`, predicate);
     },
     kill() {
       const job = reports.find((r) => r.job !== undefined)?.job;

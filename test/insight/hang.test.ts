@@ -1,50 +1,29 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import type { LaunchEvents } from '../../src/launch/types.js';
-import { ensureBuilt, runCli, useSandboxes } from '../cli/helpers.js';
-import { tempDir } from '../helpers/procs.js';
+import { runCli, useSandboxes } from '../cli/helpers.js';
+import { useCleanups } from '../helpers/launch.js';
+import { until } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
-import { fixture } from './helpers.js';
+import { fixture, hangJob, hangLine } from './helpers.js';
 
 const python = (await torchPython()) ?? undefined;
 const box = useSandboxes();
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-beforeAll(() => ensureBuilt());
-
-const lineOf = (text: string) =>
-  readFileSync(fixture('hang.py'), 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes(text)) + 1;
+const { tempDir } = useCleanups();
 
 describe.skipIf(!python)('hangs', () => {
   it('stops a 2-rank job hung in dist.barrier() with --hang-timeout 3 --on-hang stop, with both ranks’ stacks', async () => {
     const s = box();
-    const run = await runCli(
-      [
-        '--hang-timeout',
-        '3',
-        '--on-hang',
-        'stop',
-        '--nproc-per-node',
-        '2',
-        '--python',
-        python as string,
-        fixture('hang.py'),
-      ],
-      { env: s.env },
-    );
+    const run = await runCli(['--hang-timeout', '3', '--on-hang', 'stop', ...hangJob(python!)], { env: s.env });
     process.stdout.write(`--- console output of the hang test ---\n${run.stdout}${run.stderr}\n---\n`);
     expect(run.code).toBe(124);
     expect(run.stderr).toMatch(
       /^ddprun: hang: no rank printed a line or used CPU for \d+\.\d s \(idle: ranks 0, 1\)\. Python stacks \(all threads\):$/m,
     );
-    const sleepLine = lineOf('time.sleep(600)');
-    const barrierCall = lineOf('    dist.barrier()');
+    const sleepLine = hangLine('time.sleep(600)');
+    const barrierCall = hangLine('    dist.barrier()');
     expect(run.stderr).toMatch(
       new RegExp(`^ {2}rank 0 \\(pid \\d+\\) is in \`sleepy_step\` at hang\\.py:${sleepLine}$`, 'm'),
     );
@@ -112,12 +91,12 @@ describe.skipIf(!python)('hangs', () => {
     });
     const lines: string[] = [];
     handle.on('line', (e) => lines.push(e.text));
-    while (lines.filter((l) => l.endsWith('ready')).length < 2) await new Promise((r) => setTimeout(r, 50));
+    await until('both ranks to be ready', () => lines.filter((l) => l.endsWith('ready')).length === 2);
     const ranks = await handle.dumpStacks();
     handle.stop();
     await handle.result;
     expect(ranks.map((r) => r.rank)).toEqual([0, 1]);
-    expect(ranks[0]!.where).toBe(`\`sleepy_step\` at hang.py:${lineOf('time.sleep(600)')}`);
+    expect(ranks[0]!.where).toBe(`\`sleepy_step\` at hang.py:${hangLine('time.sleep(600)')}`);
     expect(ranks[1]!.stacks).toContain('in wait_for_rank0');
   });
 
@@ -135,8 +114,7 @@ describe.skipIf(!python)('hangs', () => {
 
 describe.skipIf(!python)('the stack-dump bootstrap', () => {
   async function envOf(stackDumps: boolean): Promise<Record<string, string>> {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
+    const dir = tempDir();
     await launch({
       entry: { script: path.resolve('test/fixtures/launch/env_dump.py'), args: [dir] },
       stackDumps,

@@ -1,22 +1,31 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { until } from '../helpers/procs.js';
 import { FIXTURES } from '../helpers/python.js';
 
 export const INSIGHT = path.join(FIXTURES, 'insight');
 export const fixture = (name: string) => path.join(INSIGHT, name);
 
+/** The number of the first line of fixtures/insight/hang.py that contains `text`. */
+export const hangLine = (text: string): number =>
+  readFileSync(fixture('hang.py'), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text)) + 1;
+
+/** `ddprun` arguments that run hang.py on `ranks` ranks: rank 0 sleeps in `sleepy_step`, rank 1 waits in a barrier. */
+export const hangJob = (python: string, ranks = 2): string[] => [
+  ...['--nproc-per-node', String(ranks), '--python', python],
+  fixture('hang.py'),
+];
+
 /** Polls until `PIDS/<rank>` holds a pid (the fixture writes it first thing). */
-export async function rankPid(pids: string, rank: number, timeoutMs = 60_000): Promise<number> {
+export function rankPid(pids: string, rank: number, timeoutMs = 60_000): Promise<number> {
   const file = path.join(pids, String(rank));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (existsSync(file)) {
-      const pid = Number(readFileSync(file, 'utf8'));
-      if (pid > 0) return pid;
-    }
-    if (Date.now() > deadline) throw new Error(`rank ${rank} never wrote its pid into ${pids}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const written = () => {
+    const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+    return pid > 0 && pid;
+  };
+  return until(`rank ${rank} to write its pid into ${pids}`, written, { timeoutMs, everyMs: 20 });
 }
 
 /** Lets the failing rank of `wait_then.py` go on. */

@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, startCli, useSandboxes } from '../cli/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { startCli, useSandboxes } from '../cli/helpers.js';
+import { useCleanups } from '../helpers/launch.js';
 import { waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { canMakeMemoryCgroup, fixture, go, memoryCgroup, rankPid } from './helpers.js';
@@ -8,28 +10,30 @@ import { canMakeMemoryCgroup, fixture, go, memoryCgroup, rankPid } from './helpe
 const python = (await torchPython()) ?? undefined;
 const cgroups = canMakeMemoryCgroup();
 const box = useSandboxes();
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-beforeAll(() => ensureBuilt());
+const { cleanups } = useCleanups();
 
-// A real OOM kill: rank 1 is moved into a cgroup-v1 memory cgroup limited to 150 MB, then allocates 10 MB at a time.
+/**
+ * A real OOM kill: `ddprun [flags] wait_then.py` on 2 ranks; rank 1 is moved into a cgroup-v1 memory cgroup limited
+ * to 150 MB, then allocates 10 MB at a time. Resolves how the CLI ended, rank 1's pid and the cgroup.
+ */
+async function oomKilledRun(flags: string[]) {
+  const s = box();
+  const cgroup = memoryCgroup(150 * 1000 * 1000);
+  cleanups.push(cgroup.remove);
+  const pids = path.join(s.dir, 'pids');
+  mkdirSync(pids);
+  const run = startCli([...flags, '--nproc-per-node', '2', '--python', python!, fixture('wait_then.py'), pids, 'oom'], {
+    env: s.env,
+  });
+  const pid = await rankPid(pids, 1);
+  cgroup.add(pid);
+  go(pids);
+  return { done: await run.done, pid, pids, cgroup };
+}
+
 describe.skipIf(!python || !cgroups)('a rank killed by the kernel OOM killer', () => {
   it('is explained as oom-killed, in the console summary and in --json', async () => {
-    const s = box();
-    const cgroup = memoryCgroup(150 * 1000 * 1000);
-    cleanups.push(cgroup.remove);
-    const pids = path.join(s.dir, 'pids');
-    await import('node:fs').then((fs) => fs.mkdirSync(pids));
-    const run = startCli(
-      ['--nproc-per-node', '2', '--python', python as string, fixture('wait_then.py'), pids, 'oom'],
-      { env: s.env },
-    );
-    const pid = await rankPid(pids, 1);
-    cgroup.add(pid);
-    go(pids);
-    const done = await run.done;
+    const { done, pid, pids, cgroup } = await oomKilledRun([]);
     process.stdout.write(`--- console output of the OOM test ---\n${done.stderr}\n---\n`);
     expect(cgroup.oomKills()).toBeGreaterThanOrEqual(1);
     expect(done.code).toBe(137);
@@ -47,19 +51,7 @@ describe.skipIf(!python || !cgroups)('a rank killed by the kernel OOM killer', (
   });
 
   it('puts the explanation in the --json done event', async () => {
-    const s = box();
-    const cgroup = memoryCgroup(150 * 1000 * 1000);
-    cleanups.push(cgroup.remove);
-    const pids = path.join(s.dir, 'pids');
-    await import('node:fs').then((fs) => fs.mkdirSync(pids));
-    const run = startCli(
-      ['--json', '--nproc-per-node', '2', '--python', python as string, fixture('wait_then.py'), pids, 'oom'],
-      { env: s.env },
-    );
-    const pid = await rankPid(pids, 1);
-    cgroup.add(pid);
-    go(pids);
-    const done = await run.done;
+    const { done, pid } = await oomKilledRun(['--json']);
     const events = done.stdout
       .trim()
       .split('\n')

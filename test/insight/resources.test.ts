@@ -1,13 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../src/launch/resolve/options.js';
-import { ensureBuilt, runCli, useSandboxes } from '../cli/helpers.js';
+import { runCli, useSandboxes } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
 import type { LaunchResult, RankResources } from '../../src/launch/types.js';
 import { fixture } from './helpers.js';
 
 const python = (await torchPython()) ?? undefined;
 const box = useSandboxes();
-beforeAll(() => ensureBuilt());
 
 describe.skipIf(!python)('per-rank resources', () => {
   it("shows a rank's 300 MB, its data-loader child and its busy core in resources events, the result and the summary", async () => {

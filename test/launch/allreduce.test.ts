@@ -50,6 +50,9 @@ describe.skipIf(!python)('launch() with real torch gloo', () => {
         '2',
         '--master_port',
         String(port),
+        // Polls the workers every 0.1 s (the default 5 s would only be waited out); it sets no worker variable.
+        '--monitor_interval',
+        '0.1',
         ...fix,
         fixture('env_dump.py'),
         path.join(dir, 'torchrun'),

@@ -1,22 +1,17 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import { launchFixture, useCleanups } from '../helpers/launch.js';
+import { launchQuietly, useCleanups } from '../helpers/launch.js';
 import { readPids, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = launchFixture;
 const { cleanups, tempDir: pidsDir } = useCleanups();
 
 describe.skipIf(!python)('launch() failure handling', () => {
   it('kills the other ranks when rank 1 exits with code 3, and names rank 1 and code 3', async () => {
     const pids = pidsDir();
-    const result = await launch({
-      entry: { script: fixture('fail_rank.py'), args: [pids] },
-      nprocPerNode: 3,
-      console: false,
-    }).result;
+    const result = await launchQuietly('fail_rank.py', [pids], { nprocPerNode: 3 }).result;
     expect(result.exitCode).toBe(3);
     expect(result.rootCause).toMatchObject({
       rank: 1,
@@ -35,8 +30,7 @@ describe.skipIf(!python)('launch() failure handling', () => {
   });
 
   it('puts the Python traceback from the error file into the root cause', async () => {
-    const result = await launch({ entry: { script: fixture('record_raise.py') }, nprocPerNode: 2, console: false })
-      .result;
+    const result = await launchQuietly('record_raise.py', [], { nprocPerNode: 2 }).result;
     expect(result.exitCode).toBe(1);
     const rc = result.rootCause;
     expect(rc).toMatchObject({
@@ -52,12 +46,7 @@ describe.skipIf(!python)('launch() failure handling', () => {
   it('SIGKILLs a rank that ignores SIGTERM once the grace period is over', async () => {
     const pids = pidsDir();
     const t0 = Date.now();
-    const result = await launch({
-      entry: { script: fixture('ignore_term.py'), args: [pids] },
-      nprocPerNode: 2,
-      gracePeriodMs: 300,
-      console: false,
-    }).result;
+    const result = await launchQuietly('ignore_term.py', [pids], { nprocPerNode: 2, gracePeriodMs: 300 }).result;
     expect(result.rootCause).toMatchObject({ rank: 0, exitCode: 1 });
     expect(result.ranks[1]).toMatchObject({ rank: 1, exitCode: null, signal: 'SIGKILL' });
     expect(Date.now() - t0).toBeLessThan(20_000);
@@ -66,11 +55,7 @@ describe.skipIf(!python)('launch() failure handling', () => {
 
   it("kills a rank's child processes with it", async () => {
     const pids = pidsDir();
-    const result = await launch({
-      entry: { script: fixture('fork_child.py'), args: [pids] },
-      nprocPerNode: 2,
-      console: false,
-    }).result;
+    const result = await launchQuietly('fork_child.py', [pids], { nprocPerNode: 2 }).result;
     expect(result.rootCause).toMatchObject({ rank: 1, exitCode: 1 });
     const all = readPids(pids);
     expect(all).toHaveLength(4); // two ranks, each with a `sleep` child
@@ -80,12 +65,7 @@ describe.skipIf(!python)('launch() failure handling', () => {
   it('restarts the group and succeeds on attempt 2 when a worker fails only the first time', async () => {
     const lines: string[] = [];
     const restarts: string[] = [];
-    const handle = launch({
-      entry: { script: fixture('fail_once.py') },
-      nprocPerNode: 2,
-      maxRestarts: 2,
-      console: false,
-    });
+    const handle = launchQuietly('fail_once.py', [], { nprocPerNode: 2, maxRestarts: 2 });
     handle.on('line', (l) => lines.push(l.text));
     handle.on('restarting', (r) => restarts.push(`${r.attempt}: ${r.reason}`));
     const result = await handle.result;
@@ -100,12 +80,10 @@ describe.skipIf(!python)('launch() failure handling', () => {
 
   it('fails after maxRestarts restarts with the last root cause', async () => {
     const pids = pidsDir();
-    const result = await launch({
-      entry: { script: fixture('fail_rank.py'), args: [pids] },
+    const result = await launchQuietly('fail_rank.py', [pids], {
       nprocPerNode: 2,
       maxRestarts: 1,
       env: { FAIL_CODE: '4' },
-      console: false,
     }).result;
     expect(result).toMatchObject({ exitCode: 4, attempts: 2 });
     expect(result.rootCause).toMatchObject({ rank: 1, exitCode: 4 });
@@ -115,7 +93,7 @@ describe.skipIf(!python)('launch() failure handling', () => {
     const lines: string[] = [];
     const reasons: string[] = [];
     const ports: number[] = [];
-    const handle = launch({ entry: { script: fixture('allreduce.py') }, nprocPerNode: 2, console: false });
+    const handle = launchQuietly('allreduce.py', [], { nprocPerNode: 2 });
     handle.on('started', ({ rank, masterPort }) => {
       if (rank !== 0 || ports.includes(masterPort)) return;
       ports.push(masterPort);

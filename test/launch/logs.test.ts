@@ -1,16 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import { LineSplitter, PROGRESS_INTERVAL_MS } from '../../src/launch/run/logs.js';
 import { torchPython } from '../helpers/python.js';
-import { tempDir } from '../helpers/procs.js';
+import { launchFixture, runLauncher, useCleanups } from '../helpers/launch.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+const fixture = launchFixture;
+const { tempDir } = useCleanups();
 
 describe('LineSplitter', () => {
   function split(chunks: string[], times?: number[]): string[] {
@@ -43,16 +41,7 @@ describe('LineSplitter', () => {
 
 describe.skipIf(!python)('rank output', () => {
   it('reaches the console as whole lines, each prefixed with its rank, never two ranks within a line', () => {
-    const launcher = fixture('launcher.mjs');
-    const run = spawnSync(
-      process.execPath,
-      [launcher, JSON.stringify({ entry: { script: fixture('chatty.py') }, nprocPerNode: 3 })],
-      {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-        timeout: 60_000,
-      },
-    );
+    const run = runLauncher({ entry: { script: fixture('chatty.py') }, nprocPerNode: 3 });
     expect(run.status).toBe(0);
     const stdout = run.stdout.split('\n').filter((l) => l.startsWith('[rank'));
     const stderr = run.stderr.split('\n').filter((l) => l.startsWith('[rank'));
@@ -68,8 +57,7 @@ describe.skipIf(!python)('rank output', () => {
   });
 
   it('writes per-rank logs under logDir/attempt_<k>/<rank>/ and shows only the filtered ranks', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
+    const dir = tempDir();
     const lines: number[] = [];
     const handle = launch({
       entry: { script: fixture('chatty.py') },
@@ -98,10 +86,7 @@ describe.skipIf(!python)('rank output', () => {
       localRanksFilter: [1],
       env: { LINES: '20' },
     };
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = runLauncher(options);
     expect(run.status).toBe(0);
     const prefixes = new Set([...run.stdout.matchAll(/^\[rank(\d)\]:/gm)].map((m) => m[1]));
     expect(prefixes).toEqual(new Set(['1']));

@@ -1,32 +1,23 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, sandbox } from '../cli/helpers.js';
 import { canForcePids, identify, occupyPid, startTimeOf, stillRunning, waitAllGone } from '../helpers/pid-reuse.js';
-import { readPids, waitGone } from '../helpers/procs.js';
+import { startLauncher, useCleanups, type LauncherProcess } from '../helpers/launch.js';
+import { readPids, until, waitGone } from '../helpers/procs.js';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 
-const launcher = path.resolve('test/fixtures/launch/launcher.mjs');
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+const { cleanups } = useCleanups();
 beforeAll(() => ensureBuilt());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(ok: () => boolean, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
-}
+/** Polls for at most 30 s (5 s, 10 s where said): what these tests wait for happens in a moment. */
+const soon = (what: string | (() => string), ok: () => boolean, timeoutMs = 30_000) =>
+  until(what, ok, { timeoutMs, everyMs: 20 });
 
-interface Parent {
-  proc: ChildProcess;
+interface Parent extends LauncherProcess {
   tmp: string;
-  output: () => string;
-  exit: Promise<[number | null, NodeJS.Signals | null]>;
   /** The launch's run folder (`$TMPDIR/ddprun-<pid>-<hex>`). */
   runDir: () => string | undefined;
 }
@@ -36,23 +27,16 @@ async function startParent(options: Record<string, unknown>, ranks: number): Pro
   const box = sandbox();
   cleanups.push(box.cleanup);
   const tmp = String(box.env.TMPDIR);
-  const proc = spawn(process.execPath, [launcher, JSON.stringify({ nprocPerNode: ranks, ...options })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: box.env,
-  });
-  cleanups.push(() => proc.kill('SIGKILL'));
-  let out = '';
-  proc.stdout?.on('data', (d) => (out += d));
-  proc.stderr?.on('data', (d) => (out += d));
-  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    proc.on('exit', (code, signal) => resolve([code, signal])),
+  const parent = startLauncher({ nprocPerNode: ranks, ...options }, cleanups, box.env);
+  await soon(
+    () => `launched; output:\n${parent.output()}`,
+    () => parent.output().includes('launched'),
   );
-  expect(await until(() => out.includes('launched')), out).toBe(true);
   const runDir = () => {
-    const name = readdirSync(tmp).find((d) => d.startsWith(`ddprun-${proc.pid}-`));
+    const name = readdirSync(tmp).find((d) => d.startsWith(`ddprun-${parent.proc.pid}-`));
     return name && path.join(tmp, name);
   };
-  return { proc, tmp, output: () => out, exit, runDir };
+  return { ...parent, tmp, runDir };
 }
 
 function pidsDir(): string {
@@ -94,10 +78,10 @@ async function withReusedPid(end: (parent: Parent) => Promise<void>) {
   for (let tries = 0; tries < 5; tries++) {
     const pids = pidsDir();
     const parent = await startParent(earlyExit(pids), 2);
-    expect(await until(() => readdirSync(pids).length === 2)).toBe(true);
+    await soon('both ranks’ pids', () => readdirSync(pids).length === 2);
     const [rank0, rank1] = [0, 1].map((r) => Number(readFileSync(path.join(pids, String(r)), 'utf8')));
     // Reaped by ddprun: the pid is free.
-    expect(await until(() => !existsSync(`/proc/${rank0}`))).toBe(true);
+    await soon('rank 0 to be reaped', () => !existsSync(`/proc/${rank0}`));
     const stranger = occupyPid(rank0 as number);
     if (!stranger) {
       parent.proc.kill('SIGKILL');
@@ -125,7 +109,7 @@ describe.skipIf(!canForcePids() && !process.env.CI)(
         expect(await p.exit).toEqual([143, null]);
       });
       expect(parent.output()).toContain('result {"exitCode":143,"signal":"SIGTERM"}');
-      expect(await until(() => !stillRunning(rank1), 5000)).toBe(true);
+      await soon('rank 1 to end', () => !stillRunning(rank1), 5000);
       expect(stillRunning(stranger)).toBe(true);
     });
 
@@ -136,10 +120,10 @@ describe.skipIf(!canForcePids() && !process.env.CI)(
         p.proc.kill('SIGKILL');
         expect(await p.exit).toEqual([null, 'SIGKILL']);
         // The watchdog removes the run folder last: once it is gone, the watchdog is done.
-        expect(await until(() => !existsSync(runDir as string))).toBe(true);
+        await soon('the watchdog to remove the run folder', () => !existsSync(runDir as string));
       });
       expect(parent.output()).not.toContain('result');
-      expect(await until(() => !stillRunning(rank1), 5000)).toBe(true);
+      await soon('rank 1 to end', () => !stillRunning(rank1), 5000);
       expect(stillRunning(stranger)).toBe(true);
     });
   },
@@ -172,13 +156,15 @@ describe.skipIf(!python)('the trainer entry file after a fatal signal (issue 17 
       const ddp = path.join(configDir, 'DDP');
       const files = readdirSync(ddp);
       expect(files).toHaveLength(1);
-      expect(await until(() => readdirSync(pids).length === 2)).toBe(true);
+      await soon('both ranks’ pids', () => readdirSync(pids).length === 2);
       const ranks = identify(readPids(pids));
       parent.proc.kill(signal);
       expect(await parent.exit).toEqual([null, signal]);
       expect(await waitAllGone(ranks)).toEqual([]);
-      expect(await until(() => readdirSync(ddp).length === 0, 10_000), `left: ${readdirSync(ddp).join(', ')}`).toBe(
-        true,
+      await soon(
+        () => `the entry file to go; left: ${readdirSync(ddp).join(', ')}`,
+        () => readdirSync(ddp).length === 0,
+        10_000,
       );
     },
   );
@@ -194,7 +180,7 @@ async function rankAndChildPids(pids: string, ranks: number) {
   // Each rank writes "<pid> <child pid>"; a file can exist before its content does.
   const written = () =>
     readdirSync(pids).filter((f) => /^\d+ \d+$/.test(readFileSync(path.join(pids, f), 'utf8').trim())).length;
-  expect(await until(() => written() === ranks)).toBe(true);
+  await soon('every rank’s pid pair', () => written() === ranks);
   const pairs = readdirSync(pids).map((f) => readFileSync(path.join(pids, f), 'utf8').trim().split(' ').map(Number));
   return { ranks: identify(pairs.map((p) => p[0] as number)), children: identify(pairs.map((p) => p[1] as number)) };
 }
@@ -269,11 +255,10 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     const [first] = childrenOf(ppid, 'ddprun-watchdog');
     expect(first).toBeGreaterThan(0);
     process.kill(first as number, 'SIGKILL');
-    const replaced = await until(() => childrenOf(ppid, 'ddprun-watchdog').some((p) => p !== first), 10_000);
-    expect(replaced).toBe(true);
+    await soon('a new watchdog', () => childrenOf(ppid, 'ddprun-watchdog').some((p) => p !== first), 10_000);
     parent.proc.kill('SIGKILL');
     await parent.exit;
     expect(await waitAllGone([...ranks, ...children])).toEqual([]);
-    expect(await until(() => !existsSync(runDir), 5000)).toBe(true);
+    await soon('the run folder to go', () => !existsSync(runDir), 5000);
   });
 });

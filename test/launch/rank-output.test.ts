@@ -1,32 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import { LINE_SPLIT_MARKER, LineSplitter, MAX_LINE_CHARS } from '../../src/launch/run/line-splitter.js';
 import { torchPython } from '../helpers/python.js';
-import { tempDir } from '../helpers/procs.js';
+import { launchFixture, runLauncher, useCleanups } from '../helpers/launch.js';
 
 const python = (await torchPython()) ?? undefined;
-const fixture = (name: string) => path.resolve('test/fixtures/launch', name);
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const fixture = launchFixture;
+const { tempDir: dir } = useCleanups();
 
 /** Runs the built library in a real parent process with `console: true`; its stdout and stderr, as bytes. */
-function launcher(options: object): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 120_000,
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const launcher = (options: object) => runLauncher(options, 120_000);
 
 describe.skipIf(!python)('rank output, byte for byte', () => {
   it('writes log files byte-identical to what the rank wrote, invalid UTF-8 included; only the console decodes', async () => {

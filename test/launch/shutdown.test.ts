@@ -1,45 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { readPids, tempDir, waitGone } from '../helpers/procs.js';
+import { describe, expect, it } from 'vitest';
+import { launchFixture, readyRanks, startLauncher, useCleanups } from '../helpers/launch.js';
+import { readPids, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 
 const python = (await torchPython()) ?? undefined;
-const launcher = path.resolve('test/fixtures/launch/launcher.mjs');
-const sleeper = path.resolve('test/fixtures/launch/sleeper.py');
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+const { cleanups, tempDir } = useCleanups();
 
 /** Starts a real ddprun parent (the built library) running 2 sleeping ranks; resolves once both ranks are up. */
-async function startParent(env: Record<string, string> = {}): Promise<{
-  parent: ChildProcess;
-  pids: string;
-  output: () => string;
-  exit: Promise<[number | null, NodeJS.Signals | null]>;
-}> {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
-  const parent = spawn(
-    process.execPath,
-    [launcher, JSON.stringify({ entry: { script: sleeper, args: [dir] }, nprocPerNode: 2, gracePeriodMs: 5000, env })],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  cleanups.push(() => parent.kill('SIGKILL'));
-  let out = '';
-  parent.stdout?.on('data', (d) => (out += d));
-  parent.stderr?.on('data', (d) => (out += d));
-  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    parent.on('exit', (code, signal) => resolve([code, signal])),
-  );
-  const deadline = Date.now() + 60_000;
-  while (!((out.match(/\]:ready/g)?.length ?? 0) >= 2) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
-  expect(out).toContain('launched');
-  return { parent, pids: dir, output: () => out, exit };
+async function startParent(env: Record<string, string> = {}) {
+  const pids = tempDir();
+  const sleeper = {
+    entry: { script: launchFixture('sleeper.py'), args: [pids] },
+    nprocPerNode: 2,
+    gracePeriodMs: 5000,
+  };
+  const launcher = startLauncher({ ...sleeper, env }, cleanups);
+  await until('both ranks to be ready', () => readyRanks(launcher) >= 2);
+  expect(launcher.output()).toContain('launched');
+  return { parent: launcher.proc, pids, output: launcher.output, exit: launcher.exit };
 }
 
 describe.skipIf(!python)('ddprun as a real parent process', () => {
@@ -69,9 +50,7 @@ describe.skipIf(!python)('ddprun as a real parent process', () => {
     parent.kill('SIGKILL');
     expect(await exit).toEqual([null, 'SIGKILL']);
     expect(await waitGone(ranks, 3000)).toEqual([]);
-    const deadline = Date.now() + 3000;
-    while (existsSync(runDir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(existsSync(runDir)).toBe(false);
+    await until('the run folder to go', () => !existsSync(runDir), { timeoutMs: 3000 });
   });
 
   it("also kills the ranks' own children when ddprun is SIGKILLed", async () => {

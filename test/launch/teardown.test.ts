@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
 import { torchPython } from '../helpers/python.js';
-import { launchFixture, useCleanups } from '../helpers/launch.js';
+import { launchFixture, runLauncher, useCleanups } from '../helpers/launch.js';
 import { readPids, waitGone } from '../helpers/procs.js';
 
 const python = (await torchPython()) ?? undefined;
@@ -20,10 +19,7 @@ describe('teardown edge cases', () => {
       nprocPerNode: 1,
     };
     const t0 = Date.now();
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = runLauncher(options);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('result {"exitCode":0,"signal":null}');
     // SIGTERM, not the 30 s grace period: the launch is over in a moment.
@@ -39,10 +35,7 @@ describe('teardown edge cases', () => {
       nprocPerNode: 1,
       gracePeriodMs: 500,
     };
-    const run = spawnSync(process.execPath, [fixture('launcher.mjs'), JSON.stringify(options)], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = runLauncher(options);
     // Node must not run out of work (exit code 13) while only the grace timer is pending.
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('result {"exitCode":0,"signal":null}');

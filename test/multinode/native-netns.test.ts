@@ -1,25 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TORCHRUN_REDIRECT_FIX } from '../../src/launch/torchrun/argv.js';
-import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { pidAlive, readPids, tempDir, waitGone } from '../helpers/procs.js';
+import { useCleanups } from '../helpers/launch.js';
+import { netnsSkipReason, type TwoNodeNetwork } from '../helpers/netns.js';
 import {
   baseEnv,
-  ensureCli,
   startDdprun,
-  tearDownNetwork,
   startOnNode,
   sums,
-  waitUntil,
+  useTwoNodeNetworks,
   within,
   type NodeProcess,
-} from './node-process.js';
+} from '../helpers/node-process.js';
+import { pidAlive, readPids, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from './torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
 const LOOP = fileURLToPath(new URL('../fixtures/multinode_loop.py', import.meta.url));
 const PORT = 29500; // each namespace has its own port space: a fixed port cannot clash with another test
+/** How long the torchrun comparison looks for node 0's exit: it waits in the 300 s exit barrier, so this is waited out. */
+const BARRIER_LOOK_MS = 3000;
 const found = await torchPython();
 const skip = netnsSkipReason() ?? found.skip;
 
@@ -46,6 +47,13 @@ function readyCount(...procs: NodeProcess[]): number {
   return procs.reduce((n, p) => n + (p.stdout.match(/ready rank=\d+ pid=\d+ world=4/g) ?? []).length, 0);
 }
 
+/** Waits (60 s at most) until all 4 ranks of the two nodes all-reduce, or a node exits; then expects all 4 ready. */
+async function allFourRanksReady(node0: NodeProcess, node1: NodeProcess): Promise<void> {
+  const ready = () => readyCount(node0, node1) === 4 || node0.exitedAt !== undefined || node1.exitedAt !== undefined;
+  await until('all 4 ranks all-reducing', ready);
+  expect(readyCount(node0, node1), `node 0:\n${node0.stderr}\nnode 1:\n${node1.stderr}`).toBe(4);
+}
+
 interface DoneEvent {
   event: 'done';
   exitCode: number;
@@ -64,28 +72,11 @@ function doneEvent(stdout: string): DoneEvent | undefined {
 describe.skipIf(skip !== undefined)(
   `ddprun's native backend across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    let net: TwoNodeNetwork | undefined;
-    let procs: NodeProcess[] = [];
-    let cleanups: (() => void)[] = [];
-
-    beforeAll(async () => {
-      ensureCli();
-      await sweepStaleNamespaces();
-    });
-
-    afterEach(async () => {
-      try {
-        await tearDownNetwork(net, procs);
-      } finally {
-        for (const cleanup of cleanups) cleanup();
-        net = undefined;
-        procs = [];
-        cleanups = [];
-      }
-    });
+    const { tempDir } = useCleanups();
+    const { createNetwork, procs } = useTwoNodeNetworks();
 
     it('runs 2 nodes × 2 ranks of a gloo all-reduce (WORLD_SIZE 4) and names the veth in GLOO_SOCKET_IFNAME', async () => {
-      net = await createTwoNodeNetwork();
+      const net = await createNetwork();
       const dry = startDdprun(net, 1, [...nodeArgs(net, 1), '--dry-run', ALLREDUCE]);
       procs.push(dry);
       expect(await within(dry.exit, 30_000, 'ddprun --dry-run')).toEqual({ code: 0, signal: null });
@@ -94,22 +85,21 @@ describe.skipIf(skip !== undefined)(
       expect(dry.stdout).toContain('RANK=3\n');
       expect(dry.stdout).toContain('WORLD_SIZE=4\n');
 
-      const network = net;
       const nodes = [0, 1] as const;
-      const runs = nodes.map((node) => startDdprun(network, node, [...nodeArgs(network, node), ALLREDUCE]));
+      const runs = nodes.map((node) => startDdprun(net, node, [...nodeArgs(net, node), ALLREDUCE]));
       procs.push(...runs);
       const exits = await within(Promise.all(runs.map((p) => p.exit)), 90_000, 'the 2 × 2 job finishing');
       for (const node of nodes) {
         expect(exits[node], `node ${node} stderr:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
         // Each rank used the veth that ddprun chose for it.
-        expect(runs[node]!.stdout).toContain(`ifname=${network.nodes[node].ifname}\n`);
+        expect(runs[node]!.stdout).toContain(`ifname=${net.nodes[node].ifname}\n`);
       }
       expect(sums(runs[0]!.stdout)).toEqual(['0:10', '1:10']);
       expect(sums(runs[1]!.stdout)).toEqual(['2:10', '3:10']);
     });
 
     it('completes when node 1 starts 2 s before node 0', async () => {
-      net = await createTwoNodeNetwork();
+      const net = await createNetwork();
       const node1 = startDdprun(net, 1, [...nodeArgs(net, 1, ['--rdzv-timeout', '60']), ALLREDUCE]);
       procs.push(node1);
       await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -123,7 +113,7 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('fails with exit 1 after --rdzv-timeout 3, naming <addr>:<port>, when node 0 never comes', async () => {
-      net = await createTwoNodeNetwork();
+      const net = await createNetwork();
       const started = performance.now();
       const node1 = startDdprun(net, 1, [...nodeArgs(net, 1, ['--rdzv-timeout', '3']), ALLREDUCE]);
       procs.push(node1);
@@ -138,20 +128,14 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('fails node 0 within seconds, naming the lost peer, when node 1’s ddprun is SIGKILLed, and leaves no process', async () => {
-      net = await createTwoNodeNetwork();
+      const net = await createNetwork();
       const pidDir = tempDir('ddprun-multinode-');
-      cleanups.push(pidDir.cleanup);
       const job = (node: 0 | 1) =>
-        startDdprun(net!, node, [...nodeArgs(net!, node, ['--json', '--grace-period', '5']), LOOP, pidDir.dir]);
+        startDdprun(net, node, [...nodeArgs(net, node, ['--json', '--grace-period', '5']), LOOP, pidDir]);
       const [node0, node1] = [job(0), job(1)];
       procs.push(node0, node1);
-      await waitUntil(
-        () => readyCount(node0, node1) === 4 || node0.exitedAt !== undefined || node1.exitedAt !== undefined,
-        60_000,
-        'all 4 ranks all-reducing',
-      );
-      expect(readyCount(node0, node1), `node 0:\n${node0.stderr}\nnode 1:\n${node1.stderr}`).toBe(4);
-      const workers = readPids(pidDir.dir);
+      await allFourRanksReady(node0, node1);
+      const workers = readPids(pidDir);
       expect(workers).toHaveLength(4);
 
       const killedAt = performance.now();
@@ -177,10 +161,12 @@ describe.skipIf(skip !== undefined)(
       );
 
       // Nothing survives on either node: not the ranks (parent-death signal, watchdog), not ddprun.
-      await waitUntil(
-        async () => (await net!.pids(0)).length + (await net!.pids(1)).length === 0,
-        10_000,
+      await until(
         'both namespaces emptying',
+        async () => (await net.pids(0)).length + (await net.pids(1)).length === 0,
+        {
+          timeoutMs: 10_000,
+        },
       );
       expect(await waitGone(workers, 5000), 'worker pids still alive').toEqual([]);
       await within(node1.exit, 5000, 'node 1 reaped');
@@ -191,13 +177,11 @@ describe.skipIf(skip !== undefined)(
     // SIGKILLing node 1's agent leaves them running and node 0 notices nothing; the node is then "lost" by killing
     // everything in node 1's namespace, as a crash would.
     it('measures the same lost node under plain torchrun', async () => {
-      net = await createTwoNodeNetwork();
-      const network = net;
+      const net = await createNetwork();
       const pidDir = tempDir('ddprun-multinode-');
-      cleanups.push(pidDir.cleanup);
       const torchrun = (node: 0 | 1) =>
         startOnNode(
-          network,
+          net,
           node,
           [
             ...[found.python!, '-c', TORCHRUN_REDIRECT_FIX],
@@ -213,20 +197,15 @@ describe.skipIf(skip !== undefined)(
               '--max_restarts',
               '0',
             ],
-            ...['--node_rank', String(node), '--master_addr', network.nodes[0].addr, '--master_port', String(PORT)],
-            ...[LOOP, pidDir.dir, '2000'],
+            ...['--node_rank', String(node), '--master_addr', net.nodes[0].addr, '--master_port', String(PORT)],
+            ...[LOOP, pidDir, '2000'],
           ],
-          baseEnv({ GLOO_SOCKET_IFNAME: network.nodes[node].ifname, OMP_NUM_THREADS: '1' }),
+          baseEnv({ GLOO_SOCKET_IFNAME: net.nodes[node].ifname, OMP_NUM_THREADS: '1' }),
         );
       const [node0, node1] = [torchrun(0), torchrun(1)];
       procs.push(node0, node1);
-      await waitUntil(
-        () => readyCount(node0, node1) === 4 || node0.exitedAt !== undefined || node1.exitedAt !== undefined,
-        60_000,
-        'all 4 ranks all-reducing',
-      );
-      expect(readyCount(node0, node1), `node 0:\n${node0.stderr}\nnode 1:\n${node1.stderr}`).toBe(4);
-      const workers = readPids(pidDir.dir);
+      await allFourRanksReady(node0, node1);
+      const workers = readPids(pidDir);
 
       node1.child.kill('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -236,22 +215,18 @@ describe.skipIf(skip !== undefined)(
       );
 
       const lostAt = performance.now();
-      for (const pid of await network.pids(1)) process.kill(pid, 'SIGKILL');
+      for (const pid of await net.pids(1)) process.kill(pid, 'SIGKILL');
       let failedAt: number | undefined;
-      await waitUntil(
-        () => {
-          if (failedAt === undefined && /failed \(exitcode: /.test(node0.stderr)) failedAt = performance.now();
-          return failedAt !== undefined || node0.exitedAt !== undefined;
-        },
-        60_000,
-        "node 0's torchrun reporting the failed worker",
-      );
+      await until("node 0's torchrun reporting the failed worker", () => {
+        if (failedAt === undefined && /failed \(exitcode: /.test(node0.stderr)) failedAt = performance.now();
+        return failedAt !== undefined || node0.exitedAt !== undefined;
+      });
       // With no restarts left, torchrun's agent waits in its exit barrier (300 s) for the dead agent of node 1.
-      await Promise.race([node0.exit, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      await Promise.race([node0.exit, new Promise((resolve) => setTimeout(resolve, BARRIER_LOOK_MS))]);
       const seconds = (t: number | undefined) => (t === undefined ? 'n/a' : `${((t - lostAt) / 1000).toFixed(2)} s`);
       console.log(
         `lost-node detection, torchrun static: node 0's agent reported the failed worker after ${seconds(failedAt)}; ` +
-          `its torchrun ${node0.exitedAt === undefined ? 'had not exited 10 s later (waiting in the exit barrier)' : `exited after ${seconds(node0.exitedAt)}`}`,
+          `its torchrun ${node0.exitedAt === undefined ? `had not exited ${BARRIER_LOOK_MS / 1000} s later (waiting in the exit barrier)` : `exited after ${seconds(node0.exitedAt)}`}`,
       );
       expect(failedAt ?? node0.exitedAt).toBeDefined();
     });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
-import { ensureCli, tearDownNetwork, startDdprun, sums, within, type NodeProcess } from './node-process.js';
+import { describe, expect, it } from 'vitest';
+import { netnsSkipReason, type TwoNodeNetwork } from '../helpers/netns.js';
+import { startDdprun, sums, useTwoNodeNetworks, within } from '../helpers/node-process.js';
 import { torchPython } from './torch-python.js';
 
 const ALLREDUCE = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -57,31 +57,15 @@ function allreduceLines(stdout: string): LineEvent[] {
 describe.skipIf(skip !== undefined)(
   `ddprun --backend torchrun across two network namespaces${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    let net: TwoNodeNetwork | undefined;
-    let procs: NodeProcess[] = [];
-
-    beforeAll(async () => {
-      ensureCli();
-      await sweepStaleNamespaces();
-    });
-
-    afterEach(async () => {
-      try {
-        await tearDownNetwork(net, procs);
-      } finally {
-        net = undefined;
-        procs = [];
-      }
-    });
+    const { createNetwork, procs } = useTwoNodeNetworks();
 
     it('runs 2 nodes × 2 ranks of a gloo all-reduce with a c10d rendezvous at node 0, each line tagged with its rank', async () => {
-      net = await createTwoNodeNetwork({ hostnames: true });
-      const network = net;
-      const runs = ([0, 1] as const).map((node) => startDdprun(network, node, c10dArgs(network, '2', ['--json'])));
+      const net = await createNetwork({ hostnames: true });
+      const runs = ([0, 1] as const).map((node) => startDdprun(net, node, c10dArgs(net, '2', ['--json'])));
       procs.push(...runs);
       const exits = await within(Promise.all(runs.map((p) => p.exit)), 90_000, 'the 2 × 2 job finishing');
       for (const node of [0, 1] as const) {
-        const { hostname, ifname } = network.nodes[node];
+        const { hostname, ifname } = net.nodes[node];
         expect(exits[node], `node ${node} stderr:\n${runs[node]!.stderr}`).toEqual({ code: 0, signal: null });
         // Each rank ran on its node, on the veth that routes to the rendezvous endpoint.
         expect(runs[node]!.stdout).toContain(`host=${hostname} ifname=${ifname}"`);
@@ -96,10 +80,11 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('runs an elastic --nnodes 1:2 job that starts with one node and completes, printing rank-tagged lines', async () => {
-      net = await createTwoNodeNetwork({ hostnames: true });
-      const node0 = startDdprun(net, 0, c10dArgs(net, '1:2'));
+      const net = await createNetwork({ hostnames: true });
+      // Once the minimum has joined, torch's c10d rendezvous waits its last-call timeout for more nodes: 1 s here,
+      // not the 30 s default, which this test would only sit through.
+      const node0 = startDdprun(net, 0, c10dArgs(net, '1:2', ['--rdzv-conf', 'last_call_timeout=1']));
       procs.push(node0);
-      // torch's c10d rendezvous waits its last-call timeout (30 s) for more nodes once the minimum has joined.
       const exit = await within(node0.exit, 100_000, 'the one-node elastic job finishing');
       expect(exit, node0.stderr).toEqual({ code: 0, signal: null });
       const lines = node0.stdout

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTorch } from '../../src/python/find-python.js';
-import { torchrunArgv, torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
+import { torchrunArgv } from '../../src/launch/torchrun/argv.js';
 import type { ResolvedOptions } from '../../src/launch/types.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
+import { backendEntryArgv, resolvedOptions } from '../helpers/resolved.js';
 import { torchPython } from './torch-python.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/netns_allreduce.py', import.meta.url));
@@ -18,45 +19,23 @@ function nodeOptions(
   nodeRank: number,
   rdzvBackend: 'static' | 'c10d',
 ): ResolvedOptions {
-  return {
+  return resolvedOptions({
     entry: { script: WORKER },
-    backend: 'torchrun',
     python,
     torchVersion,
-    nprocPerNode: 2,
     minNodes: 2,
     maxNodes: 2,
     nodeRank,
     masterAddr: net.nodes[0].addr,
     masterPort: 29400,
-    masterPortFixed: true,
-    maxRestarts: 0,
     runId: 'netns',
-    logDir: undefined,
-    redirects: ['none', 'none'],
-    tee: ['none', 'none'],
-    localRanksFilter: new Set([0, 1]),
-    gracePeriodMs: 30_000,
     cwd: process.cwd(),
-    env: {},
-    signal: undefined,
     rdzvTimeoutMs: 60_000,
     rdzvBackend,
-    rdzvEndpoint: undefined,
     rdzvId: 'netns',
-    handleSignals: true,
-    console: true,
     socketIfname: net.nodes[nodeRank]!.ifname,
-    rdzvIsHost: undefined,
-    warnings: [],
-    deathSigWrapper: [],
     runDir: '/tmp',
-    configDir: undefined,
-    insight: { resourceIntervalMs: 0, hangTimeoutMs: 0, onHang: 'dump', stackDumps: false },
-    record: false,
-    recordMaxLogBytes: 64 * 1024 * 1024,
-    resume: true,
-  };
+  });
 }
 
 /** Runs torchrun on both nodes, as ddprun's torchrun backend will, and returns each node's exit code and output. */
@@ -66,7 +45,7 @@ async function runOnBothNodes(net: TwoNodeNetwork, rdzvBackend: 'static' | 'c10d
   const run = (node: 0 | 1) => {
     const argv = net.exec(
       node,
-      torchrunArgv(nodeOptions(python, torch.version, net, node, rdzvBackend), torchrunEntryArgv({ script: WORKER }), {
+      torchrunArgv(nodeOptions(python, torch.version, net, node, rdzvBackend), backendEntryArgv({ script: WORKER }), {
         pythonVersion: torch.pythonVersion,
         rdzvHost: node === 0,
       }),

@@ -1,16 +1,14 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EpochEvent, LaunchResult, ProgressEvent, TrainingEvent } from '../../src/launch/types.js';
-import { FIXTURES, ensureBuilt, runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
+import { runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
+import { jsonEvents, resultsColumn, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { trainingFromEvents } from '../../src/progress/outcome.js';
 import { listRuns, readRunEvents } from '../../src/store/read.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 const python = await torchPython();
-const TRAINER = 'ultralytics.models.yolo.standin.train.DetectionTrainer';
 
 /** The stand-in's mAP50-95 for epoch e (see test/fixtures/ultralytics/engine/trainer.py). */
 const map = (e: number) => Math.round((0.3 + 0.1 * Math.sin(e)) * 1e5) / 1e5;
@@ -24,31 +22,16 @@ interface Events {
 }
 
 async function train(s: Sandbox, extra: string[] = [], json = true) {
-  const run = await runCli(
-    [
-      'train',
-      ...(json ? ['--json'] : []),
-      '--nproc-per-node',
-      '2',
-      TRAINER,
-      'epochs=3',
-      'device=cpu',
-      `project=${path.join(s.out, 'runs')}`,
-      'name=exp',
-      ...extra,
-    ],
-    { env: { ...s.env, PYTHONPATH: FIXTURES, DDPRUN_STANDIN_BATCH_S: '0.1' }, cwd: s.out },
-  );
+  const run = await runCli(standinTrainArgs(s.out, json ? ['--json'] : [], extra), {
+    env: standinEnv(s.env, '0.1'),
+    cwd: s.out,
+  });
   expect(run.code, run.stderr).toBe(0);
   return run;
 }
 
 function events(stdout: string): Events {
-  const all = stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { event: string } & Record<string, unknown>);
-  const of = <T>(name: string) => all.filter((e) => e.event === name).map(({ event: _, ...rest }) => rest as T);
+  const { all, of } = jsonEvents(stdout);
   return {
     training: of<TrainingEvent>('training'),
     epoch: of<EpochEvent>('epoch'),
@@ -58,13 +41,7 @@ function events(stdout: string): Events {
   };
 }
 
-function csvTimes(dir: string): number[] {
-  return readFileSync(path.join(dir, 'results.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => Number(line.split(',')[1]));
-}
+const csvTimes = (dir: string): number[] => resultsColumn(dir, 1);
 
 describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and metrics as data', () => {
   it('emits 3 epoch events in order from the run folder, and the result names the folder, best.pt and the best epoch', async () => {

@@ -7,33 +7,30 @@ import { SlurmCommandError, SlurmWaitTimeoutError } from '../../src/slurm/errors
 import { submitSbatch, waitForJob } from '../../src/slurm/job.js';
 import { renderSbatchScript } from '../../src/slurm/sbatch.js';
 import { shellQuote } from '../../src/slurm/shell-quote.js';
-import { slurmToolsInstalled, useSlurmCluster } from '../helpers/slurm-cluster.js';
-import { pidAlive } from '../helpers/procs.js';
+import { slurmClusterSkipped, useSlurmCluster } from '../helpers/slurm-cluster.js';
+import { pidAlive, until, waitGone } from '../helpers/procs.js';
 
-const isRoot = process.getuid?.() === 0;
-// slurmd must run as root to start jobs, and the Debian packages must be installed. A developer
-// machine without them skips; CI (CI set) never skips, so a missing Slurm fails there.
-const skip = !process.env.CI && (!isRoot || !slurmToolsInstalled());
-
-function batch(lines: readonly string[]): string {
-  return ['#!/bin/bash', ...lines].join('\n') + '\n';
+/** A batch script: one `#SBATCH` line per option of `options` (space-separated), then the `commands`. */
+function batch(options: string, commands: readonly string[]): string {
+  return ['#!/bin/bash', ...options.split(' ').map((option) => `#SBATCH ${option}`), ...commands].join('\n') + '\n';
 }
 
-describe.skipIf(skip)('a real two-node Slurm cluster', () => {
+describe.skipIf(slurmClusterSkipped())('a real two-node Slurm cluster', () => {
   const getCluster = useSlurmCluster();
+  const submit = (script: string) => submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
+  /** The job's end, polled every 200 ms; rejects after `timeoutMs`. */
+  const jobEnd = (jobId: string, timeoutMs = 60_000) =>
+    waitForJob(jobId, { timeoutMs, pollMs: 200, env: getCluster().env });
+  const scancel = (jobId: string) =>
+    spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
 
   it('runs one task on each of the two nodes of an sbatch job', async () => {
-    const script = batch([
-      '#SBATCH --nodes=2',
-      '#SBATCH --ntasks-per-node=1',
-      '#SBATCH --time=2',
-      '#SBATCH --output=two-nodes-%j.out',
+    const script = batch('--nodes=2 --ntasks-per-node=1 --time=2 --output=two-nodes-%j.out', [
       'set -euo pipefail',
       `srun --ntasks-per-node=1 bash -c 'echo $SLURM_NODEID $SLURM_NNODES $SLURM_JOB_NODELIST'`,
     ]);
-    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
-    expect(end).toEqual({ jobId, state: 'COMPLETED', exitCode: 0, signal: 0, ok: true });
+    const { jobId } = await submit(script);
+    expect(await jobEnd(jobId)).toEqual({ jobId, state: 'COMPLETED', exitCode: 0, signal: 0, ok: true });
     const lines = readFileSync(join(getCluster().dir, `two-nodes-${jobId}.out`), 'utf8')
       .trim()
       .split('\n')
@@ -42,15 +39,9 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
   });
 
   it('reports a failing batch script with its exit code', async () => {
-    const script = batch([
-      '#SBATCH --nodes=1',
-      '#SBATCH --time=1',
-      '#SBATCH --output=/dev/null',
-      'srun bash -c "exit 3"',
-    ]);
-    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
-    expect(end).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
+    const script = batch('--nodes=1 --time=1 --output=/dev/null', ['srun bash -c "exit 3"']);
+    const { jobId } = await submit(script);
+    expect(await jobEnd(jobId)).toEqual({ jobId, state: 'FAILED', exitCode: 3, signal: 0, ok: false });
   });
 
   it('passes every argument of a rendered script through sbatch, bash and srun unchanged', async () => {
@@ -83,8 +74,8 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
       ddprunPath: resolve(import.meta.dirname, 'fixtures', 'record-argv.mjs'),
       ddprunArgs: tricky,
     });
-    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
-    const end = await waitForJob(jobId, { timeoutMs: 60_000, pollMs: 200, env: getCluster().env });
+    const { jobId } = await submit(script);
+    const end = await jobEnd(jobId);
     expect(end.state, readFileSync(join(recordDir, `render-${jobId}.out`), 'utf8')).toBe('COMPLETED');
 
     const records = [0, 1].map(
@@ -110,8 +101,8 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
   });
 
   it('gives up waiting after timeoutMs and leaves the job running', async () => {
-    const script = batch(['#SBATCH --nodes=1', '#SBATCH --time=1', '#SBATCH --output=/dev/null', 'sleep 30']);
-    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
+    const script = batch('--nodes=1 --time=1 --output=/dev/null', ['sleep 30']);
+    const { jobId } = await submit(script);
     try {
       const error = await waitForJob(jobId, { timeoutMs: 300, pollMs: 100, env: getCluster().env }).catch(
         (e: unknown) => e,
@@ -123,29 +114,24 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
         ),
       );
     } finally {
-      spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000 });
+      scancel(jobId);
     }
-    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: getCluster().env });
-    expect(end.state).toBe('CANCELLED');
+    expect((await jobEnd(jobId, 30_000)).state).toBe('CANCELLED');
   });
 
   it('ends every task process on both nodes, children included, when the job is cancelled', async () => {
     const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
     // Each task ignores SIGTERM and has a child, so only Slurm's SIGKILL after KillWait ends them.
     const task = `trap '' TERM; sleep 300 & echo $$ $! > ${pidDir}/$SLURM_NODEID.pids; wait`;
-    const script = batch([
-      '#SBATCH --nodes=2',
-      '#SBATCH --time=2',
-      '#SBATCH --output=/dev/null',
+    const script = batch('--nodes=2 --time=2 --output=/dev/null', [
       `srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c ${shellQuote(task)}`,
     ]);
-    const { jobId } = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env });
-    const deadline = Date.now() + 30_000;
-    while (readdirSync(pidDir).filter((file) => file.endsWith('.pids')).length < 2) {
-      if (Date.now() > deadline)
-        throw new Error(`The tasks of job ${jobId} did not start within 30 s.\n${getCluster().logs()}`);
-      await delay(100);
-    }
+    const { jobId } = await submit(script);
+    await until(
+      () => `the tasks of job ${jobId} to start\n${getCluster().logs()}`,
+      () => readdirSync(pidDir).filter((file) => file.endsWith('.pids')).length === 2,
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
     await delay(200);
     const pids = readdirSync(pidDir).flatMap((file) =>
       readFileSync(join(pidDir, file), 'utf8').trim().split(' ').map(Number),
@@ -153,18 +139,15 @@ describe.skipIf(skip)('a real two-node Slurm cluster', () => {
     expect(pids).toHaveLength(4);
     expect(pids.filter(pidAlive)).toEqual(pids);
 
-    const scancel = spawnSync('scancel', [jobId], { env: getCluster().env, timeout: 10_000, encoding: 'utf8' });
-    expect(scancel.status, scancel.stderr).toBe(0);
-    const end = await waitForJob(jobId, { timeoutMs: 30_000, pollMs: 200, env: getCluster().env });
-    expect(end.state).toBe('CANCELLED');
-    const goneBy = Date.now() + 15_000;
-    while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
-    expect(pids.filter(pidAlive)).toEqual([]);
+    const cancelled = scancel(jobId);
+    expect(cancelled.status, cancelled.stderr).toBe(0);
+    expect((await jobEnd(jobId, 30_000)).state).toBe('CANCELLED');
+    expect(await waitGone(pids, 15_000)).toEqual([]);
   });
 
   it('explains why sbatch refused a job', async () => {
-    const script = batch(['#SBATCH --partition=no-such-partition', '#SBATCH --output=/dev/null', 'true']);
-    const error = await submitSbatch(script, { cwd: getCluster().dir, env: getCluster().env }).catch((e: unknown) => e);
+    const script = batch('--partition=no-such-partition --output=/dev/null', ['true']);
+    const error = await submit(script).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SlurmCommandError);
     expect((error as SlurmCommandError).message).toBe(
       'sbatch refused the job (exit code 1): sbatch: error: invalid partition specified: no-such-partition\n' +

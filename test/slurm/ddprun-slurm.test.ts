@@ -1,22 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CLI, FIXTURES, ensureBuilt, startCli, type CliRun } from '../cli/helpers.js';
-import { slurmToolsInstalled, useSlurmCluster } from '../helpers/slurm-cluster.js';
-import { pidAlive } from '../helpers/procs.js';
+import { slurmClusterSkipped, useSlurmCluster } from '../helpers/slurm-cluster.js';
+import { pidAlive, until, waitGone } from '../helpers/procs.js';
 
-const isRoot = process.getuid?.() === 0;
-// As in getCluster().test.ts: skipped on a developer machine without root or Slurm, never in CI.
-const skip = !process.env.CI && (!isRoot || !slurmToolsInstalled());
 const FIXTURE = join(FIXTURES, 'slurm_allreduce.py');
 /** Every `ddprun slurm --wait` is bounded twice: by --wait-timeout, and by this kill of the CLI itself. */
 const CLI_LIMIT_MS = 150_000;
 // Short rendezvous and grace periods: a broken job fails in a minute, not in 15.
 const LAUNCH_FLAGS = ['--nproc-per-node', '2', '--rdzv-timeout', '60', '--grace-period', '2'];
+/** `ddprun slurm` of the fixture on 2 nodes for 5 minutes at most, waiting (2 minutes at most) for the job's end. */
+const WAITED_JOB = ['--nodes', '2', '--time', '5', '--wait', '--wait-timeout', '120', ...LAUNCH_FLAGS, FIXTURE];
 
-describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
+describe.skipIf(slurmClusterSkipped())('ddprun slurm on a real two-node Slurm cluster', () => {
   const getCluster = useSlurmCluster(ensureBuilt);
 
   /** `ddprun slurm …` in a fresh directory of the cluster; killed if it outlives CLI_LIMIT_MS. */
@@ -53,18 +51,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   });
 
   it('runs a 2 nodes × 2 ranks gloo all-reduce with --wait and exits 0', async () => {
-    const { cwd, started, done } = ddprunSlurm([
-      '--nodes',
-      '2',
-      '--time',
-      '5',
-      '--wait',
-      '--wait-timeout',
-      '120',
-      ...LAUNCH_FLAGS,
-      FIXTURE,
-      'ok',
-    ]);
+    const { cwd, started, done } = ddprunSlurm([...WAITED_JOB, 'ok']);
     const run = await done;
     const seconds = (Date.now() - started) / 1000;
     console.log(`ddprun slurm --wait (2 nodes x 2 ranks, gloo all-reduce): ${seconds.toFixed(2)} s from start to exit`);
@@ -101,18 +88,7 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
   });
 
   it('exits non-zero when one rank fails', async () => {
-    const { done } = ddprunSlurm([
-      '--nodes',
-      '2',
-      '--time',
-      '5',
-      '--wait',
-      '--wait-timeout',
-      '120',
-      ...LAUNCH_FLAGS,
-      FIXTURE,
-      'fail',
-    ]);
+    const { done } = ddprunSlurm([...WAITED_JOB, 'fail']);
     const run = await done;
     // The job's exit code is srun's: the highest of its tasks', so 3 (node 1's ddprun, whose rank failed)
     // or 143 (node 0's ddprun, stopped by srun --kill-on-bad-exit with SIGTERM).
@@ -124,29 +100,21 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
 
   it('leaves no rank process behind when the job is cancelled', async () => {
     const pidDir = mkdtempSync(join(getCluster().dir, 'jobs', 'pids-'));
-    const { done, child } = ddprunSlurm([
-      '--nodes',
-      '2',
-      '--time',
-      '5',
-      '--wait',
-      '--wait-timeout',
-      '120',
-      ...LAUNCH_FLAGS,
-      FIXTURE,
-      'sleep',
-      pidDir,
-    ]);
+    const { done, child } = ddprunSlurm([...WAITED_JOB, 'sleep', pidDir]);
     let stdout = '';
     child.stdout?.on('data', (chunk: string) => (stdout += chunk));
     const pidFiles = () => readdirSync(pidDir).filter((file) => file.endsWith('.pid'));
-    const deadline = Date.now() + 60_000;
-    while (pidFiles().length < 4) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill('SIGKILL');
-        throw new Error(`The 4 ranks did not start within 60 s.\n${explain(await done)}`);
-      }
-      await delay(100);
+    const ranksStarted = () => pidFiles().length === 4;
+    const started = await until(
+      'the 4 ranks to start, or ddprun slurm to exit',
+      () => ranksStarted() || child.exitCode !== null,
+      {
+        everyMs: 100,
+      },
+    ).then(ranksStarted, () => false);
+    if (!started) {
+      child.kill('SIGKILL');
+      throw new Error(`The 4 ranks did not start within 60 s.\n${explain(await done)}`);
     }
     const pids = pidFiles().map((file) => Number(readFileSync(join(pidDir, file), 'utf8')));
     expect(pids.filter(pidAlive)).toEqual(pids);
@@ -157,8 +125,6 @@ describe.skipIf(skip)('ddprun slurm on a real two-node Slurm cluster', () => {
     const run = await done;
     expect(run.code, explain(run)).not.toBe(0);
     expect(run.stderr).toMatch(new RegExp(`Slurm job ${jobId} CANCELLED`));
-    const goneBy = Date.now() + 20_000;
-    while (pids.some(pidAlive) && Date.now() < goneBy) await delay(100);
-    expect(pids.filter(pidAlive)).toEqual([]);
+    expect(await waitGone(pids, 20_000)).toEqual([]);
   });
 });

@@ -1,22 +1,11 @@
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES as PY_FIXTURES, TORCH_SKIP_REASON, torchPython } from '../helpers/python.js';
-import { readPids, waitGone } from '../helpers/procs.js';
-import { ensureBuilt, listFiles, runCli, startCli, useSandboxes } from '../cli/helpers.js';
+import { readPids, until, waitGone } from '../helpers/procs.js';
+import { listFiles, runCli, startCli, useSandboxes } from '../cli/helpers.js';
 
 const box = useSandboxes();
 const python = await torchPython();
-beforeAll(() => ensureBuilt());
-
-async function until<T>(get: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('ddprun ui', () => {
   it('serves the store with a token URL on stdout, answers 401 without it, and exits 0 on SIGTERM', async () => {
@@ -24,7 +13,10 @@ describe('ddprun ui', () => {
     const { child, done } = startCli(['ui', '--port', '0'], { env: s.env });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const url = await until(() => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48})$/m.exec(out)?.[1]);
+    const url = await until(
+      'the token URL',
+      () => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48})$/m.exec(out)?.[1],
+    );
     const origin = new URL(url).origin;
     expect((await fetch(`${origin}/api/runs`)).status).toBe(401);
     const login = await fetch(url, { redirect: 'manual' });
@@ -43,7 +35,7 @@ describe('ddprun ui', () => {
     const { child, done } = startCli(['ui', '--port', '0', '--host', '0.0.0.0'], { env: s.env });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await until(() => (err.includes('dashboard at') ? true : undefined));
+    await until('the dashboard address', () => err.includes('dashboard at'));
     expect(err).toMatch(/warning: listening on 0\.0\.0\.0, reachable from the network/);
     child.kill('SIGTERM');
     expect((await done).code).toBe(0);
@@ -72,8 +64,8 @@ describe.skipIf(!python && TORCH_SKIP_REASON)('ddprun --ui', () => {
     );
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const url = await until(() => /dashboard at (\S+)/.exec(err)?.[1]);
-    await until(() => (listFiles(s.out).length === 2 ? true : undefined));
+    const url = await until('the dashboard address', () => /dashboard at (\S+)/.exec(err)?.[1]);
+    await until('both ranks', () => listFiles(s.out).length === 2);
     const origin = new URL(url).origin;
     const cookie = (await fetch(url, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
     const runs = (await (await fetch(`${origin}/api/runs`, { headers: { cookie } })).json()) as {

@@ -7,7 +7,7 @@ import { launch } from '../../src/launch/run/launch.js';
 import { startDashboard, type Dashboard } from '../../src/ui/server.js';
 import { listRuns } from '../../src/store/read.js';
 import { FIXTURES, TORCH_SKIP_REASON, torchPython } from '../helpers/python.js';
-import { readPids, tempDir, waitGone } from '../helpers/procs.js';
+import { readPids, tempDir, until, waitGone } from '../helpers/procs.js';
 import { artifact, browserMissing, inkedPixels, launchBrowser, watchedPage } from './browser.js';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
 
@@ -15,14 +15,6 @@ const python = await torchPython();
 const skip = browserMissing() ?? (python ? undefined : TORCH_SKIP_REASON);
 const TICKER = path.join(FIXTURES, 'ui', 'ticker.py');
 const SLEEPER = path.join(FIXTURES, 'launch', 'sleeper.py');
-
-async function until(ok: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let dashboard: Dashboard;
 let browser: Browser;
@@ -97,7 +89,10 @@ describe.skipIf(skip)('ddprun dashboard with live runs', () => {
       env: process.env,
     });
     const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
-    await until(() => readdirSync(dir).length === 2 && listRuns().some((r) => r.launcher.pid === cli.pid));
+    await until(
+      'both ranks and the run’s record',
+      () => readdirSync(dir).length === 2 && listRuns().some((r) => r.launcher.pid === cli.pid),
+    );
     const run = listRuns().find((r) => r.launcher.pid === cli.pid)!;
     const pids = readPids(dir);
     await page.goto(dashboard.url);

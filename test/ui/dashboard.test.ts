@@ -170,6 +170,14 @@ describe.skipIf(skip)('ddprun dashboard: access', () => {
 });
 
 describe.skipIf(skip)('ddprun dashboard: pages', () => {
+  /** A watched page (see `watchedPage`) on run `id`'s page, reached from the token URL as a user would. */
+  async function runPage(id: string) {
+    const watched = await watchedPage(browser);
+    await watched.page.goto(dashboard.url);
+    await watched.page.goto(`${base(dashboard)}/#/run/${id}`);
+    return watched;
+  }
+
   it('lists every run newest first and filters by status', async () => {
     const { page, incidents } = await watchedPage(browser);
     await page.goto(dashboard.url);
@@ -187,9 +195,7 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
   });
 
   it('shows a failed run: explanation, traceback, ranks, CPU and RSS charts', async () => {
-    const { page, incidents } = await watchedPage(browser);
-    await page.goto(dashboard.url);
-    await page.goto(`${base(dashboard)}/#/run/${FAILED}`);
+    const { page, incidents } = await runPage(FAILED);
     await page.waitForSelector('[data-testid="traceback"]');
     expect(await page.textContent('[data-testid="explanation"]')).toBe('python-exception rank 1 raised ValueError');
     expect(await page.textContent('[data-testid="traceback"]')).toBe(traceback);
@@ -206,9 +212,7 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
   });
 
   it('charts a trainer run: one point per epoch and the best epoch marked', async () => {
-    const { page, incidents } = await watchedPage(browser);
-    await page.goto(dashboard.url);
-    await page.goto(`${base(dashboard)}/#/run/${TRAIN}`);
+    const { page, incidents } = await runPage(TRAIN);
     await page.waitForSelector('[data-testid="metric-chart"][data-points="3"]');
     expect(await page.getAttribute('[data-testid="loss-chart"]', 'data-points')).toBe('3');
     // fitness 0.1·mAP50 + 0.9·mAP50-95: epoch 2 (0.42) beats epoch 3 (0.405)

@@ -20,6 +20,16 @@ function traversable(): string {
   return dir;
 }
 
+/** Generates the entry file into `<traversable>/config` (0755), whose DDP folder was made with mode `ddpMode`. */
+async function entryFileInDdpFolder(ddpMode: number): Promise<{ ddp: string; file: string }> {
+  const configDir = path.join(traversable(), 'config');
+  const ddp = path.join(configDir, 'DDP');
+  mkdirSync(ddp, { recursive: true });
+  chmodSync(configDir, 0o755);
+  chmodSync(ddp, ddpMode);
+  return { ddp, file: await generateDdpFile(trainer, { configDir }) };
+}
+
 /** Runs `sh -c script file` as the user `nobody`: the other user of the attack. */
 function asNobody(script: string, file: string): { status: number | null; stderr: string } {
   const run = spawnSync(
@@ -36,13 +46,9 @@ describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)(
   'the DDP folder against another user (as root, with the user nobody)',
   () => {
     it('makes a DDP folder of ours that others may write 0700, so another user cannot swap the entry file', async () => {
-      const configDir = path.join(traversable(), 'config');
-      mkdirSync(path.join(configDir, 'DDP'), { recursive: true });
-      chmodSync(configDir, 0o755);
-      chmodSync(path.join(configDir, 'DDP'), 0o777);
-      const file = await generateDdpFile(trainer, { configDir });
+      const { ddp, file } = await entryFileInDdpFolder(0o777);
       const written = readFileSync(file, 'utf8');
-      expect(statSync(path.join(configDir, 'DDP')).mode & 0o7777).toBe(0o700);
+      expect(statSync(ddp).mode & 0o7777).toBe(0o700);
       const attack = asNobody(SWAP, file);
       expect(attack.status).not.toBe(0);
       expect(attack.stderr).toContain('Permission denied');
@@ -50,12 +56,8 @@ describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)(
     });
 
     it('keeps a sticky DDP folder as it is: our file stays ours and another user cannot rename it', async () => {
-      const configDir = path.join(traversable(), 'config');
-      mkdirSync(path.join(configDir, 'DDP'), { recursive: true });
-      chmodSync(configDir, 0o755);
-      chmodSync(path.join(configDir, 'DDP'), 0o1777);
-      const file = await generateDdpFile(trainer, { configDir });
-      expect(statSync(path.join(configDir, 'DDP')).mode & 0o7777).toBe(0o1777);
+      const { ddp, file } = await entryFileInDdpFolder(0o1777);
+      expect(statSync(ddp).mode & 0o7777).toBe(0o1777);
       const written = readFileSync(file, 'utf8');
       expect(asNobody(SWAP, file).status).not.toBe(0);
       expect(readFileSync(file, 'utf8')).toBe(written);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
@@ -8,6 +7,7 @@ import type { LaunchOptions, RestartingEvent } from '../../src/launch/types.js';
 import { getRun, listRuns } from '../../src/store/read.js';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
+import { epochsOf } from '../helpers/standin.js';
 
 const python = (await torchPython()) ?? undefined;
 if (!python && process.env.CI) throw new Error('CI: no Python with torch was found');
@@ -34,13 +34,6 @@ function options(work: string, config: string, maxRestarts: number, env: Record<
     gracePeriodMs: 2000,
   };
 }
-
-const epochsOf = (dir: string) =>
-  readFileSync(path.join(dir, 'results.csv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => Number(line.split(',')[0]));
 
 describe.skipIf(!python)('resume in the library', () => {
   it("handle.on('restarting') carries resumeFrom and the epoch; the result lists the resumed attempt", async () => {

@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, ensureBuilt, listFiles, useSandboxes } from '../cli/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ROOT, listFiles, useSandboxes } from '../cli/helpers.js';
 import { writeStandInPython } from '../helpers/python.js';
 
-beforeAll(() => ensureBuilt());
 const box = useSandboxes();
 
 // Runs in a child process whose HOME is the sandbox's: for each save_dir, what generateDdpCommand did.

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from '../../launch/run/logs.js';
 import { rankPrefix } from '../../launch/run/supervisor.js';
-import { listRankLogs, readFrom, readRankLog, type RankLogRef } from '../../store/rank-logs.js';
+import { RankLogFollower, listRankLogs, readRankLog, type RankLogRef } from '../../store/rank-logs.js';
 import { getRun } from '../../store/read.js';
 import type { Io } from '../run-launch.js';
 import { EXIT_ERROR, EXIT_OK, signalExitCode } from '../exit.js';
@@ -41,11 +41,10 @@ function linesOf(text: string): string[] {
   return lines;
 }
 
-/** Follows the files of every rank stream: new bytes since the last look, cut into whole lines. */
+/** Follows every rank stream (into its tail segments past the store's cap): new bytes since the last look, cut into whole lines. */
 class Follower {
-  private readonly offsets = new Map<string, number>();
-  private readonly decoders = new Map<string, StringDecoder>();
-  private readonly splitters = new Map<string, LineSplitter>();
+  private readonly files = new RankLogFollower();
+  private readonly streams = new Map<string, { decoder: StringDecoder; splitter: LineSplitter }>();
 
   constructor(
     private readonly dir: string,
@@ -57,33 +56,28 @@ class Follower {
   start(): void {
     for (const ref of this.refs()) {
       // Read once, to the offsets remembered: what arrives later is new.
-      const parts = ref.files.map((file) => {
-        const { text, size } = readFrom(file, 0);
-        this.offsets.set(file, size);
-        return text;
-      });
-      const text = Buffer.concat(parts).toString('utf8');
+      const stream = this.streamOf(ref);
+      const text = stream.decoder.write(this.files.read(ref));
       const cut = text.lastIndexOf('\n') + 1;
       const lines = linesOf(text.slice(0, cut));
       const tail = this.command.tail;
       for (const line of tail === undefined ? lines : tail === 0 ? [] : lines.slice(-tail)) this.print(ref, line);
       // A line still being written is printed once it is whole.
-      this.splitterOf(ref).push(text.slice(cut));
+      stream.splitter.push(text.slice(cut));
     }
   }
 
-  private splitterOf(ref: RankLogRef): LineSplitter {
+  private streamOf(ref: RankLogRef): { decoder: StringDecoder; splitter: LineSplitter } {
     const key = `${ref.attempt}/${ref.rank}/${ref.stream}`;
-    let splitter = this.splitters.get(key);
-    if (!splitter)
-      this.splitters.set(
-        key,
-        (splitter = new LineSplitter(
-          (line) => this.print(ref, line),
-          () => 0,
-        )),
+    let stream = this.streams.get(key);
+    if (!stream) {
+      const splitter = new LineSplitter(
+        (line) => this.print(ref, line),
+        () => 0,
       );
-    return splitter;
+      this.streams.set(key, (stream = { decoder: new StringDecoder('utf8'), splitter }));
+    }
+    return stream;
   }
 
   private refs(): RankLogRef[] {
@@ -93,22 +87,17 @@ class Follower {
   /** Prints what every stream gained since the last call. */
   poll(): void {
     for (const ref of this.refs()) {
-      const splitter = this.splitterOf(ref);
-      for (const file of ref.files) {
-        const { text, size } = readFrom(file, this.offsets.get(file) ?? 0);
-        this.offsets.set(file, size);
-        if (text.length === 0) continue;
-        let decoder = this.decoders.get(file);
-        if (!decoder) this.decoders.set(file, (decoder = new StringDecoder('utf8')));
-        splitter.push(decoder.write(text));
-      }
+      const bytes = this.files.read(ref);
+      if (bytes.length === 0) continue;
+      const stream = this.streamOf(ref);
+      stream.splitter.push(stream.decoder.write(bytes));
     }
   }
 
   /** Prints the last unfinished lines (the run has ended). */
   end(): void {
     this.poll();
-    for (const splitter of this.splitters.values()) splitter.end();
+    for (const { splitter } of this.streams.values()) splitter.end();
   }
 }
 

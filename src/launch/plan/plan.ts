@@ -58,9 +58,39 @@ function logFile(
     : undefined;
 }
 
+/** torchrun's worker contract: the variables every rank of an attempt gets (TorchElastic's names and values). */
+function workerEnv(
+  resolved: ResolvedOptions,
+  attempt: number,
+  masterPort: number,
+  localRank: number,
+  errorFile: string,
+): Record<string, string> {
+  const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
+  const worldSize = resolved.nprocPerNode * resolved.maxNodes;
+  return {
+    LOCAL_RANK: String(localRank),
+    RANK: String(rank),
+    GROUP_RANK: String(resolved.nodeRank),
+    ROLE_RANK: String(rank),
+    ROLE_NAME: resolved.role ?? 'default',
+    LOCAL_WORLD_SIZE: String(resolved.nprocPerNode),
+    WORLD_SIZE: String(worldSize),
+    GROUP_WORLD_SIZE: String(resolved.maxNodes),
+    ROLE_WORLD_SIZE: String(worldSize),
+    MASTER_ADDR: resolved.masterAddr,
+    MASTER_PORT: String(masterPort),
+    TORCHELASTIC_RESTART_COUNT: String(attempt),
+    TORCHELASTIC_MAX_RESTARTS: String(resolved.maxRestarts),
+    TORCHELASTIC_RUN_ID: resolved.runId,
+    TORCHELASTIC_USE_AGENT_STORE: 'False',
+    TORCHELASTIC_ERROR_FILE: errorFile,
+  };
+}
+
 /**
  * Decides everything one attempt does, without doing any of it: per local rank, the exact argv, cwd and the
- * variables of torchrun's worker contract (see DESIGN.md). Pure: `--dry-run` prints it.
+ * variables of torchrun's worker contract. Pure: `--dry-run` prints it.
  */
 export function planAttempt(
   resolved: ResolvedOptions,
@@ -99,22 +129,7 @@ export function planAttempt(
       stderrLog,
       env: {
         ...resolved.env,
-        LOCAL_RANK: String(localRank),
-        RANK: String(rank),
-        GROUP_RANK: String(resolved.nodeRank),
-        ROLE_RANK: String(rank),
-        ROLE_NAME: resolved.role ?? 'default',
-        LOCAL_WORLD_SIZE: String(resolved.nprocPerNode),
-        WORLD_SIZE: String(worldSize),
-        GROUP_WORLD_SIZE: String(resolved.maxNodes),
-        ROLE_WORLD_SIZE: String(worldSize),
-        MASTER_ADDR: resolved.masterAddr,
-        MASTER_PORT: String(masterPort),
-        TORCHELASTIC_RESTART_COUNT: String(attempt),
-        TORCHELASTIC_MAX_RESTARTS: String(resolved.maxRestarts),
-        TORCHELASTIC_RUN_ID: resolved.runId,
-        TORCHELASTIC_USE_AGENT_STORE: 'False',
-        TORCHELASTIC_ERROR_FILE: errorFile,
+        ...workerEnv(resolved, attempt, masterPort, localRank, errorFile),
         ...shared,
         ...(resolved.virtualLocalRank ? virtualLocalRankEnv(localRank, userEnv) : {}),
         ...stackDumpEnv(resolved, errorFile, userEnv),

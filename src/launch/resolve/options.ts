@@ -163,6 +163,28 @@ async function probeRanks(
   return { python, nprocPerNode, torchVersion };
 }
 
+/** The options named after torchrun's (`--role`, `--rdzv-conf`, `--virtual-local-rank`, the line prefix template). */
+function torchrunExtras(
+  options: LaunchOptions,
+): Pick<ResolvedOptions, 'role' | 'rdzvConf' | 'virtualLocalRank' | 'linePrefixTemplate'> {
+  return {
+    role: options.role === undefined ? 'default' : validateString('role', options.role, 'a non-empty string'),
+    rdzvConf: resolveEnv(options.rdzvConf),
+    virtualLocalRank: validateBoolean('virtualLocalRank', options.virtualLocalRank, false),
+    linePrefixTemplate:
+      options.linePrefixTemplate === undefined
+        ? undefined
+        : validateString('linePrefixTemplate', options.linePrefixTemplate, 'a string'),
+  };
+}
+
+function rendezvousFields(
+  rdzv: Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'>,
+): Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'> {
+  const { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId } = rdzv;
+  return { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId };
+}
+
 export interface ResolveBehaviour {
   /** Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines). @default true */
   probe?: boolean;
@@ -183,10 +205,8 @@ export async function resolveOptions(
   const { python, nprocPerNode, torchVersion } = await probeRanks(options.nprocPerNode, form, probe);
 
   const output = resolveOutput(options as unknown as Record<string, unknown>, nprocPerNode, cwd, rdzv.runId);
-  const warnings = [...output.warnings];
-  if (nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined)
-    warnings.push(OMP_WARNING);
-  warnings.push(...rdzv.warnings);
+  const omp = nprocPerNode > 1 && env.OMP_NUM_THREADS === undefined && process.env.OMP_NUM_THREADS === undefined;
+  const warnings = [...output.warnings, ...(omp ? [OMP_WARNING] : []), ...rdzv.warnings];
   const { socketIfname, rdzvIsHost } = await probeNetwork(nodes, rdzv, backend, env, warnings);
 
   const resolved: ResolvedOptions = {
@@ -211,10 +231,7 @@ export async function resolveOptions(
     cwd,
     env,
     signal: form.signal,
-    rdzvTimeoutMs: rdzv.rdzvTimeoutMs,
-    rdzvBackend: rdzv.rdzvBackend,
-    rdzvEndpoint: rdzv.rdzvEndpoint,
-    rdzvId: rdzv.rdzvId,
+    ...rendezvousFields(rdzv),
     handleSignals: form.handleSignals,
     console: form.console,
     socketIfname,
@@ -226,14 +243,8 @@ export async function resolveOptions(
     insight: form.insight,
     record: form.record,
     recordMaxLogBytes: form.recordMaxLogBytes,
-    role: options.role === undefined ? 'default' : validateString('role', options.role, 'a non-empty string'),
-    rdzvConf: resolveEnv(options.rdzvConf),
-    virtualLocalRank: validateBoolean('virtualLocalRank', options.virtualLocalRank, false),
+    ...torchrunExtras(options),
     interactive: resolveInteractive(options.interactive, { backend, nprocPerNode, ...output }, probe),
-    linePrefixTemplate:
-      options.linePrefixTemplate === undefined
-        ? undefined
-        : validateString('linePrefixTemplate', options.linePrefixTemplate, 'a string'),
     closeFds: inheritedFds(),
     resume: form.resume,
   };

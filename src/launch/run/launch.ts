@@ -51,6 +51,20 @@ export { EXIT_HANG } from '../../cli/exit.js';
 
 type Emitter = EventEmitter<LaunchEvents>;
 
+/** Runs the group under its monitor; the ranks' results carry the monitor's peaks. */
+async function runMonitored(group: RankGroup, monitor: AttemptMonitor, watchdog: Watchdog): Promise<GroupOutcome> {
+  const outcome = await group.run().finally(() => {
+    watchdog.forget();
+    monitor.dispose();
+  });
+  outcome.ranks = monitor.withPeaks(outcome.ranks);
+  return outcome;
+}
+
+function succeeded(ranks: LaunchResult['ranks'], attempt: number, portRetries: number): LaunchResult {
+  return { exitCode: 0, signal: null, ranks, attempts: attempt + 1, portRetries, rootCause: undefined, durationMs: 0 };
+}
+
 class Launch {
   readonly events: Emitter = new EventEmitter<LaunchEvents>();
   private group: RankGroup | undefined;
@@ -201,14 +215,7 @@ class Launch {
       const port = resolved.masterPort ?? (await findFreeNetworkPort());
       const plan = planAttempt(resolved, attempt, port, entryFile);
       if (resolved.insight.stackDumps) writeBootstrap(resolved.runDir);
-      // Static rendezvous: on the first attempt no node starts a rank until every node joined (node 0 counts them).
-      const isStopping = () => this.stopSignal !== null;
-      if (resolved.maxNodes > 1 && attempt === 0 && portRetries === 0) {
-        if (resolved.nodeRank === 0)
-          await hostBarrier(resolved.masterAddr, port, resolved.maxNodes, resolved.rdzvTimeoutMs, isStopping);
-        else await joinBarrier(resolved.masterAddr, port, resolved.nodeRank, resolved.rdzvTimeoutMs, isStopping);
-      } else if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
-        await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, isStopping);
+      await this.meetNodes(resolved, port, attempt === 0 && portRetries === 0);
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
         ...this.groupIo,
@@ -217,28 +224,14 @@ class Launch {
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
       this.monitor = monitor;
-      const outcome = await group.run().finally(() => {
-        watchdog.forget();
-        monitor.dispose();
-      });
-      outcome.ranks = monitor.withPeaks(outcome.ranks);
+      const outcome = await runMonitored(group, monitor, watchdog);
       this.group = undefined;
       this.monitor = undefined;
       // --on-hang stop: the hang is the root cause (whatever the stopped ranks' exits say).
       if (monitor.hang) return this.failed(resolved, monitor.hang, outcome.ranks, attempt, portRetries);
       // A stop that came after a failure keeps the failure's root cause (and ends the restarts).
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
-      if (!outcome.failed) {
-        return {
-          exitCode: 0,
-          signal: null,
-          ranks: outcome.ranks,
-          attempts: attempt + 1,
-          portRetries,
-          rootCause: undefined,
-          durationMs: 0,
-        };
-      }
+      if (!outcome.failed) return succeeded(outcome.ranks, attempt, portRetries);
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
       keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile);
       const rootCause = await explainedRootCause(resolved, group, outcome.failed, outcome, port, monitor.sampler);
@@ -252,32 +245,60 @@ class Launch {
         this.rankZeroLostPort(plan, group, outcome, rootCause, port)
       ) {
         portRetries++;
-        // Fresh error files for the same attempt; the run folder (and its owner record) stays.
-        await rm(path.join(resolved.runDir, `attempt_${attempt}`), { recursive: true, force: true });
-        this.events.emit('restarting', {
-          attempt,
-          reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port`,
-        });
+        await this.retryPort(resolved, attempt, port);
         continue;
       }
       if (!stopped && attempt < resolved.maxRestarts) {
         attempt++;
-        // Trainer mode: one decision per attempt, taken here; every rank of the attempt runs the same entry file.
-        const resume = await this.resumePoint(resolved, watchdog);
-        if (resume) {
-          entryFile = resume.entryFile;
-          this.resumes.push({ attempt, resumeFrom: resume.lastPt, epoch: resume.epoch });
-        }
-        this.events.emit('restarting', {
-          attempt,
-          reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
-          ...(resume && { resumeFrom: resume.lastPt }),
-          ...(resume?.epoch !== undefined && { epoch: resume.epoch }),
-        });
+        entryFile = await this.restart(resolved, watchdog, attempt, rootCause, entryFile);
         continue;
       }
       return this.failed(resolved, rootCause, outcome.ranks, attempt, portRetries);
     }
+  }
+
+  /**
+   * Static rendezvous: on the first try of the first attempt no node starts a rank until every node joined (node 0
+   * counts them); later, the other nodes wait for node 0's master port.
+   */
+  private async meetNodes(resolved: ResolvedOptions, port: number, first: boolean): Promise<void> {
+    const isStopping = () => this.stopSignal !== null;
+    if (resolved.maxNodes > 1 && first) {
+      if (resolved.nodeRank === 0)
+        await hostBarrier(resolved.masterAddr, port, resolved.maxNodes, resolved.rdzvTimeoutMs, isStopping);
+      else await joinBarrier(resolved.masterAddr, port, resolved.nodeRank, resolved.rdzvTimeoutMs, isStopping);
+    } else if (resolved.maxNodes > 1 && resolved.nodeRank > 0)
+      await waitForMaster(resolved.masterAddr, port, resolved.rdzvTimeoutMs, isStopping);
+  }
+
+  /** The port race lost: the same attempt again on a fresh port (not a restart). */
+  private async retryPort(resolved: ResolvedOptions, attempt: number, port: number): Promise<void> {
+    // Fresh error files for the same attempt; the run folder (and its owner record) stays.
+    await rm(path.join(resolved.runDir, `attempt_${attempt}`), { recursive: true, force: true });
+    this.events.emit('restarting', {
+      attempt,
+      reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port`,
+    });
+  }
+
+  /** A restart after `rootCause`: announced, from the last checkpoint when there is one; returns the entry file. */
+  private async restart(
+    resolved: ResolvedOptions,
+    watchdog: Watchdog,
+    attempt: number,
+    rootCause: RootCause,
+    entryFile: string | undefined,
+  ): Promise<string | undefined> {
+    // Trainer mode: one decision per attempt, taken here; every rank of the attempt runs the same entry file.
+    const resume = await this.resumePoint(resolved, watchdog);
+    if (resume) this.resumes.push({ attempt, resumeFrom: resume.lastPt, epoch: resume.epoch });
+    this.events.emit('restarting', {
+      attempt,
+      reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
+      ...(resume && { resumeFrom: resume.lastPt }),
+      ...(resume?.epoch !== undefined && { epoch: resume.epoch }),
+    });
+    return resume ? resume.entryFile : entryFile;
   }
 
   /**
@@ -342,23 +363,10 @@ class Launch {
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
     const monitor = new AttemptMonitor(resolved, this.events, 0, group);
-    const outcome = await group.run().finally(() => {
-      watchdog.forget();
-      monitor.dispose();
-    });
-    outcome.ranks = monitor.withPeaks(outcome.ranks);
+    const outcome = await runMonitored(group, monitor, watchdog);
     this.group = undefined;
     if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
-    if (!outcome.failed)
-      return {
-        exitCode: 0,
-        signal: null,
-        ranks: outcome.ranks,
-        attempts: 1,
-        portRetries: 0,
-        rootCause: undefined,
-        durationMs: 0,
-      };
+    if (!outcome.failed) return succeeded(outcome.ranks, 0, 0);
     const agentTail = group.agentStderr();
     const parsed =
       parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) =>

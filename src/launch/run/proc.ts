@@ -9,16 +9,28 @@ export interface ProcStat {
   start: number;
 }
 
-/** The stat of a process; undefined when it is gone or there is no /proc. */
-export function readStat(pid: number): ProcStat | undefined {
-  let stat: string;
+/** `/proc/<pid>/<name>` as text; undefined when the process is gone or there is no /proc. */
+export function readProcFile(pid: number, name: string): string | undefined {
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
     return undefined;
   }
-  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * The fields of a `/proc/<pid>/stat` text from field 3 (the state) on, so that field N is at index N - 3. The command
+ * name (field 2) may hold spaces and parentheses: the fields are split after the last ')'.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The stat of a process; undefined when it is gone or there is no /proc. */
+export function readStat(pid: number): ProcStat | undefined {
+  const stat = readProcFile(pid, 'stat');
+  if (stat === undefined) return undefined;
+  const fields = statFields(stat);
   return { pid, state: fields[0] ?? '', pgrp: Number(fields[2]), start: Number(fields[19]) };
 }
 

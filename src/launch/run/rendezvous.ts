@@ -16,6 +16,31 @@ function tryConnect(host: string, port: number, timeoutMs: number): Promise<bool
 
 const POLL_MS = 100;
 
+/** `host:port`, an IPv6 host in brackets. */
+function hostPort(host: string, port: number): string {
+  return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Calls `attempt` (given the time left) POLL_MS apart until it answers true (→ true), `stopped()` turns true
+ * (→ false) or `timeoutMs` has passed (→ undefined).
+ */
+async function retryUntil(
+  timeoutMs: number,
+  stopped: () => boolean,
+  attempt: (leftMs: number, deadline: number) => Promise<boolean>,
+): Promise<boolean | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (stopped()) return false;
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    if (await attempt(left, deadline)) return true;
+    // A ref'd timer: this wait is the launch's work, and must keep the process alive.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+  }
+}
+
 /**
  * Waits until node 0's rank 0 hosts its store at `host:port`, so that a node started before node 0 neither burns
  * torch's 30-minute connect timeout nor fails at once: it fails after `timeoutMs` naming the address instead.
@@ -27,16 +52,9 @@ export async function waitForMaster(
   timeoutMs: number,
   stopped: () => boolean,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (stopped()) return false;
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    if (await tryConnect(host, port, Math.min(1000, left))) return true;
-    // A ref'd timer: this wait is the launch's work, and must keep the process alive.
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
-  }
-  const address = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const reached = await retryUntil(timeoutMs, stopped, (left) => tryConnect(host, port, Math.min(1000, left)));
+  if (reached !== undefined) return reached;
+  const address = hostPort(host, port);
   throw new RendezvousTimeoutError(
     `Could not reach the master at ${address} within ${Math.round(timeoutMs / 1000)} s: rank 0 on node 0 hosts the store there. Start node 0 (ddprun --node-rank 0 with the same --master-addr and --master-port), check that this node can reach that address, or raise --rdzv-timeout.`,
     address,
@@ -124,41 +142,40 @@ export async function joinBarrier(
   timeoutMs: number,
   stopped: () => boolean,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
   let reached = false;
-  for (;;) {
-    if (stopped()) return false;
-    if (Date.now() >= deadline) break;
-    const answer = await new Promise<'go' | 'retry'>((resolve) => {
-      const socket = net.connect({ host, port });
-      let text = '';
-      const poll = setInterval(() => {
-        if (stopped() || Date.now() >= deadline) {
+  const joined = await retryUntil(
+    timeoutMs,
+    stopped,
+    (_left, deadline) =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect({ host, port });
+        let text = '';
+        const poll = setInterval(() => {
+          if (stopped() || Date.now() >= deadline) {
+            socket.destroy();
+            resolve(false);
+          }
+        }, POLL_MS);
+        const done = (go: boolean) => {
+          clearInterval(poll);
           socket.destroy();
-          resolve('retry');
-        }
-      }, POLL_MS);
-      const done = (result: 'go' | 'retry') => {
-        clearInterval(poll);
-        socket.destroy();
-        resolve(result);
-      };
-      socket.setEncoding('utf8');
-      socket.once('connect', () => {
-        reached = true;
-        socket.write(`${JOIN} ${nodeRank}\n`);
-      });
-      socket.on('data', (chunk: string) => {
-        text += chunk;
-        if (text.includes(`${GO}\n`)) done('go');
-      });
-      socket.once('error', () => done('retry'));
-      socket.once('close', () => done(text.includes(`${GO}\n`) ? 'go' : 'retry'));
-    });
-    if (answer === 'go') return true;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-  const address = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+          resolve(go);
+        };
+        socket.setEncoding('utf8');
+        socket.once('connect', () => {
+          reached = true;
+          socket.write(`${JOIN} ${nodeRank}\n`);
+        });
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes(`${GO}\n`)) done(true);
+        });
+        socket.once('error', () => done(false));
+        socket.once('close', () => done(text.includes(`${GO}\n`)));
+      }),
+  );
+  if (joined !== undefined) return joined;
+  const address = hostPort(host, port);
   const seconds = Math.round(timeoutMs / 1000);
   throw new RendezvousTimeoutError(
     reached

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
+import type { WriteStream } from 'node:fs';
 import type { LogFiles } from './log-files.js';
 import type { OwnedGroup } from './terminate.js';
 import { Tail } from './logs.js';
@@ -29,11 +28,11 @@ export interface RankProcess {
 
 /**
  * Starts a rank in its own process group (`detached`: the group takes its children along when signalled), with its
- * output on pipes (`interactive`: on ddprun's own stdin, stdout and stderr). Everything that can fail (its folders,
- * its log files) is prepared before the rank exists.
+ * output on pipes (`interactive`: on ddprun's own stdin, stdout and stderr). Everything that can fail is prepared
+ * before the rank exists: its folders, by the attempt's prepareRankFolders() (all of them before the first rank
+ * starts), and its log files here.
  */
 export function spawnRank(rank: RankPlan, logFiles: LogFiles, tailLines: number, interactive = false): RankProcess {
-  mkdirSync(path.dirname(rank.errorFile), { recursive: true, mode: 0o700 });
   const logs = {
     stdout: rank.stdoutLog ? logFiles.open(rank.stdoutLog) : undefined,
     stderr: rank.stderrLog ? logFiles.open(rank.stderrLog) : undefined,

@@ -1,9 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { expect } from 'vitest';
+import { afterEach, beforeAll, expect } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
-import type { TwoNodeNetwork } from '../helpers/netns.js';
+import {
+  createTwoNodeNetwork,
+  sweepStaleNamespaces,
+  type TwoNodeNetwork,
+  type TwoNodeNetworkOptions,
+} from './netns.js';
 
 /** A command running inside one node's namespace, with its output collected. */
 export interface NodeProcess {
@@ -78,15 +83,6 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Polls `test` every 50 ms until it is true; rejects after `ms` naming `what`. */
-export async function waitUntil(test: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** `rank:sum` of every `allreduce rank=R … sum=S` line (any prefix), sorted. */
 export function sums(output: string): string[] {
   return [...output.matchAll(/allreduce rank=(\d+) .*? sum=(\d+) /g)].map((m) => `${m[1]}:${m[2]}`).sort();
@@ -99,4 +95,35 @@ export async function tearDownNetwork(net: TwoNodeNetwork | undefined, procs: re
   await within(Promise.all(procs.map((p) => p.exit)), 10_000, 'every node process exiting after destroy()');
   if (net)
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.nodes[0].ns.slice(0, -2));
+}
+
+/**
+ * The two-node tests' set-up, called inside their `describe`: before the tests, the CLI is built and the namespaces
+ * a crashed run left are swept; after each test, its network is destroyed and every node process in `procs` must
+ * have been reaped (`tearDownNetwork`).
+ */
+export function useTwoNodeNetworks(): {
+  /** A new two-node network for this test. */
+  createNetwork: (options?: TwoNodeNetworkOptions) => Promise<TwoNodeNetwork>;
+  /** The node processes this test started. */
+  procs: NodeProcess[];
+} {
+  let net: TwoNodeNetwork | undefined;
+  const procs: NodeProcess[] = [];
+  beforeAll(async () => {
+    ensureCli();
+    await sweepStaleNamespaces();
+  });
+  afterEach(async () => {
+    try {
+      await tearDownNetwork(net, procs);
+    } finally {
+      net = undefined;
+      procs.splice(0);
+    }
+  });
+  return {
+    createNetwork: async (options) => (net = await createTwoNodeNetwork(options)),
+    procs,
+  };
 }

@@ -1,12 +1,12 @@
-// 9. The resource sampler's own cost: 8 ranks × 4 children each (40 processes, fixed), sampled from /proc as a
+// 10. The resource sampler's own cost: 8 ranks × 4 children each (40 processes, fixed), sampled from /proc as a
 // running launch samples them, CPU time of the sampling process measured with process.cpuUsage().
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './stats.mjs';
 
 export const meta = {
-  id: 9,
-  title: 'Resource sampling cost: 8 ranks × 4 children, one sample a second',
+  id: 10,
+  title: 'Resource sampling cost: 8 ranks × 4 children, one sample a second (launcher CPU)',
   goal: '≤ 0.5 % of one core',
 };
 
