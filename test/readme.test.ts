@@ -120,6 +120,15 @@ describe('README', () => {
     expect([...inReadme].sort()).toEqual([...inSource].sort());
   });
 
+  it('is right that the base code ERR_DDPRUN is never thrown: no `new DdprunError(`, no subclass without its own code', () => {
+    for (const file of sourceFiles(path.join(ROOT, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/new DdprunError\(/);
+      for (const m of text.matchAll(/^export class (\w+) extends DdprunError \{\n([\s\S]*?)^\}/gm))
+        expect(m[2], `${m[1]} in ${file}`).toMatch(/override readonly code/);
+    }
+  });
+
   it('has an error-table row, with its code, for every error class a program can import', () => {
     const rows = tableRows(section('Errors')).map(([code, name]) => `${ticked(code!)[0]} ${ticked(name!)[0]}`);
     const exported = Object.entries({ ...root, ...ultralytics, ...slurm }).filter(
