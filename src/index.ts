@@ -1,6 +1,15 @@
 // The root entry: launching and supervising ranks. The Ultralytics port is `ddprun/ultralytics`, the Slurm
 // helpers `ddprun/slurm`.
-export { DdprunError, UsageError, PythonNotFoundError, UnsafePathError, RendezvousTimeoutError } from './errors.js';
+export {
+  DdprunError,
+  UsageError,
+  PythonNotFoundError,
+  UnsafePathError,
+  RendezvousTimeoutError,
+  TorchProbeError,
+  NoFreePortError,
+  FileSystemError,
+} from './errors.js';
 export { launch, launchResolved } from './launch/run/launch.js';
 export { resolveOptions } from './launch/resolve/options.js';
 export { planAttempt } from './launch/plan/plan.js';

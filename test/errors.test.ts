@@ -11,7 +11,10 @@ import { probeTorch, parseTorchVersion } from '../src/python/find-python.js';
 import { expandSlurmNodelist } from '../src/slurm/index.js';
 import { shellQuote } from '../src/slurm/shell-quote.js';
 import { pyFloat } from '../src/ultralytics/index.js';
-import { ROOT } from './cli/helpers.js';
+import { getUserConfigDir } from '../src/ultralytics/config-dir.js';
+import { prepareRankFolders, RankFolderError } from '../src/launch/run/rank-folders.js';
+import type { RankPlan } from '../src/launch/types.js';
+import { ensureBuilt, ROOT, runCli, useSandboxes, WORKER } from './cli/helpers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -48,6 +51,7 @@ function everyErrorClass(): [string, DdprunError][] {
 }
 
 describe('errors', () => {
+  const box = useSandboxes();
   it('are all DdprunErrors with a stable, distinct ERR_DDPRUN_ code named after their class', () => {
     const all = everyErrorClass();
     expect(all.map(([name]) => name).sort()).toEqual([
@@ -128,6 +132,55 @@ describe('errors', () => {
     expect(() => parseTorchVersion('nightly')).toThrow(
       new UsageError('Cannot parse the torch version "nightly"', 'torchVersion'),
     );
+  });
+
+  it('a rank folder that cannot be created is a FileSystemError (ERR_DDPRUN_FS), not the bare base code', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'attempt_0'), 'a file where the rank folders go');
+    const rank = { rank: 0, errorFile: path.join(dir, 'attempt_0', '0', 'error.json') } as unknown as RankPlan;
+    const error = thrown(() => prepareRankFolders([rank])) as RankFolderError;
+    expect(error).toBeInstanceOf(RankFolderError);
+    expect(error).toBeInstanceOf(FileSystemError);
+    expect(error).toMatchObject({
+      name: 'RankFolderError',
+      code: 'ERR_DDPRUN_FS',
+      path: path.join(dir, 'attempt_0', '0'),
+      systemCode: 'ENOTDIR',
+    });
+  });
+
+  it('no writable user config directory is a FileSystemError (ERR_DDPRUN_FS) naming the preferred one', () => {
+    const dir = tempDir();
+    const blocker = path.join(dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const sub = `ddprun-errors-${process.pid}`;
+    const others = [path.join('/tmp', sub), path.join(process.cwd(), sub)];
+    for (const file of others) writeFileSync(file, ''); // the /tmp and <cwd> fallbacks blocked too
+    try {
+      const error = thrown(() => getUserConfigDir(sub, { XDG_CONFIG_HOME: blocker }));
+      expect(error).toBeInstanceOf(FileSystemError);
+      expect(error).toMatchObject({ code: 'ERR_DDPRUN_FS', path: path.join(blocker, sub) });
+    } finally {
+      for (const file of others) rmSync(file, { force: true });
+    }
+  });
+
+  it('ddprun --detach with a run store it cannot write fails with ERR_DDPRUN_FS, exit 1, nothing started', async () => {
+    ensureBuilt();
+    const s = box();
+    const store = path.join(s.dir, 'store-is-a-file');
+    writeFileSync(store, '');
+    const run = await runCli(['--json', '-d', '--nproc-per-node', '1', WORKER], {
+      env: { ...s.env, DDPRUN_STATE_DIR: store },
+    });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({
+      event: 'error',
+      name: 'FileSystemError',
+      code: 'ERR_DDPRUN_FS',
+      exitCode: 1,
+    });
+    expect(readFileSync(store, 'utf8')).toBe('');
   });
 
   it('argument errors of public helpers are UsageErrors, not TypeErrors', () => {

@@ -57,6 +57,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
   ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
   ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
+  ddprun ui [--port N] [--host ADDR] [--open]           the dashboard of every recorded run, in a browser
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
   ddprun help [command]                                 this help, or a command's (also -h, --help)
 

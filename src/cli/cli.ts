@@ -73,17 +73,19 @@ async function launchCommand(
     ({ options: launchOptions, slurm } = applySlurmDefaults(command.options, io.env, {
       autoNproc: !('command' in command.options.entry),
     }));
-    const { perRunLogDir, refuseFileTimer } = await import('./torchrun-compat.js');
+    const { refuseFileTimer } = await import('./torchrun-compat.js');
     refuseFileTimer(io.env, launchOptions);
-    // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
-    if (launchOptions.logDir !== undefined)
-      launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
   } else {
     // The trainer's ranks per node come from its device= argument, not from Slurm.
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
     slurm = applied.slurm;
     const { trainerLaunchOptions } = await import('./trainer-mode.js');
     launchOptions = await trainerLaunchOptions(applied.options, command.trainer);
+  }
+  // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
+  if (launchOptions.logDir !== undefined) {
+    const { perRunLogDir } = await import('./torchrun-compat.js');
+    launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
   }
   if (command.detach) return await detach(launchOptions, command.output, io, argv);
   const { runLaunch } = await import('./run-launch.js');

@@ -32,10 +32,10 @@ export function processExitCode(code: number | null, signal: NodeJS.Signals | nu
   return signal ? signalExitCode(signal) : EXIT_ERROR;
 }
 
-/** A failed launch's exit code: the failing rank's code, or 128+N when signal N killed it; never 0. */
 /** The exit code of a job stopped for a hang (`--on-hang stop`): `timeout`'s. */
 export const EXIT_HANG = 124;
 
+/** A failed launch's exit code: the failing rank's code, 128+N when signal N killed it, 124 for a hang; never 0. */
 export function exitCodeOfRootCause(cause: RootCause): number {
   if (cause.explanation?.kind === 'hang') return EXIT_HANG;
   if (cause.signal) return signalExitCode(cause.signal);

@@ -60,7 +60,12 @@ export const OPTION_TABLE = {
     },
   },
   runId: { flag: { spec: '--run-id <id>', help: 'TORCHELASTIC_RUN_ID (default: none)' } },
-  logDir: { flag: { spec: '--log-dir <dir>', help: 'per-rank logs in DIR/attempt_<k>/<rank>/stdout.log|stderr.log' } },
+  logDir: {
+    flag: {
+      spec: '--log-dir <dir>',
+      help: 'per-rank logs in DIR/<run id>_<random>/attempt_<k>/<rank>/stdout.log|stderr.log (a new folder per run)',
+    },
+  },
   redirects: {
     flag: {
       spec: '--redirects <spec>',
@@ -113,7 +118,10 @@ export const OPTION_TABLE = {
     },
   },
   rdzvBackend: {
-    flag: { spec: '--rdzv-backend <name>', help: 'torchrun backend: rendezvous backend: static or c10d' },
+    flag: {
+      spec: '--rdzv-backend <name>',
+      help: 'torchrun backend: rendezvous backend: static, c10d, etcd or etcd-v2',
+    },
   },
   rdzvEndpoint: { flag: { spec: '--rdzv-endpoint <host:port>', help: 'torchrun backend: rendezvous endpoint' } },
   rdzvId: { flag: { spec: '--rdzv-id <id>', help: 'torchrun backend: rendezvous id (default: the run id)' } },

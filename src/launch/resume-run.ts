@@ -1,4 +1,6 @@
 import { statSync } from 'node:fs';
+import path from 'node:path';
+import { perRunLogDir } from '../cli/torchrun-compat.js';
 import { UsageError, describeValue } from '../errors.js';
 import { parseDevice } from '../devices.js';
 import { PyFloat, pyFloat } from '../python/literal.js';
@@ -46,6 +48,18 @@ function stdSpecOf(value: unknown): StdSpec | undefined {
   if (!Array.isArray(value) || value.length === 0) return undefined;
   const sels = value as StdSelection[];
   return sels.every((s) => s === sels[0]) ? sels[0] : Object.fromEntries(sels.map((s, i) => [i, s]));
+}
+
+const RDZV_KEYS = ['rdzvBackend', 'rdzvId', 'rdzvEndpoint'] as const;
+
+/**
+ * A resumed run's log folder is a new one (the recorded one holds the old run's files, and rank logs go only into new
+ * files): beside it when it is a CLI run's own `<dir>/<run id>_<random>`, else inside it.
+ */
+function resumedLogDir(logDir: unknown, run: RunInfo, runId: string): string | undefined {
+  if (typeof logDir !== 'string') return undefined;
+  const perRun = run.source === 'cli' && /_[0-9a-f]{8}$/.test(path.basename(logDir));
+  return perRunLogDir(perRun ? path.dirname(logDir) : logDir, runId);
 }
 
 type Recorded = Record<string, unknown> & { entry?: { trainer?: DdpTrainer } };
@@ -122,8 +136,6 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
     cwd: run.cwd,
     env: { ...((recorded.env as Record<string, string> | undefined) ?? {}) },
     rdzvTimeoutMs: Number(recorded.rdzvTimeoutMs),
-    rdzvBackend: recorded.rdzvBackend as string,
-    rdzvId: recorded.rdzvId as string,
     recordMaxLogBytes: Number(recorded.recordMaxLogBytes),
     resume: recorded.resume !== false,
   };
@@ -131,9 +143,10 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
     if (value !== undefined && value !== null) launchOptions[key] = value as LaunchOptions[K];
   };
   copy('python', recorded.python);
-  copy('logDir', recorded.logDir);
+  copy('logDir', resumedLogDir(recorded.logDir, run, launchOptions.runId!));
   copy('configDir', recorded.configDir);
-  copy('rdzvEndpoint', recorded.rdzvEndpoint);
+  // The rendezvous options are the torchrun backend's (given to the native one, they only draw a warning).
+  if (recorded.backend === 'torchrun') for (const key of RDZV_KEYS) copy(key, recorded[key]);
   if (recorded.masterPortFixed === true) copy('masterPort', recorded.masterPort);
   copy('redirects', stdSpecOf(recorded.redirects));
   copy('tee', stdSpecOf(recorded.tee));

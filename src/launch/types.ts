@@ -25,7 +25,7 @@ export interface LaunchOptions {
   nodeRank?: number;
   /** Address where rank 0 hosts the c10d TCPStore. @default '127.0.0.1' */
   masterAddr?: string;
-  /** Port of that store. @default a free port (single node); required with several nodes */
+  /** Port of that store. @default a free port (single node); 29500 with several nodes */
   masterPort?: number;
   /** Restarts of the whole group after a failure. @default 0 */
   maxRestarts?: number;

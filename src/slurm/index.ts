@@ -7,4 +7,4 @@ export { renderSbatchScript } from './sbatch.js';
 export type { SbatchOptions } from './sbatch.js';
 export { submitSbatch, waitForJob } from './job.js';
 export type { SubmitOptions, WaitOptions, JobEnd } from './job.js';
-export { SlurmEnvError, SlurmCommandError, SlurmWaitTimeoutError } from './errors.js';
+export { SlurmEnvError, SlurmCommandError, SlurmWaitTimeoutError, SlurmNodelistError } from './errors.js';

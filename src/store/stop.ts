@@ -17,6 +17,7 @@ export class RunNotRunningError extends UsageError {
 
 /** The run was signalled but had not ended when the wait ran out. */
 export class StopTimeoutError extends DdprunError {
+  override readonly code = 'ERR_DDPRUN_STOP_TIMEOUT';
   readonly runId: string;
   constructor(message: string, runId: string) {
     super(message);

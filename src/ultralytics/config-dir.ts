@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { launcherCwd } from '../launch/resolve/cwd.js';
-import { DdprunError } from '../errors.js';
+import { FileSystemError } from '../errors.js';
 
 function isWritableDir(dir: string): boolean {
   try {
@@ -62,8 +62,9 @@ export function getUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv 
       return alt;
     }
   }
-  throw new DdprunError(
+  throw new FileSystemError(
     `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(launcherCwd() ?? '.', subDir)}' could not be created or written. ` +
       'Set YOLO_CONFIG_DIR to a writable directory (or pass `configDir`).',
+    { path: preferred, action: 'create the user config directory' },
   );
 }

@@ -85,6 +85,26 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     expect(shown.stdout).toContain(`training  ${dir} (detect, 3/3 epochs)`);
   });
 
+  it('a run with --log-dir resumes into a new log folder beside its own, without a rendezvous warning', async () => {
+    const s = box();
+    const logDir = path.join(s.dir, 'logs');
+    const first = await runCli(['train', '--quiet', '--log-dir', logDir, ...trainArgs(s).slice(1)], {
+      env: envOf(s, { DDPRUN_STANDIN_DIE_AFTER_EPOCH: '1' }),
+      cwd: s.out,
+    });
+    expect(first.code, first.stderr).not.toBe(0);
+    const [old] = listRuns({ stateDir: s.state, all: true });
+    const resumed = await runCli(['resume', '--quiet', old!.id], { env: envOf(s), cwd: s.out });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).not.toContain('--rdzv');
+    const folders = readdirSync(logDir);
+    expect(folders).toHaveLength(2);
+    for (const folder of folders) {
+      expect(folder).toMatch(/^none_[0-9a-f]{8}$/);
+      expect(readdirSync(path.join(logDir, folder, 'attempt_0')).sort()).toEqual(['0', '1']);
+    }
+  });
+
   it('refuses, with exit 2 and nothing started, a completed run, a non-trainer run and a run without last.pt', async () => {
     const s = box();
     // A completed trainer run.

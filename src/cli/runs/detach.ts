@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { DdprunError } from '../../errors.js';
+import { FileSystemError } from '../../errors.js';
 import { launchResolved } from '../../launch/run/launch.js';
 import { resolveOptions } from '../../launch/resolve/options.js';
 import type { LaunchOptions } from '../../launch/types.js';
@@ -67,8 +67,9 @@ function launcherLog(state: string): { fd: number; file: string } {
     const file = path.join(runsDir(state), `.launcher-${process.pid}-${randomBytes(4).toString('hex')}.log`);
     return { fd: openSync(file, 'a', FILE_MODE), file };
   } catch (error) {
-    throw new DdprunError(
+    throw new FileSystemError(
       `Cannot detach: the run store ${state} cannot be written (${(error as Error).message}), and a detached run is only reachable through its record. Set DDPRUN_STATE_DIR to a writable folder.`,
+      { path: runsDir(state), action: 'open the detached launcher log', cause: error },
     );
   }
 }

@@ -1,16 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DdprunError } from '../../errors.js';
+import { FileSystemError } from '../../errors.js';
 import type { LogFiles } from './log-files.js';
 import type { RankPlan } from '../types.js';
 
-/** A rank's folder (log or error file) cannot be created: nothing of that attempt was started. */
-export class RankFolderError extends DdprunError {
-  readonly path: string;
+/** A rank's folder (log or error file) cannot be created: nothing of that attempt was started. A `FileSystemError` (`ERR_DDPRUN_FS`). */
+export class RankFolderError extends FileSystemError {
   constructor(message: string, file: string, cause: unknown) {
-    super(message, { cause });
-    this.name = 'RankFolderError';
-    this.path = file;
+    super(message, { path: file, action: 'create the rank folders', cause });
   }
 }
 
