@@ -37,7 +37,10 @@ function describeCandidate(python: string): Promise<string> {
   );
 }
 
-/** Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed ddprun. */
+/**
+ * Linux's parent-death signal through util-linux `setpriv --pdeathsig`: what keeps ranks from outliving a SIGKILLed
+ * ddprun.
+ */
 export function parentDeathGuard(): { available: boolean; detail: string } {
   if (process.platform !== 'linux')
     return {
@@ -177,7 +180,9 @@ export function doctorJson(list: readonly Check[], gpus: readonly Gpu[], failed:
   return JSON.stringify({ ok: !failed, checks: named, gpus, idleGpus: resolveCudaDevices(-1, [...gpus]) });
 }
 
-/** `ddprun doctor [--fix] [--json]`: prints the checks as a table (or JSON); 1 when something a launch needs is missing. */
+/**
+ * `ddprun doctor [--fix] [--json]`: prints the checks as a table (or JSON); 1 when something a launch needs is missing.
+ */
 export async function runDoctor(options: { fix: boolean; json?: boolean }, io: Io): Promise<number> {
   const c = colorsFor(options.json ? io.stderr : io.stdout, io.env);
   // With --json, stdout carries only the JSON: what --fix does is told on stderr.

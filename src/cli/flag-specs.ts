@@ -21,7 +21,10 @@ export interface OutputFlags {
   quiet: boolean;
   /** Serve the dashboard while the run lives. */
   ui?: boolean;
-  /** What the command line asked that ddprun does differently (torchrun flags it ignores, a backend it chose); --dry-run shows them. */
+  /**
+   * What the command line asked that ddprun does differently (torchrun flags it ignores, a backend it chose); --dry-run
+   * shows them.
+   */
   notes?: string[];
 }
 

@@ -55,7 +55,10 @@ export function parseRankList(flag: string, value: string): number[] {
 
 const STD: Record<string, StdSelection> = { '0': 'none', '1': 'stdout', '2': 'stderr', '3': 'all' };
 
-/** torchrun's `--redirects` / `--tee` syntax: `3` for every rank, or `0:1,1:2` per local rank (0 none, 1 stdout, 2 stderr, 3 both). */
+/**
+ * torchrun's `--redirects` / `--tee` syntax: `3` for every rank, or `0:1,1:2` per local rank (0 none, 1 stdout, 2
+ * stderr, 3 both).
+ */
 export function parseStdSpec(flag: string, value: string): StdSpec {
   const text = value.trim();
   const expected = '`0`–`3` (0 none, 1 stdout, 2 stderr, 3 both) or per local rank like `0:1,1:2`';

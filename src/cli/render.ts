@@ -36,7 +36,9 @@ export interface RenderOptions {
   env: NodeJS.ProcessEnv;
   /** Milliseconds between status-line renders (about 10 Hz). */
   statusIntervalMs?: number;
-  /** log-update's factory, loaded by `loadStatusLine` only when a status line will be drawn (it costs ~50 ms to import). */
+  /**
+   * log-update's factory, loaded by `loadStatusLine` only when a status line will be drawn (it costs ~50 ms to import).
+   */
   createStatus?: typeof createLogUpdate;
 }
 

@@ -73,7 +73,10 @@ class Parser {
     return this.scalar(ch);
   }
 
-  /** Deeper than Python's 200 nested brackets, eval fails and yolo keeps the text: so does this parser (no stack overflow). */
+  /**
+   * Deeper than Python's 200 nested brackets, eval fails and yolo keeps the text: so does this parser (no stack
+   * overflow).
+   */
   private nested(parse: () => PyLiteral): PyLiteral {
     if (++this.depth > MAX_NESTING) throw new Fail();
     try {
@@ -164,7 +167,10 @@ class Parser {
     return { type: 'float', value: negative ? -value : value };
   }
 
-  /** A str literal with its prefix (`r`, `u`, any case): `'…'`, `"…"`, or triple-quoted; bytes and f-strings are not literals we take. */
+  /**
+   * A str literal with its prefix (`r`, `u`, any case): `'…'`, `"…"`, or triple-quoted; bytes and f-strings are not
+   * literals we take.
+   */
   private string(): PyLiteral {
     const prefix = /^[rRuU]?/.exec(this.text.slice(this.pos))?.[0] ?? '';
     this.pos += prefix.length;

@@ -17,7 +17,10 @@ export type StdSpec = StdSelection | Readonly<Record<number, StdSelection>>;
 export interface LaunchOptions {
   /** What each rank runs. */
   entry: Entry;
-  /** Ranks on this node. `auto`: GPUs when CUDA is available, else CPUs (torchrun's rule). @default 1 (trainer mode: from `trainer.args.device`) */
+  /**
+   * Ranks on this node. `auto`: GPUs when CUDA is available, else CPUs (torchrun's rule). @default 1 (trainer mode:
+   * from `trainer.args.device`)
+   */
   nprocPerNode?: number | 'auto' | 'gpu' | 'cpu';
   /** Nodes in the job; `'MIN:MAX'` is accepted by the torchrun backend only. @default 1 */
   nnodes?: number | string;
@@ -65,17 +68,35 @@ export interface LaunchOptions {
   console?: boolean;
   /** Trainer mode: the config folder whose `DDP/` receives the entry file. @default getUserConfigDir() */
   configDir?: string;
-  /** How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off. @default 1000 */
+  /**
+   * How often each rank's process tree is sampled (CPU, RSS, GPU) for `resources` events; 0 turns sampling off.
+   * @default 1000
+   */
   resourceIntervalMs?: number;
-  /** Report a hang when for this long no rank printed a line and no rank's process tree used CPU; 0: never. @default 0 */
+  /**
+   * Report a hang when for this long no rank printed a line and no rank's process tree used CPU; 0: never. @default 0
+   */
   hangTimeoutMs?: number;
-  /** On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job. @default 'dump' */
+  /**
+   * On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job. @default
+   * 'dump'
+   */
   onHang?: 'dump' | 'stop';
-  /** Let ddprun dump every rank's Python stack on demand (`dumpStacks()`, `ddprun stacks`) and before a teardown's SIGKILL: a faulthandler bootstrap on PYTHONPATH (README, "When things go wrong"). @default true when hangTimeoutMs is set, else false */
+  /**
+   * Let ddprun dump every rank's Python stack on demand (`dumpStacks()`, `ddprun stacks`) and before a teardown's
+   * SIGKILL: a faulthandler bootstrap on PYTHONPATH (README, "When things go wrong"). @default true when hangTimeoutMs
+   * is set, else false
+   */
   stackDumps?: boolean;
-  /** Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`). @default true */
+  /**
+   * Record the run in the run store (`$DDPRUN_STATE_DIR`, else `$XDG_STATE_HOME/ddprun`, else `~/.local/state/ddprun`).
+   * @default true
+   */
   record?: boolean;
-  /** The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default 67108864 (64 MiB) */
+  /**
+   * The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default
+   * 67108864 (64 MiB)
+   */
   recordMaxLogBytes?: number;
   /** torchrun's `--role`: `ROLE_NAME` of every rank. @default 'default' */
   role?: string;
@@ -89,7 +110,10 @@ export interface LaunchOptions {
    * captured (no log files, no `line` events). Needs a terminal on stdin and the native backend. @default false
    */
   interactive?: boolean;
-  /** Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`, `${role_name}`). @default '[rank${rank}]:' */
+  /**
+   * Console line prefix, torchrun's `TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE` (`${rank}`, `${local_rank}`,
+   * `${role_name}`). @default '[rank${rank}]:'
+   */
   linePrefixTemplate?: string;
   /**
    * Trainer mode, native backend, one node: a restart after a failure resumes from the run folder's `weights/last.pt`
@@ -247,9 +271,14 @@ export interface RestartingEvent {
   attempt: number;
   /** Why: the failure that ended the previous attempt (or a port retry). */
   reason: string;
-  /** Trainer mode: the checkpoint the attempt resumes from (`<run folder>/weights/last.pt`); absent for a fresh start. */
+  /**
+   * Trainer mode: the checkpoint the attempt resumes from (`<run folder>/weights/last.pt`); absent for a fresh start.
+   */
   resumeFrom?: string;
-  /** With `resumeFrom`: the last epoch the run folder's results.csv recorded (1-based); training goes on from the next one. */
+  /**
+   * With `resumeFrom`: the last epoch the run folder's results.csv recorded (1-based); training goes on from the next
+   * one.
+   */
   epoch?: number;
 }
 
@@ -316,7 +345,10 @@ export interface LaunchEvents {
   resources: [{ attempt: number; ranks: RankResources[] }];
   /** No rank printed or used CPU for `idleMs` (see `hangTimeoutMs`): every rank's stacks; once per silence. */
   hang: [{ attempt: number; idleMs: number; action: 'dump' | 'stop'; ranks: RankStacks[] }];
-  /** Stacks dumped on request (`dumpStacks()`, `ddprun stacks`) or of ranks that outlived the grace period of a teardown. */
+  /**
+   * Stacks dumped on request (`dumpStacks()`, `ddprun stacks`) or of ranks that outlived the grace period of a
+   * teardown.
+   */
   stacks: [{ attempt: number; reason: 'request' | 'teardown'; ranks: RankStacks[] }];
   /** Trainer mode: the run folder is known. */
   training: [TrainingEvent];
@@ -411,14 +443,25 @@ export interface ResolvedInsight {
 
 /** A running launch: its result, its live events, and a way to stop it. */
 export interface LaunchHandle {
-  /** The run's id in the run store (`ddprun show <id>`, `getRun(id)`); undefined with `record: false` or when the store could not be written. */
+  /**
+   * The run's id in the run store (`ddprun show <id>`, `getRun(id)`); undefined with `record: false` or when the store
+   * could not be written.
+   */
   readonly runId: string | undefined;
-  /** Settles when every rank of the last attempt has exited and everything was cleaned up; never rejects for a worker failure (see `exitCode`), rejects only for bad options or an internal error. */
+  /**
+   * Settles when every rank of the last attempt has exited and everything was cleaned up; never rejects for a worker
+   * failure (see `exitCode`), rejects only for bad options or an internal error.
+   */
   readonly result: Promise<LaunchResult>;
   on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
-  /** Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default 'SIGTERM' */
+  /**
+   * Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default
+   * 'SIGTERM'
+   */
   stop(signal?: NodeJS.Signals): void;
-  /** Every live rank's Python stacks (all threads), also emitted as a `stacks` event; rejects when stack dumps are off. */
+  /**
+   * Every live rank's Python stacks (all threads), also emitted as a `stacks` event; rejects when stack dumps are off.
+   */
   dumpStacks(): Promise<RankStacks[]>;
 }

@@ -65,7 +65,9 @@ export function stripAnsi(text: string): string {
   return text.includes('\u001b') ? text.replace(ANSI, '') : text;
 }
 
-/** Reads one tqdm (default format) or Ultralytics bar from a line (ANSI colours allowed); undefined for any other line. */
+/**
+ * Reads one tqdm (default format) or Ultralytics bar from a line (ANSI colours allowed); undefined for any other line.
+ */
 export function parseBar(line: string): BarUpdate | undefined {
   const text = stripAnsi(line);
   const pct = text.indexOf('%');

@@ -5,7 +5,10 @@ const TASKS: readonly TrainingTask[] = ['detect', 'segment', 'pose', 'obb', 'cla
 
 /** How a task's epochs are compared and shown: Ultralytics' fitness, the metric that matters and the main loss. */
 interface TaskRule {
-  /** Ultralytics' `fitness`: 0.1 × mAP50 + 0.9 × mAP50-95 per kind of box/mask/keypoint, summed; classify: mean of top-1 and top-5. */
+  /**
+   * Ultralytics' `fitness`: 0.1 × mAP50 + 0.9 × mAP50-95 per kind of box/mask/keypoint, summed; classify: mean of top-1
+   * and top-5.
+   */
   fitness: readonly (readonly [string, number])[];
   keyMetric: string;
   loss: string;
@@ -35,7 +38,8 @@ const RULES: Readonly<Record<TrainingTask, TaskRule>> = {
 
 /**
  * The task of a run: `args.task` when it is one Ultralytics knows and the columns agree, else what the columns say
- * (`(M)` segment, `(P)` pose, `accuracy_top1` classify, else detect; obb has detect's columns, so only `task=obb` says it).
+ * (`(M)` segment, `(P)` pose, `accuracy_top1` classify, else detect; obb has detect's columns, so only `task=obb` says
+ * it).
  */
 export function taskOf(columns: readonly string[], argsTask?: unknown): TrainingTask {
   const has = (suffix: string) => columns.some((c) => c.endsWith(suffix));

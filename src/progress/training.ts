@@ -58,7 +58,9 @@ export class TrainingTracker {
     }
   }
 
-  /** The run folder named so far and the last epoch its results.csv holds (read now), or undefined before any folder. */
+  /**
+   * The run folder named so far and the last epoch its results.csv holds (read now), or undefined before any folder.
+   */
   checkpoint(): { saveDir: string; epoch: number | undefined } | undefined {
     if (!this.saveDir) return undefined;
     this.poll();

@@ -16,7 +16,9 @@ export interface DiscoveryEntry<T> {
 
 const MAX_ENTRIES = 32;
 
-/** `$XDG_CACHE_HOME/ddprun/python-discovery.json` (`~/.cache/ddprun/…`): per user, and kept across temp-dir clean-ups. */
+/**
+ * `$XDG_CACHE_HOME/ddprun/python-discovery.json` (`~/.cache/ddprun/…`): per user, and kept across temp-dir clean-ups.
+ */
 export function discoveryCacheFile(env: NodeJS.ProcessEnv = process.env): string {
   const base =
     env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');

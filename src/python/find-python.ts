@@ -141,7 +141,9 @@ export function versionAtLeast(version: readonly [number, number], major: number
   return version[0] > major || (version[0] === major && version[1] >= minor);
 }
 
-/** Imports torch in `python` and reports its version, CUDA devices and backends; cached per interpreter for the process. */
+/**
+ * Imports torch in `python` and reports its version, CUDA devices and backends; cached per interpreter for the process.
+ */
 export function probeTorch(python: string): Promise<TorchInfo> {
   let cached = torchCache.get(python);
   if (!cached) {

@@ -51,7 +51,10 @@ export async function submitSbatch(script: string, options: SubmitOptions = {}):
 }
 
 export interface WaitOptions {
-  /** Give up (SlurmWaitTimeoutError) after this long; the job keeps running. A pending job can wait forever, so bound it. */
+  /**
+   * Give up (SlurmWaitTimeoutError) after this long; the job keeps running. A pending job can wait forever, so bound
+   * it.
+   */
   timeoutMs: number;
   /** Time between two looks at the job. @default 1000 */
   pollMs?: number;

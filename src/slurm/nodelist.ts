@@ -15,7 +15,8 @@ interface BracketGroup {
  * Expands a Slurm host list (`node[01-03,07]`, `a[1-2],b3`, `r[1-2]n[01-02]`) into host names,
  * with the same names in the same order as `scontrol show hostnames`, so that every node of a job
  * agrees on the first host (the master address) without running Slurm's tools.
- * Throws a `SlurmNodelistError` (`ERR_DDPRUN_SLURM_NODELIST`) naming the list and the fault where scontrol would reject the list or
+ * Throws a `SlurmNodelistError` (`ERR_DDPRUN_SLURM_NODELIST`) naming the list and the fault where scontrol would reject
+ * the list or
  * silently produce a mangled name (unbalanced or nested brackets).
  */
 export function expandSlurmNodelist(list: string): string[] {

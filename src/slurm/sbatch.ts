@@ -8,7 +8,9 @@ export interface SbatchOptions {
   nodes: number;
   /** GPUs per node (`--gpus-per-node`). @default none requested */
   gpusPerNode?: number;
-  /** CPUs for the node's ddprun and all its ranks (`--cpus-per-task`, on sbatch and srun). @default Slurm's (often 1) */
+  /**
+   * CPUs for the node's ddprun and all its ranks (`--cpus-per-task`, on sbatch and srun). @default Slurm's (often 1)
+   */
   cpusPerNode?: number;
   /** Time limit in any format sbatch accepts (`--time`). @default the partition's */
   time?: string;
@@ -112,7 +114,9 @@ function checkSbatchArgs(sbatchArgs: unknown): void {
   }
 }
 
-/** `pathAppend`: written inside double quotes, so only plain absolute paths, without `:` or anything the shell expands. */
+/**
+ * `pathAppend`: written inside double quotes, so only plain absolute paths, without `:` or anything the shell expands.
+ */
 function checkPathAppend(pathAppend: unknown): void {
   if (
     !Array.isArray(pathAppend) ||

@@ -14,9 +14,15 @@ export { POLL_MS, type Push } from './sse.js';
 export interface DashboardOptions {
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number;
-  /** Address to bind. Anything but loopback exposes the runs to the network (the token still guards them). @default '127.0.0.1' */
+  /**
+   * Address to bind. Anything but loopback exposes the runs to the network (the token still guards them). @default
+   * '127.0.0.1'
+   */
   host?: string;
-  /** The run store's folder. @default the store's own default (DDPRUN_STATE_DIR, XDG_STATE_HOME/ddprun, ~/.local/state/ddprun) */
+  /**
+   * The run store's folder. @default the store's own default (DDPRUN_STATE_DIR, XDG_STATE_HOME/ddprun,
+   * ~/.local/state/ddprun)
+   */
   stateDir?: string;
   /** The access token; a random one by default. */
   token?: string;

@@ -10,7 +10,9 @@ export type Push = (event: string, data: unknown) => void;
 /** The open event streams, each with the function that ends it (the server ends them all on close). */
 export type Streams = Set<() => void>;
 
-/** Answers with a server-sent event stream and calls `tick` every POLL_MS (never two at once) until the client leaves. */
+/**
+ * Answers with a server-sent event stream and calls `tick` every POLL_MS (never two at once) until the client leaves.
+ */
 export function openStream(
   streams: Streams,
   req: http.IncomingMessage,

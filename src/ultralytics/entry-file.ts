@@ -17,7 +17,9 @@ export const UNOWNED_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789_';
 
-/** `_temp_<8 random chars><id>.py`, the name `tempfile.NamedTemporaryFile(prefix='_temp_', suffix=f'{id}.py')` gives. */
+/**
+ * `_temp_<8 random chars><id>.py`, the name `tempfile.NamedTemporaryFile(prefix='_temp_', suffix=f'{id}.py')` gives.
+ */
 export function entryFileName(id: number): string {
   let random = '';
   for (let i = 0; i < 8; i++) random += NAME_CHARS[randomInt(NAME_CHARS.length)];

@@ -41,7 +41,10 @@ function linesOf(text: string): string[] {
   return lines;
 }
 
-/** Follows every rank stream (into its tail segments past the store's cap): new bytes since the last look, cut into whole lines. */
+/**
+ * Follows every rank stream (into its tail segments past the store's cap): new bytes since the last look, cut into
+ * whole lines.
+ */
 class Follower {
   private readonly files = new RankLogFollower();
   private readonly streams = new Map<string, { decoder: StringDecoder; splitter: LineSplitter }>();

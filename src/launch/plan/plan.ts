@@ -7,7 +7,8 @@ import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../typ
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   const isSet = (name: string) => resolved.env[name] !== undefined || userEnv[name] !== undefined;
-  // torch < 2.2 reads NCCL_ASYNC_ERROR_HANDLING (torchrun 1.13 sets it); newer reads TORCH_NCCL_ASYNC_ERROR_HANDLING and
+  // torch < 2.2 reads NCCL_ASYNC_ERROR_HANDLING (torchrun 1.13 sets it); newer reads TORCH_NCCL_ASYNC_ERROR_HANDLING
+  // and
   // warns that the old name is deprecated when it is set. Unknown torch (a command entry): both.
   const version = resolved.torchVersion === undefined ? undefined : /^(\d+)\.(\d+)/.exec(resolved.torchVersion);
   const old = version ? Number(version[1]) < 2 || (Number(version[1]) === 2 && Number(version[2]) < 2) : undefined;

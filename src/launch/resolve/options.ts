@@ -186,7 +186,10 @@ function rendezvousFields(
 }
 
 export interface ResolveBehaviour {
-  /** Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines). @default true */
+  /**
+   * Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines).
+   * @default true
+   */
   probe?: boolean;
 }
 
@@ -248,7 +251,8 @@ export async function resolveOptions(
     closeFds: inheritedFds(),
     resume: form.resume,
   };
-  // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any effect.
+  // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any
+  // effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);
   return resolved;
 }

@@ -67,7 +67,8 @@ export function resolveOutput(options: Record<string, unknown>, nproc: number, c
     for (let localRank = 0; localRank < nproc; localRank++)
       creatableDir('logDir', path.join(logDir, 'attempt_0', String(localRank)));
   }
-  // --log-dir alone keeps both streams in files and on the console; a redirect without a log dir goes to a temp dir, as torchrun does.
+  // --log-dir alone keeps both streams in files and on the console; a redirect without a log dir goes to a temp dir, as
+  // torchrun does.
   if (logDir && !wantsFiles) tee = tee.map(() => 'all');
   const warnings: string[] = [];
   if (!logDir && wantsFiles) {

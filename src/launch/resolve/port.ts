@@ -2,7 +2,9 @@ import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { NoFreePortError } from '../../errors.js';
 
-/** Random ports come from here: below Linux's ephemeral range (32768–60999), which outgoing connections reuse at once. */
+/**
+ * Random ports come from here: below Linux's ephemeral range (32768–60999), which outgoing connections reuse at once.
+ */
 export const PORT_RANGE = { min: 10_000, max: 32_767 } as const;
 /** A port handed out is not handed out again by this process for this long (get-port does the same). */
 export const PORT_HOLD_MS = 5_000;
@@ -88,7 +90,10 @@ export async function findFreeNetworkPort(): Promise<number> {
   );
 }
 
-/** Whether `port` can be bound now on loopback and on the wildcard address (after a failure: is someone else holding it?). */
+/**
+ * Whether `port` can be bound now on loopback and on the wildcard address (after a failure: is someone else holding
+ * it?).
+ */
 export async function isPortFree(port: number): Promise<boolean> {
   return (await bindableEverywhere(port)) !== null;
 }

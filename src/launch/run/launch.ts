@@ -74,7 +74,9 @@ class Launch {
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
-  /** Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end. */
+  /**
+   * Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end.
+   */
   private readonly entryFiles: string[] = [];
   /** Trainer mode: the attempts that resumed from this run's last.pt. */
   private readonly resumes: ResumeRecord[] = [];
@@ -302,7 +304,8 @@ class Launch {
   }
 
   /**
-   * Trainer mode (native backend, one node, `resume` on): when the run folder rank 0 announced holds a `weights/last.pt`
+   * Trainer mode (native backend, one node, `resume` on): when the run folder rank 0 announced holds a
+   * `weights/last.pt`
    * this launch wrote, writes the next attempt's entry file with `resume='<that path>'` and removes the previous one.
    * Undefined: the restart starts as the first attempt did (no folder yet, no checkpoint of ours, or resume is off).
    */
@@ -415,7 +418,10 @@ class Launch {
     };
   }
 
-  /** `ddprun stacks <id>` asks a running launcher for its ranks' stacks with SIGUSR2; they land in the store as a `stacks` event. */
+  /**
+   * `ddprun stacks <id>` asks a running launcher for its ranks' stacks with SIGUSR2; they land in the store as a
+   * `stacks` event.
+   */
   private stacksOnSignal(): () => void {
     const handler = () => void this.monitor?.requestStacks().catch(() => undefined);
     process.on(STACKS_SIGNAL, handler);

@@ -4,7 +4,10 @@ import { FileSystemError } from '../../errors.js';
 import type { LogFiles } from './log-files.js';
 import type { RankPlan } from '../types.js';
 
-/** A rank's folder (log or error file) cannot be created: nothing of that attempt was started. A `FileSystemError` (`ERR_DDPRUN_FS`). */
+/**
+ * A rank's folder (log or error file) cannot be created: nothing of that attempt was started. A `FileSystemError`
+ * (`ERR_DDPRUN_FS`).
+ */
 export class RankFolderError extends FileSystemError {
   constructor(message: string, file: string, cause: unknown) {
     super(message, { path: file, action: 'create the rank folders', cause });
@@ -20,7 +23,10 @@ function describe(code: string | undefined, message: string): string {
   return message;
 }
 
-/** Creates every rank's error and log folders of an attempt before the first rank starts, so that one bad path starts nothing. */
+/**
+ * Creates every rank's error and log folders of an attempt before the first rank starts, so that one bad path starts
+ * nothing.
+ */
 export function prepareRankFolders(ranks: readonly RankPlan[], logFiles?: LogFiles): void {
   for (const rank of ranks) {
     const folders: [string, number | undefined, string][] = [[path.dirname(rank.errorFile), 0o700, 'error file']];

@@ -65,7 +65,9 @@ export class RankGroup {
   lastOutputAt = Date.now();
   /** Runs once the grace period of a stop is over, before the SIGKILL (stack dumps of the ranks still there). */
   beforeKill: (() => Promise<void>) | undefined;
-  /** Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
+  /**
+   * Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`.
+   */
   private readonly demuxedTails = new Map<string, Tail>();
   /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
   private readonly demuxedSinks = new Map<string, ChunkSink>();
@@ -95,7 +97,9 @@ export class RankGroup {
     return this.ranks.flatMap((r) => (r.group ? [r.group] : []));
   }
 
-  /** Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer. */
+  /**
+   * Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer.
+   */
   stop(signal: NodeJS.Signals): void {
     if (!this.life.can('stopping')) return;
     this.life.to('stopping');

@@ -4,11 +4,15 @@ import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import type { Entry, ResolvedOptions, StdSelection } from '../types.js';
 
 export interface TorchrunArgvOptions {
-  /** `[major, minor]` of the interpreter; the torch < 2.0 redirect fix is skipped below 3.11. @default unknown: the fix is applied (it is harmless) */
+  /**
+   * `[major, minor]` of the interpreter; the torch < 2.0 redirect fix is skipped below 3.11. @default unknown: the fix
+   * is applied (it is harmless)
+   */
   pythonVersion?: readonly [number, number];
   /**
    * c10d: whether this node hosts the rendezvous store (`--rdzv_conf is_host=…`), e.g. `isLocalAddress(endpoint host)`.
-   * torchrun otherwise decides from the host name, which fails where it resolves to 127.0.0.1. @default torchrun decides
+   * torchrun otherwise decides from the host name, which fails where it resolves to 127.0.0.1. @default torchrun
+   * decides
    */
   rdzvHost?: boolean;
 }
@@ -151,7 +155,10 @@ function endpointFlags(resolved: ResolvedOptions, endpointPort: number | undefin
   return ['--rdzv_endpoint', endpoint];
 }
 
-/** `--log_dir`, `--redirects`, `--tee`, and `--local_ranks_filter` (torch >= 2.2) when they differ from torchrun's defaults. */
+/**
+ * `--log_dir`, `--redirects`, `--tee`, and `--local_ranks_filter` (torch >= 2.2) when they differ from torchrun's
+ * defaults.
+ */
 function outputFlags(resolved: ResolvedOptions, ranksFilter: boolean): string[] {
   const argv: string[] = [];
   if (resolved.logDir !== undefined) argv.push('--log_dir', resolved.logDir);
