@@ -16,7 +16,8 @@ const src = path.join(root, 'src');
 const outDir = path.join(root, 'dist', 'cli');
 
 // Modules that cost more to load than a launch needs them: loaded on first use instead. string-width builds its
-// Unicode tables when loaded (≈ 20 ms); only the end-of-run table measures text.
+// Unicode tables when loaded (≈ 20 ms); only format.ts's visibleLength() needs it (the end-of-run table, a progress
+// line drawn in place on a terminal), and only for text that is not plain ASCII.
 const LAZY = {
   [path.join(src, 'cli', 'format.ts')]: [
     /^import stringWidth from 'string-width';$/m,

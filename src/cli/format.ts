@@ -28,7 +28,7 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
 }
 
 /** Terminal columns, not UTF-16 units: a CJK character takes two, an ANSI colour code none. */
-function visibleLength(text: string): number {
+export function visibleLength(text: string): number {
   // Printable ASCII (the usual cell) is one column a character; string-width's Unicode tables (≈ 20 ms to build)
   // are for the rest.
   const plain = stripVTControlCharacters(text);

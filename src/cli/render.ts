@@ -1,5 +1,4 @@
 import type { createLogUpdate } from 'log-update';
-import stringWidth from 'string-width';
 import type {
   LaunchEvents,
   LaunchHandle,
@@ -14,7 +13,7 @@ import { formatHang } from '../insight/hang.js';
 import { formatTeardownStacks } from '../insight/monitor.js';
 import { formatStacks } from '../insight/stacks.js';
 import { colorsFor, type Colors } from './colors.js';
-import { formatDuration, table } from './format.js';
+import { formatDuration, table, visibleLength } from './format.js';
 import { formatRootCause } from '../launch/run/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
 import { TerminalLines } from '../launch/run/console-output.js';
@@ -195,7 +194,7 @@ export class LaunchRenderer {
       const prefix = rankPrefix(e.rank, e.localRank, this.resolved.linePrefixTemplate, this.resolved.role);
       const progress = Boolean(e.progress && stream.isTTY);
       const key = `${e.stream}:${e.rank}:${e.localRank}`;
-      const width = progress ? stringWidth(prefix + e.text) : 0;
+      const width = progress ? visibleLength(prefix + e.text) : 0;
       stream.write(this.terminal.line(key, `${paint(prefix)}${e.text}`, progress, width, stream.columns));
     }
     this.scheduleStatus();
