@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { ddprunVersion } from '../version.js';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../launch/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
@@ -74,15 +74,6 @@ Everything after the script goes to it untouched. torchrun's underscore spelling
 only as the first argument: run a script named \`train\` as ./train.
 `;
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-      .version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function parseLaunch(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
   const specs = [...LAUNCH_FLAGS, ...ENTRY_FLAGS, ...TORCHRUN_EXTRA_FLAGS];
   const known = [...specs.map((s) => flagName(s)), '--help', '--version'];
@@ -93,7 +84,7 @@ function parseLaunch(argv: readonly string[], env: Readonly<Record<string, strin
     pre.tokens,
     (command) =>
       launchCommand(command, [], [...TORCHRUN_EXTRA_FLAGS, ...DETACH_FLAGS])
-        .version(version(), '-V, --version', 'print the version')
+        .version(ddprunVersion(), '-V, --version', 'print the version')
         .argument('[script]', 'the Python script (or module with -m, executable with --no-python)')
         .argument('[args...]', 'its arguments, passed untouched')
         .addHelpText('before', MAIN_HELP_BEFORE)
