@@ -8,8 +8,7 @@ function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Recor
   const env: Record<string, string> = {};
   const isSet = (name: string) => resolved.env[name] !== undefined || userEnv[name] !== undefined;
   // torch < 2.2 reads NCCL_ASYNC_ERROR_HANDLING (torchrun 1.13 sets it); newer reads TORCH_NCCL_ASYNC_ERROR_HANDLING
-  // and
-  // warns that the old name is deprecated when it is set. Unknown torch (a command entry): both.
+  // and warns that the old name is deprecated when it is set. Unknown torch (a command entry): both.
   const version = resolved.torchVersion === undefined ? undefined : /^(\d+)\.(\d+)/.exec(resolved.torchVersion);
   const old = version ? Number(version[1]) < 2 || (Number(version[1]) === 2 && Number(version[2]) < 2) : undefined;
   for (const name of old === undefined
@@ -64,10 +63,9 @@ function workerEnv(
   resolved: ResolvedOptions,
   attempt: number,
   masterPort: number,
-  localRank: number,
+  { localRank, rank }: { localRank: number; rank: number },
   errorFile: string,
 ): Record<string, string> {
-  const rank = resolved.nodeRank * resolved.nprocPerNode + localRank;
   const worldSize = resolved.nprocPerNode * resolved.maxNodes;
   return {
     LOCAL_RANK: String(localRank),
@@ -130,7 +128,7 @@ export function planAttempt(
       stderrLog,
       env: {
         ...resolved.env,
-        ...workerEnv(resolved, attempt, masterPort, localRank, errorFile),
+        ...workerEnv(resolved, attempt, masterPort, { localRank, rank }, errorFile),
         ...shared,
         ...(resolved.virtualLocalRank ? virtualLocalRankEnv(localRank, userEnv) : {}),
         ...stackDumpEnv(resolved, errorFile, userEnv),
