@@ -5,9 +5,7 @@ import { planLaunch } from '../launch/plan/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
-export async function dryRunPlan(
-  resolved: ResolvedOptions,
-): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
+async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
   const portChosenAtLaunch = resolved.masterPort === undefined;
   const port = resolved.masterPort ?? (await findFreeNetworkPort());
   return { plan: planLaunch(resolved, 0, port), portChosenAtLaunch };

@@ -49,7 +49,7 @@ export function noArguments(name: string, args: readonly string[]): void {
 }
 
 /** The entry flags that exclude each other. */
-export function checkEntryFlags(raw: Record<string, unknown>): void {
+function checkEntryFlags(raw: Record<string, unknown>): void {
   if (raw.module && raw.python === false)
     throw new UsageError('-m/--module and --no-python exclude each other. Keep one of them.', '--module');
 }

@@ -68,11 +68,7 @@ export function readRankLog(ref: RankLogRef): string {
  * Reads what was appended to a growing file since `offset`, at most `maxBytes` of it; `size` is the offset after what
  * was read, `more` whether the file holds more beyond it. A missing file reads as empty.
  */
-export function readFrom(
-  file: string,
-  offset: number,
-  maxBytes = Infinity,
-): { text: Buffer; size: number; more: boolean } {
+function readFrom(file: string, offset: number, maxBytes = Infinity): { text: Buffer; size: number; more: boolean } {
   let size: number;
   try {
     size = statSync(file).size;

@@ -9,8 +9,6 @@ import { json, send } from './respond.js';
 import { streamRun, streamRuns, type Streams } from './sse.js';
 import { RunFiles, listRunSummaries, readRunDetail, stopRecordedRun } from './store-view.js';
 
-export { POLL_MS, type Push } from './sse.js';
-
 export interface DashboardOptions {
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number;

@@ -13,7 +13,7 @@ export type Streams = Set<() => void>;
 /**
  * Answers with a server-sent event stream and calls `tick` every POLL_MS (never two at once) until the client leaves.
  */
-export function openStream(
+function openStream(
   streams: Streams,
   req: http.IncomingMessage,
   res: http.ServerResponse,
