@@ -1,6 +1,7 @@
-// Builds dist/ from src/ with TypeScript, into a clean dist/ so that no file of a moved or deleted module
-// ships; then bundles the CLI into one file (scripts/bundle-cli.mjs) over tsc's dist/cli/main.js. With --prepare (npm's `prepare`, run in a clone that `npm install /path/to/clone` links), a clone
-// without its dev dependencies gets a clear error, or keeps a dist/ already built.
+// Builds dist/ from src/ with TypeScript, into a clean dist/ so that no file of a moved or deleted module ships; then
+// bundles the CLI into one file (scripts/bundle-cli.mjs) over tsc's dist/cli/main.js. With --prepare (npm's
+// `prepare`, run in a clone that `npm install /path/to/clone` links), a clone without its dev dependencies gets a
+// clear error, or keeps a dist/ already built.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

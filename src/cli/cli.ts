@@ -92,7 +92,7 @@ async function launchCommand(
   return await runLaunch(launchOptions, command.output, io, slurm, { argv });
 }
 
-/** Every command other than a launch; each is loaded when used, so that a launch's start-up pays only for itself. */
+/** Runs a parsed command; each module is loaded when its command runs, so that a launch pays only for itself. */
 async function runCommand(command: CliCommand, io: Io, argv: readonly string[]): Promise<number> {
   switch (command.kind) {
     case 'print':

@@ -174,9 +174,8 @@ function applyDevice(launchOptions: LaunchOptions, device: unknown): void {
 /**
  * Checks that run `id` of the run store can be resumed and plans the new launch: a trainer run that failed, was stopped
  * or was lost before its last epoch, whose run folder holds a `weights/last.pt` written by it. `overrides` may only
- * name
- * what Ultralytics' `check_resume` takes on resume (`imgsz`, `batch`, `device`, `close_mosaic`). Throws a UsageError
- * for anything else; starts, writes and removes nothing.
+ * name what Ultralytics' `check_resume` takes on resume (`imgsz`, `batch`, `device`, `close_mosaic`). Throws a
+ * UsageError for anything else; starts, writes and removes nothing.
  */
 export function planResume(
   id: string,

@@ -16,8 +16,7 @@ interface BracketGroup {
  * with the same names in the same order as `scontrol show hostnames`, so that every node of a job
  * agrees on the first host (the master address) without running Slurm's tools.
  * Throws a `SlurmNodelistError` (`ERR_DDPRUN_SLURM_NODELIST`) naming the list and the fault where scontrol would reject
- * the list or
- * silently produce a mangled name (unbalanced or nested brackets).
+ * the list or silently produce a mangled name (unbalanced or nested brackets).
  */
 export function expandSlurmNodelist(list: string): string[] {
   if (typeof list !== 'string') {

@@ -112,10 +112,10 @@ function rowsOf(width: number, columns: number | undefined): number {
 
 /**
  * A rank's `\r` progress updates (tqdm) on a terminal: each new state of an unfinished line is drawn over the one
- * before, `[rankN]:` prefix included (cursor back up over the rows it took, `\r`, the prefix and state, erase the
- * everything below), so a progress bar stays one updating line. Every write still ends with a newline, so a status line drawn
- * below (log-update) and other ranks' lines are never written into. Anything else written in between ends the
- * update: the next state starts a line of its own.
+ * before, `[rankN]:` prefix included (cursor back up over the rows it took, `\r`, the prefix and state, erase
+ * everything below), so a progress bar stays one updating line. Every write still ends with a newline, so a status
+ * line drawn below (log-update) and other ranks' lines are never written into. Anything else written in between ends
+ * the update: the next state starts a line of its own.
  */
 export class TerminalLines {
   /** The rank stream whose progress state is the last line written, and the rows it took. */

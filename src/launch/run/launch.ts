@@ -305,9 +305,9 @@ class Launch {
 
   /**
    * Trainer mode (native backend, one node, `resume` on): when the run folder rank 0 announced holds a
-   * `weights/last.pt`
-   * this launch wrote, writes the next attempt's entry file with `resume='<that path>'` and removes the previous one.
-   * Undefined: the restart starts as the first attempt did (no folder yet, no checkpoint of ours, or resume is off).
+   * `weights/last.pt` this launch wrote, writes the next attempt's entry file with `resume='<that path>'` and removes
+   * the previous one. Undefined: the restart starts as the first attempt did (no folder yet, no checkpoint of ours, or
+   * resume is off).
    */
   private async resumePoint(
     resolved: ResolvedOptions,

@@ -11,8 +11,8 @@ export interface TorchrunArgvOptions {
   pythonVersion?: readonly [number, number];
   /**
    * c10d: whether this node hosts the rendezvous store (`--rdzv_conf is_host=…`), e.g. `isLocalAddress(endpoint host)`.
-   * torchrun otherwise decides from the host name, which fails where it resolves to 127.0.0.1. @default torchrun
-   * decides
+   * torchrun otherwise decides from the host name, which fails where it resolves to 127.0.0.1.
+   * @default torchrun decides
    */
   rdzvHost?: boolean;
 }
