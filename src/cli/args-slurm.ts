@@ -158,6 +158,11 @@ function slurmSubmit(
   );
   // The launch flags are checked here, so a typo fails now and not on the nodes, after the queue.
   const { options: launch, output } = launchOf(raw, positional);
+  if (launch.interactive)
+    throw new UsageError(
+      '--interactive gives a rank the terminal, which a Slurm batch job does not have. Run `ddprun --interactive` in an interactive allocation (salloc, srun --pty), or leave the flag out.',
+      '--interactive',
+    );
   const nodes = jobNodes(own, raw, launch);
   if (own.waitTimeout === 0)
     throw new UsageError('--wait-timeout expects a number of seconds above 0, got "0".', '--wait-timeout');

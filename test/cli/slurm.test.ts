@@ -287,6 +287,11 @@ describe('ddprun slurm: process', () => {
     [['--master-port', '0', WORKER], /^error: Expected --master-port to be an integer from 1 to 65535/],
     [['--nodes', '2', 'no-such-script.py'], /^error: The script "no-such-script\.py" does not exist or cannot be read/],
     [['--nnodes', '1:2', WORKER], /^error: Elastic membership .* needs torchrun's c10d rendezvous/],
+    // A batch job has no terminal: each node's ddprun would refuse it only after the queue.
+    [
+      ['--interactive', WORKER],
+      /^error: --interactive gives a rank the terminal, which a Slurm batch job does not have/,
+    ],
   ])('checks the launch options before submitting: %j', async (args, message) => {
     const s = box();
     fakeSlurm(s, 'COMPLETED');
