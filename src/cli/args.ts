@@ -21,7 +21,15 @@ import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { parseResume, type ResumeCommand } from './args-resume.js';
 import { parseInteger } from './flags.js';
-import { firstArgument, launchCommand, launchOf, noArguments, parseCommand, valueFlagsOf } from './subcommand.js';
+import {
+  firstArgument,
+  launchCommand,
+  launchOf,
+  noArguments,
+  parseCommand,
+  valueFlagsOf,
+  type Printed,
+} from './subcommand.js';
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
@@ -41,7 +49,7 @@ export type CliCommand =
   | RunsCommand
   | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
-  | { kind: 'print'; text: string };
+  | Printed;
 
 const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: torchrun's job, without the agent.
 
