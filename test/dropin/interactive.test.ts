@@ -20,4 +20,23 @@ describe('--interactive refuses what leaves no terminal for one rank', () => {
     expect(result.stderr).toContain(message);
     expect(listFiles(s.dir).filter((f) => !f.startsWith('home/'))).toEqual([]);
   });
+
+  it('`ddprun train`: not to rank 0, whose output tells the run folder, the epochs and where a restart resumes', async () => {
+    const s = box();
+    const trainer = ['pkg.mod.Trainer', 'device=0,1'];
+    const result = await runCli(['train', '--interactive', '--local-ranks-filter', '0', ...trainer], {
+      env: s.env,
+      cwd: s.dir,
+    });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('`ddprun train` follows the run');
+    expect(listFiles(s.dir).filter((f) => !f.startsWith('home/'))).toEqual([]);
+    // Rank 1 may have it (here refused only for the missing terminal).
+    const other = await runCli(['train', '--interactive', '--local-ranks-filter', '1', ...trainer], {
+      env: s.env,
+      cwd: s.dir,
+    });
+    expect(other.code, other.stderr).toBe(2);
+    expect(other.stderr).toContain('but ddprun’s stdin is not a terminal');
+  });
 });

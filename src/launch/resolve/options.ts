@@ -247,7 +247,11 @@ export async function resolveOptions(
     record: form.record,
     recordMaxLogBytes: form.recordMaxLogBytes,
     ...torchrunExtras(options),
-    interactive: resolveInteractive(options.interactive, { backend, nprocPerNode, ...output }, probe),
+    interactive: resolveInteractive(
+      options.interactive,
+      { backend, nprocPerNode, entry, nodeRank: nodes.nodeRank, ...output },
+      probe,
+    ),
     closeFds: inheritedFds(),
     resume: form.resume,
   };

@@ -8,7 +8,7 @@ import { validateBoolean } from '../resolve/validators.js';
 // session): ddprun is the terminal's foreground job, gets Ctrl-C and Ctrl-Z, and tears the whole group down as always.
 
 /** What the check needs to know of the launch. */
-type Shape = Pick<ResolvedOptions, 'backend' | 'nprocPerNode' | 'localRanksFilter'>;
+type Shape = Pick<ResolvedOptions, 'backend' | 'nprocPerNode' | 'localRanksFilter' | 'entry' | 'nodeRank'>;
 
 /** The local ranks the console shows, i.e. those that would get the terminal. */
 function shownRanks({ nprocPerNode, localRanksFilter }: Pick<Shape, 'nprocPerNode' | 'localRanksFilter'>): number[] {
@@ -17,7 +17,8 @@ function shownRanks({ nprocPerNode, localRanksFilter }: Pick<Shape, 'nprocPerNod
 
 /**
  * Checks `interactive` before anything runs: the native backend (torchrun's agent would sit between the rank and the
- * terminal), exactly one rank shown on this node, and a terminal on stdin (`terminal` false skips that check, for a
+ * terminal), exactly one rank shown on this node, not rank 0 of a trainer (the launcher follows the training through
+ * rank 0's output, which the terminal would take), and a terminal on stdin (`terminal` false skips that check, for a
  * launch prepared here and run elsewhere).
  */
 export function resolveInteractive(value: unknown, shape: Shape, terminal = true): boolean {
@@ -31,6 +32,11 @@ export function resolveInteractive(value: unknown, shape: Shape, terminal = true
   if (shown.length !== 1)
     throw new UsageError(
       `interactive (--interactive) gives the terminal to one rank, but ${shown.length === 0 ? 'no rank is' : `${shown.length} ranks (local ${shown.join(', ')}) are`} shown on this node. Select one with --local-ranks-filter (localRanksFilter), or run one rank.`,
+      'interactive',
+    );
+  if ('trainer' in shape.entry && shape.nodeRank === 0 && shown[0] === 0)
+    throw new UsageError(
+      'interactive (--interactive) would give rank 0 the terminal, but `ddprun train` follows the run (its run folder, epochs, where a restart resumes) through rank 0’s output. Give the terminal to another rank (--local-ranks-filter 1).',
       'interactive',
     );
   if (terminal && !isatty(0))
