@@ -137,6 +137,33 @@ describe('on a terminal', () => {
     expect(job.output()).not.toContain('[rank0]:');
   });
 
+  it('--interactive with --log-dir: the terminal rank gets no log files (its output is not captured), the others do', async () => {
+    const s = box();
+    const logDir = path.join(s.dir, 'logs');
+    const job = start(
+      [
+        process.execPath,
+        CLI,
+        '--nproc-per-node=2',
+        '--local-ranks-filter=0',
+        '--interactive',
+        '--log-dir',
+        logDir,
+      ].concat(['--no-python', 'sh', '-c', 'echo "out of $LOCAL_RANK"']),
+      s.env,
+    );
+    expect(await job.ended).toEqual({ exited: 0 });
+    expect(screen(job.output())).toContain('out of 0');
+    const files = execFileSync('find', [logDir, '-type', 'f', '-printf', '%P\\n'], { encoding: 'utf8' });
+    expect(
+      files
+        .split('\n')
+        .filter(Boolean)
+        .map((f) => f.replace(/^[^/]*\//, ''))
+        .sort(),
+    ).toEqual(['attempt_0/1/stderr.log', 'attempt_0/1/stdout.log']);
+  });
+
   it('--interactive with --local-ranks-filter: Ctrl-C at the prompt still ends the whole group, nothing left', async () => {
     const s = box();
     const script = writeScript(s.dir, 'wait_input.py', WAIT_INPUT);

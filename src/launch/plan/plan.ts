@@ -2,6 +2,7 @@ import path from 'node:path';
 import { closeFdsPrefix } from '../resolve/inherited-fds.js';
 import { stackDumpEnv } from '../../insight/bootstrap.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
+import { interactiveLocalRank } from '../run/interactive.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
@@ -49,7 +50,8 @@ function logFile(
   localRank: number,
   stream: 'stdout' | 'stderr',
 ): string | undefined {
-  if (!resolved.logDir) return undefined;
+  // The rank on the terminal writes there itself: nothing of it reaches a file.
+  if (!resolved.logDir || localRank === interactiveLocalRank(resolved)) return undefined;
   const redirected = resolved.redirects[localRank] ?? 'none';
   const teed = resolved.tee[localRank] ?? 'none';
   const wants = (s: StdSelection) => s === 'all' || s === stream;
