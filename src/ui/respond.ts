@@ -1,7 +1,7 @@
 import type http from 'node:http';
 
 /** The dashboard's Content-Security-Policy: its own scripts, styles and API only. */
-export const CSP = [
+const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -12,14 +12,16 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The headers of every dashboard response (a page, an API answer, an event stream) besides its content type. */
+export const HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+} as const;
+
 export function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
+  res.writeHead(status, { 'content-type': type, ...HEADERS });
   res.end(body);
 }
 

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { CSP } from './respond.js';
+import { HEADERS } from './respond.js';
 import { listRunSummaries, type RunFiles } from './store-view.js';
 
 /** How often a live view looks at the store's files for news. */
@@ -19,12 +19,7 @@ function openStream(
   res: http.ServerResponse,
   tick: (push: Push) => Promise<void>,
 ): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-  });
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...HEADERS });
   const push: Push = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   let busy = false;
   const run = (): void => {
