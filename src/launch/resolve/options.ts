@@ -247,11 +247,7 @@ export async function resolveOptions(
     record: form.record,
     recordMaxLogBytes: form.recordMaxLogBytes,
     ...torchrunExtras(options),
-    interactive: resolveInteractive(
-      options.interactive,
-      { backend, nprocPerNode, entry, nodeRank: nodes.nodeRank, ...output },
-      probe,
-    ),
+    interactive: resolveInteractive(options.interactive, { ...nodes, ...output, backend, nprocPerNode, entry }, probe),
     closeFds: inheritedFds(),
     resume: form.resume,
   };
