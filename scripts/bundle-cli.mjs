@@ -16,12 +16,15 @@ const src = path.join(root, 'src');
 const outDir = path.join(root, 'dist', 'cli');
 
 // Modules that cost more to load than a launch needs them: loaded on first use instead. string-width builds its
-// Unicode tables when loaded (≈ 20 ms); only the end-of-run table measures text.
+// Unicode tables when loaded (≈ 20 ms); only text other than printable ASCII in the end-of-run table, and a
+// terminal's progress lines, are measured with it.
+const LAZY_STRING_WIDTH = [
+  /^import stringWidth from 'string-width';$/m,
+  "const stringWidth = (text: string): number => require('string-width').default(text);",
+];
 const LAZY = {
-  [path.join(src, 'cli', 'format.ts')]: [
-    /^import stringWidth from 'string-width';$/m,
-    "const stringWidth = (text: string): number => require('string-width').default(text);",
-  ],
+  [path.join(src, 'cli', 'format.ts')]: LAZY_STRING_WIDTH,
+  [path.join(src, 'cli', 'render.ts')]: LAZY_STRING_WIDTH,
 };
 
 /**
