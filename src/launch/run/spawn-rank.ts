@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, unlinkSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -55,10 +55,17 @@ export class RankPipes {
   take(): { read: number; write: number } | undefined {
     const fifo = this.paths.shift();
     if (fifo === undefined) return undefined;
-    const read = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const write = openSync(fifo, constants.O_WRONLY); // does not block: its reader is open
-    unlinkSync(fifo);
-    return { read, write };
+    let read: number | undefined;
+    try {
+      read = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      if (!fstatSync(read).isFIFO()) throw new Error(`${fifo} is not a FIFO`);
+      return { read, write: openSync(fifo, constants.O_WRONLY) }; // does not block: its reader is open
+    } catch {
+      if (read !== undefined) closeSync(read);
+      return undefined; // this rank gets socket pairs
+    } finally {
+      rmSync(fifo, { force: true });
+    }
   }
 }
 
