@@ -67,6 +67,16 @@ const common = (format) => ({
             path: path.join(root, 'scripts', 'cli-bundle-loader.mjs'),
           }));
         b.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => transform(args.path, format));
+        // commander requires child_process (and with it net and the stream modules) for executable subcommands,
+        // which ddprun has none of: required when first used instead.
+        b.onLoad({ filter: /\/node_modules\/commander\/lib\/command\.js$/ }, (args) => {
+          const text = readFileSync(args.path, 'utf8');
+          const eager = "const childProcess = require('node:child_process');";
+          if (!text.includes(eager))
+            throw new Error(`bundle-cli: ${args.path} no longer has ${eager}: update scripts/bundle-cli.mjs`);
+          const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+          return { contents: text.replace(eager, lazy), loader: 'js' };
+        });
       },
     },
   ],

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { UsageError, describeValue } from './errors.js';
 
@@ -124,6 +123,8 @@ function toNumber(text: string | undefined): number {
 export async function listGpus(): Promise<Gpu[]> {
   let stdout: string;
   try {
+    // Imported here: the CLI's parser imports this module, and `--help` never runs a process.
+    const { execFile } = await import('node:child_process');
     ({ stdout } = await promisify(execFile)('nvidia-smi', QUERY, { timeout: 10_000 }));
   } catch {
     return [];

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { DEFAULT_KEEP_RUNS, DEFAULT_MAX_AGE_DAYS } from '../store/gc.js';
+import { DEFAULT_KEEP_RUNS, DEFAULT_MAX_AGE_DAYS } from '../store/gc-defaults.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
 import type { Command, OptionValues } from 'commander';
 import { noArguments, parseCommand, type Printed } from './subcommand.js';

@@ -1,4 +1,3 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -195,7 +194,7 @@ function applyRunId(options: LaunchOptions, pre: Preprocessed): void {
     return;
   }
   // torchrun --standalone: rendezvous id uuid4().
-  if (!pre.given.has('--run-id')) options.runId = randomUUID();
+  if (!pre.given.has('--run-id')) options.runId = globalThis.crypto.randomUUID(); // Web Crypto: node:crypto loads only when used
   if (options.backend === 'torchrun') {
     options.rdzvBackend = 'c10d';
     options.rdzvEndpoint = 'localhost:0';
@@ -255,7 +254,10 @@ export function applyTorchrunFlags(
 
 /** torchrun's `mkdtemp(prefix=f"{run_id}_", dir=log_dir)`: this run's own folder under `--log-dir`. */
 export function perRunLogDir(logDir: string, runId: string | undefined): string {
-  return path.join(logDir, `${runId ?? 'none'}_${randomBytes(4).toString('hex')}`);
+  return path.join(
+    logDir,
+    `${runId ?? 'none'}_${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`,
+  );
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type OutputContext,
   type OutputPolicy,
 } from './rank-output.js';
-import { closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
+import { RankPipes, closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from './proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import { interactiveLocalRank } from './interactive.js';
@@ -74,6 +74,8 @@ export class RankGroup {
   private readonly output: OutputContext;
   private readonly logFiles: LogFiles;
   private readonly watchRank0: (() => OutputWatcher) | undefined;
+  /** FIFOs for the ranks' output, made before the first rank starts (undefined: Node's socket pairs). */
+  private rankPipes: RankPipes | undefined;
 
   constructor(
     private readonly resolved: ResolvedOptions,
@@ -134,6 +136,7 @@ export class RankGroup {
   async run(): Promise<GroupOutcome> {
     // Every rank's folders first: one bad path starts no rank of the attempt.
     prepareRankFolders(this.plan.ranks, this.logFiles);
+    this.rankPipes = RankPipes.make(this.resolved.runDir, 2 * this.plan.ranks.length);
     await this.startAll();
     await Promise.all(this.ranks.map((r) => r.done));
     await this.teardown();
@@ -189,7 +192,8 @@ export class RankGroup {
   private start(plan: RankPlan): Promise<void> {
     // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
     const interactive = !this.demux && interactiveLocalRank(this.resolved) === plan.localRank;
-    const rank = spawnRank(plan, this.logFiles, this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES, interactive);
+    const tailLines = this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES;
+    const rank = spawnRank(plan, this.logFiles, tailLines, interactive, this.rankPipes);
     rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.ranks.push(rank);
