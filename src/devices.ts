@@ -70,7 +70,10 @@ export function selectIdleGpus(count: number, gpus: readonly Gpu[], minMemoryFra
     .map((g) => g.index);
 }
 
-/** The CUDA device indices a device value selects; `-1` entries become idle GPUs (select_device asks for 20 % free memory). */
+/**
+ * The CUDA device indices a device value selects; `-1` entries become idle GPUs (select_device asks for 20 % free
+ * memory).
+ */
 export function resolveCudaDevices(device: unknown, gpus: readonly Gpu[] = []): number[] {
   const parsed = parseDevice(device);
   if (parsed.kind !== 'cuda') return [];

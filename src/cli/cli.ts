@@ -84,7 +84,7 @@ async function launchCommand(
   }
   // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
   if (launchOptions.logDir !== undefined) {
-    const { perRunLogDir } = await import('./torchrun-compat.js');
+    const { perRunLogDir } = await import('../launch/resolve/output.js');
     launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
   }
   if (command.detach) return await detach(launchOptions, command.output, io, argv);

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions, RootCause } from '../launch/types.js';
 import { parseSecondsToMs } from './flags.js';
@@ -112,7 +111,8 @@ export function preprocessTorchrunArgv(
 ): Preprocessed {
   const { out, given, next } = readLauncherFlags(argv, known, valueFlags);
   const rest = argv.slice(next);
-  // torchrun (argparse, REMAINDER) drops the first `--` after the script: `torchrun train.py -- --lr 1` passes `--lr 1`.
+  // torchrun (argparse, REMAINDER) drops the first `--` after the script: `torchrun train.py -- --lr 1` passes `--lr
+  // 1`.
   if (rest.length >= 2 && rest[0] !== '--' && rest[1] === '--') rest.splice(1, 1);
   const { prefix, fromEnv } = petFlags(env, given);
   return { tokens: [...prefix, ...out, ...rest], given, fromEnv };
@@ -158,7 +158,9 @@ function checkLogsSpecs(name: string | undefined): void {
   );
 }
 
-/** `--rdzv-conf`: every key for the torchrun backend; `join_timeout` (else `timeout`) is the native rendezvous timeout. */
+/**
+ * `--rdzv-conf`: every key for the torchrun backend; `join_timeout` (else `timeout`) is the native rendezvous timeout.
+ */
 function applyRdzvConf(conf: string, options: LaunchOptions): void {
   const entries = parseRdzvConf(conf);
   options.rdzvConf = Object.fromEntries(entries);
@@ -250,14 +252,6 @@ export function applyTorchrunFlags(
     options.rdzvBackend = 'c10d';
   for (const line of ignoredFlags(pre.given)) notes.push(`ignored: ${line}`);
   return notes;
-}
-
-/** torchrun's `mkdtemp(prefix=f"{run_id}_", dir=log_dir)`: this run's own folder under `--log-dir`. */
-export function perRunLogDir(logDir: string, runId: string | undefined): string {
-  return path.join(
-    logDir,
-    `${runId ?? 'none'}_${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`,
-  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { perRunLogDir } from '../cli/torchrun-compat.js';
+import { perRunLogDir } from './resolve/output.js';
 import { UsageError, describeValue } from '../errors.js';
 import { parseDevice } from '../devices.js';
 import { PyFloat, pyFloat } from '../python/literal.js';

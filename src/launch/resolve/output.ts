@@ -77,3 +77,8 @@ export function resolveOutput(options: Record<string, unknown>, nproc: number, c
   }
   return { redirects, tee, localRanksFilter, logDir, warnings };
 }
+
+/** torchrun's `mkdtemp(prefix=f"{run_id}_", dir=log_dir)`: this run's own folder under `--log-dir`. */
+export function perRunLogDir(logDir: string, runId: string | undefined): string {
+  return path.join(logDir, `${runId ?? 'none'}_${randomBytes(4).toString('hex')}`);
+}
