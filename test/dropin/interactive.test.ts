@@ -1,6 +1,7 @@
 // --interactive's refusals: each a usage error (exit 2) before anything runs. What it does on a terminal is shown
 // with a real pty in test/cli/terminal.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../src/launch/resolve/options.js';
 import { ensureBuilt, listFiles, runCli, useSandboxes } from '../cli/helpers.js';
 
 describe('--interactive refuses what leaves no terminal for one rank', () => {
@@ -38,5 +39,24 @@ describe('--interactive refuses what leaves no terminal for one rank', () => {
     });
     expect(other.code, other.stderr).toBe(2);
     expect(other.stderr).toContain('but ddprun’s stdin is not a terminal');
+  });
+});
+
+describe('--interactive and log files', () => {
+  // The rank on the terminal is not captured, so it asks for no log folder: no temp folder, no warning about one.
+  it('redirecting only the terminal rank makes no temp log folder and warns of none; another rank still gets one', async () => {
+    const entry = { command: 'true', args: [] };
+    const alone = await resolveOptions(
+      { entry, nprocPerNode: 1, interactive: true, redirects: 'all', tee: 'stdout' },
+      { probe: false },
+    );
+    expect(alone.logDir).toBeUndefined();
+    expect(alone.warnings.join('\n')).not.toContain('without --log-dir');
+    const other = await resolveOptions(
+      { entry, nprocPerNode: 2, localRanksFilter: [1], interactive: true, redirects: 'all' },
+      { probe: false },
+    );
+    expect(other.logDir).toMatch(/ddprun-logs-/);
+    expect(other.warnings.join('\n')).toContain('without --log-dir');
   });
 });

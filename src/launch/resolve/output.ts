@@ -58,7 +58,9 @@ export function resolveOutput(options: Record<string, unknown>, nproc: number, c
   const localRanksFilter = resolveLocalRanksFilter(options.localRanksFilter, nproc);
   const redirects = resolveStdSpec('redirects', options.redirects, nproc);
   let tee = resolveStdSpec('tee', options.tee, nproc);
-  const wantsFiles = [...redirects, ...tee].some((s) => s !== 'none');
+  // The rank on the terminal (`interactive`: the one rank shown) is not captured: it asks for no file.
+  const onTerminal = options.interactive === true && localRanksFilter.size === 1 ? [...localRanksFilter][0] : -1;
+  const wantsFiles = [...redirects, ...tee].some((s, i) => s !== 'none' && i % nproc !== onTerminal);
   let logDir: string | undefined;
   if (options.logDir !== undefined) {
     logDir = resolveIn(cwd, validateString('logDir', options.logDir, 'a directory path'), 'logDir');
