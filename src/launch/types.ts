@@ -78,8 +78,8 @@ export interface LaunchOptions {
    */
   hangTimeoutMs?: number;
   /**
-   * On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job. @default
-   * 'dump'
+   * On a hang: `dump` reports it (again only after new activity and a new silence); `stop` also stops the job.
+   * @default 'dump'
    */
   onHang?: 'dump' | 'stop';
   /**
@@ -94,8 +94,8 @@ export interface LaunchOptions {
    */
   record?: boolean;
   /**
-   * The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept). @default
-   * 67108864 (64 MiB)
+   * The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept).
+   * @default 67108864 (64 MiB)
    */
   recordMaxLogBytes?: number;
   /** torchrun's `--role`: `ROLE_NAME` of every rank. @default 'default' */
@@ -456,8 +456,8 @@ export interface LaunchHandle {
   on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   /**
-   * Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once. @default
-   * 'SIGTERM'
+   * Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once.
+   * @default 'SIGTERM'
    */
   stop(signal?: NodeJS.Signals): void;
   /**

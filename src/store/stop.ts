@@ -28,8 +28,8 @@ export class StopTimeoutError extends DdprunError {
 
 export interface StopRunOptions extends StoreOptions {
   /**
-   * Send a second stop at once: the launcher SIGKILLs every rank instead of waiting out the grace period. @default
-   * false
+   * Send a second stop at once: the launcher SIGKILLs every rank instead of waiting out the grace period.
+   * @default false
    */
   kill?: boolean;
   /** How long to wait for the run to end. @default the run's grace period + 30 s */

@@ -13,8 +13,8 @@ export interface DashboardOptions {
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number;
   /**
-   * Address to bind. Anything but loopback exposes the runs to the network (the token still guards them). @default
-   * '127.0.0.1'
+   * Address to bind. Anything but loopback exposes the runs to the network (the token still guards them).
+   * @default '127.0.0.1'
    */
   host?: string;
   /**
