@@ -6,7 +6,6 @@ import { runDir, runsDir, stateDir } from './paths.js';
 import type { RunStatus, StoreOptions } from './types.js';
 import { DEFAULT_KEEP_RUNS, DEFAULT_MAX_AGE_DAYS } from './gc-defaults.js';
 
-export { DEFAULT_KEEP_RUNS, DEFAULT_MAX_AGE_DAYS };
 /** A folder without a record is a run being created: left alone unless older than this. */
 const UNRECORDED_GRACE_MS = 24 * 60 * 60 * 1000;
 
