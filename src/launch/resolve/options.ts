@@ -178,13 +178,6 @@ function torchrunExtras(
   };
 }
 
-function rendezvousFields(
-  rdzv: Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'>,
-): Pick<ResolvedOptions, 'rdzvTimeoutMs' | 'rdzvBackend' | 'rdzvEndpoint' | 'rdzvId'> {
-  const { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId } = rdzv;
-  return { rdzvTimeoutMs, rdzvBackend, rdzvEndpoint, rdzvId };
-}
-
 export interface ResolveBehaviour {
   /**
    * Find the interpreter and probe torch (`false`: check the options only, e.g. before submitting to other machines).
@@ -225,7 +218,7 @@ export async function resolveOptions(
     masterPort: nodes.masterPort ?? (nodes.maxNodes > 1 ? DEFAULT_MULTINODE_PORT : undefined),
     masterPortFixed: nodes.masterPort !== undefined || nodes.maxNodes > 1,
     maxRestarts: form.maxRestarts,
-    runId: rdzv.runId,
+    ...rdzv, // runId and the rdzv* options (its warnings are merged into `warnings` below)
     logDir: output.logDir,
     redirects: output.redirects,
     tee: output.tee,
@@ -234,7 +227,6 @@ export async function resolveOptions(
     cwd,
     env,
     signal: form.signal,
-    ...rendezvousFields(rdzv),
     handleSignals: form.handleSignals,
     console: form.console,
     socketIfname,
