@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { RendezvousTimeoutError } from '../../errors.js';
+import { hostForUrl } from '../host.js';
 
 function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -15,11 +16,6 @@ function tryConnect(host: string, port: number, timeoutMs: number): Promise<bool
 }
 
 const POLL_MS = 100;
-
-/** `host:port`, an IPv6 host in brackets. */
-function hostPort(host: string, port: number): string {
-  return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
-}
 
 /**
  * Calls `attempt` (given the time left) POLL_MS apart until it answers true (→ true), `stopped()` turns true
@@ -54,7 +50,7 @@ export async function waitForMaster(
 ): Promise<boolean> {
   const reached = await retryUntil(timeoutMs, stopped, (left) => tryConnect(host, port, Math.min(1000, left)));
   if (reached !== undefined) return reached;
-  const address = hostPort(host, port);
+  const address = `${hostForUrl(host)}:${port}`;
   throw new RendezvousTimeoutError(
     `Could not reach the master at ${address} within ${Math.round(timeoutMs / 1000)} s: rank 0 on node 0 hosts the store there. Start node 0 (ddprun --node-rank 0 with the same --master-addr and --master-port), check that this node can reach that address, or raise --rdzv-timeout.`,
     address,
@@ -175,7 +171,7 @@ export async function joinBarrier(
       }),
   );
   if (joined !== undefined) return joined;
-  const address = hostPort(host, port);
+  const address = `${hostForUrl(host)}:${port}`;
   const seconds = Math.round(timeoutMs / 1000);
   throw new RendezvousTimeoutError(
     reached

@@ -1,5 +1,5 @@
-import { isIPv6 } from 'node:net';
 import { UsageError } from '../../errors.js';
+import { hostForUrl } from '../host.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import type { Entry, ResolvedOptions, StdSelection } from '../types.js';
 
@@ -41,10 +41,6 @@ export function torchrunEntryArgv(entry: Exclude<Entry, { trainer: unknown }>): 
   if ('script' in entry) return [entry.script, ...(entry.args ?? [])];
   if ('module' in entry) return ['-m', entry.module, ...(entry.args ?? [])];
   return ['--no_python', entry.command, ...(entry.args ?? [])];
-}
-
-function hostForUrl(addr: string): string {
-  return isIPv6(addr) ? `[${addr}]` : addr;
 }
 
 // Per-local-rank selections as torchrun writes them: one digit for all ranks, else `0:1,1:2`.
