@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import type { EventPublisher } from '../model/event-stream.js';
 import { ProgressScanner } from './scanner.js';
 import type { TrainingTracker } from './training.js';
 
@@ -10,10 +10,10 @@ export interface OutputWatcher {
 }
 
 /** A watcher of rank 0 that emits `progress` events, and in trainer mode tells `tracker` the run folder. */
-export function watchRank0(events: EventEmitter, tracker: TrainingTracker | undefined): OutputWatcher {
+export function watchRank0(events: EventPublisher, tracker: TrainingTracker | undefined): OutputWatcher {
   const scanner = (stream: 'stdout' | 'stderr') =>
     new ProgressScanner({
-      onProgress: (update) => events.emit('progress', { rank: 0, stream, ...withoutUndefined(update) }),
+      onProgress: (update) => events.publish('progress', { rank: 0, stream, ...withoutUndefined(update) }),
       onRunFolder: tracker && ((dir) => tracker.runFolder(dir)),
     });
   const scanners = { stdout: scanner('stdout'), stderr: scanner('stderr') };
