@@ -52,6 +52,13 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
     return EXIT_OK;
   }
+  if (runs.length === 0) {
+    // No header over nothing: the sentence alone.
+    io.stderr.write(
+      command.all ? 'No run is recorded.\n' : 'No run is running. `ddprun ps --all` lists finished runs too.\n',
+    );
+    return EXIT_OK;
+  }
   const c = colorsFor(io.stdout, io.env);
   const training = runs.map(trainingOf);
   // The TRAINING column only when a live trainer run has an epoch to show.
@@ -70,7 +77,5 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     ]),
   ];
   io.stdout.write(`${table(rows)}\n`);
-  if (runs.length === 0 && !command.all)
-    io.stderr.write('No run is running. `ddprun ps --all` lists finished runs too.\n');
   return EXIT_OK;
 }
