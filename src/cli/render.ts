@@ -177,7 +177,7 @@ export class LaunchRenderer implements EventSink {
     if (!this.lines) return;
     this.clearStatus();
     this.terminal.interrupt();
-    this.human.write(`${this.err.yellow('warning:')} ${e.message}\n`);
+    this.human.write(`ddprun: ${this.err.yellow('warning:')} ${e.message}\n`);
     this.scheduleStatus();
   }
 

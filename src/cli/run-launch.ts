@@ -7,6 +7,7 @@ import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
 import { silenceDeadTerminals } from './terminal.js';
+import { endHints } from './run-hints.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -72,6 +73,7 @@ export async function runLaunch(
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
     if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
     renderer.finish(result, { rootCause: !plain });
+    if (!output.quiet) io.stderr.write(endHints(result, handle.runId));
     // Launched under another torchelastic launcher (TORCHELASTIC_ERROR_FILE set for ddprun itself): the root cause
     // goes there, as torchrun's @record'd main writes it.
     if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {

@@ -43,7 +43,7 @@ describe('one event stream, every consumer a sink', () => {
     expect(names.filter((name) => name === 'started')).toHaveLength(4);
     expect(recorded.every((e) => e.v === 1 && !Number.isNaN(Date.parse(e.t)))).toBe(true);
     // The person reads the warning and the restart on stderr; stdout stays the JSON lines.
-    expect(run.stderr).toMatch(/^warning: Setting OMP_NUM_THREADS/m);
+    expect(run.stderr).toMatch(/^ddprun: warning: Setting OMP_NUM_THREADS/m);
     expect(run.stderr).toMatch(/^ddprun: restarting \(attempt 1\): rank 1 failed with exit code 3$/m);
   });
 
