@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exitCodeForError } from '../cli/exit.js';
-import type { Entry, LaunchResult, OutputEvent, ResolvedOptions } from '../launch/types.js';
+import type { Entry, LaunchEvents, LaunchResult, OutputEvent, ResolvedOptions } from '../launch/types.js';
 import { eventJson } from '../model/event-json.js';
 import type { EventName, EventPayload, EventSink } from '../model/event-stream.js';
 import { processIdentity } from '../process-identity.js';
@@ -159,6 +159,7 @@ export class RunRecorder implements EventSink {
     try {
       if (name === 'output') return this.output(payload as OutputEvent);
       this.eventsFile.write(eventJson(name, payload, t));
+      if (name === 'started') this.started(payload as LaunchEvents['started'][0]);
       if (name === 'restarting') this.restarting(payload as { attempt?: unknown });
     } catch {
       // A recorder's trouble never reaches the launch.
@@ -172,12 +173,24 @@ export class RunRecorder implements EventSink {
     }
   }
 
+  /** A rank started: both its logs exist from now on, empty until it writes (a reader may open them at once). */
+  private started({ attempt, rank }: LaunchEvents['started'][0]): void {
+    if (rank < 0) return; // the torchrun agent: its own lines' files come with its first line
+    this.log(attempt, rank, 'stdout');
+    this.log(attempt, rank, 'stderr');
+  }
+
   private output({ attempt, rank, stream, chunk }: OutputEvent): void {
+    this.log(attempt, rank, stream)?.write(chunk);
+  }
+
+  /** One rank stream's log, opened on first use; null when it could not be. */
+  private log(attempt: number, rank: number, stream: 'stdout' | 'stderr'): CappedLog | null {
     // A port retry runs the same attempt again: its output continues the same files, as --log-dir's do.
     const key = `${attempt}/${rank}/${stream}`;
     let log = this.logs.get(key);
     if (log === undefined) this.logs.set(key, (log = this.openLog(attempt, rank, stream)));
-    log?.write(chunk);
+    return log;
   }
 
   /** One rank stream's capped log; null (after a warning) when its folder cannot be made. */

@@ -102,7 +102,7 @@ describe('a slow reader', () => {
       const text = tail + d;
       const parts = text.split('\n');
       tail = parts.pop() as string;
-      events += parts.filter((p) => p.startsWith('{"event":"line"')).length;
+      events += parts.filter((p) => p.includes(',"event":"line",')).length;
     });
     expect(await closed).toBe(0);
     expect(events).toBe(lines);
