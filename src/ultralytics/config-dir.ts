@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launcherCwd } from '../launch/resolve/cwd.js';
+import { launcherCwd } from '../os/cwd.js';
 import { FileSystemError } from '../errors.js';
 
 function isWritableDir(dir: string): boolean {
