@@ -6,7 +6,7 @@ import type {
   RankResult,
   ResolvedOptions,
   ResumeRecord,
-} from '../launch/types.js';
+} from '../model/types.js';
 import { eventJson } from '../model/event-json.js';
 import type { EventName, EventPayload, EventSink } from '../model/event-stream.js';
 import { formatBytes } from '../insight/format-bytes.js';
@@ -15,7 +15,7 @@ import { formatTeardownStacks } from '../insight/monitor.js';
 import { formatStacks } from '../insight/stacks.js';
 import { colorsFor, type Colors } from './colors.js';
 import { formatDuration, table, visibleLength } from './format.js';
-import { formatRootCause } from '../launch/run/failure.js';
+import { formatRootCause } from '../insight/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
 import { TerminalLines } from '../launch/run/console-output.js';
 import { TrainingStatus, formatTraining } from './training-status.js';

@@ -1,4 +1,4 @@
-import type { LaunchEvents } from '../launch/types.js';
+import type { LaunchEvents } from './types.js';
 
 // One run, one stream: producers publish typed events; every consumer is a sink of the stream (the run store's
 // recorder, the console, the `--json` writer, the library handle's EventEmitter, the attempt's monitor). A new event

@@ -1,11 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exitCodeForError } from '../cli/exit.js';
-import type { Entry, LaunchEvents, LaunchResult, OutputEvent, ResolvedOptions } from '../launch/types.js';
+import { exitCodeForError } from '../exit-codes.js';
+import type { Entry, LaunchEvents, LaunchResult, OutputEvent, ResolvedOptions } from '../model/types.js';
 import { eventJson } from '../model/event-json.js';
 import type { EventName, EventPayload, EventSink } from '../model/event-stream.js';
-import { processIdentity } from '../process-identity.js';
+import { processIdentity } from '../os/process-identity.js';
 import { ddprunVersion } from '../version.js';
 import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
@@ -129,6 +129,7 @@ export class RunRecorder implements EventSink {
         startedAt: new Date().toISOString(),
         status: 'running',
         ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
+        ...(resolved.name !== undefined && { name: resolved.name }),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       return new RunRecorder(id, dir, record, init);

@@ -2,8 +2,8 @@ import type { Writable } from 'node:stream';
 import { formatHang } from '../../insight/hang.js';
 import { formatTeardownStacks } from '../../insight/monitor.js';
 import type { EventName, EventPayload, EventSink } from '../../model/event-stream.js';
-import type { LaunchEvents } from '../types.js';
-import { formatRootCause } from './failure.js';
+import type { LaunchEvents } from '../../model/types.js';
+import { formatRootCause } from '../../insight/failure.js';
 
 /**
  * The library's own console (`console: true`), the one place library code writes to: warnings, hang reports, the

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { EventName, EventPayload, EventPublisher, EventSink } from '../../model/event-stream.js';
-import type { LaunchEvents } from '../types.js';
+import type { LaunchEvents } from '../../model/types.js';
 
 /**
  * A launch's one ordered stream of events: each `publish` reaches every sink that wants it, in the order the sinks

@@ -5,7 +5,7 @@ import { LineSplitter } from './line-splitter.js';
 import type { Tail } from './logs.js';
 import { Valve, type ConsoleOutput, type StreamName } from './console-output.js';
 import type { EventPublisher } from '../../model/event-stream.js';
-import type { RankPlan, ResolvedOptions, StdSelection } from '../types.js';
+import type { RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
 
 /** Splits a torchrun agent's tee'd output (`[default1]:text`) back into ranks; undefined for the agent's own lines. */
 export type Demux = (line: string) => { rank: number; localRank: number; text: string } | undefined;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ConsoleOutput } from './console-output.js';
-import type { FailedRank } from './failure.js';
+import type { FailedRank } from '../../insight/failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
 import { prepareRankFolders } from './rank-folders.js';
@@ -16,11 +16,11 @@ import {
   type OutputPolicy,
 } from './rank-output.js';
 import { RankPipes, closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
-import { readStat, runMark } from './proc.js';
+import { readStat, runMark } from '../../os/proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import { interactiveLocalRank } from './interactive.js';
 import type { EventPublisher } from '../../model/event-stream.js';
-import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
+import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../../model/types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
