@@ -77,8 +77,8 @@ describe('errors', () => {
     expect(new Set(codes).size).toBe(codes.length);
   });
 
-  it('each code is in the README error table, with the class that carries it', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  it('each code is in the error table (docs/library.md), with the class that carries it', () => {
+    const readme = readFileSync(path.join(ROOT, 'docs', 'library.md'), 'utf8');
     for (const [name, error] of everyErrorClass())
       expect(readme).toMatch(new RegExp(`^\\| \`${error.code}\` \\| \`${name}\` \\|`, 'm'));
   });
