@@ -47,7 +47,12 @@ export function validateObject(option: string, value: unknown, expected: string)
 
 /** `stopSignal`: a signal a process can catch (SIGKILL and SIGSTOP cannot be: they leave no time to checkpoint). */
 export function validateStopSignal(value: unknown): NodeJS.Signals {
-  if (value === 'SIGKILL' || value === 'SIGSTOP' || typeof value !== 'string' || !Object.hasOwn(osConstants.signals, value))
+  if (
+    value === 'SIGKILL' ||
+    value === 'SIGSTOP' ||
+    typeof value !== 'string' ||
+    !Object.hasOwn(osConstants.signals, value)
+  )
     fail('stopSignal', value, 'a signal name a process can catch, such as `SIGTERM`, `SIGINT` or `SIGUSR1`');
   return value as NodeJS.Signals;
 }
