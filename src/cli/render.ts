@@ -18,6 +18,7 @@ import { formatDuration, table, visibleLength } from './format.js';
 import { formatRootCause } from '../insight/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
 import { TerminalLines } from '../launch/run/console-output.js';
+import { stopNotice } from '../launch/run/stop-notice.js';
 import { TrainingStatus, formatTraining } from './training-status.js';
 
 export { shownOnConsole };
@@ -151,6 +152,7 @@ export class LaunchRenderer implements EventSink {
     if (name === 'started') this.onStarted(payload as Payload<'started'>);
     else if (name === 'exited') this.onExited(payload as Payload<'exited'>);
     else if (name === 'restarting') this.onRestarting(payload as Payload<'restarting'>);
+    else if (name === 'stopping') this.onStopping(payload as Payload<'stopping'>);
     else if (name === 'resources') this.resources = (payload as Payload<'resources'>).ranks;
     else if (name === 'warning') this.onWarning(payload as Payload<'warning'>);
     else if (name === 'hang' || name === 'stacks') this.onReport(this.reportText(name, payload));
@@ -222,6 +224,15 @@ export class LaunchRenderer implements EventSink {
   private onExited(e: LaunchEvents['exited'][0]): void {
     this.running.delete(e.rank);
     this.exited += 1;
+    this.scheduleStatus();
+  }
+
+  /** The stop notice on stderr, unless the launcher prints it itself (plain output) or the output is JSON. */
+  private onStopping(e: LaunchEvents['stopping'][0]): void {
+    if (!this.lines || this.options.json) return;
+    this.clearStatus();
+    this.terminal.interrupt();
+    this.human.write(`${this.err.yellow('ddprun:')} ${stopNotice(e, this.resolved.gracePeriodMs)}\n`);
     this.scheduleStatus();
   }
 

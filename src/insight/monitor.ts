@@ -95,7 +95,7 @@ export class AttemptMonitor implements EventSink {
     this.events.publish('hang', { attempt: this.attempt, idleMs, action, ranks });
     if (action === 'stop' && !this.hang) {
       this.hang = hangRootCause(idleMs, ranks);
-      this.group.stop('SIGTERM');
+      this.group.stop(this.resolved.stopSignal);
     }
   }
 

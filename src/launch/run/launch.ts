@@ -19,6 +19,7 @@ import { ConsoleSink } from './console-sink.js';
 import { EmitterSink, EventStream } from './event-stream.js';
 import type { EventSink } from '../../model/event-stream.js';
 import { forwardJobControl } from './job-control.js';
+import { KeypressFilter } from './keypress.js';
 import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
@@ -79,6 +80,8 @@ class Launch {
   private monitor: AttemptMonitor | undefined;
   private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
+  /** What the ranks' main processes get when the launch stops (a group started during the stop gets it too). */
+  private rankSignal: NodeJS.Signals | undefined;
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
@@ -116,12 +119,18 @@ class Launch {
     return this.monitor ? this.monitor.requestStacks() : [];
   }
 
-  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
-    // The first call signals every group (grace period, then SIGKILL); a second one (a second Ctrl-C) SIGKILLs at once.
+  /**
+   * `signal`: what stops the launch (the signal ddprun got, or stop()'s); the ranks' main processes get `rankSignal`
+   * (default: the `stopSignal` option). The first call stops every group leader-first (grace period, then SIGKILL); a
+   * second one (a second Ctrl-C) SIGKILLs at once.
+   */
+  stop(signal: NodeJS.Signals = 'SIGTERM', rankSignal?: NodeJS.Signals): void {
     this.stopSignal ??= signal;
-    this.events.publish('stopping', { signal, force: this.stops > 0 });
+    this.rankSignal ??= rankSignal ?? this.resolved?.stopSignal ?? 'SIGTERM';
+    // The console (if any) shows the stop notice.
+    this.events.publish('stopping', { signal, force: this.stops > 0, rankSignal: this.rankSignal });
     if (++this.stops > 1) this.group?.kill();
-    else this.group?.stop(signal);
+    else this.group?.stop(this.rankSignal);
   }
 
   /**
@@ -132,7 +141,8 @@ class Launch {
   private readerGone(as: 'SIGPIPE' | 'SIGHUP'): void {
     if (this.stopSignal) return;
     this.stopSignal = as;
-    this.group?.stop('SIGTERM');
+    this.rankSignal = this.resolved?.stopSignal ?? 'SIGTERM';
+    this.group?.stop(this.rankSignal);
   }
 
   /** Opens the run's record in the store; a store that cannot be written gives one warning and no record. */
@@ -166,7 +176,8 @@ class Launch {
       : await resolveOptions(this.options as LaunchOptions);
     this.resolved = resolved;
     const consoleStreams = this.consoleStreams ?? (resolved.console ? process : undefined);
-    if (resolved.console && consoleStreams) this.events.add(new ConsoleSink(consoleStreams.stderr));
+    if (resolved.console && consoleStreams)
+      this.events.add(new ConsoleSink(consoleStreams.stderr, resolved.gracePeriodMs));
     commitDiscovery();
     this.openRecord(resolved);
     for (const message of resolved.warnings) this.warn(message);
@@ -451,7 +462,9 @@ class Launch {
 
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
-      const handler = () => this.stop(signal);
+      // One Ctrl-C that reaches ddprun twice (relayed by `timeout`, say) is one stop, not a stop and a kill.
+      const keypress = new KeypressFilter();
+      const handler = () => (keypress.echo() ? undefined : this.stop(signal));
       process.on(signal, handler);
       return [signal, handler] as const;
     });
@@ -526,7 +539,8 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
+      if (signal === undefined) run.stop('SIGTERM');
+      else run.stop(validateSignal('signal', signal), signal);
     },
     dumpStacks() {
       return run.dumpStacks();
