@@ -10,8 +10,8 @@ import {
   privateDirProblem,
   writableByOthers,
   type OwnerProblem,
-} from '../owned-path.js';
-import { identityState, readBootId } from '../process-identity.js';
+} from '../os/owned-path.js';
+import { identityState, readBootId } from '../os/process-identity.js';
 import { DIR_MODE, runsDir } from './paths.js';
 import type { LauncherIdentity } from './types.js';
 

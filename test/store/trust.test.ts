@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processIdentity } from '../../src/process-identity.js';
+import { processIdentity } from '../../src/os/process-identity.js';
 import { Appender } from '../../src/store/appender.js';
 import { writeJsonAtomicSync } from '../../src/store/json-file.js';
 import type { RunRecord } from '../../src/store/types.js';
