@@ -57,6 +57,8 @@ export type {
   RankStacks,
   LaunchEvents,
   EpochEvent,
+  MetricEvent,
+  MetricSource,
   ProgressEvent,
   TrainingEvent,
   TrainingOutcome,
