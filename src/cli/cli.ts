@@ -70,6 +70,8 @@ async function launchCommand(
   let launchOptions: LaunchOptions;
   let slurm;
   if (command.kind === 'launch') {
+    const { entry } = command.options;
+    if ('script' in entry) (await import('./did-you-mean.js')).refuseSubcommandTypo(entry.script, command.options.cwd);
     ({ options: launchOptions, slurm } = applySlurmDefaults(command.options, io.env, {
       autoNproc: !('command' in command.options.entry),
     }));

@@ -56,7 +56,7 @@ function formatPlan({ plan, resolved, portChosenAtLaunch, slurm, notes }: DryRun
   }
   lines.push('', plan.files.length ? 'files it would write:' : 'files it would write: none');
   for (const file of plan.files) lines.push(`  ${file}`);
-  for (const warning of resolved.warnings) lines.push(`warning: ${warning}`);
+  for (const warning of resolved.warnings) lines.push(`ddprun: warning: ${warning}`);
   lines.push('', 'Nothing was started, written or deleted.');
   return lines.join('\n');
 }

@@ -129,7 +129,11 @@ export function newCommand(name: string, captured: { out: string }): Command {
     .configureOutput({ writeOut: (text) => (captured.out += text), writeErr: () => {}, outputError: () => {} })
     .enablePositionalOptions()
     .passThroughOptions()
-    .helpOption('-h, --help', 'show this help');
+    .helpOption('-h, --help', 'show this help')
+    .configureHelp({
+      // A subcommand's usage line is what the user types: `ddprun train [options] …`, not `train [options] …`.
+      commandUsage: (cmd) => `${name === 'ddprun' ? '' : 'ddprun '}${cmd.name()} ${cmd.usage()}`,
+    });
 }
 
 /** Runs commander; help and version become a `print` command, its errors a UsageError. */

@@ -8,6 +8,7 @@ import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
 import { silenceDeadTerminals } from './terminal.js';
+import { endHints } from './run-hints.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -49,7 +50,7 @@ export async function runLaunch(
   const plain = isPlain(output, io);
   // In plain mode the launcher prints the warnings and the root cause as well.
   const c = colorsFor(io.stderr, io.env);
-  if (!plain) for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
+  if (!plain) for (const warning of resolved.warnings) io.stderr.write(`ddprun: ${c.yellow('warning:')} ${warning}\n`);
   // An interactive rank owns the terminal: no status line is drawn over it.
   const createStatus = await loadStatusLine({
     quiet: output.quiet || resolved.interactive === true,
@@ -74,6 +75,7 @@ export async function runLaunch(
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
     if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
     renderer.finish(result, { rootCause: !plain });
+    if (!output.quiet) io.stderr.write(endHints(result, handle.runId));
     // Launched under another torchelastic launcher (TORCHELASTIC_ERROR_FILE set for ddprun itself): the root cause
     // goes there, as torchrun's @record'd main writes it.
     if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {

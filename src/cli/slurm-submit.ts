@@ -154,7 +154,7 @@ async function waitForEnd(
     if (abort.signal.aborted) {
       const signal = abort.signal.reason as NodeJS.Signals;
       io.stderr.write(
-        `${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`,
+        `ddprun: ${c.yellow('warning:')} stopped waiting (${signal}); Slurm job ${jobId} keeps running: \`scancel ${jobId}\` stops it. Output: ${where}\n`,
       );
       return signalExitCode(signal);
     }

@@ -24,7 +24,7 @@ export async function listenDashboard(options: { port: number | undefined; host:
 export function announceDashboard(dashboard: Dashboard, host: string, io: Pick<Io, 'stderr'>): void {
   if (!isLoopbackHost(host))
     io.stderr.write(
-      `ddprun ui: warning: listening on ${host}, reachable from the network; anyone with the URL's token can see and stop runs.\n`,
+      `ddprun: warning: listening on ${host}, reachable from the network; anyone with the URL's token can see and stop runs.\n`,
     );
   io.stderr.write(`ddprun ui: dashboard at ${dashboard.url}\n`);
 }

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { DdprunError, UsageError } from '../errors.js';
 import { identityState } from '../process-identity.js';
 import { EVENTS_FILE, RUN_FILE, runDir, runsDir, stateDir } from './paths.js';
+import { checkRecord } from './record-schema.js';
 import { isRunId } from './run-id.js';
 import type { RunInfo, RunRecord, RunStatus, StoreOptions, StoredEvent } from './types.js';
 
@@ -47,14 +48,43 @@ export function statusOf(record: RunRecord): RunStatus {
   return launcherState(record) === 'dead' ? 'lost' : 'running';
 }
 
-/** A run's record as stored (status as written), or undefined when it has none (yet) or it cannot be read. */
-export function readRecord(dir: string): RunRecord | undefined {
+/** A run folder whose run.json was refused: unreadable JSON, or a field missing or of the wrong type. */
+export interface SkippedRun {
+  dir: string;
+  /** What is wrong, naming the field: `launcher: expected an object, got nothing`. */
+  problem: string;
+}
+
+/**
+ * A run's record as stored (status as written), checked field by field; `missing` while it has none (yet: a launch
+ * creating its folder) and `problem` when it cannot be used.
+ */
+export function loadRecord(dir: string): { record: RunRecord } | { problem: string } | { missing: true } {
+  let text: string;
   try {
-    const record = JSON.parse(readFileSync(path.join(dir, RUN_FILE), 'utf8')) as RunRecord;
-    return typeof record === 'object' && record !== null && typeof record.id === 'string' ? record : undefined;
-  } catch {
-    return undefined;
+    text = readFileSync(path.join(dir, RUN_FILE), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { missing: true };
+    return { problem: `cannot read ${RUN_FILE} (${code ?? (error as Error).message})` };
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problem: `${RUN_FILE} is not JSON (${(error as Error).message})` };
+  }
+  const checked = checkRecord(value);
+  if ('problem' in checked) return { problem: `${RUN_FILE}: ${checked.problem}` };
+  if (checked.record.id !== path.basename(dir))
+    return { problem: `${RUN_FILE}: id: expected the folder's name ${path.basename(dir)}, got ${checked.record.id}` };
+  return checked;
+}
+
+/** A run's record as stored (status as written), or undefined when it has none (yet) or it is refused. */
+export function readRecord(dir: string): RunRecord | undefined {
+  const loaded = loadRecord(dir);
+  return 'record' in loaded ? loaded.record : undefined;
 }
 
 function infoOf(dir: string, record: RunRecord): RunInfo {
@@ -89,30 +119,51 @@ export function resolveRunId(query: string, options: StoreOptions = {}): string 
   );
 }
 
+/** A run whose folder exists but whose record cannot be used: it is skipped by listings, refused by commands. */
+export class BadRecordError extends DdprunError {
+  override readonly code = 'ERR_DDPRUN_BAD_RECORD';
+  constructor(
+    message: string,
+    readonly runId: string,
+    readonly problem: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A run by id or unique prefix, with its live status; throws `RunNotFoundError` for an unknown or ambiguous id. */
 export function getRun(id: string, options: StoreOptions = {}): RunInfo {
   const full = resolveRunId(id, options);
   const dir = runDir(storeOf(options), full);
-  const record = readRecord(dir);
-  if (!record)
+  const loaded = loadRecord(dir);
+  if ('missing' in loaded)
     throw new RunNotFoundError(`The run ${full} has no readable record (${path.join(dir, RUN_FILE)}).`, id, []);
-  return infoOf(dir, record);
+  if ('problem' in loaded)
+    throw new BadRecordError(
+      `The run ${full} has a record ddprun cannot use (${loaded.problem}); nothing was done. Its folder: ${dir}`,
+      full,
+      loaded.problem,
+    );
+  return infoOf(dir, loaded.record);
 }
 
 export interface ListRunsOptions extends StoreOptions {
   /** Finished runs too (succeeded, failed, stopped, lost). @default false: running ones only */
   all?: boolean;
+  /** Hears each run folder skipped because its record is refused (a half-written one is not reported). */
+  onSkip?: (skipped: SkippedRun) => void;
 }
 
-/** The runs in the store, newest first: running ones, or with `all` every one. */
+/** The runs in the store, newest first: running ones, or with `all` every one. A refused record is skipped. */
 export function listRuns(options: ListRunsOptions = {}): RunInfo[] {
   const state = storeOf(options);
   const runs: RunInfo[] = [];
   for (const id of runIds(options)) {
     const dir = runDir(state, id);
-    const record = readRecord(dir);
-    if (!record) continue;
-    const info = infoOf(dir, record);
+    const loaded = loadRecord(dir);
+    if ('problem' in loaded) options.onSkip?.({ dir, problem: loaded.problem });
+    if (!('record' in loaded)) continue;
+    const info = infoOf(dir, loaded.record);
     if (options.all || info.status === 'running') runs.push(info);
   }
   return runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));

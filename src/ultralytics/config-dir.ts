@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { launcherCwd } from '../launch/resolve/cwd.js';
 import { FileSystemError } from '../errors.js';
+import { writableDirProblem } from '../writable-dir.js';
 
 function isWritableDir(dir: string): boolean {
   try {
@@ -46,6 +47,20 @@ function usable(dir: string): boolean {
   }
 }
 
+function noConfigDir(preferred: string, subDir: string): FileSystemError {
+  return new FileSystemError(
+    `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(launcherCwd() ?? '.', subDir)}' could not be created or written. ` +
+      'Set YOLO_CONFIG_DIR to a writable directory (or pass `configDir`).',
+    { path: preferred, action: 'create the user config directory' },
+  );
+}
+
+function fellBack(preferred: string, alt: string): void {
+  process.emitWarning(
+    `user config directory '${preferred}' is not writable, using '${alt}'. Set YOLO_CONFIG_DIR to override.`,
+  );
+}
+
 /**
  * Ultralytics' `get_user_config_dir`: `YOLO_CONFIG_DIR/<subDir>`, else the platform's config dir
  * (`$XDG_CONFIG_HOME` or `~/.config` on Linux); when that cannot be created or written, `/tmp/<subDir>`,
@@ -56,15 +71,22 @@ export function getUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv 
   if (usable(preferred)) return preferred;
   for (const alt of alternatives) {
     if (usable(alt)) {
-      process.emitWarning(
-        `user config directory '${preferred}' is not writable, using '${alt}'. Set YOLO_CONFIG_DIR to override.`,
-      );
+      fellBack(preferred, alt);
       return alt;
     }
   }
-  throw new FileSystemError(
-    `No writable user config directory: '${preferred}', '/tmp/${subDir}' and '${path.join(launcherCwd() ?? '.', subDir)}' could not be created or written. ` +
-      'Set YOLO_CONFIG_DIR to a writable directory (or pass `configDir`).',
-    { path: preferred, action: 'create the user config directory' },
-  );
+  throw noConfigDir(preferred, subDir);
+}
+
+/**
+ * The directory `getUserConfigDir` picks, without creating it: the DDP entry file's folder is created only once its
+ * ancestors have been checked (nothing is made inside a folder that another user could change).
+ */
+export function findUserConfigDir(subDir = 'Ultralytics', env: NodeJS.ProcessEnv = process.env): string {
+  const [preferred = '', ...alternatives] = configDirCandidates(subDir, env);
+  if (!writableDirProblem(preferred)) return preferred;
+  const alt = alternatives.find((dir) => !writableDirProblem(dir));
+  if (alt === undefined) throw noConfigDir(preferred, subDir);
+  fellBack(preferred, alt);
+  return alt;
 }

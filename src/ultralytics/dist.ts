@@ -4,7 +4,8 @@ import path from 'node:path';
 import { FileSystemError, UsageError, describeValue } from '../errors.js';
 import { findFreeNetworkPort } from '../launch/resolve/port.js';
 import { findPython, probeTorch, versionAtLeast } from '../python/find-python.js';
-import { getUserConfigDir } from './config-dir.js';
+import { ancestorsProblem, describeOwnerProblem, writableByOthers } from '../owned-path.js';
+import { findUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
 import { checkTrainer, trainerId, type CheckedTrainer } from './trainer.js';
@@ -27,26 +28,13 @@ function ddpDirError(dir: string, detail: string, cause?: unknown): FileSystemEr
   );
 }
 
-const OTHERS_WRITE = 0o022;
-const STICKY = 0o1000;
-
 /**
  * Checks that no other user can replace what is below `dir`: it and each ancestor belong to us or root, and
  * none is writable by others unless sticky (as /tmp is: others can then neither rename nor remove our entries).
  */
 function checkAncestors(dir: string, from: string): void {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  for (let at = from; ; at = path.dirname(at)) {
-    const stats = lstatSync(at);
-    if (uid !== undefined && stats.uid !== uid && stats.uid !== 0)
-      throw ddpDirError(dir, `${JSON.stringify(at)} belongs to uid ${stats.uid}, who could replace the entry file`);
-    if ((stats.mode & OTHERS_WRITE) !== 0 && (stats.mode & STICKY) === 0)
-      throw ddpDirError(
-        dir,
-        `${JSON.stringify(at)} is writable by others (mode ${(stats.mode & 0o7777).toString(8)}) and not sticky, so another user could replace the entry file`,
-      );
-    if (path.dirname(at) === at) return;
-  }
+  const problem = ancestorsProblem(from);
+  if (problem) throw ddpDirError(dir, describeOwnerProblem(problem, 'the entry file'));
 }
 
 /**
@@ -69,7 +57,7 @@ function ensureDdpDir(configDir: string): string {
   if (typeof process.getuid === 'function' && stats.uid !== process.getuid())
     throw ddpDirError(wanted, `it belongs to uid ${stats.uid}`);
   const dir = realpathSync(wanted);
-  if ((stats.mode & OTHERS_WRITE) !== 0 && (stats.mode & STICKY) === 0) chmodSync(dir, 0o700);
+  if (writableByOthers(stats)) chmodSync(dir, 0o700);
   checkAncestors(dir, path.dirname(dir));
   return dir;
 }
@@ -97,7 +85,7 @@ async function writeNewFile(file: string, content: string): Promise<void> {
 }
 
 async function writeEntryFile(checked: CheckedTrainer, id: number, configDir: string | undefined): Promise<string> {
-  const dir = ensureDdpDir(configDir === undefined ? getUserConfigDir() : path.resolve(configDir));
+  const dir = ensureDdpDir(configDir === undefined ? findUserConfigDir() : path.resolve(configDir));
   const content = entryFileContent(checked, processOwner());
   for (let attempt = 0; ; attempt++) {
     const file = path.join(dir, entryFileName(id));

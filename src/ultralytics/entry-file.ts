@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { lstat, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { identityState, processIdentity, type ProcessIdentity } from '../process-identity.js';
-import { getUserConfigDir } from './config-dir.js';
+import { findUserConfigDir } from './config-dir.js';
 import type { CheckedTrainer } from './trainer.js';
 
 /** The launcher that wrote an entry file: enough to tell later whether it is still alive. */
@@ -26,9 +26,9 @@ export function entryFileName(id: number): string {
   return `${ENTRY_FILE_PREFIX}${random}${id}.py`;
 }
 
-/** The default home of entry files: `<getUserConfigDir()>/DDP`. */
+/** The default home of entry files: `<getUserConfigDir()>/DDP` (found, not created). */
 export function defaultEntryDir(): string {
-  return path.join(getUserConfigDir(), 'DDP');
+  return path.join(findUserConfigDir(), 'DDP');
 }
 
 /** The owner record of a process on this host (default: this one). */

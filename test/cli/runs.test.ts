@@ -191,9 +191,10 @@ describe('detached runs', () => {
     expect(await ps(s, '--all')).toMatchObject([{ id, status: 'lost' }]);
     const table = await runCli(['ps', '--all'], { env: s.env });
     expect(table.stdout).toMatch(new RegExp(`^${id} +lost +2 +1/1 +\\S+ +- +ddprun --detach`, 'm'));
+    // Already where a stop would take it: success, said plainly (nothing signalled).
     const stop = await runCli(['stop', id], { env: s.env });
-    expect(stop.code).toBe(2);
-    expect(stop.stderr).toContain(`error: The run ${id} is not running: its launcher (pid ${row!.pid}) is gone`);
+    expect(stop.code).toBe(0);
+    expect(stop.stderr).toContain(`ddprun: The run ${id} is not running: its launcher (pid ${row!.pid}) is gone`);
   });
 
   it('keeps running to completion when the terminal that started it closes', async () => {
@@ -298,9 +299,10 @@ describe('the record of a foreground run', () => {
       );
     }
     const finished = await runCli(['stop', ids[0]!], { env: s.env });
-    expect(finished.code).toBe(2);
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toBe('');
     expect(finished.stderr).toBe(
-      `error: The run ${ids[0]} is not running: it has ended (status succeeded, exit code 0). Nothing was signalled.\n`,
+      `ddprun: The run ${ids[0]} is not running: it has ended (status succeeded, exit code 0). Nothing was signalled.\n`,
     );
   });
 

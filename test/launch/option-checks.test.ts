@@ -42,7 +42,7 @@ const BAD: [string, unknown, string][] = [
   [
     'nprocPerNode',
     Number.NaN,
-    'Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `NaN` (number)',
+    "Expected the `nprocPerNode` option to be an integer from 1 to 4096, or 'auto', 'gpu' or 'cpu', got `NaN` (number)",
   ],
   [
     'maxRestarts',

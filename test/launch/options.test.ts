@@ -18,17 +18,22 @@ const bad: [string, Partial<LaunchOptions> & Record<string, unknown>, string][] 
   [
     'nprocPerNode 0',
     { nprocPerNode: 0 },
-    'Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `0` (number)',
+    "Expected the `nprocPerNode` option to be an integer from 1 to 4096, or 'auto', 'gpu' or 'cpu', got `0` (number)",
   ],
   [
     'nprocPerNode 1e9',
     { nprocPerNode: 1e9 },
-    'Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `1000000000` (number)',
+    "Expected the `nprocPerNode` option to be an integer from 1 to 4096, or 'auto', 'gpu' or 'cpu', got `1000000000` (number)",
   ],
   [
     'nprocPerNode "abc"',
     { nprocPerNode: 'abc' as never },
-    'Expected the `nprocPerNode` option to be an integer from 1 to 4096, got `"abc"` (string)',
+    "Expected the `nprocPerNode` option to be an integer from 1 to 4096, or 'auto', 'gpu' or 'cpu', got `\"abc\"` (string)",
+  ],
+  [
+    'nprocPerNode "two"',
+    { nprocPerNode: 'two' as never },
+    "Expected the `nprocPerNode` option to be an integer from 1 to 4096, or 'auto', 'gpu' or 'cpu', got `\"two\"` (string)",
   ],
   [
     'masterPort 70000',

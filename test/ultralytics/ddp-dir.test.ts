@@ -1,12 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../src/launch/resolve/options.js';
 import { generateDdpFile } from '../../src/ultralytics/dist.js';
 
 const NOBODY = 65534;
 const trainer = { module: 'm', className: 'T', args: { epochs: 3 } };
+const cpuTrainer = { ...trainer, args: { epochs: 3, device: 'cpu' } };
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
@@ -79,6 +91,53 @@ describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)(
       );
       expect(existsSync(path.join(open, 'DDP'))).toBe(false);
       expect(existsSync(path.join(theirs, 'deeper'))).toBe(false);
+    });
+  },
+);
+
+describe.skipIf(process.getuid?.() !== 0 && !process.env.CI)(
+  'YOLO_CONFIG_DIR in a folder another user could change (as root, with the user nobody)',
+  () => {
+    /** Runs `body` with YOLO_CONFIG_DIR set to `dir`, restoring the environment after. */
+    async function withConfigEnv(dir: string, body: () => Promise<unknown>): Promise<void> {
+      const before = process.env.YOLO_CONFIG_DIR;
+      process.env.YOLO_CONFIG_DIR = dir;
+      try {
+        await body();
+      } finally {
+        if (before === undefined) delete process.env.YOLO_CONFIG_DIR;
+        else process.env.YOLO_CONFIG_DIR = before;
+      }
+    }
+
+    it('refuses a 0777 non-sticky YOLO_CONFIG_DIR before creating Ultralytics/ in it', async () => {
+      const open = path.join(traversable(), 'open');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      await withConfigEnv(open, async () => {
+        await expect(generateDdpFile(trainer)).rejects.toThrow(
+          `${JSON.stringify(open)} is writable by others (mode 777) and not sticky, so another user could replace the entry file`,
+        );
+        await expect(
+          resolveOptions({ entry: { trainer: cpuTrainer }, nprocPerNode: 2, python: '/usr/bin/python3' }),
+        ).resolves.toBeDefined();
+      });
+      expect(readdirSync(open)).toEqual([]);
+    });
+
+    it('refuses a YOLO_CONFIG_DIR that belongs to nobody before creating anything in it', async () => {
+      const theirs = path.join(traversable(), 'theirs');
+      mkdirSync(theirs);
+      chownSync(theirs, NOBODY, NOBODY);
+      await withConfigEnv(theirs, async () => {
+        await expect(generateDdpFile(trainer)).rejects.toThrow(
+          `${JSON.stringify(theirs)} belongs to uid ${NOBODY}, who could replace the entry file`,
+        );
+        await expect(
+          resolveOptions({ entry: { trainer: cpuTrainer }, nprocPerNode: 2, python: '/usr/bin/python3' }),
+        ).resolves.toBeDefined();
+      });
+      expect(readdirSync(theirs)).toEqual([]);
     });
   },
 );

@@ -87,7 +87,7 @@ export async function runDetach(
 ): Promise<number> {
   const resolved = await resolveOptions(options);
   const c = colorsFor(io.stderr, io.env);
-  for (const warning of resolved.warnings) io.stderr.write(`${c.yellow('warning:')} ${warning}\n`);
+  for (const warning of resolved.warnings) io.stderr.write(`ddprun: ${c.yellow('warning:')} ${warning}\n`);
   const state = stateDir(io.env);
   const log = launcherLog(state);
   const main = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -125,7 +125,7 @@ export async function runDetach(
   } else {
     if (output.json) io.stdout.write(`${JSON.stringify({ event: 'detached', id: null, pid: notice.pid })}\n`);
     io.stderr.write(
-      `${c.yellow('warning:')} the run started in the background (launcher pid ${notice.pid}) but could not be recorded: see ${log.file}\n`,
+      `ddprun: ${c.yellow('warning:')} the run started in the background (launcher pid ${notice.pid}) but could not be recorded: see ${log.file}\n`,
     );
   }
   return EXIT_OK;

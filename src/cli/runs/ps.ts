@@ -1,4 +1,4 @@
-import { listRuns, readRunEvents } from '../../store/read.js';
+import { listRuns, readRunEvents, type SkippedRun } from '../../store/read.js';
 import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
@@ -44,9 +44,19 @@ export function psJson(run: RunInfo, training = trainingOf(run)): Record<string,
 
 /** `ddprun ps [--all] [--json]`: running runs (with --all every run), newest first. */
 export function runPs(command: { all: boolean; json: boolean }, io: Io): number {
-  const runs = listRuns({ all: command.all });
+  const skipped: SkippedRun[] = [];
+  const runs = listRuns({ all: command.all, onSkip: (run) => skipped.push(run) });
+  // A refused record never hides the others: each is named on stderr, stdout stays the listing (or JSON).
+  for (const run of skipped) io.stderr.write(`ddprun: skipped the run folder ${run.dir}: ${run.problem}\n`);
   if (command.json) {
     io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
+    return EXIT_OK;
+  }
+  if (runs.length === 0) {
+    // No header over nothing: the sentence alone.
+    io.stderr.write(
+      command.all ? 'No run is recorded.\n' : 'No run is running. `ddprun ps --all` lists finished runs too.\n',
+    );
     return EXIT_OK;
   }
   const c = colorsFor(io.stdout, io.env);
@@ -67,7 +77,5 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     ]),
   ];
   io.stdout.write(`${table(rows)}\n`);
-  if (runs.length === 0 && !command.all)
-    io.stderr.write('No run is running. `ddprun ps --all` lists finished runs too.\n');
   return EXIT_OK;
 }

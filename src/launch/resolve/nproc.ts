@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { ddpWorldSizeFromDevice, listGpus } from '../../devices.js';
 import { findPython, probeTorch } from '../../python/find-python.js';
 import type { Entry } from '../types.js';
-import { validateInteger } from './validators.js';
+import { fail } from './validators.js';
 
 /** More local ranks than this is a typo (`1e9`), not a machine. */
 export const MAX_NPROC_PER_NODE = 4096;
@@ -12,7 +12,13 @@ const SYMBOLIC = ['auto', 'gpu', 'cpu'];
 /** `nprocPerNode` checked for its form only (no probing). */
 export function checkNproc(value: unknown): void {
   if (value === undefined || (typeof value === 'string' && SYMBOLIC.includes(value))) return;
-  validateInteger('nprocPerNode', value, 1, MAX_NPROC_PER_NODE);
+  validateNproc(value);
+}
+
+/** A number of ranks, or one of the words: the error lists both (`'two'` is neither). */
+function validateNproc(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_NPROC_PER_NODE) return value;
+  return fail('nprocPerNode', value, `an integer from 1 to ${MAX_NPROC_PER_NODE}, or 'auto', 'gpu' or 'cpu'`);
 }
 
 /** Ranks on this node: the number given, or counted (`auto`/`gpu` ask torch; trainer mode reads `device`). */
@@ -48,5 +54,5 @@ export async function resolveNproc(
       );
     return { n: os.availableParallelism(), torchVersion: torch.version };
   }
-  return { n: validateInteger('nprocPerNode', value, 1, MAX_NPROC_PER_NODE) };
+  return { n: validateNproc(value) };
 }

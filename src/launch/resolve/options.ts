@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { findPython, probeTorch } from '../../python/find-python.js';
-import { getUserConfigDir } from '../../ultralytics/config-dir.js';
+import { findUserConfigDir } from '../../ultralytics/config-dir.js';
 import { OPTION_NAMES } from '../option-table.js';
 import { deathSigWrapper } from '../run/pdeathsig.js';
 import { inheritedFds } from './inherited-fds.js';
@@ -73,7 +73,7 @@ function resolveSignal(value: unknown): AbortSignal | undefined {
 
 function resolveConfigDir(value: unknown, entry: Entry, cwd: string): string | undefined {
   if (value !== undefined) return resolveIn(cwd, validateString('configDir', value, 'a directory path'), 'configDir');
-  return 'trainer' in entry ? getUserConfigDir() : undefined;
+  return 'trainer' in entry ? findUserConfigDir() : undefined;
 }
 
 /** Every check that needs no interpreter and no network: the options' form, files that must exist. */
