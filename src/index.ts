@@ -13,7 +13,7 @@ export {
 export { launch, launchResolved } from './launch/run/launch.js';
 export { resolveOptions } from './launch/resolve/options.js';
 export { planAttempt } from './launch/plan/plan.js';
-export { formatRootCause } from './launch/run/failure.js';
+export { formatRootCause } from './insight/failure.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
 export { startDashboard } from './ui/server.js';
@@ -29,6 +29,7 @@ export type { ListRunsOptions, SkippedRun } from './store/read.js';
 export { stopRun, RunNotRunningError, StopTimeoutError } from './store/stop.js';
 export type { StopRunOptions } from './store/stop.js';
 export { pruneRuns } from './store/gc.js';
+export { removeRuns, RunStillRunningError } from './store/remove.js';
 export type { PruneRunsOptions, PrunedRun } from './store/gc.js';
 export { listRankLogs, readRankLog } from './store/rank-logs.js';
 export type { RankLogRef } from './store/rank-logs.js';
@@ -67,7 +68,7 @@ export type {
   StdSpec,
   RestartingEvent,
   ResumeRecord,
-} from './launch/types.js';
+} from './model/types.js';
 export { resumeRun, planResume } from './launch/resume-run.js';
 export type { ResumeRunOptions, ResumePlan, ResumedFrom } from './launch/resume-run.js';
 export { RESUME_OVERRIDABLE } from './ultralytics/resume.js';

@@ -13,7 +13,7 @@ import { shellQuote } from '../src/slurm/shell-quote.js';
 import { pyFloat } from '../src/ultralytics/index.js';
 import { getUserConfigDir } from '../src/ultralytics/config-dir.js';
 import { prepareRankFolders, RankFolderError } from '../src/launch/run/rank-folders.js';
-import type { RankPlan } from '../src/launch/types.js';
+import type { RankPlan } from '../src/model/types.js';
 import { ensureBuilt, ROOT, runCli, useSandboxes, WORKER } from './cli/helpers.js';
 
 const dirs: string[] = [];
@@ -77,8 +77,8 @@ describe('errors', () => {
     expect(new Set(codes).size).toBe(codes.length);
   });
 
-  it('each code is in the README error table, with the class that carries it', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  it('each code is in the error table (docs/library.md), with the class that carries it', () => {
+    const readme = readFileSync(path.join(ROOT, 'docs', 'library.md'), 'utf8');
     for (const [name, error] of everyErrorClass())
       expect(readme).toMatch(new RegExp(`^\\| \`${error.code}\` \\| \`${name}\` \\|`, 'm'));
   });

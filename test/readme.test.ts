@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../src/cli/args.js';
 import { SUBCOMMANDS } from '../src/cli/argv.js';
-import { EXIT_CODES_HELP } from '../src/cli/exit.js';
+import { EXIT_CODES_HELP } from '../src/exit-codes.js';
 import { DdprunError } from '../src/errors.js';
 import { OPTION_NAMES } from '../src/launch/option-table.js';
 import * as root from '../src/index.js';
@@ -11,18 +11,56 @@ import * as slurm from '../src/slurm/index.js';
 import * as ultralytics from '../src/ultralytics/index.js';
 import { ROOT } from './cli/helpers.js';
 
-// The README is what a new user follows to the letter: these checks keep its tables and lists in step with the code.
+// The README and the pages under docs/ are what a new user follows to the letter: these checks keep their tables and
+// lists in step with the code, wherever a section now lives.
 
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
+const DOCS = new Map(DOC_FILES.map((file) => [file, readFileSync(path.join(ROOT, file), 'utf8')]));
+/** Every page together: a flag, an event or a code is documented when some page names it. */
+const ALL = [...DOCS.values()].join('\n');
 
-/** The text of a `## `/`### ` section, up to the next heading of the same or a higher level. */
+/** The lines of `text` outside fenced code blocks, with their indexes (a `# comment` in a block is no heading). */
+function headingLines(text: string): { line: string; index: number }[] {
+  let fenced = false;
+  return text.split('\n').flatMap((line, index) => {
+    if (line.startsWith('```')) fenced = !fenced;
+    return !fenced && /^#{1,6} /.test(line) ? [{ line, index }] : [];
+  });
+}
+
+/** The text of the `#`/`##`/`###` section titled `title` (up to the next heading of the same or a higher level), in
+ * whichever page holds it: exactly one page may. */
 function section(title: string): string {
-  const start = README.search(new RegExp(`^(#{2,3}) ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
-  expect(start, `README section "${title}"`).toBeGreaterThanOrEqual(0);
-  const level = /^#+/.exec(README.slice(start))![0].length;
-  const rest = README.slice(start + level + 1);
-  const end = rest.search(new RegExp(`^#{2,${level}} `, 'm'));
-  return end === -1 ? rest : rest.slice(0, end);
+  const found = [...DOCS].flatMap(([file, text]) => {
+    const headings = headingLines(text);
+    const at = headings.findIndex(({ line }) => line.replace(/^#+ /, '') === title);
+    return at === -1 ? [] : [{ file, text, headings, at }];
+  });
+  expect(
+    found.map(({ file }) => file),
+    `the pages with a section "${title}"`,
+  ).toHaveLength(1);
+  const { text, headings, at } = found[0]!;
+  const level = /^#+/.exec(headings[at]!.line)![0].length;
+  const next = headings.slice(at + 1).find(({ line }) => /^#+/.exec(line)![0].length <= level);
+  return text
+    .split('\n')
+    .slice(headings[at]!.index + 1, next?.index)
+    .join('\n');
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`. */
+function slug(heading: string): string {
+  return heading
+    .replace(/^#+ /, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 /** The rows of the first Markdown table in `text`, as trimmed cells (header and separator left out). */
@@ -65,11 +103,11 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-describe('README', () => {
+describe('README and docs/', () => {
   it('documents every flag that `ddprun --help` and `ddprun help <command>` list', () => {
     const flags = definedFlags(HELP);
     expect(flags.size).toBeGreaterThan(60);
-    const missing = [...flags].filter((flag) => !new RegExp(`(^|[^\\w-])${flag}(?![\\w-])`).test(README));
+    const missing = [...flags].filter((flag) => !new RegExp(`(^|[^\\w-])${flag}(?![\\w-])`).test(ALL));
     expect(missing).toEqual([]);
   });
 
@@ -88,7 +126,7 @@ describe('README', () => {
     expect(ticked(bullet![1]!).sort()).toEqual([...SUBCOMMANDS, 'help'].sort());
   });
 
-  it('has the exit codes of src/cli/exit.ts, and only those', () => {
+  it('has the exit codes of src/exit-codes.ts, and only those', () => {
     const documented = tableRows(section('Exit codes')).map(([code]) => code);
     const decided = [...EXIT_CODES_HELP.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(decided.sort());
@@ -100,8 +138,8 @@ describe('README', () => {
     expect([...documented].sort()).toEqual([...OPTION_NAMES].sort());
   });
 
-  it('names every event of the launch handle (LaunchEvents in src/launch/types.ts) in "The library"', () => {
-    const types = readFileSync(path.join(ROOT, 'src', 'launch', 'types.ts'), 'utf8');
+  it('names every event of the launch handle (LaunchEvents in src/model/types.ts) in "The library"', () => {
+    const types = readFileSync(path.join(ROOT, 'src', 'model', 'types.ts'), 'utf8');
     const body = /^export interface LaunchEvents \{\n([\s\S]*?)^\}/m.exec(types)![1]!;
     const events = [...body.matchAll(/^ {2}(\w+): \[/gm)].map((m) => m[1]!);
     expect(events.length).toBeGreaterThan(10);
@@ -165,7 +203,7 @@ describe('README', () => {
     }
   });
 
-  it('names only files and folders that exist (Architecture, the tree under Design, and every backticked path)', () => {
+  it('names only files and folders that exist (Architecture, its source tree, and every backticked path)', () => {
     const paths = new Set<string>();
     // The Architecture table: a folder, then file names relative to it (`src/launch/run/` (`launch.ts`, …)).
     for (const row of tableRows(section('Architecture'))) {
@@ -178,7 +216,7 @@ describe('README', () => {
       }
     }
     // The tree: each line's folder or file, and the `name.ts` files it lists under that folder.
-    const tree = /```\n(src\/index\.ts[\s\S]*?)```/.exec(section('Design'))![1]!;
+    const tree = /```\n(src\/index\.ts[\s\S]*?)```/.exec(section('The source tree'))![1]!;
     let folder = '';
     let open: string[] = []; // the sub-folders of the parentheses open here: `run/ (supervisor.ts, …)`
     for (const line of tree.split('\n')) {
@@ -196,7 +234,7 @@ describe('README', () => {
         else if (folder) paths.add(path.posix.join(folder, ...open, m[2]!));
       }
     }
-    for (const m of README.matchAll(/`((?:src|test|bench|examples|scripts|docs|ui)\/[\w./-]*)`/g)) paths.add(m[1]!);
+    for (const m of ALL.matchAll(/`((?:src|test|bench|examples|scripts|docs|ui)\/[\w./-]*)`/g)) paths.add(m[1]!);
     expect(paths.size).toBeGreaterThan(40);
     expect([...paths].filter((p) => !existsSync(path.join(ROOT, p)))).toEqual([]);
   });
@@ -207,5 +245,30 @@ describe('README', () => {
     };
     const justified = [...section('Design').matchAll(/^- \*\*([\w@/.-]+)\*\*.* — \S/gm)].map((m) => m[1]);
     expect(justified.sort()).toEqual(Object.keys(pkg.dependencies).sort());
+  });
+
+  it('keeps the README a front page under 300 lines that links every page under docs/', () => {
+    const readme = DOCS.get('README.md')!;
+    expect(readme.split('\n').length).toBeLessThan(300);
+    const pages = DOC_FILES.filter((file) => file.startsWith('docs/'));
+    expect(pages.length).toBeGreaterThanOrEqual(10);
+    expect(pages.filter((page) => !readme.includes(`](${page})`))).toEqual([]);
+  });
+
+  it('has no relative link to a file or a heading that does not exist', () => {
+    const broken: string[] = [];
+    for (const [file, text] of DOCS)
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const link = m[1]!;
+        if (/^[a-z]+:/.test(link)) continue;
+        const [target, anchor] = link.split('#') as [string, string | undefined];
+        const resolved = target ? path.posix.join(path.posix.dirname(file), target) : file;
+        if (!existsSync(path.join(ROOT, resolved))) broken.push(`${file}: ${link}`);
+        else if (anchor !== undefined) {
+          const page = DOCS.get(resolved) ?? '';
+          if (!headingLines(page).some(({ line }) => slug(line) === anchor)) broken.push(`${file}: ${link}`);
+        }
+      }
+    expect(broken).toEqual([]);
   });
 });

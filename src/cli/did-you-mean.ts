@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { defaultCwd } from '../os/cwd.js';
 import { SUBCOMMANDS } from './argv.js';
 
 // `ddprun trian x.py` is a launch of a script named `trian` (any first word that is not a subcommand is one); when no
@@ -40,9 +41,10 @@ export function closestSubcommand(word: string): string | undefined {
  * Throws a usage error naming the subcommand meant when the launch's script is a bare word that is no file (in
  * `cwd`) and is a typo of a subcommand. An existing file of that name is always launched.
  */
-export function refuseSubcommandTypo(script: string, cwd: string = process.cwd()): void {
+export function refuseSubcommandTypo(script: string, cwd?: string): void {
   const meant = closestSubcommand(script);
-  if (!meant || existsSync(path.resolve(cwd, script))) return;
+  // The cwd is looked up only for a typo: a deleted launch directory is the launch's own error to report.
+  if (!meant || existsSync(path.resolve(cwd ?? defaultCwd(), script))) return;
   throw new UsageError(
     `Unknown command \`${script}\`, and no file of that name to run. Did you mean \`ddprun ${meant}\`? (See \`ddprun --help\`.)`,
     'script',

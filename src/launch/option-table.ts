@@ -1,4 +1,4 @@
-import type { LaunchOptions } from './types.js';
+import type { LaunchOptions } from '../model/types.js';
 
 /** How a flag's text becomes the option's value (the CLI holds one converter per kind). */
 /** `switch`: a flag without a value (`--stack-dumps`), which sets the option to `true`. */
@@ -158,6 +158,12 @@ export const OPTION_TABLE = {
     },
   },
   record: {},
+  name: {
+    flag: {
+      spec: '--name <name>',
+      help: 'name the run in the run store: ddprun logs/show/stop/rm <name> then find its newest run of that name',
+    },
+  },
   recordMaxLogBytes: {},
   // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).
   role: {},

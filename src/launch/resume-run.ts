@@ -9,10 +9,10 @@ import type { ResumedFrom, RunInfo, StoreOptions } from '../store/types.js';
 
 export type { ResumedFrom } from '../store/types.js';
 import { RESUME_OVERRIDABLE, lastPtOf, resumingTrainer } from '../ultralytics/resume.js';
-import type { DdpTrainer } from '../ultralytics/types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 import { resolveOptions } from './resolve/options.js';
 import { launchResolved } from './run/launch.js';
-import type { LaunchHandle, LaunchOptions, StdSelection, StdSpec } from './types.js';
+import type { LaunchHandle, LaunchOptions, StdSelection, StdSpec } from '../model/types.js';
 
 export interface ResumeRunOptions extends StoreOptions {
   /** As `launch()`'s: write rank output and the root cause to the console. @default true */
@@ -145,6 +145,8 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
   copy('python', recorded.python);
   copy('logDir', resumedLogDir(recorded.logDir, run, launchOptions.runId!));
   copy('configDir', recorded.configDir);
+  // The resumed run carries the name on: `ddprun logs <name>` then finds it, the newest of that name.
+  copy('name', recorded.name);
   // The rendezvous options are the torchrun backend's (given to the native one, they only draw a warning).
   if (recorded.backend === 'torchrun') for (const key of RDZV_KEYS) copy(key, recorded[key]);
   if (recorded.masterPortFixed === true) copy('masterPort', recorded.masterPort);

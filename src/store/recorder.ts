@@ -2,10 +2,10 @@ import type { EventEmitter } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exitCodeForError } from '../cli/exit.js';
-import { attachOutputTap, type ChunkSink } from '../launch/run/output-tap.js';
-import type { Entry, LaunchResult, ResolvedOptions } from '../launch/types.js';
-import { processIdentity } from '../process-identity.js';
+import { exitCodeForError } from '../exit-codes.js';
+import { attachOutputTap, type ChunkSink } from './output-tap.js';
+import type { Entry, LaunchResult, ResolvedOptions } from '../model/types.js';
+import { processIdentity } from '../os/process-identity.js';
 import { ddprunVersion } from '../version.js';
 import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
@@ -155,6 +155,7 @@ export class RunRecorder {
         startedAt: new Date().toISOString(),
         status: 'running',
         ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
+        ...(resolved.name !== undefined && { name: resolved.name }),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       return new RunRecorder(id, dir, record, init);

@@ -1,4 +1,4 @@
-import type { LaunchResult, RootCause } from '../launch/types.js';
+import type { LaunchResult, RootCause } from '../model/types.js';
 
 // The run store's on-disk schema (see README "Runs"): `<state>/runs/<id>/run.json`, `events.jsonl` and
 // `logs/attempt_<k>/<rank>/stdout.log|stderr.log`. Readers of other processes (ps, logs, show, stop, the dashboard)
@@ -57,6 +57,8 @@ export interface RunRecord {
   result?: LaunchResult;
   /** `ddprun resume` / `resumeRun()`: the run this one continues, from which checkpoint. */
   resumedFrom?: ResumedFrom;
+  /** `--name` / `launch({ name })`: what `ddprun logs <name>` and the others find this run by. */
+  name?: string;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
   error?: { name: string; message: string };
 }

@@ -153,12 +153,12 @@ describe('bad input: exit 2, one line naming the problem, nothing started or wri
     [
       '--nproc-per-node 0',
       (out) => ['--nproc-per-node', '0', WORKER, 'ok', out],
-      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/,
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, or 'auto', 'gpu' or 'cpu', got `0` \(number\)$/,
     ],
     [
       '--nproc-per-node -1',
       (out) => ['--nproc-per-node', '-1', WORKER, 'ok', out],
-      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `-1` \(number\)$/,
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, or 'auto', 'gpu' or 'cpu', got `-1` \(number\)$/,
     ],
     [
       '--nproc-per-node abc',

@@ -282,7 +282,7 @@ describe('ddprun slurm: process', () => {
   it.each([
     [
       ['--nproc-per-node', '0', WORKER],
-      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, got `0` \(number\)$/,
+      /^error: Expected --nproc-per-node to be an integer from 1 to \d+, or 'auto', 'gpu' or 'cpu', got `0` \(number\)$/,
     ],
     [['--master-port', '0', WORKER], /^error: Expected --master-port to be an integer from 1 to 65535/],
     [['--nodes', '2', 'no-such-script.py'], /^error: The script "no-such-script\.py" does not exist or cannot be read/],

@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, useSandboxes } from '../cli/helpers.js';
 import { runPython, torchPython } from '../helpers/python.js';
-import { findFreeNetworkPort } from '../../src/launch/resolve/port.js';
+import { findFreeNetworkPort } from '../../src/net/port.js';
 
 const DUMP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bin', 'dump_env.py');
 const python = await torchPython();
 const run = python ? describe : describe.skip;
 
-/** Differences with a reason (README, "Deliberate differences"). */
+/** Differences with a reason (docs/torchrun.md, "Deliberate differences"). */
 const EXPLAINED: Record<string, string> = {
   TORCHELASTIC_ERROR_FILE: "a path: torchrun's temp folder vs ddprun's log folder",
   TORCHELASTIC_USE_AGENT_STORE: 'torchrun: True (its agent hosts the store); ddprun has no agent, rank 0 hosts it',

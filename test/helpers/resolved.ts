@@ -1,5 +1,5 @@
 import { torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
-import type { ResolvedOptions } from '../../src/launch/types.js';
+import type { ResolvedOptions } from '../../src/model/types.js';
 
 /**
  * A complete `ResolvedOptions` of a static single-node job of 2 ranks (torch 2.11, `/usr/bin/python3`), with
@@ -22,6 +22,7 @@ export function resolvedOptions(overrides: Partial<ResolvedOptions> = {}): Resol
     maxRestarts: 0,
     runId: 'none',
     logDir: undefined,
+    name: undefined,
     redirects: Array(nprocPerNode).fill('none'),
     tee: Array(nprocPerNode).fill('none'),
     localRanksFilter: new Set(Array.from({ length: nprocPerNode }, (_, i) => i)),

@@ -60,12 +60,36 @@ export interface FakeRun {
 }
 
 /** A store folder with runs written as the recorder writes them (run.json, events.jsonl, logs/). */
+/** The fields every run.json has (the store refuses a record without them), for a fake run to override. */
+function recordDefaults(id: string): Record<string, unknown> {
+  return {
+    schema: 1,
+    id,
+    argv: ['ddprun', 'train.py'],
+    source: 'cli',
+    options: {},
+    cwd: '/work',
+    host: 'box',
+    user: 'me',
+    version: '0.0.0',
+    launcher: { pid: 999_999, startTime: 1, bootId: null },
+    nprocPerNode: 1,
+    worldSize: 1,
+    maxRestarts: 0,
+    attempt: 0,
+    logDir: null,
+    maxLogBytes: 0,
+    startedAt: '2026-12-02T07:00:00.000Z',
+    status: 'succeeded',
+  };
+}
+
 export function fakeStore(runs: FakeRun[]): { stateDir: string; cleanup: () => void; write: (r: FakeRun) => void } {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'ddprun-ui-'));
   const write = (r: FakeRun): void => {
     const dir = path.join(stateDir, 'runs', r.id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ schema: 1, id: r.id, ...r.run }));
+    writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...recordDefaults(r.id), ...r.run }));
     writeFileSync(
       path.join(dir, 'events.jsonl'),
       (r.events ?? []).map((e) => JSON.stringify({ v: 1, t: new Date().toISOString(), ...e })).join('\n') + '\n',

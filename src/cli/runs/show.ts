@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatRootCause } from '../../launch/run/failure.js';
+import { formatRootCause } from '../../insight/failure.js';
 import { getRun, readRunEvents } from '../../store/read.js';
 import { LOGS_DIR } from '../../store/paths.js';
 import type { RunInfo } from '../../store/types.js';
@@ -7,10 +7,10 @@ import { colorsFor } from '../colors.js';
 import { formatDuration } from '../format.js';
 import { formatSummary } from '../render.js';
 import { trainingFromEvents } from '../../progress/outcome.js';
-import type { Io } from '../run-launch.js';
+import type { Io } from '../io.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
 import { formatMetrics, metricsOf } from './metrics-text.js';
-import { EXIT_OK } from '../exit.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 function when(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
@@ -20,6 +20,7 @@ function when(iso: string): string {
 function header(run: RunInfo, io: Io): string {
   const c = colorsFor(io.stdout, io.env);
   const rows: [string, string][] = [
+    ...(run.name === undefined ? [] : [['name', run.name] as [string, string]]),
     ['command', commandLine(run)],
     ['cwd', run.cwd],
     ['host', `${run.host} (launcher pid ${run.launcher.pid}, user ${run.user}, ddprun ${run.version})`],

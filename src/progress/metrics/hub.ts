@@ -1,4 +1,4 @@
-import type { MetricEvent, MetricSource } from '../../launch/types.js';
+import type { MetricEvent, MetricSource } from '../../model/types.js';
 import type { MetricSample } from './line.js';
 
 /** Distinct metrics (name and rank) a run records; more are ignored (a script naming one per step is not bounded). */

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { LaunchEvents } from '../../launch/types.js';
+import type { LaunchEvents } from '../../model/types.js';
 import { MetricFiles } from './files.js';
 import { MetricHub } from './hub.js';
 import { MetricLineScanner } from './line.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MetricHub, SPARSE_AFTER, SPARSE_MS, THIN_AFTER, THIN_MS } from '../../../src/progress/metrics/hub.js';
-import type { MetricEvent } from '../../../src/launch/types.js';
+import type { MetricEvent } from '../../../src/model/types.js';
 
 function hub(): { hub: MetricHub; events: MetricEvent[]; clock: { now: number } } {
   const events: MetricEvent[] = [];

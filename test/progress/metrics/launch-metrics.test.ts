@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launch } from '../../../src/launch/run/launch.js';
-import type { MetricEvent } from '../../../src/launch/types.js';
+import type { MetricEvent } from '../../../src/model/types.js';
 import { tempDir } from '../../helpers/procs.js';
 import { torchPython } from '../../helpers/python.js';
 
