@@ -11,6 +11,9 @@ import type { Io } from '../run-launch.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
 import { EXIT_OK } from '../exit.js';
 
+/** What the summary of a run without a result is made of (its ranks so far and its training). */
+const SHOWN_EVENTS = ['started', 'exited', 'restarting', 'training', 'epoch'];
+
 function when(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
@@ -35,7 +38,7 @@ function header(run: RunInfo, io: Io): string {
 /** `ddprun show <id> [--json]`: the summary the console printed at the end (or the run so far). */
 export function runShow(command: { id: string; json: boolean }, io: Io): number {
   const run = getRun(command.id);
-  const events = run.result ? [] : readRunEvents(run.id);
+  const events = run.result ? [] : readRunEvents(run.id, { only: SHOWN_EVENTS });
   const result = run.result ?? resultFromEvents(run, events);
   // A live or lost run has no result yet: its training so far comes from its `training` and `epoch` events.
   if (!run.result) result.training ??= trainingFromEvents(events);
