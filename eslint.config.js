@@ -1,7 +1,26 @@
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
+import { layersRule } from './scripts/eslint-layers.mjs';
+
+// The layers of src/, bottom first. A unit (a top-level folder, or a file at the top of src/) may import only its own
+// files and the units of the layers below it, never one beside it in its own layer; a unit missing here fails lint.
+export const LAYERS = [
+  ['errors.ts', 'version.ts'], // leaves: error classes and codes, the package's version
+  ['os/', 'net/', 'devices.ts'], // OS facts (/proc, process identity, cwd, which, paths), the port finder, devices
+  ['model/'], // the data model: options, results, root causes, events, the trainer contract (types)
+  ['exit-codes.ts'], // every exit code (of a result, a root cause, an error)
+  ['python/', 'progress/'], // interpreter discovery and the literal encoder; the output and results parsers
+  ['insight/', 'slurm/', 'ultralytics/', 'store/'], // failure explanation and sampling, Slurm, the port, the run store
+  ['launch/'], // resolve, plan, run, backends
+  ['ui/'], // the dashboard's server
+  ['cli/', 'index.ts'], // the command line; the public entry
+];
+export const ALLOWED = Object.fromEntries(
+  LAYERS.flatMap((units, i) => units.map((unit) => [unit, LAYERS.slice(0, i).flat()])),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.py'] },
@@ -17,6 +36,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { ddprun: { rules: { layers: layersRule } } },
+    rules: { 'ddprun/layers': ['error', { src: path.join(import.meta.dirname, 'src'), allowed: ALLOWED }] },
   },
   // The dashboard's page (ui/) is type-checked by its own tsconfig (DOM); it reads untyped JSON by design.
   {

@@ -13,7 +13,7 @@ export {
 export { launch, launchResolved } from './launch/run/launch.js';
 export { resolveOptions } from './launch/resolve/options.js';
 export { planAttempt } from './launch/plan/plan.js';
-export { formatRootCause } from './launch/run/failure.js';
+export { formatRootCause } from './insight/failure.js';
 export { findPython, probeTorch } from './python/find-python.js';
 export type { PythonInfo, TorchInfo, FindPythonOptions } from './python/find-python.js';
 export { startDashboard } from './ui/server.js';
@@ -65,7 +65,7 @@ export type {
   StdSpec,
   RestartingEvent,
   ResumeRecord,
-} from './launch/types.js';
+} from './model/types.js';
 export { resumeRun, planResume } from './launch/resume-run.js';
 export type { ResumeRunOptions, ResumePlan, ResumedFrom } from './launch/resume-run.js';
 export { RESUME_OVERRIDABLE } from './ultralytics/resume.js';

@@ -13,7 +13,7 @@ import { shellQuote } from '../src/slurm/shell-quote.js';
 import { pyFloat } from '../src/ultralytics/index.js';
 import { getUserConfigDir } from '../src/ultralytics/config-dir.js';
 import { prepareRankFolders, RankFolderError } from '../src/launch/run/rank-folders.js';
-import type { RankPlan } from '../src/launch/types.js';
+import type { RankPlan } from '../src/model/types.js';
 import { ensureBuilt, ROOT, runCli, useSandboxes, WORKER } from './cli/helpers.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { PORT_RANGE, findFreeNetworkPort } from '../src/launch/resolve/port.js';
+import { PORT_RANGE, findFreeNetworkPort } from '../src/net/port.js';
 
 function listen(port: number, host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {

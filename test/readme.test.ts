@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../src/cli/args.js';
 import { SUBCOMMANDS } from '../src/cli/argv.js';
-import { EXIT_CODES_HELP } from '../src/cli/exit.js';
+import { EXIT_CODES_HELP } from '../src/exit-codes.js';
 import { DdprunError } from '../src/errors.js';
 import { OPTION_NAMES } from '../src/launch/option-table.js';
 import * as root from '../src/index.js';
@@ -126,7 +126,7 @@ describe('README and docs/', () => {
     expect(ticked(bullet![1]!).sort()).toEqual([...SUBCOMMANDS, 'help'].sort());
   });
 
-  it('has the exit codes of src/cli/exit.ts, and only those', () => {
+  it('has the exit codes of src/exit-codes.ts, and only those', () => {
     const documented = tableRows(section('Exit codes')).map(([code]) => code);
     const decided = [...EXIT_CODES_HELP.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(decided.sort());
@@ -138,8 +138,8 @@ describe('README and docs/', () => {
     expect([...documented].sort()).toEqual([...OPTION_NAMES].sort());
   });
 
-  it('names every event of the launch handle (LaunchEvents in src/launch/types.ts) in "The library"', () => {
-    const types = readFileSync(path.join(ROOT, 'src', 'launch', 'types.ts'), 'utf8');
+  it('names every event of the launch handle (LaunchEvents in src/model/types.ts) in "The library"', () => {
+    const types = readFileSync(path.join(ROOT, 'src', 'model', 'types.ts'), 'utf8');
     const body = /^export interface LaunchEvents \{\n([\s\S]*?)^\}/m.exec(types)![1]!;
     const events = [...body.matchAll(/^ {2}(\w+): \[/gm)].map((m) => m[1]!);
     expect(events.length).toBeGreaterThan(10);

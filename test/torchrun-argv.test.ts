@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { TORCHRUN_REDIRECT_FIX, torchrunArgv, torchrunEntryArgv } from '../src/launch/torchrun/argv.js';
-import type { ResolvedOptions, StdSelection } from '../src/launch/types.js';
+import type { ResolvedOptions, StdSelection } from '../src/model/types.js';
 import { words } from './cli/helpers.js';
 import { backendEntryArgv, resolvedOptions } from './helpers/resolved.js';
 import { torchPython } from './multinode/torch-python.js';

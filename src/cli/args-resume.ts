@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { RESUME_OVERRIDABLE } from '../ultralytics/resume.js';
-import { EXIT_CODES_HELP } from './exit.js';
+import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { LAUNCH_FLAGS, addFlags, type OutputFlags } from './flag-specs.js';
 import { parseCommand, type Printed } from './subcommand.js';
 import { parseKeyValues } from './train-args.js';

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
 import { VALUE_FLAGS, flagName, typed, type OutputFlags, type Spec } from './flag-specs.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';

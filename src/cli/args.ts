@@ -1,8 +1,8 @@
 import { ddprunVersion } from '../version.js';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
-import { EXIT_CODES_HELP } from './exit.js';
+import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
 import { parseGc, parseLogs, parsePs, parseStacks, parseShow, parseStop, type RunsCommand } from './args-runs.js';
 import {

@@ -1,11 +1,11 @@
 import { DdprunError, UsageError } from '../errors.js';
 import { flaggedOptions } from '../launch/option-table.js';
 import { parseCli, type CliCommand, type OutputFlags } from './args.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { colorsFor } from './colors.js';
-import { EXIT_OK, exitCodeForError } from './exit.js';
+import { EXIT_OK, exitCodeForError } from '../exit-codes.js';
 import { readGlobalFlags } from './global-flags.js';
-import type { Io } from './run-launch.js';
+import type { Io } from './io.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { closeDeadTerminalsAtExit } from './terminal.js';
 

@@ -1,5 +1,5 @@
 import { configDirCandidates } from '../ultralytics/config-dir.js';
-import { writableDirProblem } from '../writable-dir.js';
+import { writableDirProblem } from '../os/writable-dir.js';
 
 /** Whether `dir` is (or could be created as) a writable directory; creates nothing. */
 export function canWrite(dir: string): boolean {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { defaultCwd } from '../launch/resolve/cwd.js';
+import { defaultCwd } from '../os/cwd.js';
 import { SUBCOMMANDS } from './argv.js';
 
 // `ddprun trian x.py` is a launch of a script named `trian` (any first word that is not a subcommand is one); when no

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { which } from '../which.js';
+import { which } from '../os/which.js';
 import { shellQuote } from '../slurm/shell-quote.js';
 
 /** What `doctor --fix` knows about the machine when choosing how to install PyTorch. */

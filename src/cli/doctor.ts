@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { realPathOrResolved } from '../real-path.js';
+import { realPathOrResolved } from '../os/real-path.js';
 import path from 'node:path';
 import {
   findPython,
@@ -12,15 +12,15 @@ import {
 } from '../python/find-python.js';
 import { deathSigWrapper } from '../launch/run/pdeathsig.js';
 import { colorsFor } from './colors.js';
-import { EXIT_ERROR, exitCodeForChecks, processExitCode } from './exit.js';
+import { EXIT_ERROR, exitCodeForChecks, processExitCode } from '../exit-codes.js';
 import { installTorch, thisMachine, torchInstallPlan } from './doctor-fix.js';
 import { table } from './format.js';
 import { listGpus, resolveCudaDevices, type Gpu } from '../devices.js';
 import { configDirCandidates } from '../ultralytics/config-dir.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 import { probeConfigDir } from './config-dir.js';
-import { findFreeNetworkPort } from '../launch/resolve/port.js';
-import type { Io } from './run-launch.js';
+import { findFreeNetworkPort } from '../net/port.js';
+import type { Io } from './io.js';
 
 type Level = 'ok' | 'warn' | 'fail' | 'info';
 interface Check {

@@ -1,6 +1,6 @@
-import type { LaunchPlan, ResolvedOptions } from '../launch/types.js';
+import type { LaunchPlan, ResolvedOptions } from '../model/types.js';
 import { shellQuote } from '../slurm/shell-quote.js';
-import { findFreeNetworkPort } from '../launch/resolve/port.js';
+import { findFreeNetworkPort } from '../net/port.js';
 import { planLaunch } from '../launch/plan/plan-launch.js';
 import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
 

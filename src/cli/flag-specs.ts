@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { flaggedOptions, type FlagValue, type OptionName } from '../launch/option-table.js';
 import {
   parseInteger,

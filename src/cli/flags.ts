@@ -1,5 +1,5 @@
 import { UsageError, describeValue } from '../errors.js';
-import type { StdSelection, StdSpec } from '../launch/types.js';
+import type { StdSelection, StdSpec } from '../model/types.js';
 
 // Converters from a flag's text to the typed value `launch()` takes. They reject only what cannot be
 // typed (`abc` for a count); ranges (`0`, `-1`, a port above 65535) are checked once, by resolveOptions.

@@ -1,6 +1,6 @@
 import { sweepStaleRunFolders } from '../launch/run/run-folder.js';
 import { pruneRuns } from '../store/gc.js';
-import { EXIT_OK } from './exit.js';
+import { EXIT_OK } from '../exit-codes.js';
 import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { LaunchResult } from '../launch/types.js';
+import type { LaunchResult } from '../model/types.js';
 import { planResume } from '../launch/resume-run.js';
 import type { StoreOptions } from '../store/types.js';
 

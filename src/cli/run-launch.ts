@@ -1,20 +1,15 @@
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import type { OutputFlags } from './args.js';
+import type { Io } from './io.js';
 import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
-import { EXIT_OK, exitCodeForResult } from './exit.js';
+import { EXIT_OK, exitCodeForResult } from '../exit-codes.js';
 import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
 import type { SlurmProvenance } from './slurm-env.js';
 import { silenceDeadTerminals } from './terminal.js';
 import { endHints } from './run-hints.js';
-
-export interface Io {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  env: NodeJS.ProcessEnv;
-}
 
 /**
  * Plain output (no terminal, no JSON): the launcher writes the ranks' lines itself, batched per chunk and with

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { slurmLaunchDefaults, type SlurmValue } from '../slurm/defaults.js';
 import { SlurmEnvError } from '../slurm/errors.js';
 import { detectSlurmMissingStep, detectSlurmMultiTask } from '../slurm/layout.js';

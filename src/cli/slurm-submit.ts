@@ -8,9 +8,9 @@ import { SlurmWaitTimeoutError } from '../slurm/errors.js';
 import type { OutputFlags, SlurmSubmit } from './args.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { colorsFor } from './colors.js';
-import { EXIT_ERROR, EXIT_OK, exitCodeForJob, signalExitCode } from './exit.js';
+import { EXIT_ERROR, EXIT_OK, exitCodeForJob, signalExitCode } from '../exit-codes.js';
 import { formatDuration } from './format.js';
-import type { Io } from './run-launch.js';
+import type { Io } from './io.js';
 
 /** This CLI's entry script: what each node's srun starts with `process.execPath`. */
 const DDPRUN_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));

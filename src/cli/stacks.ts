@@ -2,11 +2,11 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import { formatStacks } from '../insight/stacks.js';
 import { STACKS_SIGNAL } from '../launch/run/launch.js';
-import type { RankStacks } from '../launch/types.js';
+import type { RankStacks } from '../model/types.js';
 import { stateDir } from '../store/paths.js';
 import { getRun, launcherState, runEventsEnd, scanRunEvents } from '../store/read.js';
 import type { StoredEvent } from '../store/types.js';
-import { EXIT_ERROR, EXIT_OK } from './exit.js';
+import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
 const ANSWER_TIMEOUT_MS = 15_000;

@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import {
   ENTRY_FLAGS,
   LAUNCH_FLAGS,

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions, RootCause } from '../launch/types.js';
+import type { LaunchOptions, RootCause } from '../model/types.js';
 import { parseSecondsToMs } from './flags.js';
 import { TORCHRUN_FLAGS } from './torchrun-flags.js';
 

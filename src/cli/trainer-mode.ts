@@ -1,8 +1,8 @@
 import { listGpus, parseDevice, resolveCudaDevices, type Gpu } from '../devices.js';
 import { UsageError } from '../errors.js';
-import type { LaunchOptions } from '../launch/types.js';
+import type { LaunchOptions } from '../model/types.js';
 import { PyFloat, pyDict, pyFloat, pyTuple } from '../python/literal.js';
-import type { DdpTrainer } from '../ultralytics/types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 import type { PyLiteral } from './smart-value.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { EpochEvent, ProgressEvent, TrainingOutcome } from '../launch/types.js';
+import type { EpochEvent, ProgressEvent, TrainingOutcome } from '../model/types.js';
 import { keyMetricOf, lossOf, shortName, taskOf, type TrainingTask } from '../progress/fitness.js';
 import { formatDuration } from './format.js';
 

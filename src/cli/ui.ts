@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { isLoopbackHost, startDashboard, type Dashboard } from '../ui/server.js';
-import { which } from '../which.js';
-import type { Io } from './run-launch.js';
-import { EXIT_OK } from './exit.js';
+import { which } from '../os/which.js';
+import type { Io } from './io.js';
+import { EXIT_OK } from '../exit-codes.js';
 
 /** The dashboard's port unless --port says otherwise; when taken, the next ones, then any free port (as Jupyter). */
 export const DEFAULT_UI_PORT = 8765;

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ResolvedOptions } from '../launch/types.js';
+import type { ResolvedOptions } from '../model/types.js';
 
 /** The bootstrap's folder inside the launch's own run folder (removed with it). */
 export function bootstrapDir(runDir: string): string {

@@ -1,5 +1,5 @@
-import { isMasterPortTaken } from '../launch/run/failure.js';
-import type { Explanation, RootCause } from '../launch/types.js';
+import { isMasterPortTaken } from './failure.js';
+import type { Explanation, RootCause } from '../model/types.js';
 import { formatBytes } from './format-bytes.js';
 import { describeWhere, parseFrames } from './frames.js';
 import type { OomKill } from './kernel-log.js';

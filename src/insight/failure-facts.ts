@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { pythonCandidates } from '../python/find-python.js';
-import type { RootCause } from '../launch/types.js';
+import type { RootCause } from '../model/types.js';
 import type { FailureFacts } from './explain.js';
 import { cgroupMemory, findOomKill } from './kernel-log.js';
 

@@ -1,4 +1,4 @@
-import type { RankResources, RankStacks, RootCause } from '../launch/types.js';
+import type { RankResources, RankStacks, RootCause } from '../model/types.js';
 import { formatStacks } from './stacks.js';
 import { hostname } from 'node:os';
 

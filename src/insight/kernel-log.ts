@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
-import { readProcFile } from '../launch/run/proc.js';
+import { readProcFile } from '../os/proc.js';
 
 /** What the kernel said when its OOM killer chose a process. */
 export interface OomKill {

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import type { RankGroup } from '../launch/run/supervisor.js';
-import type { LaunchEvents, RankResult, RankStacks, ResolvedOptions, RootCause } from '../launch/types.js';
+import type { LaunchEvents, RankResult, RankStacks, ResolvedOptions, RootCause } from '../model/types.js';
 import { stackFileOf } from './bootstrap.js';
+import type { WatchedGroup } from './group-view.js';
 import { HangDetector, formatHang, hangRootCause } from './hang.js';
 import { NvidiaSmi } from './nvidia-smi.js';
 import { ResourceSampler } from './sampler.js';
@@ -41,7 +41,7 @@ export class AttemptMonitor {
     private readonly resolved: ResolvedOptions,
     private readonly events: EventEmitter<LaunchEvents>,
     private readonly attempt: number,
-    private readonly group: RankGroup,
+    private readonly group: WatchedGroup,
   ) {
     const { resourceIntervalMs, hangTimeoutMs, stackDumps } = resolved.insight;
     if (hangTimeoutMs > 0)

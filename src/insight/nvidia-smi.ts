@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { which } from '../which.js';
+import { which } from '../os/which.js';
 
 export interface GpuUse {
   memoryBytes: number;

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { statFields } from '../launch/run/proc.js';
+import { statFields } from '../os/proc.js';
 
 const buffer = Buffer.alloc(4096);
 

@@ -1,9 +1,9 @@
-import { rootCauseOf, type FailedRank } from '../launch/run/failure.js';
-import type { GroupOutcome, RankGroup } from '../launch/run/supervisor.js';
-import type { ResolvedOptions, RootCause } from '../launch/types.js';
+import { rootCauseOf, type FailedRank } from './failure.js';
+import type { ResolvedOptions, RootCause } from '../model/types.js';
 import type { ResourceSampler } from './sampler.js';
 import { explainFailure } from './explain.js';
 import { gatherFailureFacts, type FactSources } from './failure-facts.js';
+import type { FailedAttempt, WatchedGroup } from './group-view.js';
 
 /**
  * The rank to blame among those that failed: the first, unless it failed only because another one did (its collective
@@ -23,9 +23,9 @@ export async function explainRootCause(rc: RootCause, sources: FactSources): Pro
 /** The root cause of a failed attempt: chosen among its failed ranks (see `chooseRootCause`), then explained. */
 export function explainedRootCause(
   resolved: ResolvedOptions,
-  group: RankGroup,
+  group: Pick<WatchedGroup, 'stderrTailOf'>,
   first: FailedRank,
-  outcome: GroupOutcome,
+  outcome: FailedAttempt,
   port: number,
   sampler: ResourceSampler,
 ): Promise<RootCause> {

@@ -1,4 +1,4 @@
-import type { RankResources } from '../launch/types.js';
+import type { RankResources } from '../model/types.js';
 import { memoryCgroupOf } from './kernel-log.js';
 import { CLOCK_TICKS_PER_SECOND, pageBytes, readTree } from './proc-tree.js';
 import type { GpuUse, NvidiaSmi } from './nvidia-smi.js';

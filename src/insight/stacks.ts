@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { RankStacks } from '../launch/types.js';
+import type { RankStacks } from '../model/types.js';
 import { describeWhere, parseFrames } from './frames.js';
 
 /** How long a rank has to answer (faulthandler writes from its signal handler, even inside a blocking C call). */

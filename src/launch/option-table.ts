@@ -1,4 +1,4 @@
-import type { LaunchOptions } from './types.js';
+import type { LaunchOptions } from '../model/types.js';
 
 /** How a flag's text becomes the option's value (the CLI holds one converter per kind). */
 /** `switch`: a flag without a value (`--stack-dumps`), which sets the option to `true`. */

@@ -9,10 +9,10 @@ import type { ResumedFrom, RunInfo, StoreOptions } from '../store/types.js';
 
 export type { ResumedFrom } from '../store/types.js';
 import { RESUME_OVERRIDABLE, lastPtOf, resumingTrainer } from '../ultralytics/resume.js';
-import type { DdpTrainer } from '../ultralytics/types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 import { resolveOptions } from './resolve/options.js';
 import { launchResolved } from './run/launch.js';
-import type { LaunchHandle, LaunchOptions, StdSelection, StdSpec } from './types.js';
+import type { LaunchHandle, LaunchOptions, StdSelection, StdSpec } from '../model/types.js';
 
 export interface ResumeRunOptions extends StoreOptions {
   /** As `launch()`'s: write rank output and the root cause to the console. @default true */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bestIndex, fitnessOf, keyMetricOf, taskOf } from './fitness.js';
 import type { ResultsRow } from './results-csv.js';
-import type { TrainingOutcome } from '../launch/types.js';
+import type { TrainingOutcome } from '../model/types.js';
 
 /**
  * What a run produced, from its results.csv rows: the best epoch by Ultralytics' fitness, the final metrics and the

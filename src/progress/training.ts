@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { trainingOutcome } from './outcome.js';
 import { ResultsCsvReader, type ResultsRow } from './results-csv.js';
-import type { TrainingOutcome } from '../launch/types.js';
+import type { TrainingOutcome } from '../model/types.js';
 
 /** How often results.csv is looked at while rank 0 trains. */
 export const RESULTS_POLL_MS = 500;

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launcherCwd } from '../launch/resolve/cwd.js';
+import { launcherCwd } from '../os/cwd.js';
 
 /**
  * Remembers which interpreter `findPython()` chose, so that a launch does not start every candidate again

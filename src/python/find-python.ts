@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PythonNotFoundError, TorchProbeError, UsageError } from '../errors.js';
-import { allOnPath, isExecutableFile, which } from '../which.js';
+import { allOnPath, isExecutableFile, which } from '../os/which.js';
 import { discoveryKey, pyenvFiles, readDiscovery, stageDiscovery } from './discovery-cache.js';
 
 /** What `probeTorch` learns about a Python's torch. */

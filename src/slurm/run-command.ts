@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { processExitCode } from '../cli/exit.js';
+import { processExitCode } from '../exit-codes.js';
 import { SlurmCommandError } from './errors.js';
 import { UsageError } from '../errors.js';
 

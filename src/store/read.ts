@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DdprunError, UsageError } from '../errors.js';
-import { identityState } from '../process-identity.js';
+import { identityState } from '../os/process-identity.js';
 import { scanEventsFile } from './event-scan.js';
 import { EVENTS_FILE, RUN_FILE, runDir, runsDir, stateDir } from './paths.js';
 import { checkRecord } from './record-schema.js';

@@ -1,4 +1,4 @@
-import type { LaunchResult, RootCause } from '../launch/types.js';
+import type { LaunchResult, RootCause } from '../model/types.js';
 
 // The run store's on-disk schema (see README "Runs"): `<state>/runs/<id>/run.json`, `events.jsonl` and
 // `logs/attempt_<k>/<rank>/stdout.log|stderr.log`. Readers of other processes (ps, logs, show, stop, the dashboard)

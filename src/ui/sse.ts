@@ -1,11 +1,10 @@
 import type http from 'node:http';
+import type { Push } from './push.js';
 import { HEADERS } from './respond.js';
 import { listRunSummaries, type RunFiles } from './store-view.js';
 
 /** How often a live view looks at the store's files for news. */
 export const POLL_MS = 250;
-
-export type Push = (event: string, data: unknown) => void;
 
 /** The open event streams, each with the function that ends it (the server ends them all on close). */
 export type Streams = Set<() => void>;

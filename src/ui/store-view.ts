@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Push } from './sse.js';
+import type { Push } from './push.js';
 import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
 import { EVENTS_FILE, runDir, stateDir } from '../store/paths.js';
 import { RankLogFollower, listRankLogs, type RankLogRef } from '../store/rank-logs.js';

@@ -1,9 +1,9 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launcherCwd } from '../launch/resolve/cwd.js';
+import { launcherCwd } from '../os/cwd.js';
 import { FileSystemError } from '../errors.js';
-import { writableDirProblem } from '../writable-dir.js';
+import { writableDirProblem } from '../os/writable-dir.js';
 
 function isWritableDir(dir: string): boolean {
   try {

@@ -2,14 +2,14 @@ import { chmodSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } 
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileSystemError, UsageError, describeValue } from '../errors.js';
-import { findFreeNetworkPort } from '../launch/resolve/port.js';
+import { findFreeNetworkPort } from '../net/port.js';
 import { findPython, probeTorch, versionAtLeast } from '../python/find-python.js';
-import { ancestorsProblem, describeOwnerProblem, writableByOthers } from '../owned-path.js';
+import { ancestorsProblem, describeOwnerProblem, writableByOthers } from '../os/owned-path.js';
 import { findUserConfigDir } from './config-dir.js';
 import { entryFileContent, entryFileName, processOwner } from './entry-file.js';
 import { checkSaveDir, removeSaveDir } from './save-dir.js';
 import { checkTrainer, trainerId, type CheckedTrainer } from './trainer.js';
-import type { DdpTrainer } from './types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 
 export interface GenerateDdpFileOptions {
   /** The config directory whose `DDP/` subdirectory receives the file. @default getUserConfigDir() */

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { lstat, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { identityState, processIdentity, type ProcessIdentity } from '../process-identity.js';
+import { identityState, processIdentity, type ProcessIdentity } from '../os/process-identity.js';
 import { findUserConfigDir } from './config-dir.js';
 import type { CheckedTrainer } from './trainer.js';
 

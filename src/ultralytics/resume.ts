@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { DdpTrainer } from './types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 
 /** What Ultralytics' `check_resume` takes from the new arguments on resume; every other argument comes from last.pt. */
 export const RESUME_OVERRIDABLE = ['imgsz', 'batch', 'device', 'close_mosaic'] as const;

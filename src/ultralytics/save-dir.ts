@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UnsafePathError } from '../errors.js';
-import { launcherCwd } from '../launch/resolve/cwd.js';
+import { launcherCwd } from '../os/cwd.js';
 import { configDirCandidates } from './config-dir.js';
 
 export interface SaveDirOptions {

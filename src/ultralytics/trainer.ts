@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError, describeValue } from '../errors.js';
 import { toPythonLiteral } from '../python/literal.js';
 import { isPythonIdentifier } from '../python/identifier.js';
-import type { DdpTrainer } from './types.js';
+import type { DdpTrainer } from '../model/trainer.js';
 
 // Fixed-width ids: `ddpCleanup` matches `${id}.py` as a substring (as the seed does), so with a fixed
 // width one trainer's id can never be the tail of another's (`1.py` would match `_temp_ab11.py`).

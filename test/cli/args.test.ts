@@ -3,13 +3,13 @@ import { parseCli, type CliCommand } from '../../src/cli/args.js';
 import { normalizeFlagSpelling } from '../../src/cli/argv.js';
 import { usageLine } from '../../src/cli/cli.js';
 import { torchInstallPlan } from '../../src/cli/doctor-fix.js';
-import { exitCodeForError, exitCodeForResult } from '../../src/cli/exit.js';
+import { exitCodeForError, exitCodeForResult } from '../../src/exit-codes.js';
 import { parseStdSpec } from '../../src/cli/flags.js';
 import { smartValue } from '../../src/cli/smart-value.js';
 import { literalToJs, trainerLaunchOptions } from '../../src/cli/trainer-mode.js';
 import { parseKeyValues } from '../../src/cli/train-args.js';
 import { PythonNotFoundError, UsageError } from '../../src/errors.js';
-import type { LaunchResult, RootCause } from '../../src/launch/types.js';
+import type { LaunchResult, RootCause } from '../../src/model/types.js';
 import { pyFloat } from '../../src/python/literal.js';
 import { words } from './helpers.js';
 

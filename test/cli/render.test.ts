@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LaunchRenderer, loadStatusLine } from '../../src/cli/render.js';
-import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/launch/types.js';
+import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/model/types.js';
 import { until } from '../helpers/procs.js';
 
 function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: number; text: () => string } {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LaunchResult, RestartingEvent } from '../../src/launch/types.js';
+import type { LaunchResult, RestartingEvent } from '../../src/model/types.js';
 import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { epochsOf, jsonEvents, standinEnv, standinTrainArgs } from '../helpers/standin.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingStatus, formatTraining } from '../../src/cli/training-status.js';
-import type { EpochEvent, ProgressEvent } from '../../src/launch/types.js';
+import type { EpochEvent, ProgressEvent } from '../../src/model/types.js';
 
 const epoch = (e: number, time: number, map: number, loss: number, epochs = 100): EpochEvent => ({
   epoch: e,

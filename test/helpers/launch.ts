@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchHandle, LaunchOptions } from '../../src/launch/types.js';
+import type { LaunchHandle, LaunchOptions } from '../../src/model/types.js';
 import { tempDir } from './procs.js';
 
 /** A fixture of test/fixtures/launch/. */

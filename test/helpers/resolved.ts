@@ -1,5 +1,5 @@
 import { torchrunEntryArgv } from '../../src/launch/torchrun/argv.js';
-import type { ResolvedOptions } from '../../src/launch/types.js';
+import type { ResolvedOptions } from '../../src/model/types.js';
 
 /**
  * A complete `ResolvedOptions` of a static single-node job of 2 ranks (torch 2.11, `/usr/bin/python3`), with

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processIdentity } from '../../src/process-identity.js';
+import { processIdentity } from '../../src/os/process-identity.js';
 import type { RunRecord } from '../../src/store/types.js';
 
 /** A finished run's record as a launcher writes it (the launcher: this test process), with `fields` over it. */

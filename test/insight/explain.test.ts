@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchOptions, LaunchResult } from '../../src/launch/types.js';
+import type { LaunchOptions, LaunchResult } from '../../src/model/types.js';
 import { tempDir } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 import { fixture, go, rankPid } from './helpers.js';

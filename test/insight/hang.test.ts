@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchEvents } from '../../src/launch/types.js';
+import type { LaunchEvents } from '../../src/model/types.js';
 import { runCli, useSandboxes } from '../cli/helpers.js';
 import { useCleanups } from '../helpers/launch.js';
 import { until } from '../helpers/procs.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import { findFreeNetworkPort } from '../../src/launch/resolve/port.js';
+import { findFreeNetworkPort } from '../../src/net/port.js';
 import { probeTorch } from '../../src/python/find-python.js';
 import { tempDir } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';

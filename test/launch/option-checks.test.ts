@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchOptions } from '../../src/launch/types.js';
+import type { LaunchOptions } from '../../src/model/types.js';
 import { pidAlive, tempDir, waitGone } from '../helpers/procs.js';
 
 const entry = { command: 'true' };

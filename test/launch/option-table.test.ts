@@ -4,7 +4,7 @@ import { LAUNCH_FLAGS } from '../../src/cli/flag-specs.js';
 import { UsageError } from '../../src/errors.js';
 import { OPTION_NAMES, OPTION_TABLE, flaggedOptions, type FlagValue } from '../../src/launch/option-table.js';
 import { resolveOptions } from '../../src/launch/resolve/options.js';
-import type { LaunchOptions } from '../../src/launch/types.js';
+import type { LaunchOptions } from '../../src/model/types.js';
 
 // A flag text per value kind, and the option value it must become.
 const SAMPLES: Record<FlagValue, [string, unknown]> = {

@@ -6,7 +6,7 @@ import { UsageError } from '../../src/errors.js';
 import { launch } from '../../src/launch/run/launch.js';
 import { resolveOptions } from '../../src/launch/resolve/options.js';
 import { planAttempt } from '../../src/launch/plan/plan.js';
-import type { LaunchOptions } from '../../src/launch/types.js';
+import type { LaunchOptions } from '../../src/model/types.js';
 import { torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LaunchRenderer } from '../../src/cli/render.js';
-import { isMasterPortTaken } from '../../src/launch/run/failure.js';
+import { isMasterPortTaken } from '../../src/insight/failure.js';
 import { launch } from '../../src/launch/run/launch.js';
-import type { ResolvedOptions, RootCause } from '../../src/launch/types.js';
+import type { ResolvedOptions, RootCause } from '../../src/model/types.js';
 import { ensureBuilt, runCli, sandbox } from '../cli/helpers.js';
 import { tempDir } from '../helpers/procs.js';
 

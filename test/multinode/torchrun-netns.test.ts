@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeTorch } from '../../src/python/find-python.js';
 import { torchrunArgv } from '../../src/launch/torchrun/argv.js';
-import type { ResolvedOptions } from '../../src/launch/types.js';
+import type { ResolvedOptions } from '../../src/model/types.js';
 import { createTwoNodeNetwork, netnsSkipReason, sweepStaleNamespaces, type TwoNodeNetwork } from '../helpers/netns.js';
 import { backendEntryArgv, resolvedOptions } from '../helpers/resolved.js';
 import { torchPython } from './torch-python.js';

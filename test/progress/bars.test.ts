@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/launch/run/launch.js';
-import type { ProgressEvent } from '../../src/launch/types.js';
+import type { ProgressEvent } from '../../src/model/types.js';
 import { PROGRESS_MIN_INTERVAL_MS } from '../../src/progress/scanner.js';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EpochEvent, LaunchResult, ProgressEvent, TrainingEvent } from '../../src/launch/types.js';
+import type { EpochEvent, LaunchResult, ProgressEvent, TrainingEvent } from '../../src/model/types.js';
 import { runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { jsonEvents, resultsColumn, standinEnv, standinTrainArgs } from '../helpers/standin.js';

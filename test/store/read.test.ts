@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { processIdentity } from '../../src/process-identity.js';
+import { processIdentity } from '../../src/os/process-identity.js';
 import { pruneRuns } from '../../src/store/gc.js';
 import { getRun, listRuns, resolveRunId, RunNotFoundError } from '../../src/store/read.js';
 import { RunNotRunningError, stopRun } from '../../src/store/stop.js';

@@ -8,7 +8,7 @@ import { UsageError } from '../../src/errors.js';
 import { pyFloat } from '../../src/python/literal.js';
 import { ddpCleanup, generateDdpCommand, generateDdpFile } from '../../src/ultralytics/dist.js';
 import { trainerId } from '../../src/ultralytics/trainer.js';
-import type { DdpTrainer } from '../../src/ultralytics/types.js';
+import type { DdpTrainer } from '../../src/model/trainer.js';
 import {
   FIXTURES,
   TORCH_SKIP_REASON,

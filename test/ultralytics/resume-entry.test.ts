@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../src/cli/args.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../src/ultralytics/dist.js';
 import { resumingTrainer } from '../../src/ultralytics/resume.js';
-import type { DdpTrainer } from '../../src/ultralytics/types.js';
+import type { DdpTrainer } from '../../src/model/trainer.js';
 import { runPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 

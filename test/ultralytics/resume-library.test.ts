@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { launch } from '../../src/launch/run/launch.js';
 import { resumeRun } from '../../src/launch/resume-run.js';
-import type { LaunchOptions, RestartingEvent } from '../../src/launch/types.js';
+import type { LaunchOptions, RestartingEvent } from '../../src/model/types.js';
 import { getRun, listRuns } from '../../src/store/read.js';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';

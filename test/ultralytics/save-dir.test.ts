@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsafePathError } from '../../src/errors.js';
 import { ddpCleanup, generateDdpCommand } from '../../src/ultralytics/dist.js';
 import { removeSaveDir } from '../../src/ultralytics/save-dir.js';
-import type { DdpTrainer } from '../../src/ultralytics/types.js';
+import type { DdpTrainer } from '../../src/model/trainer.js';
 import { writeStandInPython } from '../helpers/python.js';
 
 let tmp: string;

@@ -1,4 +1,4 @@
-import type { LaunchResult, RankResult } from '../../launch/types.js';
+import type { LaunchResult, RankResult } from '../../model/types.js';
 import type { RunInfo, StoredEvent } from '../../store/types.js';
 import type { Colors } from '../colors.js';
 import { shellQuote } from '../../slurm/shell-quote.js';

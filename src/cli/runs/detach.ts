@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { FileSystemError } from '../../errors.js';
 import { launchResolved } from '../../launch/run/launch.js';
 import { resolveOptions } from '../../launch/resolve/options.js';
-import type { LaunchOptions } from '../../launch/types.js';
+import type { LaunchOptions } from '../../model/types.js';
 import { DIR_MODE, FILE_MODE, runDir, runsDir, stateDir } from '../../store/paths.js';
 import { colorsFor } from '../colors.js';
-import { EXIT_ERROR, EXIT_OK, exitCodeForResult } from '../exit.js';
+import { EXIT_ERROR, EXIT_OK, exitCodeForResult } from '../../exit-codes.js';
 import type { OutputFlags } from '../flag-specs.js';
-import type { Io } from '../run-launch.js';
+import type { Io } from '../io.js';
 import { NOTIFY_ENV, notifyStarter, type Notice } from './detach-notify.js';
 
 // `ddprun --detach …`: the same command runs again in its own session (the detached launcher), and tells this

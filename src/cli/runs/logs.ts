@@ -3,8 +3,8 @@ import { LineSplitter } from '../../launch/run/logs.js';
 import { rankPrefix } from '../../launch/run/supervisor.js';
 import { RankLogFollower, listRankLogs, readRankLog, type RankLogRef } from '../../store/rank-logs.js';
 import { getRun } from '../../store/read.js';
-import type { Io } from '../run-launch.js';
-import { EXIT_ERROR, EXIT_OK, signalExitCode } from '../exit.js';
+import type { Io } from '../io.js';
+import { EXIT_ERROR, EXIT_OK, signalExitCode } from '../../exit-codes.js';
 
 export interface LogsCommand {
   id: string;

@@ -2,10 +2,10 @@ import { listRuns, readRunEvents, type SkippedRun } from '../../store/read.js';
 import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
-import type { Io } from '../run-launch.js';
+import type { Io } from '../io.js';
 import { trainingProgressOf } from '../training-status.js';
 import { commandLine, statusWord } from './describe.js';
-import { EXIT_OK } from '../exit.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 /** A live trainer run's progress from its stored epochs (`epoch 3/100 · mAP50-95 0.412 · …`); '' otherwise. */
 function trainingOf(run: RunInfo): string {

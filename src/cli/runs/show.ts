@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { formatRootCause } from '../../launch/run/failure.js';
+import { formatRootCause } from '../../insight/failure.js';
 import { getRun, readRunEvents } from '../../store/read.js';
 import { LOGS_DIR } from '../../store/paths.js';
 import type { RunInfo } from '../../store/types.js';
@@ -7,9 +7,9 @@ import { colorsFor } from '../colors.js';
 import { formatDuration } from '../format.js';
 import { formatSummary } from '../render.js';
 import { trainingFromEvents } from '../../progress/outcome.js';
-import type { Io } from '../run-launch.js';
+import type { Io } from '../io.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
-import { EXIT_OK } from '../exit.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 /** What the summary of a run without a result is made of (its ranks so far and its training). */
 const SHOWN_EVENTS = ['started', 'exited', 'restarting', 'training', 'epoch'];

@@ -1,8 +1,8 @@
 import { RunNotRunningError, stopRun } from '../../store/stop.js';
 import { colorsFor } from '../colors.js';
-import type { Io } from '../run-launch.js';
+import type { Io } from '../io.js';
 import { statusText } from './describe.js';
-import { EXIT_OK } from '../exit.js';
+import { EXIT_OK } from '../../exit-codes.js';
 
 /** `ddprun stop <id> [--kill] [--timeout S]`: SIGTERM to the run's launcher, then wait for its end. */
 export async function runStop(

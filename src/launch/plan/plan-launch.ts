@@ -1,6 +1,6 @@
 import { planAttempt } from './plan.js';
 import { planAgent } from '../torchrun/backend.js';
-import type { LaunchPlan, ResolvedOptions } from '../types.js';
+import type { LaunchPlan, ResolvedOptions } from '../../model/types.js';
 
 /** What a launch starts first, for either backend: the ranks (native), or torchrun's agent (torchrun). */
 export function planLaunch(

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { closeFdsPrefix } from '../resolve/inherited-fds.js';
 import { stackDumpEnv } from '../../insight/bootstrap.js';
-import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
+import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
 import { interactiveLocalRank } from '../run/interactive.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */

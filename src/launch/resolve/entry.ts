@@ -1,11 +1,11 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { which } from '../../which.js';
+import { which } from '../../os/which.js';
 import { checkTrainer } from '../../ultralytics/trainer.js';
-import type { DdpTrainer } from '../../ultralytics/types.js';
-import type { Entry } from '../types.js';
-import { resolveIn } from './cwd.js';
+import type { DdpTrainer } from '../../model/trainer.js';
+import type { Entry } from '../../model/types.js';
+import { resolveIn } from '../../os/cwd.js';
 import { fail, validateObject, validateString } from './validators.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;

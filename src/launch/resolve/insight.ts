@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import type { ResolvedOptions } from '../types.js';
+import type { ResolvedOptions } from '../../model/types.js';
 import { integerOr, validateBoolean, validateInteger, validateOneOf } from './validators.js';
 
 export const DEFAULT_RESOURCE_INTERVAL_MS = 1000;

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { UsageError } from '../../errors.js';
 import { ddpWorldSizeFromDevice, listGpus } from '../../devices.js';
 import { findPython, probeTorch } from '../../python/find-python.js';
-import type { Entry } from '../types.js';
+import type { Entry } from '../../model/types.js';
 import { fail } from './validators.js';
 
 /** More local ranks than this is a typo (`1e9`), not a machine. */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError, describeValue } from '../../errors.js';
-import type { StdSelection } from '../types.js';
-import { resolveIn } from './cwd.js';
+import type { StdSelection } from '../../model/types.js';
+import { resolveIn } from '../../os/cwd.js';
 import { creatableDir } from './fs-checks.js';
 import { fail, validateString } from './validators.js';
 

@@ -1,6 +1,6 @@
 import { isatty } from 'node:tty';
 import { UsageError } from '../../errors.js';
-import type { ResolvedOptions } from '../types.js';
+import type { ResolvedOptions } from '../../model/types.js';
 import { validateBoolean } from '../resolve/validators.js';
 
 // `interactive`: the one rank shown on this node gets ddprun's own stdin, stdout and stderr (the terminal), so that

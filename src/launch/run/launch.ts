@@ -2,18 +2,18 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { exitCodeOfRootCause, signalExitCode } from '../../cli/exit.js';
+import { exitCodeOfRootCause, signalExitCode } from '../../exit-codes.js';
 import { commitDiscovery } from '../../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
 import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
-import { formatRootCause, isMasterPortTaken, rootCauseOf } from './failure.js';
+import { formatRootCause, isMasterPortTaken, rootCauseOf } from '../../insight/failure.js';
 import { resolveOptions } from '../resolve/options.js';
 import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
 import { createRunFolder } from './run-folder.js';
 import { planAttempt } from '../plan/plan.js';
-import { findFreeNetworkPort } from '../resolve/port.js';
+import { findFreeNetworkPort } from '../../net/port.js';
 import { hostBarrier, joinBarrier, waitForMaster } from './rendezvous.js';
 import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
@@ -34,7 +34,7 @@ import type {
   ResolvedOptions,
   ResumeRecord,
   RootCause,
-} from '../types.js';
+} from '../../model/types.js';
 import { UsageError } from '../../errors.js';
 import { writeBootstrap } from '../../insight/bootstrap.js';
 import { RunRecorder } from '../../store/recorder.js';
@@ -47,7 +47,7 @@ export const MAX_PORT_RETRIES = 3;
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** What `ddprun stacks` sends a launcher (Node leaves SIGUSR2 free; SIGUSR1 starts its inspector). */
 export const STACKS_SIGNAL = 'SIGUSR2';
-export { EXIT_HANG } from '../../cli/exit.js';
+export { EXIT_HANG } from '../../exit-codes.js';
 
 type Emitter = EventEmitter<LaunchEvents>;
 

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { which } from '../../which.js';
+import { which } from '../../os/which.js';
 
 let wrapper: readonly string[] | undefined;
 

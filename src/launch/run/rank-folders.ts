@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { FileSystemError } from '../../errors.js';
 import type { LogFiles } from './log-files.js';
-import type { RankPlan } from '../types.js';
+import type { RankPlan } from '../../model/types.js';
 
 /**
  * A rank's folder (log or error file) cannot be created: nothing of that attempt was started. A `FileSystemError`

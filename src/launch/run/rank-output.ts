@@ -3,10 +3,10 @@ import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from './line-splitter.js';
-import type { ChunkSink } from './output-tap.js';
+import type { ChunkSink } from '../../store/output-tap.js';
 import type { Tail } from './logs.js';
 import { Valve, type ConsoleOutput, type StreamName } from './console-output.js';
-import type { LaunchEvents, RankPlan, ResolvedOptions, StdSelection } from '../types.js';
+import type { LaunchEvents, RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
 
 /** Splits a torchrun agent's tee'd output (`[default1]:text`) back into ranks; undefined for the agent's own lines. */
 export type Demux = (line: string) => { rank: number; localRank: number; text: string } | undefined;

@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { ownerState, processOwner, type EntryFileOwner } from '../../ultralytics/entry-file.js';
-import { markedProcesses, readStat, runMark } from './proc.js';
+import { markedProcesses, readStat, runMark } from '../../os/proc.js';
 import { signalGroup } from './terminate.js';
 
 /** `ddprun-<launcher pid>-<12 hex>`: the name `resolveOptions` gives a launch's run folder in the temp dir. */

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { LogFiles } from './log-files.js';
 import type { OwnedGroup } from './terminate.js';
 import { Tail } from './logs.js';
-import type { RankPlan } from '../types.js';
+import type { RankPlan } from '../../model/types.js';
 
 /** One rank's process, as the group tracks it. */
 export interface RankProcess {

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConsoleOutput } from './console-output.js';
-import type { FailedRank } from './failure.js';
+import type { FailedRank } from '../../insight/failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
-import { outputTapOf, type ChunkSink } from './output-tap.js';
+import { outputTapOf, type ChunkSink } from '../../store/output-tap.js';
 import { prepareRankFolders } from './rank-folders.js';
 import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
@@ -17,10 +17,10 @@ import {
   type OutputPolicy,
 } from './rank-output.js';
 import { RankPipes, closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
-import { readStat, runMark } from './proc.js';
+import { readStat, runMark } from '../../os/proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import { interactiveLocalRank } from './interactive.js';
-import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../types.js';
+import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../../model/types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';

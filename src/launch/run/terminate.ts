@@ -1,4 +1,4 @@
-import { carriesMark, groupMembers } from './proc.js';
+import { carriesMark, groupMembers } from '../../os/proc.js';
 
 /** How long to wait for a SIGKILLed group to go (a process in uninterruptible sleep can outlast SIGKILL briefly). */
 const KILLED_WAIT_MS = 2000;

@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { hostForUrl } from '../host.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
-import type { Entry, ResolvedOptions, StdSelection } from '../types.js';
+import type { Entry, ResolvedOptions, StdSelection } from '../../model/types.js';
 
 export interface TorchrunArgvOptions {
   /**

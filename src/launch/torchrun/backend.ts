@@ -1,11 +1,11 @@
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
-import { explainFailure, readErrorFile } from '../run/failure.js';
+import { explainFailure, readErrorFile } from '../../insight/failure.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import { entryArgv } from '../plan/plan.js';
 import { torchrunArgv, torchrunEntryArgv } from './argv.js';
 import type { Demux } from '../run/supervisor.js';
-import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from '../types.js';
+import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from '../../model/types.js';
 
 // torch 1.13 polls its workers every 5 s by default: a crash would take that long to notice.
 const MONITOR_INTERVAL = ['--monitor_interval', '0.1'];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
-import type { RootCause } from '../types.js';
+import type { RootCause } from '../model/types.js';
 
 export interface ErrorFileContent {
   message: string;

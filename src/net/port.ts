@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
-import { NoFreePortError } from '../../errors.js';
+import { NoFreePortError } from '../errors.js';
 
 /**
  * Random ports come from here: below Linux's ephemeral range (32768–60999), which outgoing connections reuse at once.

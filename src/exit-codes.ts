@@ -1,7 +1,6 @@
 import { constants } from 'node:os';
-import { UsageError } from '../errors.js';
-import type { LaunchResult, RootCause } from '../launch/types.js';
-import type { JobEnd } from '../slurm/job.js';
+import { UsageError } from './errors.js';
+import type { LaunchResult, RootCause } from './model/types.js';
 
 // Every exit code is decided here: the CLI's commands, and the library's `LaunchResult.exitCode`, which is the CLI's.
 // Nothing here does I/O or depends on the CLI, so the library imports it too.
@@ -42,8 +41,15 @@ export function exitCodeOfRootCause(cause: RootCause): number {
   return cause.exitCode && cause.exitCode > 0 && cause.exitCode < 256 ? cause.exitCode : EXIT_ERROR;
 }
 
+/** How a Slurm job ended, as far as its exit code goes (slurm/'s `JobEnd` has these and more). */
+export interface JobExit {
+  exitCode: number;
+  signal: number;
+  ok: boolean;
+}
+
 /** `ddprun slurm --wait`: the batch script's exit code, else 128+signal, else 1 when the job did not complete. */
-export function exitCodeForJob(end: JobEnd): number {
+export function exitCodeForJob(end: JobExit): number {
   return Math.min(255, end.exitCode || (end.signal ? signalExitCode(end.signal) : end.ok ? EXIT_OK : EXIT_ERROR));
 }
 

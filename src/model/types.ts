@@ -1,4 +1,4 @@
-import type { DdpTrainer } from '../ultralytics/types.js';
+import type { DdpTrainer } from './trainer.js';
 
 /** What each rank runs. */
 export type Entry =

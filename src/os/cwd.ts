@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Where the ranks run when the launcher's own directory was deleted: Linux's `/proc/self/cwd`, which a child

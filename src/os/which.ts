@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { launcherCwd } from './launch/resolve/cwd.js';
+import { launcherCwd } from './cwd.js';
 
 /** Whether `file` is a regular file this process may execute. */
 export function isExecutableFile(file: string): boolean {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { readStat } from './launch/run/proc.js';
+import { readStat } from './proc.js';
 
 // A pid is not an identity (pids are reused): a process is named by its pid, its start time and the boot it
 // belongs to. Entry-file owners and run-store launchers are both checked this way.
