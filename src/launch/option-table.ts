@@ -158,6 +158,12 @@ export const OPTION_TABLE = {
     },
   },
   record: {},
+  name: {
+    flag: {
+      spec: '--name <name>',
+      help: 'name the run in the run store: ddprun logs/show/stop/rm <name> then find its newest run of that name',
+    },
+  },
   recordMaxLogBytes: {},
   // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).
   role: {},

@@ -145,6 +145,8 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
   copy('python', recorded.python);
   copy('logDir', resumedLogDir(recorded.logDir, run, launchOptions.runId!));
   copy('configDir', recorded.configDir);
+  // The resumed run carries the name on: `ddprun logs <name>` then finds it, the newest of that name.
+  copy('name', recorded.name);
   // The rendezvous options are the torchrun backend's (given to the native one, they only draw a warning).
   if (recorded.backend === 'torchrun') for (const key of RDZV_KEYS) copy(key, recorded[key]);
   if (recorded.masterPortFixed === true) copy('masterPort', recorded.masterPort);

@@ -94,6 +94,12 @@ export interface LaunchOptions {
    */
   record?: boolean;
   /**
+   * A name for the run in the run store, usable wherever an id is (`ddprun logs foo`, `getRun('foo')`): a letter, then
+   * letters, digits, `.`, `_`, `-` (64 at most; not `last`). Several runs may carry one name; it names the newest.
+   * @default none
+   */
+  name?: string;
+  /**
    * The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept).
    * @default 67108864 (64 MiB)
    */
@@ -413,6 +419,8 @@ export interface ResolvedOptions {
   insight: ResolvedInsight;
   /** Whether the run is recorded in the run store. */
   record: boolean;
+  /** The run's name in the store, when given. */
+  name: string | undefined;
   /** The store's cap on each rank's output per stream and attempt. */
   recordMaxLogBytes: number;
   /** torchrun's role (`ROLE_NAME`). @default 'default' */

@@ -159,6 +159,7 @@ export class RunRecorder {
         startedAt: new Date().toISOString(),
         status: 'running',
         ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
+        ...(resolved.name !== undefined && { name: resolved.name }),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       return new RunRecorder(id, dir, record, init);

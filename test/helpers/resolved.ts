@@ -22,6 +22,7 @@ export function resolvedOptions(overrides: Partial<ResolvedOptions> = {}): Resol
     maxRestarts: 0,
     runId: 'none',
     logDir: undefined,
+    name: undefined,
     redirects: Array(nprocPerNode).fill('none'),
     tee: Array(nprocPerNode).fill('none'),
     localRanksFilter: new Set(Array.from({ length: nprocPerNode }, (_, i) => i)),

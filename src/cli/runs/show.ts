@@ -22,6 +22,7 @@ function when(iso: string): string {
 function header(run: RunInfo, io: Io): string {
   const c = colorsFor(io.stdout, io.env);
   const rows: [string, string][] = [
+    ...(run.name === undefined ? [] : [['name', run.name] as [string, string]]),
     ['command', commandLine(run)],
     ['cwd', run.cwd],
     ['host', `${run.host} (launcher pid ${run.launcher.pid}, user ${run.user}, ddprun ${run.version})`],

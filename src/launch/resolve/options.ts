@@ -15,6 +15,7 @@ import { existingDir, usableTmpdir } from './fs-checks.js';
 import { interfaceForAddress, isLocalAddress } from './netif.js';
 import { DEFAULT_MULTINODE_PORT, checkMasterAddrResolves, resolveNodes, type Nodes } from './nodes.js';
 import { MAX_NPROC_PER_NODE, checkNproc, resolveNproc } from './nproc.js';
+import { resolveRunName } from '../../store/run-name.js';
 import { resolveInsight } from './insight.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
@@ -99,6 +100,7 @@ function checkForm(options: Record<string, unknown>) {
     handleSignals: validateBoolean('handleSignals', options.handleSignals, true),
     console: validateBoolean('console', options.console, true),
     record: validateBoolean('record', options.record, true),
+    name: resolveRunName(options.name),
     recordMaxLogBytes: integerOr(
       'recordMaxLogBytes',
       options.recordMaxLogBytes,
@@ -237,6 +239,7 @@ export async function resolveOptions(
     configDir: resolveConfigDir(form.configDirOption, entry, cwd),
     insight: form.insight,
     record: form.record,
+    name: form.name,
     recordMaxLogBytes: form.recordMaxLogBytes,
     ...torchrunExtras(options),
     interactive: resolveInteractive(options.interactive, { ...nodes, ...output, backend, nprocPerNode, entry }, probe),
