@@ -94,6 +94,12 @@ export const OPTION_TABLE = {
       value: 'seconds-to-ms',
     },
   },
+  stopSignal: {
+    flag: {
+      spec: '--stop-signal <signal>',
+      help: "what each rank's main process gets on a graceful stop; its group gets it once the main exited (default: SIGTERM)",
+    },
+  },
   python: {
     flag: {
       spec: '--python <path>',

@@ -143,6 +143,7 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
     if (value !== undefined && value !== null) launchOptions[key] = value as LaunchOptions[K];
   };
   copy('python', recorded.python);
+  copy('stopSignal', recorded.stopSignal);
   copy('logDir', resumedLogDir(recorded.logDir, run, launchOptions.runId!));
   copy('configDir', recorded.configDir);
   // The resumed run carries the name on: `ddprun logs <name>` then finds it, the newest of that name.

@@ -44,6 +44,12 @@ export interface LaunchOptions {
   localRanksFilter?: readonly number[];
   /** Time between the stop signal and SIGKILL. @default 30000 (torchrun's) */
   gracePeriodMs?: number;
+  /**
+   * What each rank's main process gets on a graceful stop (a signal to ddprun, `stop()`, `ddprun stop`, a
+   * preemption); the rest of its process group gets it once the main process has exited.
+   * @default 'SIGTERM'
+   */
+  stopSignal?: NodeJS.Signals;
   /** Python interpreter. @default found by `findPython()` */
   python?: string;
   /** Working directory of the ranks. @default process.cwd() */
@@ -363,7 +369,7 @@ export interface LaunchEvents {
   /** A progress bar moved on rank 0. */
   progress: [ProgressEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
-  stopping: [{ signal: NodeJS.Signals; force: boolean }];
+  stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals }];
   done: [LaunchResult];
 }
 
@@ -394,6 +400,7 @@ export interface ResolvedOptions {
   /** Local ranks whose output reaches the console. */
   localRanksFilter: ReadonlySet<number>;
   gracePeriodMs: number;
+  stopSignal: NodeJS.Signals;
   cwd: string;
   env: Readonly<Record<string, string>>;
   signal: AbortSignal | undefined;
@@ -464,8 +471,9 @@ export interface LaunchHandle {
   on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   /**
-   * Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once.
-   * @default 'SIGTERM'
+   * Stops every rank leader-first (its main process gets `signal`, the rest of its group once the main process has
+   * exited, SIGKILL after the grace period); a second call with the same handle SIGKILLs at once.
+   * @default the `stopSignal` option (SIGTERM)
    */
   stop(signal?: NodeJS.Signals): void;
   /**

@@ -38,6 +38,9 @@ export interface StopRunOptions extends StoreOptions {
   pollMs?: number;
 }
 
+/** More than the launcher's window for one signal relayed twice (launch/run/keypress.ts, 100 ms). */
+const SAME_SIGNAL_MS = 250;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function gracePeriodOf(run: RunInfo): number {
@@ -80,7 +83,9 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
   let eventsAt = options.kill ? runEventsEnd(run.id, options) : 0;
   signalLauncher(run);
   if (options.kill) {
-    // Two signals sent back to back can merge into one: the second goes once the launcher has heard the first.
+    // Two signals sent back to back can merge into one: the second goes once the launcher has heard the first, and
+    // not within SAME_SIGNAL_MS of it (the launcher takes a repeat that close for the first one relayed).
+    const earliest = Date.now() + SAME_SIGNAL_MS;
     const heardBy = Date.now() + 2000;
     let heard = false;
     while (Date.now() < heardBy && !heard) {
@@ -88,6 +93,7 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
       if (heard || launcherState(run) !== 'alive') break;
       await sleep(20);
     }
+    await sleep(Math.max(0, earliest - Date.now()));
     if (launcherState(run) === 'alive') signalLauncher(run);
   }
   for (;;) {

@@ -27,6 +27,7 @@ export function resolvedOptions(overrides: Partial<ResolvedOptions> = {}): Resol
     tee: Array(nprocPerNode).fill('none'),
     localRanksFilter: new Set(Array.from({ length: nprocPerNode }, (_, i) => i)),
     gracePeriodMs: 30_000,
+    stopSignal: 'SIGTERM',
     cwd: '/work',
     env: {},
     signal: undefined,

@@ -20,7 +20,15 @@ import { resolveInsight } from './insight.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
 import { resolveInteractive } from '../run/interactive.js';
-import { fail, integerOr, validateBoolean, validateObject, validateOneOf, validateString } from './validators.js';
+import {
+  fail,
+  integerOr,
+  validateBoolean,
+  validateObject,
+  validateOneOf,
+  validateStopSignal,
+  validateString,
+} from './validators.js';
 
 export { DEFAULT_MULTINODE_PORT } from './nodes.js';
 export { MAX_NPROC_PER_NODE } from './nproc.js';
@@ -96,6 +104,7 @@ function checkForm(options: Record<string, unknown>) {
     python: resolvePython(options.python),
     maxRestarts: integerOr('maxRestarts', options.maxRestarts, 0, 1_000_000, 0),
     gracePeriodMs: integerOr('gracePeriodMs', options.gracePeriodMs, 0, 86_400_000, DEFAULT_GRACE_PERIOD_MS),
+    stopSignal: options.stopSignal === undefined ? 'SIGTERM' : validateStopSignal(options.stopSignal),
     signal: resolveSignal(options.signal),
     handleSignals: validateBoolean('handleSignals', options.handleSignals, true),
     console: validateBoolean('console', options.console, true),
@@ -226,6 +235,7 @@ export async function resolveOptions(
     tee: output.tee,
     localRanksFilter: output.localRanksFilter,
     gracePeriodMs: form.gracePeriodMs,
+    stopSignal: form.stopSignal,
     cwd,
     env,
     signal: form.signal,
