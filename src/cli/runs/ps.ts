@@ -67,7 +67,17 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   // The NAME column only when a listed run has one.
   const withName = runs.some((run) => run.name !== undefined);
   const rows = [
-    ['ID', ...(withName ? ['NAME'] : []), 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', ...(withTraining ? ['TRAINING'] : []), 'COMMAND'],
+    [
+      'ID',
+      ...(withName ? ['NAME'] : []),
+      'STATUS',
+      'RANKS',
+      'ATTEMPT',
+      'ELAPSED',
+      'EXIT',
+      ...(withTraining ? ['TRAINING'] : []),
+      'COMMAND',
+    ],
     ...runs.map((run, i) => [
       run.id,
       ...(withName ? [run.name ?? '-'] : []),

@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { listRuns } from '../../store/read.js';
 import { removeRuns } from '../../store/remove.js';
-import { EXIT_OK } from '../exit.js';
-import type { Io } from '../run-launch.js';
+import { EXIT_OK } from '../../exit-codes.js';
+import type { Io } from '../io.js';
 
 /** `ddprun rm <id|name|last>…`: removes finished runs from the store; prints each removed id. */
 export function runRm(ids: readonly string[], io: Io): number {

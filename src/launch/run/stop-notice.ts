@@ -1,4 +1,4 @@
-import type { LaunchEvents } from '../types.js';
+import type { LaunchEvents } from '../../model/types.js';
 
 /** What the console says when a stop begins (who gets which signal when), and when a second stop kills at once. */
 export function stopNotice(stopping: LaunchEvents['stopping'][0], gracePeriodMs: number): string {
