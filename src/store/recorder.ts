@@ -11,6 +11,7 @@ import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
 import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir } from './paths.js';
+import { PeriodicThinning } from './periodic-thinning.js';
 import { newRunId } from './run-id.js';
 import { prepareStore } from './trust.js';
 import { RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
@@ -67,6 +68,8 @@ function statusOf(result: LaunchResult): RecordedStatus {
 export class RunRecorder implements EventSink {
   private readonly record: RunRecord;
   private readonly eventsFile: Appender;
+  /** resources and progress events, recorded at a rate that falls as the run ages. */
+  private readonly periodic: PeriodicThinning;
   /** By `attempt/rank/stream`; null: that log could not be opened. */
   private readonly logs = new Map<string, CappedLog | null>();
   private readonly createdDirs = new Set<string>();
@@ -82,6 +85,7 @@ export class RunRecorder implements EventSink {
   ) {
     this.record = record;
     this.eventsFile = new Appender(path.join(dir, EVENTS_FILE), (error, file) => this.writeFailed(error, file));
+    this.periodic = new PeriodicThinning((line) => this.eventsFile.write(line));
   }
 
   /** Creates the run's folder and run.json; undefined (after one warning) when the store cannot be written. */
@@ -155,7 +159,8 @@ export class RunRecorder implements EventSink {
   write(name: EventName, payload: EventPayload, t: number): void {
     try {
       if (name === 'output') return this.output(payload as OutputEvent);
-      this.eventsFile.write(eventJson(name, payload, t));
+      const line = eventJson(name, payload, t);
+      if (!this.periodic.offer(name, line)) this.eventsFile.write(line);
       if (name === 'started') this.started(payload as LaunchEvents['started'][0]);
       if (name === 'restarting') this.restarting(payload as { attempt?: unknown });
     } catch {
@@ -223,6 +228,7 @@ export class RunRecorder implements EventSink {
   }
 
   private async end(result: LaunchResult | undefined, error: unknown): Promise<void> {
+    this.periodic.flush();
     const flush = async () => {
       const logs = [...this.logs.values()].filter((log) => log !== null);
       await Promise.all([...logs.map((log) => log.end()), this.eventsFile.end()]);
