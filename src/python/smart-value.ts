@@ -2,6 +2,8 @@
 // in any case, else `eval(v)`, else the string itself. ddprun evaluates literals only (what
 // `ast.literal_eval` accepts: numbers, strings, lists, tuples, dicts, True/False/None), never code.
 
+import { pyDict, pyFloat, pyTuple } from './literal.js';
+
 /** A Python literal, with int/float and list/tuple kept apart (JavaScript cannot tell `1` from `1.0`). */
 export type PyLiteral =
   | { type: 'none' }
@@ -253,5 +255,33 @@ export function smartValue(text: string): PyLiteral {
   } catch (error) {
     if (error instanceof Fail) return { type: 'str', value: text };
     throw error;
+  }
+}
+
+/**
+ * A parsed literal as `DdpTrainer.args` holds it, so the entry file writes it back with the same type:
+ * floats stay floats through `pyFloat` (`lr0=1.0`), dicts keep their key types and order through `pyDict`
+ * (`names={0: 'person'}`), and tuples inside a value stay tuples (`pyTuple`). A tuple that is the whole value
+ * (`imgsz=640,480`) arrives as a list, which Ultralytics reads the same way.
+ */
+export function literalToJs(value: PyLiteral, nested = false): unknown {
+  switch (value.type) {
+    case 'none':
+      return null;
+    case 'bool':
+    case 'str':
+      return value.value;
+    case 'float':
+      return pyFloat(value.value);
+    case 'int':
+      return Number.isSafeInteger(Number(value.value)) ? Number(value.value) : value.value;
+    case 'list':
+      return value.items.map((item) => literalToJs(item, true));
+    case 'tuple': {
+      const items = value.items.map((item) => literalToJs(item, true));
+      return nested ? pyTuple(items) : items;
+    }
+    case 'dict':
+      return pyDict(value.entries.map(([k, v]) => [literalToJs(k, true), literalToJs(v, true)]));
   }
 }
