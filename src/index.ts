@@ -29,6 +29,7 @@ export type { ListRunsOptions, SkippedRun } from './store/read.js';
 export { stopRun, RunNotRunningError, StopTimeoutError } from './store/stop.js';
 export type { StopRunOptions } from './store/stop.js';
 export { pruneRuns } from './store/gc.js';
+export { removeRuns, RunStillRunningError } from './store/remove.js';
 export type { PruneRunsOptions, PrunedRun } from './store/gc.js';
 export { listRankLogs, readRankLog } from './store/rank-logs.js';
 export type { RankLogRef } from './store/rank-logs.js';
@@ -57,6 +58,8 @@ export type {
   RankStacks,
   LaunchEvents,
   EpochEvent,
+  MetricEvent,
+  MetricSource,
   ProgressEvent,
   TrainingEvent,
   TrainingOutcome,

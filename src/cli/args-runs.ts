@@ -12,6 +12,7 @@ export type RunsCommand =
   | { kind: 'show'; id: string; json: boolean }
   | { kind: 'stop'; id: string; kill: boolean; timeoutMs: number | undefined }
   | { kind: 'stacks'; id: string }
+  | { kind: 'rm'; ids: string[] }
   | { kind: 'gc'; dryRun: boolean; maxAgeDays: number; keep: number };
 
 function count(flag: string, value: string, min: number): number {
@@ -29,7 +30,7 @@ function given<T>(value: unknown, parse: (text: string) => T): T | undefined {
 function oneId(name: string, args: readonly string[]): string {
   if (args.length === 0)
     throw new UsageError(
-      `\`ddprun ${name}\` needs a run id (or a unique prefix of one). See \`ddprun ps --all\` for the runs.`,
+      `\`ddprun ${name}\` needs a run id (or a unique prefix of one), a run name, or \`last\`. See \`ddprun ps --all\` for the runs.`,
       'id',
     );
   if (args.length > 1)
@@ -57,7 +58,7 @@ function parseWithId<K extends string, T>(
         command
           .passThroughOptions(false)
           .allowExcessArguments(true)
-          .argument('[id]', 'the run id, or a unique prefix of it')
+          .argument('[id]', 'the run id, a unique prefix of it, the run name, or last (the newest run)')
           .usage('<id> [options]'),
       ),
     (options, args) => ({ kind: name, id: oneId(name, args), ...read(options) }),
@@ -126,6 +127,26 @@ export function parseStacks(argv: readonly string[]): RunsCommand | Printed {
           "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
         ),
     () => ({}),
+  );
+}
+
+export function parseRm(argv: readonly string[]): RunsCommand | Printed {
+  return parseCommand(
+    'rm',
+    argv,
+    (command) =>
+      command
+        .allowExcessArguments(true)
+        .argument('[ids...]', 'run ids, unique prefixes, names, or last')
+        .usage('<id|name>…')
+        .description(
+          "Remove finished runs from the run store (their folder under the state dir: record, events, logs). A running run is refused (stop it first); the run's --log-dir copy and training folder are left where they are.",
+        ),
+    (_o, args) => {
+      if (args.length === 0)
+        throw new UsageError('`ddprun rm` needs a run id, name or `last`. See `ddprun ps --all` for the runs.', 'id');
+      return { kind: 'rm', ids: args };
+    },
   );
 }
 

@@ -4,7 +4,16 @@ import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
-import { parseGc, parseLogs, parsePs, parseStacks, parseShow, parseStop, type RunsCommand } from './args-runs.js';
+import {
+  parseGc,
+  parseLogs,
+  parsePs,
+  parseRm,
+  parseStacks,
+  parseShow,
+  parseStop,
+  type RunsCommand,
+} from './args-runs.js';
 import {
   DETACH_FLAGS,
   ENTRY_FLAGS,
@@ -64,10 +73,13 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun logs <id> [-f] [--rank N] [--tail N]           a run's output; -f follows it to its end
   ddprun show <id> [--json]                             a run's summary: per-rank table, attempts, root cause
   ddprun stop <id> [--kill] [--timeout SECONDS]         stop a run as Ctrl-C would, and wait for its end
+  ddprun rm <id>…                                       remove finished runs from the run store
   ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
   ddprun ui [--port N] [--host ADDR] [--open]           the dashboard of every recorded run, in a browser
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
   ddprun help [command]                                 this help, or a command's (also -h, --help)
+
+<id> is a run id, a unique prefix of one, a run's --name (its newest run), or last (the newest run).
 
 Every command takes --verbose (print an error's stack trace, as DDPRUN_DEBUG=1 does); -v, -V and
 --version print the version. Colours: on a terminal, never when NO_COLOR is set and non-empty, and
@@ -248,6 +260,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (sub === 'stop') return parseStop(rest);
     if (sub === 'ui') return parseUi(rest);
     if (sub === 'stacks') return parseStacks(rest);
+    if (sub === 'rm') return parseRm(rest);
     return parseGc(rest);
   }
   return parseLaunch(argv, env);

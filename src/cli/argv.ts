@@ -14,6 +14,7 @@ export const SUBCOMMANDS = [
   'stop',
   'stacks',
   'ui',
+  'rm',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 

@@ -89,6 +89,9 @@ async function launchCommand(
     const { perRunLogDir } = await import('../launch/resolve/output.js');
     launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
   }
+  // A name names one live run at a time (a finished run's name may be given again: it then finds the new run).
+  if (launchOptions.name !== undefined && !command.output.dryRun)
+    (await import('./runs/rm.js')).refuseLiveName(launchOptions.name);
   if (command.detach) return await detach(launchOptions, command.output, io, argv);
   const { runLaunch } = await import('./run-launch.js');
   return await runLaunch(launchOptions, command.output, io, slurm, { argv });
@@ -128,6 +131,8 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await (await import('./runs/stop.js')).runStop(command, io);
     case 'stacks':
       return await (await import('./stacks.js')).runStacks(command.id, io);
+    case 'rm':
+      return (await import('./runs/rm.js')).runRm(command.ids, io);
   }
 }
 

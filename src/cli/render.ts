@@ -17,6 +17,7 @@ import { formatDuration, table, visibleLength } from './format.js';
 import { formatRootCause } from '../insight/failure.js';
 import { rankPrefix, shownOnConsole } from '../launch/run/rank-output.js';
 import { TerminalLines } from '../launch/run/console-output.js';
+import { stopNotice } from '../launch/run/stop-notice.js';
 import { TrainingStatus, formatTraining } from './training-status.js';
 
 export { shownOnConsole };
@@ -127,6 +128,7 @@ export class LaunchRenderer {
     if (lines) handle.on('line', (e) => this.onLine(e));
     handle.on('exited', (e) => this.onExited(e));
     handle.on('restarting', (e) => this.onRestarting(e));
+    if (lines) handle.on('stopping', (e) => this.onStopping(e));
     handle.on('training', (e) => {
       if (this.options.json) this.json('training', e);
     });
@@ -141,6 +143,9 @@ export class LaunchRenderer {
       this.scheduleStatus();
     });
     handle.on('resources', (e) => this.onResources(e));
+    handle.on('metric', (e) => {
+      if (this.options.json) this.json('metric', e);
+    });
     handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
     handle.on('stacks', (e) =>
       this.onReport(
@@ -204,6 +209,14 @@ export class LaunchRenderer {
     this.running.delete(e.rank);
     this.exited += 1;
     if (this.options.json) this.json('exited', e);
+    this.scheduleStatus();
+  }
+
+  private onStopping(e: LaunchEvents['stopping'][0]): void {
+    if (this.options.json) return;
+    this.clearStatus();
+    this.terminal.interrupt();
+    this.human.write(`${this.err.yellow('ddprun:')} ${stopNotice(e, this.resolved.gracePeriodMs)}\n`);
     this.scheduleStatus();
   }
 

@@ -88,7 +88,7 @@ export class AttemptMonitor {
     if (this.resolved.console) process.stderr.write(`${formatHang(idleMs, ranks, action)}\n`);
     if (action === 'stop' && !this.hang) {
       this.hang = hangRootCause(idleMs, ranks);
-      this.group.stop('SIGTERM');
+      this.group.stop(this.resolved.stopSignal);
     }
   }
 

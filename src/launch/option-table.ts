@@ -94,6 +94,12 @@ export const OPTION_TABLE = {
       value: 'seconds-to-ms',
     },
   },
+  stopSignal: {
+    flag: {
+      spec: '--stop-signal <signal>',
+      help: "what each rank's main process gets on a graceful stop; its group gets it once the main exited (default: SIGTERM)",
+    },
+  },
   python: {
     flag: {
       spec: '--python <path>',
@@ -158,6 +164,12 @@ export const OPTION_TABLE = {
     },
   },
   record: {},
+  name: {
+    flag: {
+      spec: '--name <name>',
+      help: 'name the run in the run store: ddprun logs/show/stop/rm <name> then find its newest run of that name',
+    },
+  },
   recordMaxLogBytes: {},
   // torchrun compatibility: the CLI reads these from torchrun's flags (src/cli/torchrun-compat.ts).
   role: {},

@@ -4,7 +4,9 @@ import { perRunLogDir } from './resolve/output.js';
 import { UsageError, describeValue } from '../errors.js';
 import { parseDevice } from '../devices.js';
 import { PyFloat, pyFloat } from '../python/literal.js';
+import { stateDir } from '../store/paths.js';
 import { getRun, readRunEvents } from '../store/read.js';
+import { assertTrustedRun } from '../store/trust.js';
 import type { ResumedFrom, RunInfo, StoreOptions } from '../store/types.js';
 
 export type { ResumedFrom } from '../store/types.js';
@@ -143,8 +145,11 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
     if (value !== undefined && value !== null) launchOptions[key] = value as LaunchOptions[K];
   };
   copy('python', recorded.python);
+  copy('stopSignal', recorded.stopSignal);
   copy('logDir', resumedLogDir(recorded.logDir, run, launchOptions.runId!));
   copy('configDir', recorded.configDir);
+  // The resumed run carries the name on: `ddprun logs <name>` then finds it, the newest of that name.
+  copy('name', recorded.name);
   // The rendezvous options are the torchrun backend's (given to the native one, they only draw a warning).
   if (recorded.backend === 'torchrun') for (const key of RDZV_KEYS) copy(key, recorded[key]);
   if (recorded.masterPortFixed === true) copy('masterPort', recorded.masterPort);
@@ -184,6 +189,8 @@ export function planResume(
 ): ResumePlan {
   checkOverrides(overrides);
   const run: RunInfo = getRun(id, options);
+  // The record names the python, trainer, env and cwd to run: only a record no other user could have written.
+  assertTrustedRun(run, options.stateDir ?? stateDir(), 'resume');
   const t = resumableTrainer(run);
   const { saveDir, epoch } = progressOf(run, options);
   const checkpoint = checkpointOf(run, saveDir);

@@ -44,6 +44,12 @@ export interface LaunchOptions {
   localRanksFilter?: readonly number[];
   /** Time between the stop signal and SIGKILL. @default 30000 (torchrun's) */
   gracePeriodMs?: number;
+  /**
+   * What each rank's main process gets on a graceful stop (a signal to ddprun, `stop()`, `ddprun stop`, a
+   * preemption); the rest of its process group gets it once the main process has exited.
+   * @default 'SIGTERM'
+   */
+  stopSignal?: NodeJS.Signals;
   /** Python interpreter. @default found by `findPython()` */
   python?: string;
   /** Working directory of the ranks. @default process.cwd() */
@@ -93,6 +99,12 @@ export interface LaunchOptions {
    * @default true
    */
   record?: boolean;
+  /**
+   * A name for the run in the run store, usable wherever an id is (`ddprun logs foo`, `getRun('foo')`): a letter, then
+   * letters, digits, `.`, `_`, `-` (64 at most; not `last`). Several runs may carry one name; it names the newest.
+   * @default none
+   */
+  name?: string;
   /**
    * The store's cap on each rank's output per stream and attempt (the head and the most recent part are kept).
    * @default 67108864 (64 MiB)
@@ -265,6 +277,34 @@ export interface EpochEvent {
   t: string;
 }
 
+/** Where a metric was read (see docs/metrics.md). */
+export type MetricSource = 'dict' | 'json' | 'csv' | 'tensorboard';
+
+/**
+ * One value of a training metric a rank logged: a printed log dict (Hugging Face), the one-line JSON form, a row of
+ * Lightning's metrics.csv or a scalar of a TensorBoard event file. A script that logs every step is thinned (see
+ * `n`): the store keeps a bounded number of events per metric.
+ */
+export interface MetricEvent {
+  /** As the script named it (`loss`, `eval_loss`, `train/loss`, `val_acc`). */
+  name: string;
+  /** The value (NaN and ±Infinity are kept as the script logged them; in JSON they read as null). */
+  value: number;
+  /** The global step, when the source gives one. */
+  step?: number;
+  /** The epoch, when the source gives one (Hugging Face logs fractions: 0.25, 0.5…). */
+  epoch?: number;
+  /** The global rank whose output or files it came from (the files of the run's folder count as rank 0's). */
+  rank: number;
+  source: MetricSource;
+  /** When ddprun read it (ISO 8601 with milliseconds). */
+  t: string;
+  /** Thinned: this event stands for `n` values logged since the previous one (it carries the last); their extremes. */
+  n?: number;
+  min?: number;
+  max?: number;
+}
+
 /** A restart of the whole group is about to start. */
 export interface RestartingEvent {
   /** The attempt about to start (0-based: 1 is the first restart). */
@@ -356,8 +396,10 @@ export interface LaunchEvents {
   epoch: [EpochEvent];
   /** A progress bar moved on rank 0. */
   progress: [ProgressEvent];
+  /** A training metric was logged (see `MetricEvent`). */
+  metric: [MetricEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
-  stopping: [{ signal: NodeJS.Signals; force: boolean }];
+  stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals }];
   done: [LaunchResult];
 }
 
@@ -388,6 +430,7 @@ export interface ResolvedOptions {
   /** Local ranks whose output reaches the console. */
   localRanksFilter: ReadonlySet<number>;
   gracePeriodMs: number;
+  stopSignal: NodeJS.Signals;
   cwd: string;
   env: Readonly<Record<string, string>>;
   signal: AbortSignal | undefined;
@@ -413,6 +456,8 @@ export interface ResolvedOptions {
   insight: ResolvedInsight;
   /** Whether the run is recorded in the run store. */
   record: boolean;
+  /** The run's name in the store, when given. */
+  name: string | undefined;
   /** The store's cap on each rank's output per stream and attempt. */
   recordMaxLogBytes: number;
   /** torchrun's role (`ROLE_NAME`). @default 'default' */
@@ -456,8 +501,9 @@ export interface LaunchHandle {
   on<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   off<K extends keyof LaunchEvents>(event: K, listener: (...args: LaunchEvents[K]) => void): this;
   /**
-   * Stops every rank (signal, grace period, SIGKILL); a second call with the same handle SIGKILLs at once.
-   * @default 'SIGTERM'
+   * Stops every rank leader-first (its main process gets `signal`, the rest of its group once the main process has
+   * exited, SIGKILL after the grace period); a second call with the same handle SIGKILLs at once.
+   * @default the `stopSignal` option (SIGTERM)
    */
   stop(signal?: NodeJS.Signals): void;
   /**

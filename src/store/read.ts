@@ -5,6 +5,7 @@ import { identityState } from '../os/process-identity.js';
 import { EVENTS_FILE, RUN_FILE, runDir, runsDir, stateDir } from './paths.js';
 import { checkRecord } from './record-schema.js';
 import { isRunId } from './run-id.js';
+import { LAST_RUN, isRunName } from './run-name.js';
 import type { RunInfo, RunRecord, RunStatus, StoreOptions, StoredEvent } from './types.js';
 
 /** An id (or prefix) that names no run, or several. */
@@ -95,12 +96,23 @@ function infoOf(dir: string, record: RunRecord): RunInfo {
 }
 
 /**
- * The full id of the run that `query` names: the id itself or a unique prefix of it. Throws `RunNotFoundError`
+ * The full id of the run that `query` names: the id itself, `last` (the newest run), a run name (the newest run of
+ * that name) or a unique prefix of an id. Throws `RunNotFoundError`
  * (a usage error) naming the candidates when no run or several match.
  */
 export function resolveRunId(query: string, options: StoreOptions = {}): string {
   const ids = runIds(options);
   if (ids.includes(query)) return query;
+  if (query === LAST_RUN && ids.length > 0) return ids.at(-1) as string;
+  if (isRunName(query)) {
+    const named = newestNamed(query, ids, storeOf(options));
+    if (named) return named;
+    throw new RunNotFoundError(
+      `No run is named ${JSON.stringify(query)} in ${runsDir(storeOf(options))} (see \`ddprun ps --all\`).`,
+      query,
+      [],
+    );
+  }
   const matches = query ? ids.filter((id) => id.startsWith(query)) : [];
   if (matches.length === 1) return matches[0] as string;
   if (matches.length > 1) {
@@ -117,6 +129,15 @@ export function resolveRunId(query: string, options: StoreOptions = {}): string 
     query,
     [],
   );
+}
+
+/** The newest run (of `ids`, oldest first) whose record carries `name`. */
+function newestNamed(name: string, ids: readonly string[], state: string): string | undefined {
+  for (let i = ids.length - 1; i >= 0; i--) {
+    const id = ids[i] as string;
+    if (readRecord(runDir(state, id))?.name === name) return id;
+  }
+  return undefined;
 }
 
 /** A run whose folder exists but whose record cannot be used: it is skipped by listings, refused by commands. */

@@ -103,6 +103,7 @@ const RECORD = fields({
   'rootCause?': rootCause,
   'result?': result,
   'resumedFrom?': fields({ id: str, checkpoint: str, 'epoch?': int }),
+  'name?': str,
   'error?': fields({ name: str, message: str }),
 });
 

@@ -57,6 +57,8 @@ export interface RunRecord {
   result?: LaunchResult;
   /** `ddprun resume` / `resumeRun()`: the run this one continues, from which checkpoint. */
   resumedFrom?: ResumedFrom;
+  /** `--name` / `launch({ name })`: what `ddprun logs <name>` and the others find this run by. */
+  name?: string;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
   error?: { name: string; message: string };
 }

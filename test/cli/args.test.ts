@@ -138,7 +138,7 @@ describe('parseCli: torchrun flags', () => {
       timeoutMs: 5000,
     });
     expect(() => parseCli(['show'])).toThrow(
-      '`ddprun show` needs a run id (or a unique prefix of one). See `ddprun ps --all` for the runs.',
+      '`ddprun show` needs a run id (or a unique prefix of one), a run name, or `last`. See `ddprun ps --all` for the runs.',
     );
     expect(() => parseCli(['logs', '--tail', 'x', '2026'])).toThrow(
       '--tail expects an integer, e.g. `2`, got `"x"` (string).',

@@ -28,16 +28,19 @@ describe.skipIf(!python)('ddprun as a real parent process', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
     ['SIGHUP', 129],
-  ] as const)('forwards %s to every rank, leaves none alive, and exits with %i', async (signal, code) => {
-    const { parent, pids, output, exit } = await startParent();
-    const ranks = readPids(pids);
-    expect(ranks).toHaveLength(2);
-    parent.kill(signal);
-    const [exitCode] = await exit;
-    expect(exitCode).toBe(code);
-    expect(output()).toContain(`result {"exitCode":${code},"signal":"${signal}"}`);
-    expect(await waitGone(ranks, 2000)).toEqual([]);
-  });
+  ] as const)(
+    'stops every rank on %s (leader-first, with --stop-signal), leaves none alive, and exits with %i',
+    async (signal, code) => {
+      const { parent, pids, output, exit } = await startParent();
+      const ranks = readPids(pids);
+      expect(ranks).toHaveLength(2);
+      parent.kill(signal);
+      const [exitCode] = await exit;
+      expect(exitCode).toBe(code);
+      expect(output()).toContain(`result {"exitCode":${code},"signal":"${signal}"}`);
+      expect(await waitGone(ranks, 2000)).toEqual([]);
+    },
+  );
 
   it('leaves no rank alive, and no run folder, when ddprun itself is SIGKILLed', async () => {
     const { parent, pids, exit } = await startParent();

@@ -23,6 +23,7 @@ function commandText(run: RunInfo): string {
 export function psJson(run: RunInfo, training = trainingOf(run)): Record<string, unknown> {
   return {
     id: run.id,
+    name: run.name ?? null,
     status: run.status,
     ranks: run.nprocPerNode,
     worldSize: run.worldSize,
@@ -63,10 +64,23 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   const training = runs.map(trainingOf);
   // The TRAINING column only when a live trainer run has an epoch to show.
   const withTraining = training.some((t) => t !== '');
+  // The NAME column only when a listed run has one.
+  const withName = runs.some((run) => run.name !== undefined);
   const rows = [
-    ['ID', 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', ...(withTraining ? ['TRAINING'] : []), 'COMMAND'],
+    [
+      'ID',
+      ...(withName ? ['NAME'] : []),
+      'STATUS',
+      'RANKS',
+      'ATTEMPT',
+      'ELAPSED',
+      'EXIT',
+      ...(withTraining ? ['TRAINING'] : []),
+      'COMMAND',
+    ],
     ...runs.map((run, i) => [
       run.id,
+      ...(withName ? [run.name ?? '-'] : []),
       statusWord(run, c),
       run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
       `${run.attempt + 1}/${run.maxRestarts + 1}`,

@@ -16,11 +16,20 @@ import { existingDir, usableTmpdir } from './fs-checks.js';
 import { interfaceForAddress, isLocalAddress } from './netif.js';
 import { DEFAULT_MULTINODE_PORT, checkMasterAddrResolves, resolveNodes, type Nodes } from './nodes.js';
 import { MAX_NPROC_PER_NODE, checkNproc, resolveNproc } from './nproc.js';
+import { resolveRunName } from '../../store/run-name.js';
 import { resolveInsight } from './insight.js';
 import { resolveOutput } from './output.js';
 import { resolveRendezvous, type Rendezvous } from './rendezvous-options.js';
 import { resolveInteractive } from '../run/interactive.js';
-import { fail, integerOr, validateBoolean, validateObject, validateOneOf, validateString } from './validators.js';
+import {
+  fail,
+  integerOr,
+  validateBoolean,
+  validateObject,
+  validateOneOf,
+  validateStopSignal,
+  validateString,
+} from './validators.js';
 
 export { DEFAULT_MULTINODE_PORT } from './nodes.js';
 export { MAX_NPROC_PER_NODE } from './nproc.js';
@@ -96,10 +105,12 @@ function checkForm(options: Record<string, unknown>) {
     python: resolvePython(options.python),
     maxRestarts: integerOr('maxRestarts', options.maxRestarts, 0, 1_000_000, 0),
     gracePeriodMs: integerOr('gracePeriodMs', options.gracePeriodMs, 0, 86_400_000, DEFAULT_GRACE_PERIOD_MS),
+    stopSignal: options.stopSignal === undefined ? 'SIGTERM' : validateStopSignal(options.stopSignal),
     signal: resolveSignal(options.signal),
     handleSignals: validateBoolean('handleSignals', options.handleSignals, true),
     console: validateBoolean('console', options.console, true),
     record: validateBoolean('record', options.record, true),
+    name: resolveRunName(options.name),
     recordMaxLogBytes: integerOr(
       'recordMaxLogBytes',
       options.recordMaxLogBytes,
@@ -238,6 +249,7 @@ export async function resolveOptions(
     tee: output.tee,
     localRanksFilter: output.localRanksFilter,
     gracePeriodMs: form.gracePeriodMs,
+    stopSignal: form.stopSignal,
     cwd,
     env,
     signal: form.signal,
@@ -251,6 +263,7 @@ export async function resolveOptions(
     configDir: resolveConfigDir(form.configDirOption, entry, cwd),
     insight: form.insight,
     record: form.record,
+    name: form.name,
     recordMaxLogBytes: form.recordMaxLogBytes,
     ...torchrunExtras(options),
     interactive: resolveInteractive(options.interactive, { ...nodes, ...output, backend, nprocPerNode, entry }, probe),

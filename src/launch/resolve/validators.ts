@@ -45,6 +45,18 @@ export function validateObject(option: string, value: unknown, expected: string)
   return value as Record<string, unknown>;
 }
 
+/** `stopSignal`: a signal a process can catch (SIGKILL and SIGSTOP cannot be: they leave no time to checkpoint). */
+export function validateStopSignal(value: unknown): NodeJS.Signals {
+  if (
+    value === 'SIGKILL' ||
+    value === 'SIGSTOP' ||
+    typeof value !== 'string' ||
+    !Object.hasOwn(osConstants.signals, value)
+  )
+    fail('stopSignal', value, 'a signal name a process can catch, such as `SIGTERM`, `SIGINT` or `SIGUSR1`');
+  return value as NodeJS.Signals;
+}
+
 /** A signal name this platform knows (`SIGTERM`), as `stop()` takes; numbers are refused, as names are clearer. */
 export function validateSignal(option: string, value: unknown): NodeJS.Signals {
   if (typeof value !== 'string' || !Object.hasOwn(osConstants.signals, value))

@@ -17,12 +17,15 @@ import { findFreeNetworkPort } from '../../net/port.js';
 import { hostBarrier, joinBarrier, waitForMaster } from './rendezvous.js';
 import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
+import { KeypressFilter } from './keypress.js';
+import { stopNotice } from './stop-notice.js';
 import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
+import { RunMetrics } from '../../progress/metrics/run-metrics.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
   LaunchEvents,
@@ -71,9 +74,13 @@ class Launch {
   private monitor: AttemptMonitor | undefined;
   private resolved: ResolvedOptions | undefined;
   private stopSignal: NodeJS.Signals | null = null;
+  /** What the ranks' main processes get when the launch stops (a group started during the stop gets it too). */
+  private rankSignal: NodeJS.Signals | undefined;
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
+  /** The training metrics rank 0 prints or writes (docs/metrics.md), across attempts. */
+  private metrics: RunMetrics | undefined;
   /**
    * Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end.
    */
@@ -107,12 +114,19 @@ class Launch {
     return this.monitor ? this.monitor.requestStacks() : [];
   }
 
-  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
-    // The first call signals every group (grace period, then SIGKILL); a second one (a second Ctrl-C) SIGKILLs at once.
+  /**
+   * `signal`: what stops the launch (the signal ddprun got, or stop()'s); the ranks' main processes get `rankSignal`
+   * (default: the `stopSignal` option). The first call stops every group leader-first (grace period, then SIGKILL); a
+   * second one (a second Ctrl-C) SIGKILLs at once.
+   */
+  stop(signal: NodeJS.Signals = 'SIGTERM', rankSignal?: NodeJS.Signals): void {
     this.stopSignal ??= signal;
-    this.events.emit('stopping', { signal, force: this.stops > 0 });
+    this.rankSignal ??= rankSignal ?? this.resolved?.stopSignal ?? 'SIGTERM';
+    const stopping = { signal, force: this.stops > 0, rankSignal: this.rankSignal };
+    this.events.emit('stopping', stopping);
+    if (this.resolved?.console) process.stderr.write(`ddprun: ${stopNotice(stopping, this.resolved.gracePeriodMs)}\n`);
     if (++this.stops > 1) this.group?.kill();
-    else this.group?.stop(signal);
+    else this.group?.stop(this.rankSignal);
   }
 
   /**
@@ -123,7 +137,8 @@ class Launch {
   private readerGone(as: 'SIGPIPE' | 'SIGHUP'): void {
     if (this.stopSignal) return;
     this.stopSignal = as;
-    this.group?.stop('SIGTERM');
+    this.rankSignal = this.resolved?.stopSignal ?? 'SIGTERM';
+    this.group?.stop(this.rankSignal);
   }
 
   /** Opens the run's record in the store; a store that cannot be written gives one warning and no record. */
@@ -184,6 +199,8 @@ class Launch {
       }
       if ('trainer' in resolved.entry)
         this.tracker = new TrainingTracker(this.events, resolved.cwd, resolved.entry.trainer.args);
+      this.metrics = new RunMetrics(this.events, resolved.cwd, startedAt);
+      this.metrics.start();
       try {
         const result = await this.attempts(resolved, entryFile, watchdog);
         result.durationMs = Date.now() - startedAt;
@@ -193,6 +210,7 @@ class Launch {
         return result;
       } finally {
         this.tracker?.stop();
+        this.metrics.finish();
       }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
@@ -221,7 +239,7 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
         ...this.groupIo,
-        watchRank0: () => watchRank0(this.events, this.tracker),
+        watchRank0: () => watchRank0(this.events, this.tracker, this.metrics),
       });
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
@@ -440,7 +458,9 @@ class Launch {
 
   private forwardSignals(): () => void {
     const handlers = FORWARDED.map((signal) => {
-      const handler = () => this.stop(signal);
+      // One Ctrl-C that reaches ddprun twice (relayed by `timeout`, say) is one stop, not a stop and a kill.
+      const keypress = new KeypressFilter();
+      const handler = () => (keypress.echo() ? undefined : this.stop(signal));
       process.on(signal, handler);
       return [signal, handler] as const;
     });
@@ -513,7 +533,8 @@ function start(run: Launch): LaunchHandle {
       return handle;
     },
     stop(signal) {
-      run.stop(signal === undefined ? 'SIGTERM' : validateSignal('signal', signal));
+      if (signal === undefined) run.stop('SIGTERM');
+      else run.stop(validateSignal('signal', signal), signal);
     },
     dumpStacks() {
       return run.dumpStacks();

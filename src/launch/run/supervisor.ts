@@ -53,7 +53,8 @@ export interface GroupIo {
 
 /**
  * One attempt: spawns every local rank in its own process group, streams its output, and on the first failure
- * stops all the others at once (signal → grace period → SIGKILL of the whole group). Its lifecycle is GroupState.
+ * stops all the others at once (leader-first: main process → rest of its group → SIGKILL after the grace period).
+ * Its lifecycle is GroupState.
  */
 export class RankGroup {
   private readonly ranks: RankProcess[] = [];
@@ -61,6 +62,10 @@ export class RankGroup {
   private failed: FailedRank | undefined;
   private readonly laterFailures: FailedRank[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
+  /** While stopping: the signal the main processes got (the rest of each group gets it once its main has exited). */
+  private stopSignal: NodeJS.Signals = 'SIGTERM';
+  /** While stopping: when the one grace period of the stop ends. */
+  private stopDeadline: number | undefined;
   /** When any rank last wrote to stdout or stderr (the hang detector's "printed a line"). */
   lastOutputAt = Date.now();
   /** Runs once the grace period of a stop is over, before the SIGKILL (stack dumps of the ranks still there). */
@@ -100,12 +105,17 @@ export class RankGroup {
   }
 
   /**
-   * Stops every rank with `signal` and SIGKILLs after the grace period; a group already stopping is left to its timer.
+   * Stops every rank leader-first: each rank's main process gets `signal`, the rest of its process group only once
+   * that main process has exited (its DataLoader workers outlive its checkpoint), and whatever is left when the grace
+   * period is over gets SIGKILL. The grace period is counted once, from now, for every rank. A group already stopping
+   * is left to its timer.
    */
   stop(signal: NodeJS.Signals): void {
     if (!this.life.can('stopping')) return;
     this.life.to('stopping');
-    for (const group of this.groups()) signalOwnedGroup(group, signal);
+    this.stopSignal = signal;
+    this.stopDeadline = Date.now() + this.resolved.gracePeriodMs;
+    for (const rank of this.ranks) signalLeaderFirst(rank, signal);
     this.graceTimer = setTimeout(() => void this.dumpThenKill(), this.resolved.gracePeriodMs);
     this.graceTimer.unref();
   }
@@ -165,7 +175,10 @@ export class RankGroup {
     const signalled = this.life.state !== 'running';
     this.life.to('reaping');
     if (!signalled) for (const group of this.groups()) signalOwnedGroup(group, 'SIGTERM');
-    await reapGroups(this.groups(), this.resolved.gracePeriodMs, this.life.force);
+    // A stop's grace period is one for the whole group: what is left of it, not a fresh one.
+    const graceMs =
+      this.stopDeadline === undefined ? this.resolved.gracePeriodMs : Math.max(0, this.stopDeadline - Date.now());
+    await reapGroups(this.groups(), graceMs, this.life.force);
     clearTimeout(this.graceTimer);
     await this.closeStreams();
     this.life.to('ended');
@@ -274,6 +287,8 @@ export class RankGroup {
     rank.signal = signal;
     rank.endedAt = Date.now();
     rank.markDone();
+    // Leader-first: the main process is gone (its checkpoint written), so the rest of its group may go now.
+    if (this.life.state === 'stopping' && rank.group) signalOwnedGroup(rank.group, this.stopSignal);
     // The failure is recorded before listeners hear of the exit: a stop() from an 'exited' listener keeps it.
     if (code !== 0 || signal !== null) this.recordFailure(rank, rank.pid);
     const { rank: r, localRank } = rank.plan;
@@ -304,7 +319,7 @@ export class RankGroup {
     };
     if (this.life.acceptsFailure && !this.failed) {
       this.failed = failure;
-      this.stop('SIGTERM');
+      this.stop(this.resolved.stopSignal);
     } else if (this.failed && this.failedOnItsOwn(rank)) {
       // An exit code (not our signal): the rank failed on its own, maybe first (a peer's failure can be seen first).
       this.laterFailures.push(failure);
@@ -347,6 +362,24 @@ function ownedGroup(rank: RankProcess, runDir: string): OwnedGroup | undefined {
   if (child.pid === undefined) return undefined;
   const leaderUnreaped = () => child.exitCode === null && child.signalCode === null;
   return { pgid: child.pid, leaderUnreaped, mark: runMark(runDir) };
+}
+
+/**
+ * The first step of a stop for one rank: its main process alone gets `signal` while Node has not reaped it (so its
+ * pid is still its own); a rank whose main process has already exited has its whole group signalled.
+ */
+function signalLeaderFirst(rank: RankProcess, signal: NodeJS.Signals): void {
+  const { group } = rank;
+  if (!group) return;
+  if (!group.leaderUnreaped()) {
+    signalOwnedGroup(group, signal);
+    return;
+  }
+  try {
+    process.kill(group.pgid, signal);
+  } catch {
+    // ESRCH: it exited just now; its exit handler signals the rest of its group.
+  }
 }
 
 /** Whether `promise` settles within `ms`. */
