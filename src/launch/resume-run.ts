@@ -92,7 +92,7 @@ function resumableTrainer(run: RunInfo): DdpTrainer {
 
 /** From the run's events: its run folder and its last epoch, refusing a run that finished its epochs. */
 function progressOf(run: RunInfo, options: StoreOptions): { saveDir: string; epoch: number | undefined } {
-  const events = readRunEvents(run.id, options);
+  const events = readRunEvents(run.id, { ...options, only: ['training', 'epoch'] });
   const training = events.filter((e) => e.event === 'training').at(-1) as { saveDir?: unknown } | undefined;
   const saveDir = typeof training?.saveDir === 'string' ? training.saveDir : run.result?.training?.saveDir;
   if (!saveDir) refuse(`The run ${run.id} never named its run folder, so it has no last.pt to resume from.`);
