@@ -65,7 +65,7 @@ async function launchCommand(
   io: Io,
   argv: readonly string[],
 ): Promise<number> {
-  const { applySlurmDefaults, checkSlurmLayout } = await import('./slurm-env.js');
+  const { applySlurmDefaults, checkSlurmLayout } = await import('../slurm/launch-defaults.js');
   // Inside a Slurm allocation, the allocation fills what the command line left out.
   checkSlurmLayout(io.env, command.options);
   let launchOptions: LaunchOptions;
@@ -83,7 +83,7 @@ async function launchCommand(
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
     slurm = applied.slurm;
     const { trainerLaunchOptions } = await import('./trainer-mode.js');
-    launchOptions = await trainerLaunchOptions(applied.options, command.trainer);
+    launchOptions = trainerLaunchOptions(applied.options, command.trainer);
   }
   // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
   if (launchOptions.logDir !== undefined) {
@@ -109,6 +109,8 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await launchCommand(command, io, argv);
     case 'slurm':
       return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
+    case 'k8s':
+      return await (await import('./k8s-submit.js')).runK8s(command.submit, command.output, io);
     case 'doctor':
       return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
     case 'ui':
