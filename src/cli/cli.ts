@@ -8,6 +8,7 @@ import { readGlobalFlags } from './global-flags.js';
 import type { Io } from './io.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { closeDeadTerminalsAtExit } from './terminal.js';
+import { eventJson } from '../model/event-json.js';
 
 // Start-up: what only a launch needs (resolving, spawning, rendering) is imported when a launch runs, so that
 // `--help` and usage errors never load it; subcommands are loaded when used.
@@ -114,10 +115,17 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await (await import('./ui.js')).runUi(command, io);
     case 'resume': {
       // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
-      const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
-      return await (
-        await import('./run-launch.js')
-      ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      const resume = await import('../launch/resume-run.js');
+      const plan = resume.planResume(command.id, command.overrides);
+      // One resume of a run at a time: held until the resumed run has ended.
+      const release = resume.claimResume(plan);
+      try {
+        return await (
+          await import('./run-launch.js')
+        ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      } finally {
+        release();
+      }
     }
     case 'gc':
       return await (await import('./gc.js')).runGc(command, io);
@@ -150,7 +158,16 @@ function reportError(error: unknown, io: Io, json: boolean, verbose: boolean): n
   // A program following --json gets a last event even when the launch could not run.
   if (json)
     io.stdout.write(
-      `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
+      eventJson(
+        'error',
+        {
+          name: error instanceof Error ? error.name : 'Error',
+          code: error instanceof DdprunError ? error.code : undefined,
+          message: text,
+          exitCode,
+        },
+        Date.now(),
+      ),
     );
   return exitCode;
 }
