@@ -109,6 +109,8 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await launchCommand(command, io, argv);
     case 'slurm':
       return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
+    case 'k8s':
+      return await (await import('./k8s-submit.js')).runK8s(command.submit, command.output, io);
     case 'doctor':
       return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
     case 'ui':
