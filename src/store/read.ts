@@ -105,15 +105,8 @@ export function resolveRunId(query: string, options: StoreOptions = {}): string 
   const ids = runIds(options);
   if (ids.includes(query)) return query;
   if (query === LAST_RUN && ids.length > 0) return ids.at(-1) as string;
-  if (isRunName(query)) {
-    const named = newestNamed(query, ids, storeOf(options));
-    if (named) return named;
-    throw new RunNotFoundError(
-      `No run is named ${JSON.stringify(query)} in ${runsDir(storeOf(options))} (see \`ddprun ps --all\`).`,
-      query,
-      [],
-    );
-  }
+  const named = isRunName(query) ? newestNamed(query, ids, storeOf(options)) : undefined;
+  if (named) return named;
   const matches = query ? ids.filter((id) => id.startsWith(query)) : [];
   if (matches.length === 1) return matches[0] as string;
   if (matches.length > 1) {
@@ -126,7 +119,7 @@ export function resolveRunId(query: string, options: StoreOptions = {}): string 
   }
   const recent = ids.slice(-5).reverse();
   throw new RunNotFoundError(
-    `No run has the id ${JSON.stringify(query)} in ${runsDir(storeOf(options))}.${recent.length ? ` Recent runs: ${recent.join(', ')} (see \`ddprun ps --all\`).` : ' The store has no runs.'}`,
+    `No run has the id${isRunName(query) ? ' or name' : ''} ${JSON.stringify(query)} in ${runsDir(storeOf(options))}.${recent.length ? ` Recent runs: ${recent.join(', ')} (see \`ddprun ps --all\`).` : ' The store has no runs.'}`,
     query,
     [],
   );

@@ -87,7 +87,7 @@ describe('run names and last', () => {
     expect(table.stdout).toMatch(new RegExp(`^${second} +exp-1 +succeeded `, 'm'));
     const missing = await runCli(['show', 'nosuch'], { env: s.env });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('No run is named "nosuch"');
+    expect(missing.stderr).toContain('No run has the id or name "nosuch"');
   });
 
   it('a bad --name is a usage error: exit 2, nothing recorded, nothing started', async () => {

@@ -295,7 +295,7 @@ describe('the record of a foreground run', () => {
       const unknown = await runCli([command, 'nope'], { env: s.env });
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain(
-        `error: No run has the id "nope" in ${path.join(s.state, 'runs')}. Recent runs: `,
+        `error: No run has the id or name "nope" in ${path.join(s.state, 'runs')}. Recent runs: `,
       );
     }
     const finished = await runCli(['stop', ids[0]!], { env: s.env });

@@ -115,12 +115,15 @@ class StreamLines {
   }
 }
 
+/** The file's size in bytes; a file that is missing or unreadable has none yet. */
 function sizeOf(file: string): number {
+  let size = 0;
   try {
-    return statSync(file).size;
+    size = statSync(file).size;
   } catch {
-    return 0;
+    // not there yet: nothing to read
   }
+  return size;
 }
 
 /**
