@@ -12,6 +12,7 @@ import { CappedLog } from './capped-log.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
 import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir } from './paths.js';
 import { PeriodicThinning } from './periodic-thinning.js';
+import { isDiskFull, releaseRoom, reserveRoom } from './reserve.js';
 import { newRunId } from './run-id.js';
 import { prepareStore } from './trust.js';
 import { RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
@@ -132,6 +133,7 @@ export class RunRecorder implements EventSink {
         ...(resolved.name !== undefined && { name: resolved.name }),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
+      reserveRoom(dir);
       return new RunRecorder(id, dir, record, init);
     } catch (error) {
       // Nothing half-made is left behind: the folder is ours (created exclusively above).
@@ -227,6 +229,26 @@ export class RunRecorder implements EventSink {
     return this.finished;
   }
 
+  /**
+   * The final run.json: where the disk filled up during the run, the room reserved at its start is given up for it,
+   * and failing that the outcome is written without the result's details. The reserve goes in any case.
+   */
+  private async writeFinal(record: RunRecord): Promise<void> {
+    const file = path.join(this.dir, RUN_FILE);
+    try {
+      await writeJsonAtomic(file, record);
+    } catch (error) {
+      if (!isDiskFull(error)) return this.writeFailed(error as Error, file);
+      releaseRoom(this.dir);
+      const { result: _details, ...outcome } = record;
+      await writeJsonAtomic(file, record)
+        .catch(() => writeJsonAtomic(file, outcome))
+        .catch((e: Error) => this.writeFailed(e, file));
+    } finally {
+      releaseRoom(this.dir);
+    }
+  }
+
   private async end(result: LaunchResult | undefined, error: unknown): Promise<void> {
     this.periodic.flush();
     const flush = async () => {
@@ -250,9 +272,7 @@ export class RunRecorder implements EventSink {
           message: error instanceof Error ? error.message : String(error),
         };
       }
-      await writeJsonAtomic(path.join(this.dir, RUN_FILE), record).catch((e: Error) =>
-        this.writeFailed(e, path.join(this.dir, RUN_FILE)),
-      );
+      await this.writeFinal(record);
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
