@@ -4,44 +4,25 @@ import type { FailedRank } from '../../insight/failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
 import { prepareRankFolders } from './rank-folders.js';
-import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
-import {
-  agentPolicy,
-  pipeOutput,
-  rankPolicy,
-  type ChunkSink,
-  type Demux,
-  type OutputContext,
-  type OutputPolicy,
-} from './rank-output.js';
+import { pipeOutput, type OutputContext, type OutputPolicy } from './rank-output.js';
+import type { Backend, GroupOutcome, GroupOutput } from './backend.js';
 import { RankPipes, closeLogs, spawnRank, type RankProcess } from './spawn-rank.js';
 import { readStat, runMark } from '../../os/proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
-import { interactiveLocalRank } from './interactive.js';
 import type { EventPublisher } from '../../model/event-stream.js';
 import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../../model/types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
+export type { GroupOutcome } from './backend.js';
 
-/** Lines of a rank's stderr kept for the root cause when it writes no error file. */
-const STDERR_TAIL_LINES = 40;
-const AGENT_TAIL_LINES = 400;
 /**
  * How long to wait for the ranks' pipes to drain once every group is gone. Until then the pipes stay open, so a
  * rank's child that outlives the rank keeps writing (no SIGPIPE) while the rest of the group runs; only a process
  * that escaped its group (`setsid`) can hold a pipe past this.
  */
 const STREAM_DRAIN_MS = 2000;
-
-export interface GroupOutcome {
-  ranks: RankResult[];
-  /** The first rank to fail, unless the group was stopped first. */
-  failed: FailedRank | undefined;
-  /** Ranks that exited with an error of their own after the first failure (the root cause may be among them). */
-  laterFailures: FailedRank[];
-}
 
 /** What the group writes to besides events: the watched console, and the launch's log files. */
 export interface GroupIo {
@@ -70,11 +51,8 @@ export class RankGroup {
   lastOutputAt = Date.now();
   /** Runs once the grace period of a stop is over, before the SIGKILL (stack dumps of the ranks still there). */
   beforeKill: (() => Promise<void>) | undefined;
-  /**
-   * Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`.
-   */
-  private readonly demuxedTails = new Map<string, Tail>();
-  private readonly output: OutputContext;
+  /** The backend's side of this group's output: how each process's pipes are read, and the ranks' stderr tails. */
+  private readonly out: GroupOutput;
   private readonly logFiles: LogFiles;
   private readonly watchRank0: (() => OutputWatcher) | undefined;
   /** FIFOs for the ranks' output, made before the first rank starts (undefined: Node's socket pairs). */
@@ -85,10 +63,11 @@ export class RankGroup {
     private readonly plan: LaunchPlan,
     private readonly events: EventPublisher,
     private readonly watchdog: Watchdog,
-    private readonly demux?: Demux,
+    backend: Backend,
     io: GroupIo = {},
   ) {
-    this.output = { resolved, events, console: io.console };
+    const output: OutputContext = { resolved, events, console: io.console };
+    this.out = backend.output(output, plan.attempt);
     this.logFiles = io.logFiles ?? new LogFiles(resolved.logDir, (message) => events.publish('warning', { message }));
     this.watchRank0 = io.watchRank0;
   }
@@ -201,14 +180,12 @@ export class RankGroup {
   }
 
   private start(plan: RankPlan): Promise<void> {
-    // An agent's stderr ends with its failure summary (and a traceback): keep more of it.
-    const interactive = !this.demux && interactiveLocalRank(this.resolved) === plan.localRank;
-    const tailLines = this.demux ? AGENT_TAIL_LINES : STDERR_TAIL_LINES;
-    const rank = spawnRank(plan, this.logFiles, tailLines, interactive, this.rankPipes);
+    const interactive = this.out.interactive(plan);
+    const rank = spawnRank(plan, this.logFiles, this.out.tailLines, interactive, this.rankPipes);
     rank.group = ownedGroup(rank, this.resolved.runDir);
     // Registered before any event can fire, so that a stop() from a 'started' listener reaches this rank too.
     this.ranks.push(rank);
-    const watcher = plan.rank === 0 && !this.demux && !interactive ? this.watchRank0?.() : undefined;
+    const watcher = plan.rank === 0 && this.out.watchesRank0 && !interactive ? this.watchRank0?.() : undefined;
     // The interactive rank writes to the terminal itself: no pipes to read.
     if (!interactive)
       rank.streamsDone = Promise.all([this.pipe(rank, 'stdout', watcher), this.pipe(rank, 'stderr', watcher)]).then(
@@ -231,9 +208,7 @@ export class RankGroup {
 
   /** Streams one of a rank's pipes through its output policy (a native rank's, or the torchrun agent's). */
   private pipe(rank: RankProcess, stream: 'stdout' | 'stderr', watcher?: OutputWatcher): Promise<void> {
-    const base = this.demux
-      ? agentPolicy(this.output, this.demux, stream, rank.tail, (r, l) => this.tailOf(r, l), this.plan.attempt)
-      : rankPolicy(this.output, rank.plan, stream, rank.tail);
+    const base = this.out.policy(rank, stream);
     // Rank 0's watcher sees the decoded text before the console does.
     const policy: OutputPolicy = watcher
       ? {
@@ -245,8 +220,8 @@ export class RankGroup {
         }
       : base;
     // Whoever keeps the raw output (the run store) gets every chunk as read; under torchrun, each rank's lines.
-    const sink = this.demux ? undefined : this.outputEvents(rank.plan, stream);
-    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], this.noteOutput(policy), sink);
+    const raw = this.out.rawOutput(rank, stream);
+    return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], this.noteOutput(policy), raw);
   }
 
   /** `policy`, recording when a rank last wrote anything (the hang detector's "printed a line"). */
@@ -257,15 +232,6 @@ export class RankGroup {
         policy.text(chunk, valve);
       },
       end: (valve) => policy.end(valve),
-    };
-  }
-
-  /** One rank stream's chunks as `output` events, while a sink takes them. */
-  private outputEvents(plan: RankPlan, stream: 'stdout' | 'stderr'): ChunkSink {
-    const { attempt } = this.plan;
-    const { rank, localRank } = plan;
-    return (chunk) => {
-      if (this.events.wants('output')) this.events.publish('output', { attempt, rank, localRank, stream, chunk });
     };
   }
 
@@ -324,17 +290,9 @@ export class RankGroup {
     this.events.publish('started', { attempt, rank: plan.rank, localRank: plan.localRank, pid, masterPort });
   }
 
-  private tailOf(rank: number, localRank: number): Tail {
-    const key = rank >= 0 ? `r${rank}` : `l${localRank}`;
-    let tail = this.demuxedTails.get(key);
-    if (!tail) this.demuxedTails.set(key, (tail = new Tail(STDERR_TAIL_LINES)));
-    return tail;
-  }
-
   /** The stderr tail of a rank, once its streams are drained (under the torchrun backend: by rank, else local rank). */
   stderrTailOf(rank: number, localRank = -1): string {
-    if (this.demux) return (this.demuxedTails.get(`r${rank}`) ?? this.demuxedTails.get(`l${localRank}`))?.text() ?? '';
-    return this.ranks.find((r) => r.plan.rank === rank)?.tail.text() ?? '';
+    return this.out.stderrTailOf(rank, localRank, this.ranks);
   }
 
   /** The torchrun agent's own stderr (its failure summary), once drained. */

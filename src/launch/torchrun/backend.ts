@@ -1,10 +1,15 @@
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
-import { explainFailure, readErrorFile } from '../../insight/failure.js';
+import { explainFailure, readErrorFile, rootCauseOf } from '../../insight/failure.js';
+import { explainRootCause } from '../../insight/root-cause.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import { entryArgv } from '../plan/plan.js';
 import { torchrunArgv, torchrunEntryArgv } from './argv.js';
-import type { Demux } from '../run/supervisor.js';
+import { STDERR_TAIL_LINES, type Backend, type GroupOutput } from '../run/backend.js';
+import type { StreamName } from '../run/console-output.js';
+import { Tail } from '../run/logs.js';
+import { agentPolicy, type Demux, type OutputContext, type OutputPolicy } from '../run/rank-output.js';
+import type { RankProcess } from '../run/spawn-rank.js';
 import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from '../../model/types.js';
 
 // torch 1.13 polls its workers every 5 s by default: a crash would take that long to notice.
@@ -112,4 +117,72 @@ export function parseTorchrunRootCause(
 
 function signalName(n: number): NodeJS.Signals | undefined {
   return (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, value]) => value === n)?.[0];
+}
+
+/** Lines of the agent's stderr kept: it ends with torchrun's failure summary (and a traceback). */
+const AGENT_TAIL_LINES = 400;
+
+/**
+ * The torchrun backend: one `torch.distributed.run` agent per node meets the other nodes, starts and restarts the
+ * ranks itself; ddprun demuxes its tee'd lines back into ranks, explains its failure summary and guards its groups.
+ */
+export const torchrunBackend: Backend = {
+  name: 'torchrun',
+  ownsAttempts: false,
+  plan: (resolved, _attempt, masterPort, entryFile) => planAgent(resolved, masterPort, entryFile),
+  output: (ctx, attempt) => new AgentOutput(ctx, attempt),
+  async rootCause({ resolved, plan, group, outcome, port }) {
+    const agentTail = group.agentStderr();
+    const parsed =
+      parseTorchrunRootCause(agentTail, plan.ranks[0]!.errorFile, (rank, localRank) =>
+        group.stderrTailOf(rank, localRank),
+      ) ?? rootCauseOf({ ...outcome.failed, stderrTail: agentTail });
+    return explainRootCause(parsed, {
+      python: resolved.python,
+      masterPort: port,
+      durationMs: outcome.ranks[0]?.durationMs ?? 0,
+      peakRssBytes: undefined,
+      cgroupDir: undefined,
+    });
+  },
+};
+
+/** The agent's pipes: its tee'd lines split back into ranks, each rank's stderr tail kept by rank (or local rank). */
+class AgentOutput implements GroupOutput {
+  readonly tailLines = AGENT_TAIL_LINES;
+  readonly watchesRank0 = false;
+  /** The ranks' stderr tails, by `r<rank>` or, where the rank is unknown, `l<localRank>`. */
+  private readonly tails = new Map<string, Tail>();
+  private readonly demux: Demux;
+
+  constructor(
+    private readonly ctx: OutputContext,
+    private readonly attempt: number,
+  ) {
+    this.demux = torchrunDemux(ctx.resolved);
+  }
+
+  interactive(): boolean {
+    return false;
+  }
+
+  policy(proc: RankProcess, stream: StreamName): OutputPolicy {
+    return agentPolicy(this.ctx, this.demux, stream, proc.tail, (r, l) => this.tailOf(r, l), this.attempt);
+  }
+
+  /** The agent's raw bytes are its own and every rank's, tagged: `output` events carry each rank's lines instead. */
+  rawOutput(): undefined {
+    return undefined;
+  }
+
+  stderrTailOf(rank: number, localRank: number): string {
+    return (this.tails.get(`r${rank}`) ?? this.tails.get(`l${localRank}`))?.text() ?? '';
+  }
+
+  private tailOf(rank: number, localRank: number): Tail {
+    const key = rank >= 0 ? `r${rank}` : `l${localRank}`;
+    let tail = this.tails.get(key);
+    if (!tail) this.tails.set(key, (tail = new Tail(STDERR_TAIL_LINES)));
+    return tail;
+  }
 }
