@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli/args.js';
+import { parseCli } from '../src/cli/commands/index.js';
 import { SUBCOMMANDS } from '../src/cli/argv.js';
 import { EXIT_CODES_HELP } from '../src/exit-codes.js';
 import { DdprunError } from '../src/errors.js';

@@ -1,20 +1,11 @@
 import { ddprunVersion } from '../version.js';
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../model/types.js';
-import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
+import { normalizeFlagSpelling } from './argv.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
-import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
-import { parseK8s, type K8sSubmit } from './args-k8s.js';
-import {
-  parseGc,
-  parseLogs,
-  parsePs,
-  parseRm,
-  parseStacks,
-  parseShow,
-  parseStop,
-  type RunsCommand,
-} from './args-runs.js';
+import type { SlurmSubmit } from './args-slurm.js';
+import type { K8sSubmit } from './args-k8s.js';
+import type { RunsCommand } from './args-runs.js';
 import {
   DETACH_FLAGS,
   ENTRY_FLAGS,
@@ -29,7 +20,7 @@ import type { PyLiteral } from '../python/smart-value.js';
 import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
 import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
-import { parseResume, type ResumeCommand } from './args-resume.js';
+import type { ResumeCommand } from './args-resume.js';
 import { parseInteger } from './flags.js';
 import {
   firstArgument,
@@ -100,7 +91,7 @@ Everything after the script goes to it untouched. torchrun's underscore spelling
 only as the first argument: run a script named \`train\` as ./train.
 `;
 
-function parseLaunch(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+export function parseLaunch(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
   const specs = [...LAUNCH_FLAGS, ...ENTRY_FLAGS, ...TORCHRUN_EXTRA_FLAGS];
   const known = [...specs.map((s) => flagName(s)), '--help', '--version'];
   const valueFlags = new Set([...VALUE_FLAGS, ...valueFlagsOf(TORCHRUN_EXTRA_FLAGS)]);
@@ -136,7 +127,7 @@ function parseLaunch(argv: readonly string[], env: Readonly<Record<string, strin
   );
 }
 
-function parseTrain(argv: readonly string[]): CliCommand {
+export function parseTrain(argv: readonly string[]): CliCommand {
   return parseCommand(
     'train',
     normalizeFlagSpelling(argv, VALUE_FLAGS),
@@ -180,7 +171,7 @@ function parseTrain(argv: readonly string[]): CliCommand {
   );
 }
 
-function parseDoctor(argv: readonly string[]): CliCommand {
+export function parseDoctor(argv: readonly string[]): CliCommand {
   return parseCommand(
     'doctor',
     argv,
@@ -224,7 +215,7 @@ function detachFlag(
   return true;
 }
 
-function parseUi(argv: readonly string[]): CliCommand {
+export function parseUi(argv: readonly string[]): CliCommand {
   return parseCommand(
     'ui',
     normalizeFlagSpelling(argv, new Set(['--port', '--host'])),
@@ -249,26 +240,4 @@ function parsePort(flag: string, value: string): number {
   if (n < 0 || n > 65535)
     throw new UsageError(`Invalid ${flag} ${value}: expected a port, 0-65535 (0: any free port).`, flag);
   return n;
-}
-
-/** Turns `process.argv.slice(2)` into a command; throws UsageError for anything malformed. Pure. */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
-  const [first, ...rest] = argv;
-  if ((SUBCOMMANDS as readonly string[]).includes(first ?? '')) {
-    const sub = first as Subcommand;
-    if (sub === 'train') return parseTrain(rest);
-    if (sub === 'doctor') return parseDoctor(rest);
-    if (sub === 'slurm') return parseSlurm(rest);
-    if (sub === 'k8s') return parseK8s(rest);
-    if (sub === 'resume') return parseResume(rest);
-    if (sub === 'ps') return parsePs(rest);
-    if (sub === 'logs') return parseLogs(rest);
-    if (sub === 'show') return parseShow(rest);
-    if (sub === 'stop') return parseStop(rest);
-    if (sub === 'ui') return parseUi(rest);
-    if (sub === 'stacks') return parseStacks(rest);
-    if (sub === 'rm') return parseRm(rest);
-    return parseGc(rest);
-  }
-  return parseLaunch(argv, env);
 }

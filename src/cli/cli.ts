@@ -1,12 +1,11 @@
 import { DdprunError, UsageError } from '../errors.js';
 import { flaggedOptions } from '../launch/option-table.js';
-import { parseCli, type CliCommand, type OutputFlags } from './args.js';
-import type { LaunchOptions } from '../model/types.js';
+import { parseCli, runCommand } from './commands/index.js';
 import { colorsFor } from './colors.js';
-import { EXIT_OK, exitCodeForError } from '../exit-codes.js';
+import { exitCodeForError } from '../exit-codes.js';
 import { readGlobalFlags } from './global-flags.js';
 import type { Io } from './io.js';
-import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
+import { notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { closeDeadTerminalsAtExit } from './terminal.js';
 import { eventJson } from '../model/event-json.js';
 
@@ -50,113 +49,6 @@ export function usageLine(message: string): string {
     .replace(/`(\w+): '(\w+)'`/g, (whole, name: string, value: string) =>
       FLAGS[name] ? `${FLAGS[name]} ${value}` : whole,
     );
-}
-
-/** `--detach`: in the command a person typed, start the detached launcher; in that launcher, run the launch. */
-async function detach(options: LaunchOptions, output: OutputFlags, io: Io, argv: readonly string[]): Promise<number> {
-  const { runDetach, runDetachedLauncher } = await import('./runs/detach.js');
-  if (isDetachedLauncher()) return runDetachedLauncher(options, io, argv);
-  return runDetach(options, output, io, argv);
-}
-
-/** The command with what the pod's engine says (docs/kubernetes.md); waits for the master's name to resolve. */
-async function withKubernetes<T extends Extract<CliCommand, { kind: 'launch' | 'train' }>>(
-  command: T,
-  io: Io,
-): Promise<T> {
-  const { applyK8sDefaults, waitForMaster } = await import('./k8s-env.js');
-  const { options, output, filled } = applyK8sDefaults(command.options, command.output, io.env);
-  if (filled && !output.dryRun) await waitForMaster(options, io);
-  return { ...command, options, output };
-}
-
-/** A launch (plain or a trainer's) with what the environment adds: Slurm's layout, torchrun's per-run log folder. */
-async function launchCommand(
-  command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
-  io: Io,
-  argv: readonly string[],
-): Promise<number> {
-  const { applySlurmDefaults, checkSlurmLayout } = await import('../slurm/launch-defaults.js');
-  // Inside a Slurm allocation, the allocation fills what the command line left out.
-  checkSlurmLayout(io.env, command.options);
-  // Inside a pod, the engine that started it fills what the command line left out.
-  if (io.env.KUBERNETES_SERVICE_HOST) command = await withKubernetes(command, io);
-  let launchOptions: LaunchOptions;
-  let slurm;
-  if (command.kind === 'launch') {
-    const { entry } = command.options;
-    if ('script' in entry) (await import('./did-you-mean.js')).refuseSubcommandTypo(entry.script, command.options.cwd);
-    ({ options: launchOptions, slurm } = applySlurmDefaults(command.options, io.env, {
-      autoNproc: !('command' in command.options.entry),
-    }));
-    const { refuseFileTimer } = await import('./torchrun-compat.js');
-    refuseFileTimer(io.env, launchOptions);
-  } else {
-    // The trainer's ranks per node come from its device= argument, not from Slurm.
-    const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
-    slurm = applied.slurm;
-    const { trainerLaunchOptions } = await import('./trainer-mode.js');
-    launchOptions = trainerLaunchOptions(applied.options, command.trainer);
-  }
-  // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
-  if (launchOptions.logDir !== undefined) {
-    const { perRunLogDir } = await import('../launch/resolve/output.js');
-    launchOptions.logDir = perRunLogDir(launchOptions.logDir, launchOptions.runId);
-  }
-  // A name names one live run at a time (a finished run's name may be given again: it then finds the new run).
-  if (launchOptions.name !== undefined && !command.output.dryRun)
-    (await import('./runs/rm.js')).refuseLiveName(launchOptions.name);
-  if (command.detach) return await detach(launchOptions, command.output, io, argv);
-  const { runLaunch } = await import('./run-launch.js');
-  return await runLaunch(launchOptions, command.output, io, slurm, { argv });
-}
-
-/** Runs a parsed command; each module is loaded when its command runs, so that a launch pays only for itself. */
-async function runCommand(command: CliCommand, io: Io, argv: readonly string[]): Promise<number> {
-  switch (command.kind) {
-    case 'print':
-      io.stdout.write(command.text);
-      return EXIT_OK;
-    case 'launch':
-    case 'train':
-      return await launchCommand(command, io, argv);
-    case 'slurm':
-      return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
-    case 'k8s':
-      return await (await import('./k8s-submit.js')).runK8s(command.submit, command.output, io);
-    case 'doctor':
-      return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
-    case 'ui':
-      return await (await import('./ui.js')).runUi(command, io);
-    case 'resume': {
-      // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
-      const resume = await import('../launch/resume-run.js');
-      const plan = resume.planResume(command.id, command.overrides);
-      // One resume of a run at a time: held until the resumed run has ended.
-      const release = resume.claimResume(plan);
-      try {
-        return await (
-          await import('./run-launch.js')
-        ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
-      } finally {
-        release();
-      }
-    }
-    case 'gc':
-      return await (await import('./gc.js')).runGc(command, io);
-    case 'ps':
-      return (await import('./runs/ps.js')).runPs(command, io);
-    case 'logs':
-      return await (await import('./runs/logs.js')).runLogs(command, io);
-    case 'show':
-      return (await import('./runs/show.js')).runShow(command, io);
-    case 'stop':
-      return await (await import('./runs/stop.js')).runStop(command, io);
-    case 'stacks':
-      return await (await import('./stacks.js')).runStacks(command.id, io);
-    case 'rm':
-      return (await import('./runs/rm.js')).runRm(command.ids, io);
-  }
 }
 
 /** What the person (or a program following --json) sees when the command failed; returns the exit code. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCli, type CliCommand } from '../../src/cli/args.js';
+import type { CliCommand } from '../../src/cli/args.js';
+import { parseCli } from '../../src/cli/commands/index.js';
 import { normalizeFlagSpelling } from '../../src/cli/argv.js';
 import { usageLine } from '../../src/cli/cli.js';
 import { torchInstallPlan } from '../../src/cli/doctor-fix.js';

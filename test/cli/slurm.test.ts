@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseCli, type CliCommand } from '../../src/cli/args.js';
+import type { CliCommand } from '../../src/cli/args.js';
+import { parseCli } from '../../src/cli/commands/index.js';
 import { CLI, WORKER, ensureBuilt, runCli, sandbox, words, type Sandbox } from './helpers.js';
 
 const cleanups: (() => void)[] = [];

@@ -1,7 +1,8 @@
 // torchrun's command line read as torchrun reads it: spellings, prefixes, -r/-t, PET_* variables, `--` after the
 // script, and what --dry-run says about flags the native backend ignores. Pure parsing plus --dry-run runs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCli, type CliCommand } from '../../src/cli/args.js';
+import type { CliCommand } from '../../src/cli/args.js';
+import { parseCli } from '../../src/cli/commands/index.js';
 import { TORCHRUN_FLAGS, petName, preprocessTorchrunArgv } from '../../src/cli/torchrun-compat.js';
 import { UsageError } from '../../src/errors.js';
 import { ensureBuilt, listFiles, runCli, useSandboxes } from '../cli/helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCli } from '../../src/cli/args.js';
+import { parseCli } from '../../src/cli/commands/index.js';
 import { LAUNCH_FLAGS } from '../../src/cli/flag-specs.js';
 import { UsageError } from '../../src/errors.js';
 import { OPTION_NAMES, OPTION_TABLE, flaggedOptions, type FlagValue } from '../../src/launch/option-table.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCli } from '../../src/cli/args.js';
+import { parseCli } from '../../src/cli/commands/index.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../src/ultralytics/dist.js';
 import { resumingTrainer } from '../../src/ultralytics/resume.js';
 import type { DdpTrainer } from '../../src/model/trainer.js';

@@ -1,0 +1,9 @@
+import { parseSlurm } from '../args-slurm.js';
+import type { Command } from './command.js';
+
+/** `ddprun slurm …`: the same launch as a Slurm batch job. */
+export const slurm: Command<'slurm'> = {
+  name: 'slurm',
+  parse: parseSlurm,
+  run: async (command, io) => (await import('../slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io),
+};
