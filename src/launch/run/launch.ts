@@ -23,6 +23,7 @@ import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
 import { AttemptMonitor } from '../../insight/monitor.js';
+import { trainerSource } from '../../insight/failure-facts.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
@@ -393,6 +394,7 @@ class Launch {
       durationMs: outcome.ranks[0]?.durationMs ?? 0,
       peakRssBytes: undefined,
       cgroupDir: undefined,
+      trainer: trainerSource(resolved),
     });
     return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
   }

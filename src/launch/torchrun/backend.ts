@@ -2,7 +2,7 @@ import { constants, hostname } from 'node:os';
 import path from 'node:path';
 import { explainFailure, readErrorFile } from '../../insight/failure.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
-import { entryArgv } from '../plan/plan.js';
+import { entryArgv, importPathEnv } from '../plan/plan.js';
 import { torchrunArgv, torchrunEntryArgv } from './argv.js';
 import type { Demux } from '../run/supervisor.js';
 import type { LaunchPlan, ResolvedOptions, RootCause, StdSelection } from '../../model/types.js';
@@ -40,6 +40,7 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
   // torch >= 2.3 tags tee'd lines with this template: global ranks, even under a dynamic rendezvous.
   const env: Record<string, string> = {
     ...resolved.env,
+    ...importPathEnv(resolved, process.env),
     TORCHELASTIC_ERROR_FILE: errorFile,
     TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE: '[rank${rank}]:',
   };
