@@ -143,6 +143,9 @@ export class LaunchRenderer {
       this.scheduleStatus();
     });
     handle.on('resources', (e) => this.onResources(e));
+    handle.on('metric', (e) => {
+      if (this.options.json) this.json('metric', e);
+    });
     handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
     handle.on('stacks', (e) =>
       this.onReport(

@@ -4,7 +4,8 @@ import { formatStacks } from '../insight/stacks.js';
 import { STACKS_SIGNAL } from '../launch/run/launch.js';
 import type { RankStacks } from '../model/types.js';
 import { stateDir } from '../store/paths.js';
-import { getRun, launcherState, readRunEvents } from '../store/read.js';
+import { getRun, readRunEvents } from '../store/read.js';
+import { assertTrustedRun, launcherProblem } from '../store/trust.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
@@ -21,6 +22,7 @@ export async function runStacks(
 ): Promise<number> {
   const store = { stateDir: stateDir(io.env) };
   const run = getRun(query, store);
+  assertTrustedRun(run, store.stateDir, 'dump the stacks of');
   if (run.status !== 'running')
     throw new UsageError(`The run ${run.id} is ${run.status}, not running: it has no live ranks to dump.`, 'id');
   if (run.host !== hostname())
@@ -35,11 +37,9 @@ export async function runStacks(
       'id',
     );
   const seen = readRunEvents(run.id, store).length;
-  if (launcherState(run) !== 'alive')
-    throw new UsageError(
-      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone.`,
-      'id',
-    );
+  const problem = launcherProblem(run.launcher, run.host);
+  if (problem)
+    throw new UsageError(`The run ${run.id} cannot be asked for stacks: ${problem}. Nothing was signalled.`, 'id');
   process.kill(run.launcher.pid, STACKS_SIGNAL);
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   while (Date.now() < deadline) {

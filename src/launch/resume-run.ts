@@ -4,7 +4,9 @@ import { perRunLogDir } from './resolve/output.js';
 import { UsageError, describeValue } from '../errors.js';
 import { parseDevice } from '../devices.js';
 import { PyFloat, pyFloat } from '../python/literal.js';
+import { stateDir } from '../store/paths.js';
 import { getRun, readRunEvents } from '../store/read.js';
+import { assertTrustedRun } from '../store/trust.js';
 import type { ResumedFrom, RunInfo, StoreOptions } from '../store/types.js';
 
 export type { ResumedFrom } from '../store/types.js';
@@ -187,6 +189,8 @@ export function planResume(
 ): ResumePlan {
   checkOverrides(overrides);
   const run: RunInfo = getRun(id, options);
+  // The record names the python, trainer, env and cwd to run: only a record no other user could have written.
+  assertTrustedRun(run, options.stateDir ?? stateDir(), 'resume');
   const t = resumableTrainer(run);
   const { saveDir, epoch } = progressOf(run, options);
   const checkpoint = checkpointOf(run, saveDir);

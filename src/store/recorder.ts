@@ -11,8 +11,9 @@ import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
 import { onEveryEvent } from './every-event.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
-import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir, runsDir } from './paths.js';
+import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir } from './paths.js';
 import { newRunId } from './run-id.js';
+import { prepareStore } from './trust.js';
 import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
 
 /** How long the end of a launch waits for its record to reach the disk before going on without it. */
@@ -113,13 +114,8 @@ export class RunRecorder {
   static open(init: RecorderInit): RunRecorder | undefined {
     let dir: string | undefined;
     try {
-      // Not one recursive mkdir: that reports a read-only file system as ENOENT.
-      mkdirSync(init.stateDir, { recursive: true, mode: DIR_MODE });
-      try {
-        mkdirSync(runsDir(init.stateDir), { mode: DIR_MODE });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+      // Nothing is recorded where another user could read the record back as ours, or plant links in it.
+      prepareStore(init.stateDir);
       let id = init.id;
       for (let tries = 0; ; tries++) {
         const candidate = runDir(init.stateDir, id);

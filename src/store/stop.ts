@@ -1,6 +1,8 @@
 import os from 'node:os';
 import { DdprunError, UsageError } from '../errors.js';
+import { stateDir } from './paths.js';
 import { getRun, launcherState, readRunEvents } from './read.js';
+import { assertTrustedRun, launcherProblem } from './trust.js';
 import type { RunInfo, StoreOptions } from './types.js';
 
 /** `stop` of a run that is not running (finished, lost, or on another host): nothing was signalled. */
@@ -38,6 +40,7 @@ export interface StopRunOptions extends StoreOptions {
   pollMs?: number;
 }
 
+const storeOf = (options: StoreOptions) => options.stateDir ?? stateDir();
 /** More than the launcher's window for one signal relayed twice (launch/run/keypress.ts, 100 ms). */
 const SAME_SIGNAL_MS = 250;
 
@@ -48,13 +51,17 @@ function gracePeriodOf(run: RunInfo): number {
   return typeof grace === 'number' ? grace : 30_000;
 }
 
-/** Signals the run's launcher, after checking (again, right before) that the pid is still that launcher. */
+/**
+ * Signals the run's launcher, after checking (again, right before) that the pid is still that launcher: same boot,
+ * recorded start time, this user's process. A record that cannot prove it (no start time) is never signalled.
+ */
 function signalLauncher(run: RunInfo): void {
-  if (launcherState(run) !== 'alive')
-    throw new RunNotRunningError(
-      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone. Nothing was signalled.`,
-      { ...run, status: 'lost' },
-    );
+  const problem = launcherProblem(run.launcher, run.host);
+  if (problem)
+    throw new RunNotRunningError(`The run ${run.id} cannot be stopped from here: ${problem}. Nothing was signalled.`, {
+      ...run,
+      status: launcherState(run) === 'dead' ? 'lost' : run.status,
+    });
   process.kill(run.launcher.pid, 'SIGTERM');
 }
 
@@ -65,6 +72,7 @@ function signalLauncher(run: RunInfo): void {
  */
 export async function stopRun(id: string, options: StopRunOptions = {}): Promise<RunInfo> {
   const run = getRun(id, options);
+  assertTrustedRun(run, storeOf(options), 'stop');
   if (run.status !== 'running') {
     const why =
       run.status === 'lost'

@@ -26,6 +26,7 @@ import { AttemptMonitor } from '../../insight/monitor.js';
 import { trainerSource } from '../../insight/failure-facts.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
+import { RunMetrics } from '../../progress/metrics/run-metrics.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
   LaunchEvents,
@@ -79,6 +80,8 @@ class Launch {
   private stops = 0;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
+  /** The training metrics rank 0 prints or writes (docs/metrics.md), across attempts. */
+  private metrics: RunMetrics | undefined;
   /**
    * Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end.
    */
@@ -197,6 +200,8 @@ class Launch {
       }
       if ('trainer' in resolved.entry)
         this.tracker = new TrainingTracker(this.events, resolved.cwd, resolved.entry.trainer.args);
+      this.metrics = new RunMetrics(this.events, resolved.cwd, startedAt);
+      this.metrics.start();
       try {
         const result = await this.attempts(resolved, entryFile, watchdog);
         result.durationMs = Date.now() - startedAt;
@@ -206,6 +211,7 @@ class Launch {
         return result;
       } finally {
         this.tracker?.stop();
+        this.metrics.finish();
       }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
@@ -234,7 +240,7 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
         ...this.groupIo,
-        watchRank0: () => watchRank0(this.events, this.tracker),
+        watchRank0: () => watchRank0(this.events, this.tracker, this.metrics),
       });
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
