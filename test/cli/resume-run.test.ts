@@ -5,7 +5,7 @@ import { listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpe
 import { until } from '../helpers/procs.js';
 import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { torchPython } from '../helpers/python.js';
-import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
+import { getRun, listRuns, readRunEvents } from 'ddprun';
 
 const box = useSandboxes();
 const python = await torchPython();

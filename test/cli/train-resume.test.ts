@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LaunchResult, RestartingEvent } from '../../src/model/types.js';
+import { type LaunchResult, listRuns, readRunEvents, type RestartingEvent } from 'ddprun';
 import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { epochsOf, jsonEvents, standinEnv, standinTrainArgs } from '../helpers/standin.js';
-import { listRuns, readRunEvents } from '../../src/store/read.js';
 
 const box = useSandboxes();
 const python = await torchPython();

@@ -1,10 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { launch } from '../../src/launch/run/launch.js';
-import { resumeRun } from '../../src/launch/resume-run.js';
-import type { LaunchOptions, RestartingEvent } from '../../src/model/types.js';
-import { getRun, listRuns } from '../../src/store/read.js';
+import { getRun, launch, type LaunchOptions, listRuns, type RestartingEvent, resumeRun, UsageError } from 'ddprun';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 import { epochsOf } from '../helpers/standin.js';
