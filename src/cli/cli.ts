@@ -114,10 +114,17 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await (await import('./ui.js')).runUi(command, io);
     case 'resume': {
       // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
-      const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
-      return await (
-        await import('./run-launch.js')
-      ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      const resume = await import('../launch/resume-run.js');
+      const plan = resume.planResume(command.id, command.overrides);
+      // One resume of a run at a time: held until the resumed run has ended.
+      const release = resume.claimResume(plan);
+      try {
+        return await (
+          await import('./run-launch.js')
+        ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      } finally {
+        release();
+      }
     }
     case 'gc':
       return await (await import('./gc.js')).runGc(command, io);

@@ -4,8 +4,9 @@ import { formatStacks } from '../insight/stacks.js';
 import { STACKS_SIGNAL } from '../launch/run/launch.js';
 import type { RankStacks } from '../model/types.js';
 import { stateDir } from '../store/paths.js';
-import { getRun, readRunEvents } from '../store/read.js';
+import { getRun, runEventsEnd, scanRunEvents } from '../store/read.js';
 import { assertTrustedRun, launcherProblem } from '../store/trust.js';
+import type { StoredEvent } from '../store/types.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
@@ -36,7 +37,8 @@ export async function runStacks(
       `The run ${run.id} was started without stack dumps; start it with --stack-dumps (or --hang-timeout) to use \`ddprun stacks\`.`,
       'id',
     );
-  const seen = readRunEvents(run.id, store).length;
+  // Only the answer is read: what the launcher records after the request (a long run's events are gigabytes).
+  let eventsAt = runEventsEnd(run.id, store);
   const problem = launcherProblem(run.launcher, run.host);
   if (problem)
     throw new UsageError(`The run ${run.id} cannot be asked for stacks: ${problem}. Nothing was signalled.`, 'id');
@@ -44,9 +46,12 @@ export async function runStacks(
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    const answer = readRunEvents(run.id, store)
-      .slice(seen)
-      .find((e) => e.event === 'stacks' && e.reason === 'request');
+    let answer: StoredEvent | undefined;
+    eventsAt = scanRunEvents(run.id, (e) => (answer ??= e.reason === 'request' ? e : undefined), {
+      ...store,
+      from: eventsAt,
+      only: ['stacks'],
+    });
     if (answer) {
       io.stdout.write(`ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`);
       return EXIT_OK;

@@ -12,6 +12,7 @@ import { CappedLog } from './capped-log.js';
 import { onEveryEvent } from './every-event.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
 import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir } from './paths.js';
+import { PeriodicThinning } from './periodic-thinning.js';
 import { newRunId } from './run-id.js';
 import { prepareStore } from './trust.js';
 import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
@@ -87,6 +88,8 @@ function eventLine(name: string, args: readonly unknown[]): string {
 export class RunRecorder {
   private readonly record: RunRecord;
   private readonly eventsFile: Appender;
+  /** resources and progress events, recorded at a rate that falls as the run ages. */
+  private readonly periodic: PeriodicThinning;
   private readonly logs = new Map<string, CappedLog>();
   private readonly createdDirs = new Set<string>();
   private readonly detach: (() => void)[] = [];
@@ -102,6 +105,7 @@ export class RunRecorder {
   ) {
     this.record = record;
     this.eventsFile = new Appender(path.join(dir, EVENTS_FILE), (error, file) => this.writeFailed(error, file));
+    this.periodic = new PeriodicThinning((line) => this.eventsFile.write(line));
     this.detach.push(onEveryEvent(init.events, (name, args) => this.onEvent(name, args)));
     this.detach.push(
       attachOutputTap(init.events, {
@@ -175,7 +179,8 @@ export class RunRecorder {
 
   private onEvent(name: string | symbol, args: readonly unknown[]): void {
     if (typeof name !== 'string' || name === 'line' || this.finished) return;
-    this.eventsFile.write(eventLine(name, args));
+    const line = eventLine(name, args);
+    if (!this.periodic.offer(name, line)) this.eventsFile.write(line);
     if (name === 'restarting') {
       const attempt = (args[0] as { attempt?: unknown } | undefined)?.attempt;
       if (typeof attempt === 'number' && attempt !== this.record.attempt) {
@@ -225,6 +230,7 @@ export class RunRecorder {
 
   private async end(result: LaunchResult | undefined, error: unknown): Promise<void> {
     for (const detach of this.detach.splice(0)) detach();
+    this.periodic.flush();
     const flush = async () => {
       await Promise.all([...[...this.logs.values()].map((log) => log.end()), this.eventsFile.end()]);
       await this.metaWrites;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { DdprunError, UsageError } from '../errors.js';
 import { stateDir } from './paths.js';
-import { getRun, launcherState, readRunEvents } from './read.js';
+import { getRun, launcherState, runEventsEnd, scanRunEvents } from './read.js';
 import { assertTrustedRun, launcherProblem } from './trust.js';
 import type { RunInfo, StoreOptions } from './types.js';
 
@@ -87,16 +87,18 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
     );
   const pollMs = options.pollMs ?? 100;
   const deadline = Date.now() + (options.timeoutMs ?? gracePeriodOf(run) + 30_000);
-  const stopsBefore = readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length;
+  // Only what the launcher writes after the signal is ever read: a stop never depends on the events' size.
+  let eventsAt = options.kill ? runEventsEnd(run.id, options) : 0;
   signalLauncher(run);
   if (options.kill) {
     // Two signals sent back to back can merge into one: the second goes once the launcher has heard the first, and
     // not within SAME_SIGNAL_MS of it (the launcher takes a repeat that close for the first one relayed).
     const earliest = Date.now() + SAME_SIGNAL_MS;
     const heardBy = Date.now() + 2000;
-    while (Date.now() < heardBy) {
-      if (readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length > stopsBefore) break;
-      if (launcherState(run) !== 'alive') break;
+    let heard = false;
+    while (Date.now() < heardBy && !heard) {
+      eventsAt = scanRunEvents(run.id, () => (heard = true), { ...options, from: eventsAt, only: ['stopping'] });
+      if (heard || launcherState(run) !== 'alive') break;
       await sleep(20);
     }
     await sleep(Math.max(0, earliest - Date.now()));

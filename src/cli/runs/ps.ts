@@ -11,7 +11,7 @@ import { EXIT_OK } from '../../exit-codes.js';
 function trainingOf(run: RunInfo): string {
   const entry = run.options.entry as { trainer?: unknown } | undefined;
   if (run.status !== 'running' || !entry?.trainer) return '';
-  return trainingProgressOf(readRunEvents(run.id));
+  return trainingProgressOf(readRunEvents(run.id, { only: ['epoch'] }));
 }
 
 /** The command, and for a resumed run the run it continues. */

@@ -12,6 +12,9 @@ import { commandLine, resultFromEvents, statusText } from './describe.js';
 import { formatMetrics, metricsOf } from './metrics-text.js';
 import { EXIT_OK } from '../../exit-codes.js';
 
+/** What the summary of a run without a result is made of (its ranks so far, its training and its metrics). */
+const SHOWN_EVENTS = ['started', 'exited', 'restarting', 'training', 'epoch', 'metric'];
+
 function when(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
@@ -37,7 +40,8 @@ function header(run: RunInfo, io: Io): string {
 /** `ddprun show <id> [--json]`: the summary the console printed at the end (or the run so far). */
 export function runShow(command: { id: string; json: boolean }, io: Io): number {
   const run = getRun(command.id);
-  const events = readRunEvents(run.id);
+  // Only the events the summary is made of are parsed (a long run's events.jsonl is gigabytes of samples).
+  const events = readRunEvents(run.id, { only: run.result ? ['metric'] : SHOWN_EVENTS });
   const metrics = metricsOf(events);
   const result = run.result ?? resultFromEvents(run, events);
   // A live or lost run has no result yet: its training so far comes from its `training` and `epoch` events.
