@@ -14,7 +14,7 @@ export const LAYERS = [
   ['exit-codes.ts'], // every exit code (of a result, a root cause, an error)
   ['python/'], // interpreter discovery, the literal encoder and parser
   ['progress/'], // the output, results and metrics parsers
-  ['insight/', 'slurm/', 'ultralytics/', 'store/'], // failure explanation and sampling, Slurm, the port, the run store
+  ['insight/', 'slurm/', 'k8s/', 'ultralytics/', 'store/'], // failure explanation and sampling, Slurm, Kubernetes, the port, the run store
   ['launch/'], // resolve, plan, run, backends
   ['ui/'], // the dashboard's server
   ['cli/', 'index.ts'], // the command line; the public entry

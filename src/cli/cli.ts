@@ -8,6 +8,7 @@ import { readGlobalFlags } from './global-flags.js';
 import type { Io } from './io.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { closeDeadTerminalsAtExit } from './terminal.js';
+import { eventJson } from '../model/event-json.js';
 
 // Start-up: what only a launch needs (resolving, spawning, rendering) is imported when a launch runs, so that
 // `--help` and usage errors never load it; subcommands are loaded when used.
@@ -108,6 +109,8 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await launchCommand(command, io, argv);
     case 'slurm':
       return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
+    case 'k8s':
+      return await (await import('./k8s-submit.js')).runK8s(command.submit, command.output, io);
     case 'doctor':
       return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
     case 'ui':
@@ -157,7 +160,16 @@ function reportError(error: unknown, io: Io, json: boolean, verbose: boolean): n
   // A program following --json gets a last event even when the launch could not run.
   if (json)
     io.stdout.write(
-      `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
+      eventJson(
+        'error',
+        {
+          name: error instanceof Error ? error.name : 'Error',
+          code: error instanceof DdprunError ? error.code : undefined,
+          message: text,
+          exitCode,
+        },
+        Date.now(),
+      ),
     );
   return exitCode;
 }

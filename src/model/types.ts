@@ -400,7 +400,28 @@ export interface LaunchEvents {
   metric: [MetricEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals }];
+  /** Something the user should know that does not stop the launch (a default chosen for them, a log not written). */
+  warning: [WarningEvent];
+  /**
+   * A rank's raw output, each chunk as read from its pipe (under the torchrun backend: each demuxed line); the run
+   * store keeps these byte for byte. rank -1: a torchrun agent's own output.
+   */
+  output: [OutputEvent];
   done: [LaunchResult];
+}
+
+/** See `LaunchEvents.warning`. */
+export interface WarningEvent {
+  message: string;
+}
+
+/** See `LaunchEvents.output`. */
+export interface OutputEvent {
+  attempt: number;
+  rank: number;
+  localRank: number;
+  stream: 'stdout' | 'stderr';
+  chunk: Buffer | string;
 }
 
 /** `LaunchOptions` with every default filled and every value checked (see `resolveOptions`). */

@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import type { EventPublisher } from '../model/event-stream.js';
 import { ProgressScanner } from './scanner.js';
 import type { RunMetrics } from './metrics/run-metrics.js';
 import type { TrainingTracker } from './training.js';
@@ -15,13 +15,13 @@ export interface OutputWatcher {
  * `tracker` the run folder.
  */
 export function watchRank0(
-  events: EventEmitter,
+  events: EventPublisher,
   tracker: TrainingTracker | undefined,
   metrics?: RunMetrics,
 ): OutputWatcher {
   const scanner = (stream: 'stdout' | 'stderr') =>
     new ProgressScanner({
-      onProgress: (update) => events.emit('progress', { rank: 0, stream, ...withoutUndefined(update) }),
+      onProgress: (update) => events.publish('progress', { rank: 0, stream, ...withoutUndefined(update) }),
       onRunFolder: tracker && ((dir) => tracker.runFolder(dir)),
     });
   const scanners = { stdout: scanner('stdout'), stderr: scanner('stderr') };

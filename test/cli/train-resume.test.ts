@@ -45,7 +45,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
     // The explicit path, encoded as a Python string literal; never resume=True.
     expect(entry(1, 0)).toContain(`'resume': ${JSON.stringify(lastPt).replace(/^"|"$/g, "'")}`);
     expect(entry(1, 0)).not.toMatch(/'resume': True/);
-    expect(restarting).toEqual([
+    expect(restarting).toMatchObject([
       {
         attempt: 1,
         reason: expect.stringMatching(/^rank 0 failed with exit code 1$/) as unknown,
@@ -81,7 +81,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
       DDPRUN_STANDIN_DIE_AT_START: '1',
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(restarting).toEqual([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
+    expect(restarting).toMatchObject([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
     expect(done?.resumes).toBeUndefined();
     expect(entry(1, 0)).toBe(entry(0, 0));
     expect(entry(1, 1)).toBe(entry(0, 0));
@@ -99,7 +99,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
       DDPRUN_STANDIN_DIE_AFTER_EPOCH: '1',
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(restarting).toEqual([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
+    expect(restarting).toMatchObject([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
     expect(done?.resumes).toBeUndefined();
     expect(entry(1, 0)).toBe(entry(0, 0));
     expect(entry(1, 0)).not.toContain("'resume'");

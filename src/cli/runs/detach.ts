@@ -7,6 +7,7 @@ import { FileSystemError } from '../../errors.js';
 import { launchResolved } from '../../launch/run/launch.js';
 import { resolveOptions } from '../../launch/resolve/options.js';
 import type { LaunchOptions } from '../../model/types.js';
+import { eventJson } from '../../model/event-json.js';
 import { NEW_FILE_FLAGS } from '../../store/appender.js';
 import { FILE_MODE, runDir, runsDir, stateDir } from '../../store/paths.js';
 import { prepareStore } from '../../store/trust.js';
@@ -121,11 +122,11 @@ export async function runDetach(
     } catch {
       // The record is gone or unwritable: the launcher's messages stay where they are.
     }
-    if (output.json) io.stdout.write(`${JSON.stringify({ event: 'detached', id: notice.id, pid: notice.pid })}\n`);
+    if (output.json) io.stdout.write(eventJson('detached', { id: notice.id, pid: notice.pid }, Date.now()));
     else io.stdout.write(`${notice.id}\n`);
     io.stderr.write(`ddprun: running in the background (launcher pid ${notice.pid}): ddprun logs -f ${notice.id}\n`);
   } else {
-    if (output.json) io.stdout.write(`${JSON.stringify({ event: 'detached', id: null, pid: notice.pid })}\n`);
+    if (output.json) io.stdout.write(eventJson('detached', { id: null, pid: notice.pid }, Date.now()));
     io.stderr.write(
       `ddprun: ${c.yellow('warning:')} the run started in the background (launcher pid ${notice.pid}) but could not be recorded: see ${log.file}\n`,
     );

@@ -1,5 +1,4 @@
-import type { EventEmitter } from 'node:events';
-import type { LaunchEvents } from '../../model/types.js';
+import type { EventPublisher } from '../../model/event-stream.js';
 import { MetricFiles } from './files.js';
 import { MetricHub } from './hub.js';
 import { MetricLineScanner } from './line.js';
@@ -12,8 +11,8 @@ export class RunMetrics {
   private readonly hub: MetricHub;
   private readonly files: MetricFiles;
 
-  constructor(events: EventEmitter<LaunchEvents>, cwd: string, startedAtMs: number) {
-    this.hub = new MetricHub((e) => events.emit('metric', e));
+  constructor(events: EventPublisher, cwd: string, startedAtMs: number) {
+    this.hub = new MetricHub((e) => events.publish('metric', e));
     this.files = new MetricFiles(cwd, startedAtMs, (kind, samples) => this.hub.add(kind, 0, samples));
   }
 
