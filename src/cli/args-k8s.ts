@@ -8,7 +8,7 @@ import { VALUE_FLAGS, flagName, launchOptions, typed, type OutputFlags, type Spe
 import { parseInteger } from './flags.js';
 import { firstArgument, launchCommand, launchOf, parseCommand, valueFlagsOf, type Printed } from './subcommand.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
-import { literalToJs } from './trainer-mode.js';
+import { literalToJs } from '../python/smart-value.js';
 import type { Command } from 'commander';
 
 /** `ddprun k8s`: the job's manifests, and whether to submit them. */

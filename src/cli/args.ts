@@ -25,7 +25,7 @@ import {
   launchOptions,
   type OutputFlags,
 } from './flag-specs.js';
-import type { PyLiteral } from './smart-value.js';
+import type { PyLiteral } from '../python/smart-value.js';
 import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
 import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';

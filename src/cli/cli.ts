@@ -65,7 +65,7 @@ async function launchCommand(
   io: Io,
   argv: readonly string[],
 ): Promise<number> {
-  const { applySlurmDefaults, checkSlurmLayout } = await import('./slurm-env.js');
+  const { applySlurmDefaults, checkSlurmLayout } = await import('../slurm/launch-defaults.js');
   // Inside a Slurm allocation, the allocation fills what the command line left out.
   checkSlurmLayout(io.env, command.options);
   let launchOptions: LaunchOptions;
@@ -83,7 +83,7 @@ async function launchCommand(
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
     slurm = applied.slurm;
     const { trainerLaunchOptions } = await import('./trainer-mode.js');
-    launchOptions = await trainerLaunchOptions(applied.options, command.trainer);
+    launchOptions = trainerLaunchOptions(applied.options, command.trainer);
   }
   // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
   if (launchOptions.logDir !== undefined) {

@@ -6,7 +6,7 @@ import { EXIT_OK, exitCodeForResult } from '../exit-codes.js';
 import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
-import type { SlurmProvenance } from './slurm-env.js';
+import type { SlurmProvenance } from '../slurm/launch-defaults.js';
 import { silenceDeadTerminals } from './terminal.js';
 import { endHints } from './run-hints.js';
 

@@ -164,6 +164,6 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     expect(message).toContain(path.join(s.out, 'runs', 'early', 'weights', 'last.pt'));
 
     // An unknown id.
-    expect(await refused(s, ['nosuchrun'])).toContain('No run has the id');
+    expect(await refused(s, ['nosuchrun'])).toContain('No run is named "nosuchrun"');
   });
 });
