@@ -18,6 +18,8 @@ export interface FailureFacts {
   python?: string | undefined;
   /** For an import error: other interpreters where the module is found, with its path there. */
   moduleFoundIn?: readonly { python: string; origin: string }[] | undefined;
+  /** `ddprun train`'s trainer module and the launch directory it is imported from (see `importPathEnv`). */
+  trainer?: { module: string; cwd: string } | undefined;
   masterPort?: number | undefined;
 }
 
@@ -90,10 +92,13 @@ function importError(rc: RootCause, line: string, facts: FailureFacts): Explanat
   const message = `${who(rc)} could not import ${module ? `\`${module}\`` : 'a module'} with ${python} (${line.split(':')[0]}).`;
   const found = facts.moduleFoundIn ?? [];
   const top = module?.split('.')[0];
+  const trainer = facts.trainer;
   const hint =
     found.length > 0
       ? `\`${top}\` is installed for ${found.map((f) => `${f.python} (${f.origin})`).join(', ')}: run with --python ${found[0]!.python}, or install it for ${python}.`
-      : `No other Python found here has \`${top ?? 'it'}\`: install it for ${python} (\`${python} -m pip install …\`; the package name may differ from the module's), or check PYTHONPATH and the working directory.`;
+      : trainer && top === trainer.module.split('.')[0]
+        ? `\`${top}\` is the trainer's module: the ranks import it from the launch directory (${trainer.cwd}), then PYTHONPATH, and neither has it: run ddprun from the folder that holds ${top}.py (or the ${top}/ package), add that folder to PYTHONPATH, or install it for ${python}.`
+        : `No other Python found here has \`${top ?? 'it'}\`: install it for ${python} (\`${python} -m pip install …\`; the package name may differ from the module's), or check PYTHONPATH and the working directory.`;
   return { kind: 'import-error', message, hint };
 }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { pythonCandidates } from '../python/find-python.js';
-import type { RootCause } from '../model/types.js';
+import type { ResolvedOptions, RootCause } from '../model/types.js';
 import type { FailureFacts } from './explain.js';
 import { cgroupMemory, findOomKill } from './kernel-log.js';
 
@@ -45,6 +45,13 @@ export interface FactSources {
   peakRssBytes: number | undefined;
   /** The rank's memory cgroup as last sampled. */
   cgroupDir: string | undefined;
+  /** `ddprun train`'s trainer module and launch directory, for an import error's hint. */
+  trainer?: { module: string; cwd: string } | undefined;
+}
+
+/** The `trainer` fact source of a launch: its trainer entry's module and the launch directory (else undefined). */
+export function trainerSource(resolved: Pick<ResolvedOptions, 'entry' | 'cwd'>): FactSources['trainer'] {
+  return 'trainer' in resolved.entry ? { module: resolved.entry.trainer.module, cwd: resolved.cwd } : undefined;
 }
 
 /** Collects what explains a failure besides its text: the kernel's OOM kill, the cgroup, other Pythons' modules. */
@@ -54,6 +61,7 @@ export async function gatherFailureFacts(rc: RootCause, sources: FactSources): P
     masterPort: sources.masterPort,
     peakRssBytes: sources.peakRssBytes,
     totalMemoryBytes: totalmem(),
+    trainer: sources.trainer,
   };
   if (rc.signal === 'SIGKILL' && rc.pid !== undefined) {
     facts.oomKill = findOomKill(rc.pid, sources.durationMs);

@@ -2,7 +2,7 @@ import { rootCauseOf, type FailedRank } from './failure.js';
 import type { ResolvedOptions, RootCause } from '../model/types.js';
 import type { ResourceSampler } from './sampler.js';
 import { explainFailure } from './explain.js';
-import { gatherFailureFacts, type FactSources } from './failure-facts.js';
+import { gatherFailureFacts, trainerSource, type FactSources } from './failure-facts.js';
 import type { FailedAttempt, WatchedGroup } from './group-view.js';
 
 /**
@@ -40,5 +40,6 @@ export function explainedRootCause(
     durationMs: rank?.durationMs ?? 0,
     peakRssBytes: rank?.peakRssBytes,
     cgroupDir: chosen.pid === undefined ? undefined : sampler.cgroupDir(chosen.pid),
+    trainer: trainerSource(resolved),
   });
 }

@@ -25,6 +25,21 @@ function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Recor
   return env;
 }
 
+/**
+ * A trainer entry (`ddprun train mytrainer.MyTrainer`) runs the entry file in the config dir, so Python puts that
+ * folder, not the launch directory, first on sys.path. The launch directory goes in front of PYTHONPATH, as `python -m`
+ * puts the working directory first on sys.path: the trainer's module is found beside the user, then on their
+ * PYTHONPATH. Script, module and command entries are left exactly as the user started them.
+ */
+export function importPathEnv(
+  resolved: Pick<ResolvedOptions, 'entry' | 'env' | 'cwd'>,
+  userEnv: NodeJS.ProcessEnv,
+): Record<string, string> {
+  if (!('trainer' in resolved.entry)) return {};
+  const original = resolved.env.PYTHONPATH ?? userEnv.PYTHONPATH;
+  return { PYTHONPATH: original ? `${resolved.cwd}${path.delimiter}${original}` : resolved.cwd };
+}
+
 /** torchrun's `--virtual-local-rank`: LOCAL_RANK 0, and CUDA_VISIBLE_DEVICES narrowed to the rank's own device. */
 function virtualLocalRankEnv(localRank: number, userEnv: NodeJS.ProcessEnv): Record<string, string> {
   const visible = userEnv.CUDA_VISIBLE_DEVICES?.split(',').filter(Boolean);
@@ -102,6 +117,7 @@ export function planAttempt(
 ): LaunchPlan {
   const worldSize = resolved.nprocPerNode * resolved.maxNodes;
   const shared = sharedEnv(resolved, userEnv);
+  const env = { ...resolved.env, ...importPathEnv(resolved, userEnv) };
   const argv = [
     ...resolved.deathSigWrapper,
     ...closeFdsPrefix(resolved.closeFds ?? []),
@@ -129,11 +145,11 @@ export function planAttempt(
       stdoutLog,
       stderrLog,
       env: {
-        ...resolved.env,
+        ...env,
         ...workerEnv(resolved, attempt, masterPort, { localRank, rank }, errorFile),
         ...shared,
         ...(resolved.virtualLocalRank ? virtualLocalRankEnv(localRank, userEnv) : {}),
-        ...stackDumpEnv(resolved, errorFile, userEnv),
+        ...stackDumpEnv({ ...resolved, env }, errorFile, userEnv),
       },
     });
   }

@@ -2,8 +2,9 @@ import { constants, hostname } from 'node:os';
 import path from 'node:path';
 import { explainFailure, readErrorFile, rootCauseOf } from '../../insight/failure.js';
 import { explainRootCause } from '../../insight/root-cause.js';
+import { trainerSource } from '../../insight/failure-facts.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
-import { entryArgv } from '../plan/plan.js';
+import { entryArgv, importPathEnv } from '../plan/plan.js';
 import { torchrunArgv, torchrunEntryArgv } from './argv.js';
 import { STDERR_TAIL_LINES, type Backend, type GroupOutput } from '../run/backend.js';
 import type { StreamName } from '../run/console-output.js';
@@ -45,6 +46,7 @@ export function planAgent(resolved: ResolvedOptions, masterPort: number, entryFi
   // torch >= 2.3 tags tee'd lines with this template: global ranks, even under a dynamic rendezvous.
   const env: Record<string, string> = {
     ...resolved.env,
+    ...importPathEnv(resolved, process.env),
     TORCHELASTIC_ERROR_FILE: errorFile,
     TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE: '[rank${rank}]:',
   };
@@ -143,6 +145,7 @@ export const torchrunBackend: Backend = {
       durationMs: outcome.ranks[0]?.durationMs ?? 0,
       peakRssBytes: undefined,
       cgroupDir: undefined,
+      trainer: trainerSource(resolved),
     });
   },
 };
