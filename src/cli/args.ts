@@ -252,7 +252,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     const sub = first as Subcommand;
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
-    if (sub === 'slurm') return parseSlurm(rest);
+    if (sub === 'slurm') return parseSlurm(rest, parseTrain);
     if (sub === 'resume') return parseResume(rest);
     if (sub === 'ps') return parsePs(rest);
     if (sub === 'logs') return parseLogs(rest);

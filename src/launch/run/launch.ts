@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { exitCodeOfRootCause, signalExitCode } from '../../exit-codes.js';
+import { EXIT_PREEMPTED, exitCodeOfRootCause, signalExitCode } from '../../exit-codes.js';
 import { commitDiscovery } from '../../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
 import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
@@ -19,6 +19,7 @@ import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
 import { forwardJobControl } from './job-control.js';
 import { KeypressFilter } from './keypress.js';
 import { stopNotice } from './stop-notice.js';
+import { preemptionOf, warningSignal } from './preemption.js';
 import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
 import { explainRootCause, explainedRootCause } from '../../insight/root-cause.js';
@@ -32,6 +33,7 @@ import type {
   LaunchOptions,
   LaunchPlan,
   LaunchResult,
+  Preemption,
   RankStacks,
   ResolvedOptions,
   ResumeRecord,
@@ -76,6 +78,8 @@ class Launch {
   /** What the ranks' main processes get when the launch stops (a group started during the stop gets it too). */
   private rankSignal: NodeJS.Signals | undefined;
   private stops = 0;
+  /** Set when the first stop came from outside (a SIGTERM no `ddprun stop` asked for, the scheduler's warning). */
+  private preemption: Preemption | undefined;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
   /**
@@ -119,7 +123,7 @@ class Launch {
   stop(signal: NodeJS.Signals = 'SIGTERM', rankSignal?: NodeJS.Signals): void {
     this.stopSignal ??= signal;
     this.rankSignal ??= rankSignal ?? this.resolved?.stopSignal ?? 'SIGTERM';
-    const stopping = { signal, force: this.stops > 0, rankSignal: this.rankSignal };
+    const stopping = { signal, force: this.stops > 0, rankSignal: this.rankSignal, preempted: this.preemption };
     this.events.emit('stopping', stopping);
     if (this.resolved?.console) process.stderr.write(`ddprun: ${stopNotice(stopping, this.resolved.gracePeriodMs)}\n`);
     if (++this.stops > 1) this.group?.kill();
@@ -420,8 +424,9 @@ class Launch {
   private stopped(attempt: number, portRetries: number, ranks: LaunchResult['ranks']): LaunchResult {
     const signal = this.stopSignal as NodeJS.Signals;
     return {
-      exitCode: signalExitCode(signal),
+      exitCode: this.preemption ? EXIT_PREEMPTED : signalExitCode(signal),
       signal,
+      ...(this.preemption && { preempted: this.preemption }),
       ranks,
       attempts: attempt + 1,
       portRetries,
@@ -451,10 +456,15 @@ class Launch {
   }
 
   private forwardSignals(): () => void {
-    const handlers = FORWARDED.map((signal) => {
+    const warning = warningSignal();
+    const handlers = [...FORWARDED, ...(warning ? [warning] : [])].map((signal) => {
       // One Ctrl-C that reaches ddprun twice (relayed by `timeout`, say) is one stop, not a stop and a kill.
       const keypress = new KeypressFilter();
-      const handler = () => (keypress.echo() ? undefined : this.stop(signal));
+      const handler = () => {
+        if (keypress.echo()) return;
+        if (this.stops === 0) this.preemption ??= preemptionOf(signal, this.recorder?.stopRequested() ?? false);
+        this.stop(signal);
+      };
       process.on(signal, handler);
       return [signal, handler] as const;
     });
