@@ -12,8 +12,9 @@ export const LAYERS = [
   ['os/', 'net/', 'devices.ts'], // OS facts (/proc, process identity, cwd, which, paths), the port finder, devices
   ['model/'], // the data model: options, results, root causes, events, the trainer contract (types)
   ['exit-codes.ts'], // every exit code (of a result, a root cause, an error)
-  ['python/', 'progress/'], // interpreter discovery and the literal encoder; the output and results parsers
-  ['insight/', 'slurm/', 'ultralytics/', 'store/'], // failure explanation and sampling, Slurm, the port, the run store
+  ['python/'], // interpreter discovery, the literal encoder and parser
+  ['progress/'], // the output, results and metrics parsers
+  ['insight/', 'slurm/', 'k8s/', 'ultralytics/', 'store/'], // failure explanation and sampling, Slurm, Kubernetes, the port, the run store
   ['launch/'], // resolve, plan, run, backends
   ['ui/'], // the dashboard's server
   ['cli/', 'index.ts'], // the command line; the public entry

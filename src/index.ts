@@ -58,6 +58,8 @@ export type {
   RankStacks,
   LaunchEvents,
   EpochEvent,
+  MetricEvent,
+  MetricSource,
   ProgressEvent,
   TrainingEvent,
   TrainingOutcome,

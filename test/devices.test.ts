@@ -2,15 +2,15 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from 'ddprun';
 import {
   ddpWorldSizeFromDevice,
+  type Gpu,
   listGpus,
   parseDevice,
   resolveCudaDevices,
   selectIdleGpus,
-  type Gpu,
-} from '../src/devices.js';
-import { UsageError } from '../src/errors.js';
+} from 'ddprun/ultralytics';
 
 const gpu = (index: number, utilizationPercent: number, memoryUsedMiB: number, memoryTotalMiB = 80_000): Gpu => ({
   index,

@@ -4,7 +4,7 @@ import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { LAUNCH_FLAGS, addFlags, type OutputFlags } from './flag-specs.js';
 import { parseCommand, type Printed } from './subcommand.js';
 import { parseKeyValues } from './train-args.js';
-import { literalToJs } from './trainer-mode.js';
+import { literalToJs } from '../python/smart-value.js';
 
 export interface ResumeCommand {
   kind: 'resume';

@@ -144,10 +144,7 @@ export function parseRm(argv: readonly string[]): RunsCommand | Printed {
         ),
     (_o, args) => {
       if (args.length === 0)
-        throw new UsageError(
-          '`ddprun rm` needs a run id, name or `last`. See `ddprun ps --all` for the runs.',
-          'id',
-        );
+        throw new UsageError('`ddprun rm` needs a run id, name or `last`. See `ddprun ps --all` for the runs.', 'id');
       return { kind: 'rm', ids: args };
     },
   );

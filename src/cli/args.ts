@@ -4,6 +4,7 @@ import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling, type Subcommand } from './argv.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { parseSlurm, type SlurmSubmit } from './args-slurm.js';
+import { parseK8s, type K8sSubmit } from './args-k8s.js';
 import {
   parseGc,
   parseLogs,
@@ -24,7 +25,7 @@ import {
   launchOptions,
   type OutputFlags,
 } from './flag-specs.js';
-import type { PyLiteral } from './smart-value.js';
+import type { PyLiteral } from '../python/smart-value.js';
 import { TORCHRUN_EXTRA_FLAGS, applyTorchrunFlags, preprocessTorchrunArgv } from './torchrun-compat.js';
 import { refuseInteractiveWith } from '../launch/run/interactive.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
@@ -42,6 +43,7 @@ import {
 
 export type { OutputFlags } from './flag-specs.js';
 export type { SlurmSubmit } from './args-slurm.js';
+export type { K8sSubmit } from './args-k8s.js';
 
 /** What the parsed command line asks for; built without any I/O. */
 export type CliCommand =
@@ -58,6 +60,7 @@ export type CliCommand =
   | RunsCommand
   | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
+  | { kind: 'k8s'; submit: K8sSubmit; output: OutputFlags }
   | Printed;
 
 const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: torchrun's job, without the agent.
@@ -77,6 +80,7 @@ const MAIN_HELP_BEFORE = `Launch and supervise distributed PyTorch training: tor
   ddprun stacks <id>                                    every rank's Python stack of a live run (--stack-dumps)
   ddprun ui [--port N] [--host ADDR] [--open]           the dashboard of every recorded run, in a browser
   ddprun slurm [--nodes N] [options] script.py [args…]  submit the same launch as a Slurm batch job
+  ddprun k8s --image IMAGE [options] script.py|train …  the same launch as Kubernetes manifests (--apply submits)
   ddprun help [command]                                 this help, or a command's (also -h, --help)
 
 <id> is a run id, a unique prefix of one, a run's --name (its newest run), or last (the newest run).
@@ -253,6 +257,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (sub === 'train') return parseTrain(rest);
     if (sub === 'doctor') return parseDoctor(rest);
     if (sub === 'slurm') return parseSlurm(rest, parseTrain);
+    if (sub === 'k8s') return parseK8s(rest);
     if (sub === 'resume') return parseResume(rest);
     if (sub === 'ps') return parsePs(rest);
     if (sub === 'logs') return parseLogs(rest);

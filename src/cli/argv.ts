@@ -7,6 +7,7 @@ export const SUBCOMMANDS = [
   'doctor',
   'gc',
   'slurm',
+  'k8s',
   'resume',
   'ps',
   'logs',

@@ -8,6 +8,7 @@ import { readGlobalFlags } from './global-flags.js';
 import type { Io } from './io.js';
 import { isDetachedLauncher, notifyStarter, takeNotifyFd } from './runs/detach-notify.js';
 import { closeDeadTerminalsAtExit } from './terminal.js';
+import { eventJson } from '../model/event-json.js';
 
 // Start-up: what only a launch needs (resolving, spawning, rendering) is imported when a launch runs, so that
 // `--help` and usage errors never load it; subcommands are loaded when used.
@@ -69,7 +70,7 @@ async function resumeRequeuedJob(command: Extract<CliCommand, { kind: 'train' }>
   const plan = (await import('../launch/resume-run.js')).planResume(preempted.id);
   // The requeued job may run on other nodes: the allocation says where node 0 is, not the old record.
   const { nnodes: _n, nodeRank: _r, masterAddr: _a, masterPort: _p, ...rest } = plan.options;
-  const { applySlurmDefaults } = await import('./slurm-env.js');
+  const { applySlurmDefaults } = await import('../slurm/launch-defaults.js');
   const { options, slurm } = applySlurmDefaults(rest, io.env, { fillNproc: false });
   const epoch = plan.from.epoch === undefined ? '' : ` (epoch ${plan.from.epoch} done)`;
   io.stderr.write(
@@ -85,7 +86,7 @@ async function launchCommand(
   io: Io,
   argv: readonly string[],
 ): Promise<number> {
-  const { applySlurmDefaults, checkSlurmLayout } = await import('./slurm-env.js');
+  const { applySlurmDefaults, checkSlurmLayout } = await import('../slurm/launch-defaults.js');
   // Inside a Slurm allocation, the allocation fills what the command line left out.
   checkSlurmLayout(io.env, command.options);
   let launchOptions: LaunchOptions;
@@ -106,7 +107,7 @@ async function launchCommand(
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
     slurm = applied.slurm;
     const { trainerLaunchOptions } = await import('./trainer-mode.js');
-    launchOptions = await trainerLaunchOptions(applied.options, command.trainer);
+    launchOptions = trainerLaunchOptions(applied.options, command.trainer);
   }
   // torchrun: each run logs under its own `<log dir>/<run id>_<random>/`, never into another run's files.
   if (launchOptions.logDir !== undefined) {
@@ -132,16 +133,25 @@ async function runCommand(command: CliCommand, io: Io, argv: readonly string[]):
       return await launchCommand(command, io, argv);
     case 'slurm':
       return await (await import('./slurm-submit.js')).runSlurmSubmit(command.submit, command.output, io);
+    case 'k8s':
+      return await (await import('./k8s-submit.js')).runK8s(command.submit, command.output, io);
     case 'doctor':
       return await (await import('./doctor.js')).runDoctor({ fix: command.fix, json: command.json }, io);
     case 'ui':
       return await (await import('./ui.js')).runUi(command, io);
     case 'resume': {
       // Every refusal (not a trainer run, completed, no last.pt, a key Ultralytics does not let change) comes first.
-      const plan = (await import('../launch/resume-run.js')).planResume(command.id, command.overrides);
-      return await (
-        await import('./run-launch.js')
-      ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      const resume = await import('../launch/resume-run.js');
+      const plan = resume.planResume(command.id, command.overrides);
+      // One resume of a run at a time: held until the resumed run has ended.
+      const release = resume.claimResume(plan);
+      try {
+        return await (
+          await import('./run-launch.js')
+        ).runLaunch(plan.options, command.output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+      } finally {
+        release();
+      }
     }
     case 'gc':
       return await (await import('./gc.js')).runGc(command, io);
@@ -174,7 +184,16 @@ function reportError(error: unknown, io: Io, json: boolean, verbose: boolean): n
   // A program following --json gets a last event even when the launch could not run.
   if (json)
     io.stdout.write(
-      `${JSON.stringify({ event: 'error', name: error instanceof Error ? error.name : 'Error', code: error instanceof DdprunError ? error.code : undefined, message: text, exitCode })}\n`,
+      eventJson(
+        'error',
+        {
+          name: error instanceof Error ? error.name : 'Error',
+          code: error instanceof DdprunError ? error.code : undefined,
+          message: text,
+          exitCode,
+        },
+        Date.now(),
+      ),
     );
   return exitCode;
 }

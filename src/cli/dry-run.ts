@@ -2,7 +2,7 @@ import type { LaunchPlan, ResolvedOptions } from '../model/types.js';
 import { shellQuote } from '../slurm/shell-quote.js';
 import { findFreeNetworkPort } from '../net/port.js';
 import { planLaunch } from '../launch/plan/plan-launch.js';
-import { formatSlurmProvenance, type SlurmProvenance } from './slurm-env.js';
+import type { SlurmProvenance } from '../slurm/launch-defaults.js';
 
 /** The plan of attempt 0, and whether its port is only an example (a free port is chosen again at launch). */
 async function dryRunPlan(resolved: ResolvedOptions): Promise<{ plan: LaunchPlan; portChosenAtLaunch: boolean }> {
@@ -72,4 +72,21 @@ function planJson({ plan, resolved, portChosenAtLaunch, slurm, notes }: DryRun):
     notes,
     ...(slurm ? { slurm } : {}),
   });
+}
+
+/** `--dry-run` lines: each value and where it came from. */
+export function formatSlurmProvenance(slurm: SlurmProvenance): string[] {
+  const lines = [`slurm: job ${slurm.jobId}; values from the allocation unless given on the command line`];
+  const shown = slurm.values.map((origin) => `${origin.flag} ${shellQuote(String(origin.value))}`);
+  const width = Math.max(0, ...shown.map((text) => text.length));
+  slurm.values.forEach((origin, i) => {
+    let from = `from ${origin.source}`;
+    if (origin.detail) from += ` (${origin.detail})`;
+    if (origin.source === 'command line') {
+      from = 'from the command line';
+      if (origin.slurm) from += ` (Slurm: ${origin.slurm.value} from ${origin.slurm.source})`;
+    }
+    lines.push(`  ${(shown[i] as string).padEnd(width)}  ${from}`);
+  });
+  return lines;
 }

@@ -1,13 +1,14 @@
 import type { createLogUpdate } from 'log-update';
 import type {
   LaunchEvents,
-  LaunchHandle,
   LaunchResult,
   RankResources,
   RankResult,
   ResolvedOptions,
   ResumeRecord,
 } from '../model/types.js';
+import { eventJson } from '../model/event-json.js';
+import type { EventName, EventPayload, EventSink } from '../model/event-stream.js';
 import { formatBytes } from '../insight/format-bytes.js';
 import { formatHang } from '../insight/hang.js';
 import { formatTeardownStacks } from '../insight/monitor.js';
@@ -34,6 +35,11 @@ export interface RenderOptions {
   stdout: Stream & NodeJS.WritableStream;
   stderr: Stream & NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /**
+   * Whether the renderer shows the ranks' lines; false when the launcher writes them itself (plain output).
+   * @default true
+   */
+  lines?: boolean;
   /** Milliseconds between status-line renders (about 10 Hz). */
   statusIntervalMs?: number;
   /**
@@ -87,11 +93,14 @@ function exitText(exitCode: number | null, signal: NodeJS.Signals | null): strin
   return exitCode === null ? '-' : String(exitCode);
 }
 
+type Payload<K extends EventName> = LaunchEvents[K][0];
+
 /**
- * Shows a launch: the ranks' lines with a `[rankN]:` prefix, one status line kept at the bottom of a
- * terminal, then a summary and the root cause; or, with `json`, one JSON event per line on stdout.
+ * Shows a launch, as a sink of its event stream: the ranks' lines with a `[rankN]:` prefix, one status line kept at
+ * the bottom of a terminal, then a summary and the root cause; or, with `json`, each event as one JSON line on stdout
+ * (the run store's serialiser: the same line as its events.jsonl record).
  */
-export class LaunchRenderer {
+export class LaunchRenderer implements EventSink {
   private readonly startedAt = Date.now();
   private readonly running = new Set<number>();
   private exited = 0;
@@ -123,39 +132,59 @@ export class LaunchRenderer {
     }
   }
 
-  attach(handle: LaunchHandle, { lines = true }: { lines?: boolean } = {}): void {
-    handle.on('started', (e) => this.onStarted(e));
-    if (lines) handle.on('line', (e) => this.onLine(e));
-    handle.on('exited', (e) => this.onExited(e));
-    handle.on('restarting', (e) => this.onRestarting(e));
-    if (lines) handle.on('stopping', (e) => this.onStopping(e));
-    handle.on('training', (e) => {
-      if (this.options.json) this.json('training', e);
-    });
-    handle.on('epoch', (e) => {
-      this.training.onEpoch(e);
-      if (this.options.json) this.json('epoch', e);
-      this.scheduleStatus();
-    });
-    handle.on('progress', (e) => {
-      this.training.onProgress(e);
-      if (this.options.json) this.json('progress', e);
-      this.scheduleStatus();
-    });
-    handle.on('resources', (e) => this.onResources(e));
-    handle.on('hang', (e) => this.onReport('hang', e, lines ? formatHang(e.idleMs, e.ranks, e.action) : undefined));
-    handle.on('stacks', (e) =>
-      this.onReport(
-        'stacks',
-        e,
-        lines ? (e.reason === 'teardown' ? formatTeardownStacks(e.ranks) : formatStacks(e.ranks)) : undefined,
-      ),
-    );
+  private get lines(): boolean {
+    return this.options.lines ?? true;
   }
 
-  /** A hang or stack report: a JSON event, and the text on stderr unless the launcher prints it itself. */
-  private onReport(event: string, data: object, text: string | undefined): void {
-    if (this.options.json) this.json(event, data);
+  /** Every event but the raw `output` (and `line` when the launcher writes the lines itself). */
+  wants(name: EventName): boolean {
+    return name !== 'output' && (name !== 'line' || this.lines);
+  }
+
+  write(name: EventName, payload: EventPayload, t: number): void {
+    if (name === 'line') return this.onLine(payload as Payload<'line'>, t);
+    if (this.options.json) this.options.stdout.write(eventJson(name, payload, t));
+    this.show(name, payload);
+  }
+
+  /** What the person sees of an event besides its JSON line. */
+  private show(name: EventName, payload: EventPayload): void {
+    if (name === 'started') this.onStarted(payload as Payload<'started'>);
+    else if (name === 'exited') this.onExited(payload as Payload<'exited'>);
+    else if (name === 'restarting') this.onRestarting(payload as Payload<'restarting'>);
+    else if (name === 'stopping') this.onStopping(payload as Payload<'stopping'>);
+    else if (name === 'resources') this.resources = (payload as Payload<'resources'>).ranks;
+    else if (name === 'warning') this.onWarning(payload as Payload<'warning'>);
+    else if (name === 'hang' || name === 'stacks') this.onReport(this.reportText(name, payload));
+    else if (name === 'epoch' || name === 'progress') {
+      if (name === 'epoch') this.training.onEpoch(payload as Payload<'epoch'>);
+      else this.training.onProgress(payload as Payload<'progress'>);
+      this.scheduleStatus();
+    }
+  }
+
+  /** A hang or stack report as text; undefined when the launcher prints it itself (plain output). */
+  private reportText(name: 'hang' | 'stacks', payload: EventPayload): string | undefined {
+    if (!this.lines) return undefined;
+    if (name === 'hang') {
+      const e = payload as Payload<'hang'>;
+      return formatHang(e.idleMs, e.ranks, e.action);
+    }
+    const e = payload as Payload<'stacks'>;
+    return e.reason === 'teardown' ? formatTeardownStacks(e.ranks) : formatStacks(e.ranks);
+  }
+
+  /** A warning on stderr, unless the launcher prints it itself (plain output). */
+  private onWarning(e: Payload<'warning'>): void {
+    if (!this.lines) return;
+    this.clearStatus();
+    this.terminal.interrupt();
+    this.human.write(`ddprun: ${this.err.yellow('warning:')} ${e.message}\n`);
+    this.scheduleStatus();
+  }
+
+  /** A hang or stack report: the text on stderr, unless the launcher prints it itself. */
+  private onReport(text: string | undefined): void {
     if (text === undefined) return;
     this.clearStatus();
     this.terminal.interrupt();
@@ -163,25 +192,15 @@ export class LaunchRenderer {
     this.scheduleStatus();
   }
 
-  private onResources(e: LaunchEvents['resources'][0]): void {
-    this.resources = e.ranks;
-    if (this.options.json) this.json('resources', e);
-  }
-
-  private json(event: string, data: object): void {
-    this.options.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
-  }
-
   private onStarted(e: LaunchEvents['started'][0]): void {
     this.running.add(e.rank);
-    if (this.options.json) this.json('started', e);
     this.scheduleStatus();
   }
 
-  private onLine(e: LaunchEvents['line'][0]): void {
+  private onLine(e: LaunchEvents['line'][0], t: number): void {
     if (!shownOnConsole(this.resolved, e.localRank, e.stream)) return;
     if (this.options.json) {
-      this.json('line', e);
+      this.options.stdout.write(eventJson('line', e, t));
       return;
     }
     const stream = e.stream === 'stdout' ? this.options.stdout : this.options.stderr;
@@ -205,12 +224,12 @@ export class LaunchRenderer {
   private onExited(e: LaunchEvents['exited'][0]): void {
     this.running.delete(e.rank);
     this.exited += 1;
-    if (this.options.json) this.json('exited', e);
     this.scheduleStatus();
   }
 
+  /** The stop notice on stderr, unless the launcher prints it itself (plain output) or the output is JSON. */
   private onStopping(e: LaunchEvents['stopping'][0]): void {
-    if (this.options.json) return;
+    if (!this.lines || this.options.json) return;
     this.clearStatus();
     this.terminal.interrupt();
     this.human.write(`${this.err.yellow('ddprun:')} ${stopNotice(e, this.resolved.gracePeriodMs)}\n`);
@@ -221,7 +240,6 @@ export class LaunchRenderer {
     this.restarts += 1;
     this.exited = 0;
     this.running.clear();
-    if (this.options.json) this.json('restarting', e);
     this.clearStatus();
     this.terminal.interrupt();
     this.human.write(`${this.err.yellow('ddprun:')} restarting (attempt ${e.attempt}): ${e.reason}\n`);
@@ -258,13 +276,12 @@ export class LaunchRenderer {
     this.renderTimer.unref();
   }
 
-  /** Stops the live status line and prints the summary and the root cause (or the `done` event). */
+  /** Stops the live status line and prints the summary and the root cause (the `done` event was written as it came). */
   finish(result: LaunchResult, { rootCause = true }: { rootCause?: boolean } = {}): void {
     if (this.renderTimer) clearTimeout(this.renderTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.renderTimer = undefined;
     this.clearStatus();
-    if (this.options.json) this.json('done', result);
     if (!this.options.quiet) this.human.write(formatSummary(result, this.err));
     if (rootCause && result.rootCause && !result.signal) this.human.write(`\n${formatRootCause(result.rootCause)}\n`);
   }

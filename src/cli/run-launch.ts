@@ -1,13 +1,12 @@
 import type { LaunchOptions } from '../model/types.js';
 import type { OutputFlags } from './args.js';
 import type { Io } from './io.js';
-import { colorsFor } from './colors.js';
 import { probeConfigDir } from './config-dir.js';
 import { EXIT_OK, exitCodeForResult } from '../exit-codes.js';
 import { launchResolved, type LaunchContext } from '../launch/run/launch.js';
 import { resolveOptions } from '../launch/resolve/options.js';
 import { LaunchRenderer, loadStatusLine } from './render.js';
-import type { SlurmProvenance } from './slurm-env.js';
+import type { SlurmProvenance } from '../slurm/launch-defaults.js';
 import { silenceDeadTerminals } from './terminal.js';
 import { endHints } from './run-hints.js';
 
@@ -42,10 +41,8 @@ export async function runLaunch(
     io.stdout.write(`${await dryRunText(resolved, output.json, slurm, output.notes)}\n`);
     return EXIT_OK;
   }
+  // In plain mode the launcher prints the lines, the warnings and the root cause; otherwise the renderer does.
   const plain = isPlain(output, io);
-  // In plain mode the launcher prints the warnings and the root cause as well.
-  const c = colorsFor(io.stderr, io.env);
-  if (!plain) for (const warning of resolved.warnings) io.stderr.write(`ddprun: ${c.yellow('warning:')} ${warning}\n`);
   // An interactive rank owns the terminal: no status line is drawn over it.
   const createStatus = await loadStatusLine({
     quiet: output.quiet || resolved.interactive === true,
@@ -57,6 +54,7 @@ export async function runLaunch(
     stdout: io.stdout,
     stderr: io.stderr,
     env: io.env,
+    lines: !plain,
     createStatus,
   });
   // --ui: the dashboard lives as long as the run (`ddprun ui` shows it afterwards).
@@ -64,8 +62,8 @@ export async function runLaunch(
   try {
     // Whoever writes the lines, the launch watches these streams: a full one pauses the ranks, a closed one stops them.
     // The command line as typed (or the resumed run's) and the run it resumes go into the run's record.
-    const handle = launchResolved({ ...resolved, console: plain }, { stdout: io.stdout, stderr: io.stderr }, context);
-    renderer.attach(handle, { lines: !plain });
+    const streams = { stdout: io.stdout, stderr: io.stderr };
+    const handle = launchResolved({ ...resolved, console: plain }, streams, { ...context, sinks: [renderer] });
     const result = await handle.result;
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
     if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);

@@ -11,6 +11,7 @@ import { colorsFor } from './colors.js';
 import { EXIT_ERROR, EXIT_OK, exitCodeForJob, signalExitCode } from '../exit-codes.js';
 import { formatDuration } from './format.js';
 import type { Io } from './io.js';
+import { eventJson } from '../model/event-json.js';
 
 /** This CLI's entry script: what each node's srun starts with `process.execPath`. */
 const DDPRUN_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -211,7 +212,7 @@ export async function runSlurmSubmit(
     io,
     output,
     c: colorsFor(io.stderr, io.env),
-    event: (name, data) => io.stdout.write(`${JSON.stringify({ event: name, ...data })}\n`),
+    event: (name, data) => io.stdout.write(eventJson(name, data, Date.now())),
   };
   const script = sbatchScriptFor(submit, deps.cwd);
   if (output.dryRun) return printDryRun(out, submit, script, deps.cwd);

@@ -4,7 +4,9 @@ import { formatStacks } from '../insight/stacks.js';
 import { STACKS_SIGNAL } from '../launch/run/launch.js';
 import type { RankStacks } from '../model/types.js';
 import { stateDir } from '../store/paths.js';
-import { getRun, launcherState, readRunEvents } from '../store/read.js';
+import { getRun, runEventsEnd, scanRunEvents } from '../store/read.js';
+import { assertTrustedRun, launcherProblem } from '../store/trust.js';
+import type { StoredEvent } from '../store/types.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
@@ -21,6 +23,7 @@ export async function runStacks(
 ): Promise<number> {
   const store = { stateDir: stateDir(io.env) };
   const run = getRun(query, store);
+  assertTrustedRun(run, store.stateDir, 'dump the stacks of');
   if (run.status !== 'running')
     throw new UsageError(`The run ${run.id} is ${run.status}, not running: it has no live ranks to dump.`, 'id');
   if (run.host !== hostname())
@@ -34,19 +37,21 @@ export async function runStacks(
       `The run ${run.id} was started without stack dumps; start it with --stack-dumps (or --hang-timeout) to use \`ddprun stacks\`.`,
       'id',
     );
-  const seen = readRunEvents(run.id, store).length;
-  if (launcherState(run) !== 'alive')
-    throw new UsageError(
-      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone.`,
-      'id',
-    );
+  // Only the answer is read: what the launcher records after the request (a long run's events are gigabytes).
+  let eventsAt = runEventsEnd(run.id, store);
+  const problem = launcherProblem(run.launcher, run.host);
+  if (problem)
+    throw new UsageError(`The run ${run.id} cannot be asked for stacks: ${problem}. Nothing was signalled.`, 'id');
   process.kill(run.launcher.pid, STACKS_SIGNAL);
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    const answer = readRunEvents(run.id, store)
-      .slice(seen)
-      .find((e) => e.event === 'stacks' && e.reason === 'request');
+    let answer: StoredEvent | undefined;
+    eventsAt = scanRunEvents(run.id, (e) => (answer ??= e.reason === 'request' ? e : undefined), {
+      ...store,
+      from: eventsAt,
+      only: ['stacks'],
+    });
     if (answer) {
       io.stdout.write(`ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`);
       return EXIT_OK;

@@ -1,6 +1,6 @@
 import { UsageError, describeValue } from '../errors.js';
 import { isPythonIdentifier, isPythonName } from '../python/identifier.js';
-import { smartValue, type PyLiteral } from './smart-value.js';
+import { smartValue, type PyLiteral } from '../python/smart-value.js';
 
 /** `pkg.module.ClassName` → `{ module: 'pkg.module', className: 'ClassName' }`. */
 export function parseTrainerName(name: string): { module: string; className: string } {

@@ -1,11 +1,14 @@
-import type { EventEmitter } from 'node:events';
+import type { EventName, EventPayload, EventPublisher, EventSink } from '../model/event-stream.js';
 import type { LaunchEvents, RankResult, RankStacks, ResolvedOptions, RootCause } from '../model/types.js';
 import { stackFileOf } from './bootstrap.js';
 import type { WatchedGroup } from './group-view.js';
-import { HangDetector, formatHang, hangRootCause } from './hang.js';
+import { HangDetector, hangRootCause } from './hang.js';
 import { NvidiaSmi } from './nvidia-smi.js';
 import { ResourceSampler } from './sampler.js';
 import { dumpStacks, formatStacks } from './stacks.js';
+
+type Started = LaunchEvents['started'][0];
+type Exited = LaunchEvents['exited'][0];
 
 let nvidiaSmi: NvidiaSmi | undefined | null = null;
 
@@ -16,30 +19,21 @@ function findNvidiaSmi(): NvidiaSmi | undefined {
 }
 
 /**
- * Watches one attempt: follows its ranks through `started`/`exited`, samples their resources into `resources`
+ * Watches one attempt, as a sink of its stream: follows its ranks through `started`/`exited`, samples their resources into `resources`
  * events, adds the peaks to the ranks' results, reports hangs with every rank's stacks, and dumps the stacks of
  * ranks that outlive a teardown's grace period.
  */
-export class AttemptMonitor {
+export class AttemptMonitor implements EventSink {
   readonly sampler: ResourceSampler;
   /** Set when `onHang: 'stop'` stopped the attempt: its root cause. */
   hang: RootCause | undefined;
   private readonly pids = new Map<number, number>();
   private readonly hangs: HangDetector | undefined;
   private dumping: Promise<unknown> = Promise.resolve();
-  private readonly onStarted = (e: LaunchEvents['started'][0]) => {
-    if (e.attempt !== this.attempt) return;
-    this.pids.set(e.localRank, e.pid);
-    this.sampler.track(e.rank, e.localRank, e.pid);
-  };
-  private readonly onExited = (e: LaunchEvents['exited'][0]) => {
-    const pid = this.pids.get(e.localRank);
-    if (e.attempt === this.attempt && pid !== undefined) this.sampler.untrack(pid);
-  };
 
   constructor(
     private readonly resolved: ResolvedOptions,
-    private readonly events: EventEmitter<LaunchEvents>,
+    private readonly events: EventPublisher,
     private readonly attempt: number,
     private readonly group: WatchedGroup,
   ) {
@@ -53,15 +47,29 @@ export class AttemptMonitor {
     this.sampler = new ResourceSampler(
       resourceIntervalMs,
       (ranks) => {
-        events.emit('resources', { attempt, ranks });
+        events.publish('resources', { attempt, ranks });
         this.hangs?.observe(ranks);
       },
       resourceIntervalMs > 0 ? findNvidiaSmi() : undefined,
     );
     if (stackDumps) group.beforeKill = () => this.dumpStuck();
-    events.on('started', this.onStarted);
-    events.on('exited', this.onExited);
     this.sampler.start();
+  }
+
+  wants(name: EventName): boolean {
+    return name === 'started' || name === 'exited';
+  }
+
+  write(name: EventName, payload: EventPayload): void {
+    const e = payload as Started | Exited;
+    if (e.attempt !== this.attempt) return;
+    if (name === 'started') {
+      this.pids.set(e.localRank, (e as Started).pid);
+      this.sampler.track(e.rank, e.localRank, (e as Started).pid);
+    } else {
+      const pid = this.pids.get(e.localRank);
+      if (pid !== undefined) this.sampler.untrack(pid);
+    }
   }
 
   /** Every live rank's Python stacks, one dump at a time (each rank's file is read from where the last dump ended). */
@@ -77,15 +85,14 @@ export class AttemptMonitor {
   /** `dumpStacks()` / `ddprun stacks`: the dump, as a `stacks` event too. */
   async requestStacks(): Promise<RankStacks[]> {
     const ranks = await this.stacks();
-    this.events.emit('stacks', { attempt: this.attempt, reason: 'request', ranks });
+    this.events.publish('stacks', { attempt: this.attempt, reason: 'request', ranks });
     return ranks;
   }
 
   private async onHang(idleMs: number): Promise<void> {
     const action = this.resolved.insight.onHang;
     const ranks = await this.stacks();
-    this.events.emit('hang', { attempt: this.attempt, idleMs, action, ranks });
-    if (this.resolved.console) process.stderr.write(`${formatHang(idleMs, ranks, action)}\n`);
+    this.events.publish('hang', { attempt: this.attempt, idleMs, action, ranks });
     if (action === 'stop' && !this.hang) {
       this.hang = hangRootCause(idleMs, ranks);
       this.group.stop(this.resolved.stopSignal);
@@ -95,8 +102,7 @@ export class AttemptMonitor {
   // A teardown's grace period is over and these ranks are still there: where are they stuck?
   private async dumpStuck(): Promise<void> {
     const ranks = await this.stacks();
-    this.events.emit('stacks', { attempt: this.attempt, reason: 'teardown', ranks });
-    if (this.resolved.console) process.stderr.write(`${formatTeardownStacks(ranks)}\n`);
+    this.events.publish('stacks', { attempt: this.attempt, reason: 'teardown', ranks });
   }
 
   /** The ranks' results with their peaks (peak RSS, CPU seconds, peak GPU memory) where sampled. */
@@ -113,8 +119,6 @@ export class AttemptMonitor {
   dispose(): void {
     this.sampler.stop();
     this.group.beforeKill = undefined;
-    this.events.off('started', this.onStarted);
-    this.events.off('exited', this.onExited);
   }
 }
 

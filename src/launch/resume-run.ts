@@ -4,7 +4,10 @@ import { perRunLogDir } from './resolve/output.js';
 import { UsageError, describeValue } from '../errors.js';
 import { parseDevice } from '../devices.js';
 import { PyFloat, pyFloat } from '../python/literal.js';
+import { runDir, stateDir } from '../store/paths.js';
 import { getRun, readRunEvents } from '../store/read.js';
+import { assertNotContinued, lockForResume } from '../store/resume-lock.js';
+import { assertTrustedRun } from '../store/trust.js';
 import type { ResumedFrom, RunInfo, StoreOptions } from '../store/types.js';
 
 export type { ResumedFrom } from '../store/types.js';
@@ -90,7 +93,7 @@ function resumableTrainer(run: RunInfo): DdpTrainer {
 
 /** From the run's events: its run folder and its last epoch, refusing a run that finished its epochs. */
 function progressOf(run: RunInfo, options: StoreOptions): { saveDir: string; epoch: number | undefined } {
-  const events = readRunEvents(run.id, options);
+  const events = readRunEvents(run.id, { ...options, only: ['training', 'epoch'] });
   const training = events.filter((e) => e.event === 'training').at(-1) as { saveDir?: unknown } | undefined;
   const saveDir = typeof training?.saveDir === 'string' ? training.saveDir : run.result?.training?.saveDir;
   if (!saveDir) refuse(`The run ${run.id} never named its run folder, so it has no last.pt to resume from.`);
@@ -187,7 +190,10 @@ export function planResume(
 ): ResumePlan {
   checkOverrides(overrides);
   const run: RunInfo = getRun(id, options);
+  // The record names the python, trainer, env and cwd to run: only a record no other user could have written.
+  assertTrustedRun(run, options.stateDir ?? stateDir(), 'resume');
   const t = resumableTrainer(run);
+  assertNotContinued(run.id, options);
   const { saveDir, epoch } = progressOf(run, options);
   const checkpoint = checkpointOf(run, saveDir);
   const args = { ...(revive(t.args) as Record<string, unknown>), ...overrides };
@@ -199,6 +205,22 @@ export function planResume(
     from: { id: run.id, checkpoint, ...(epoch !== undefined && { epoch }) },
     argv: run.source === 'cli' ? [...run.argv] : undefined,
   };
+}
+
+/**
+ * Locks the resumed run's folder for this process (a second resume of the run is refused while it is held) and checks,
+ * under the lock, that no other resume has continued the run meanwhile. Returns the release, for when the resumed
+ * launch has ended; throws a UsageError, having started nothing, when the run is taken.
+ */
+export function claimResume(plan: ResumePlan, options: StoreOptions = {}): () => void {
+  const release = lockForResume(runDir(options.stateDir ?? stateDir(), plan.from.id), plan.from.id);
+  try {
+    assertNotContinued(plan.from.id, options);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return release;
 }
 
 /**
@@ -216,6 +238,18 @@ export async function resumeRun(
   const launchOptions: LaunchOptions = { ...plan.options };
   if (options.console !== undefined) launchOptions.console = options.console;
   if (options.handleSignals !== undefined) launchOptions.handleSignals = options.handleSignals;
-  const resolved = await resolveOptions(launchOptions);
-  return launchResolved(resolved, undefined, { argv: plan.argv, resumedFrom: plan.from, stateDir: options.stateDir });
+  const release = claimResume(plan, options);
+  try {
+    const resolved = await resolveOptions(launchOptions);
+    const handle = launchResolved(resolved, undefined, {
+      argv: plan.argv,
+      resumedFrom: plan.from,
+      stateDir: options.stateDir,
+    });
+    void handle.result.then(release, release);
+    return handle;
+  } catch (error) {
+    release();
+    throw error;
+  }
 }

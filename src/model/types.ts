@@ -277,6 +277,34 @@ export interface EpochEvent {
   t: string;
 }
 
+/** Where a metric was read (see docs/metrics.md). */
+export type MetricSource = 'dict' | 'json' | 'csv' | 'tensorboard';
+
+/**
+ * One value of a training metric a rank logged: a printed log dict (Hugging Face), the one-line JSON form, a row of
+ * Lightning's metrics.csv or a scalar of a TensorBoard event file. A script that logs every step is thinned (see
+ * `n`): the store keeps a bounded number of events per metric.
+ */
+export interface MetricEvent {
+  /** As the script named it (`loss`, `eval_loss`, `train/loss`, `val_acc`). */
+  name: string;
+  /** The value (NaN and ±Infinity are kept as the script logged them; in JSON they read as null). */
+  value: number;
+  /** The global step, when the source gives one. */
+  step?: number;
+  /** The epoch, when the source gives one (Hugging Face logs fractions: 0.25, 0.5…). */
+  epoch?: number;
+  /** The global rank whose output or files it came from (the files of the run's folder count as rank 0's). */
+  rank: number;
+  source: MetricSource;
+  /** When ddprun read it (ISO 8601 with milliseconds). */
+  t: string;
+  /** Thinned: this event stands for `n` values logged since the previous one (it carries the last); their extremes. */
+  n?: number;
+  min?: number;
+  max?: number;
+}
+
 /** A restart of the whole group is about to start. */
 export interface RestartingEvent {
   /** The attempt about to start (0-based: 1 is the first restart). */
@@ -381,9 +409,32 @@ export interface LaunchEvents {
   epoch: [EpochEvent];
   /** A progress bar moved on rank 0. */
   progress: [ProgressEvent];
+  /** A training metric was logged (see `MetricEvent`). */
+  metric: [MetricEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
   stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals; preempted?: Preemption }];
+  /** Something the user should know that does not stop the launch (a default chosen for them, a log not written). */
+  warning: [WarningEvent];
+  /**
+   * A rank's raw output, each chunk as read from its pipe (under the torchrun backend: each demuxed line); the run
+   * store keeps these byte for byte. rank -1: a torchrun agent's own output.
+   */
+  output: [OutputEvent];
   done: [LaunchResult];
+}
+
+/** See `LaunchEvents.warning`. */
+export interface WarningEvent {
+  message: string;
+}
+
+/** See `LaunchEvents.output`. */
+export interface OutputEvent {
+  attempt: number;
+  rank: number;
+  localRank: number;
+  stream: 'stdout' | 'stderr';
+  chunk: Buffer | string;
 }
 
 /** `LaunchOptions` with every default filled and every value checked (see `resolveOptions`). */

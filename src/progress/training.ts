@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { EventEmitter } from 'node:events';
+import type { EventPublisher } from '../model/event-stream.js';
 import { trainingOutcome } from './outcome.js';
 import { ResultsCsvReader, type ResultsRow } from './results-csv.js';
 import type { TrainingOutcome } from '../model/types.js';
@@ -32,7 +32,7 @@ export class TrainingTracker {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly events: EventEmitter,
+    private readonly events: EventPublisher,
     private readonly cwd: string,
     args: Readonly<Record<string, unknown>>,
   ) {
@@ -50,7 +50,7 @@ export class TrainingTracker {
       this.rows = [];
       this.readArgs(saveDir);
     }
-    this.events.emit('training', { saveDir, epochs: this.epochs });
+    this.events.publish('training', { saveDir, epochs: this.epochs });
     this.poll();
     if (!this.timer) {
       this.timer = setInterval(() => this.poll(), RESULTS_POLL_MS);
@@ -118,7 +118,7 @@ export class TrainingTracker {
       this.offset += got;
       for (const row of this.reader.push(bytes.subarray(0, got))) {
         this.rows.push(row);
-        this.events.emit('epoch', {
+        this.events.publish('epoch', {
           epoch: row.epoch,
           epochs: this.epochs,
           metrics: row.metrics,

@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
 import { FILE_MODE } from './paths.js';
 
 /** Bytes a file may have waiting for the disk before new data is dropped (and the gap marked). */
@@ -8,7 +8,14 @@ export const FLUSH_INTERVAL_MS = 100;
 const BATCH_BYTES = 256 * 1024;
 
 /**
- * Appends to a file without ever blocking or throwing: writes are queued (a slow disk drops data past
+ * A new file, never an existing name or a symbolic link (O_EXCL | O_NOFOLLOW), written through the descriptor it was
+ * created with: nothing planted in a run folder can redirect the record into another file.
+ */
+export const NEW_FILE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_APPEND;
+
+/**
+ * Appends to a new file (created here: see NEW_FILE_FLAGS) without ever blocking or throwing: writes are queued (a slow disk drops data past
  * MAX_PENDING_BYTES, marking the gap, instead of growing memory), and an error is reported once, after which the
  * file takes nothing more.
  */
@@ -31,7 +38,8 @@ export class Appender {
     readonly file: string,
     private readonly onError: (error: Error, file: string) => void,
   ) {
-    this.stream = createWriteStream(file, { flags: 'a', mode: FILE_MODE });
+    // The stream hands `flags` to fs.open, which takes fs.constants (its typings only name the string forms).
+    this.stream = createWriteStream(file, { flags: NEW_FILE_FLAGS as unknown as string, mode: FILE_MODE });
     this.closed = new Promise<void>((resolve) => {
       this.stream.once('close', resolve);
     });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LOGS_DIR } from './paths.js';
 
@@ -119,3 +119,47 @@ export class RankLogFollower {
     return Buffer.concat(parts);
   }
 }
+
+/** Where a stream's last `lines` lines begin: the file (an index into `ref.files`) and the byte in it. */
+export interface LogPosition {
+  file: number;
+  offset: number;
+}
+
+/**
+ * Where the last `lines` lines of a rank stream begin, found by reading back from its end a chunk at a time (the
+ * log is never read whole). An unterminated last line counts as a line; fewer lines than asked: the start.
+ */
+export function lastLinesPosition(ref: RankLogRef, lines: number, chunkBytes = 256 * 1024): LogPosition {
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  let wanted = lines;
+  let last = true; // the stream's very last byte: a newline there ends the last line, it does not start one
+  for (let file = ref.files.length - 1; file >= 0; file--) {
+    let fd: number;
+    try {
+      fd = openSync(ref.files[file]!, 'r');
+    } catch {
+      continue; // rotated away
+    }
+    try {
+      for (let end = fstatSync(fd).size; end > 0;) {
+        const start = Math.max(0, end - chunk.length);
+        const n = readSync(fd, chunk, 0, end - start, start);
+        for (let i = n - 1; i >= 0; i--) {
+          const newline = chunk[i] === NL;
+          if (last) {
+            last = false;
+            if (newline) continue;
+          }
+          if (newline && --wanted === 0) return { file, offset: start + i + 1 };
+        }
+        end = start;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { file: 0, offset: 0 };
+}
+
+const NL = 0x0a;

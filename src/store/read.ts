@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DdprunError, UsageError } from '../errors.js';
 import { identityState } from '../os/process-identity.js';
+import { scanEventsFile } from './event-scan.js';
 import { EVENTS_FILE, RUN_FILE, runDir, runsDir, stateDir } from './paths.js';
 import { checkRecord } from './record-schema.js';
 import { isRunId } from './run-id.js';
@@ -206,13 +207,36 @@ export function parseEvents(text: string): StoredEvent[] {
   return events;
 }
 
-/** A run's events in order (every event its launch emitted, `line` excepted). */
-export function readRunEvents(id: string, options: StoreOptions = {}): StoredEvent[] {
-  const dir = runDir(storeOf(options), resolveRunId(id, options));
+export interface ReadRunEventsOptions extends StoreOptions {
+  /** Only events with these names (the others are skipped unparsed). @default every event */
+  only?: readonly string[];
+}
+
+/**
+ * Calls `visit` with a run's events in order from byte `from` on, a chunk at a time (memory stays bounded however
+ * large events.jsonl is); returns the offset to go on from.
+ */
+export function scanRunEvents(
+  id: string,
+  visit: (event: StoredEvent) => void,
+  options: ReadRunEventsOptions & { from?: number } = {},
+): number {
+  const file = path.join(runDir(storeOf(options), resolveRunId(id, options)), EVENTS_FILE);
+  return scanEventsFile(file, visit, { from: options.from, only: options.only && new Set(options.only) });
+}
+
+/** A run's events in order (every event its launch emitted, `line` excepted), or only the ones named. */
+export function readRunEvents(id: string, options: ReadRunEventsOptions = {}): StoredEvent[] {
+  const events: StoredEvent[] = [];
+  scanRunEvents(id, (event) => events.push(event), options);
+  return events;
+}
+
+/** The size of a run's events.jsonl now: where a reader of what comes next starts (0 when there is none yet). */
+export function runEventsEnd(id: string, options: StoreOptions = {}): number {
   try {
-    return parseEvents(readFileSync(path.join(dir, EVENTS_FILE), 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    return statSync(path.join(runDir(storeOf(options), resolveRunId(id, options)), EVENTS_FILE)).size;
+  } catch {
+    return 0;
   }
 }

@@ -1,19 +1,20 @@
-import type { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exitCodeForError } from '../exit-codes.js';
-import { attachOutputTap, type ChunkSink } from './output-tap.js';
-import type { Entry, LaunchResult, ResolvedOptions } from '../model/types.js';
+import type { Entry, LaunchEvents, LaunchResult, OutputEvent, ResolvedOptions } from '../model/types.js';
+import { eventJson } from '../model/event-json.js';
+import type { EventName, EventPayload, EventSink } from '../model/event-stream.js';
 import { processIdentity } from '../os/process-identity.js';
 import { ddprunVersion } from '../version.js';
 import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
-import { onEveryEvent } from './every-event.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
-import { DIR_MODE, EVENTS_FILE, RUN_FILE, STOP_REQUEST_FILE, rankLogFile, runDir, runsDir } from './paths.js';
+import { DIR_MODE, EVENTS_FILE, RUN_FILE, STOP_REQUEST_FILE, rankLogFile, runDir } from './paths.js';
+import { PeriodicThinning } from './periodic-thinning.js';
 import { newRunId } from './run-id.js';
-import { EVENT_SCHEMA, RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
+import { prepareStore } from './trust.js';
+import { RUN_SCHEMA, type RecordedStatus, type ResumedFrom, type RunRecord } from './types.js';
 
 /** How long the end of a launch waits for its record to reach the disk before going on without it. */
 export const FINISH_TIMEOUT_MS = 5000;
@@ -24,7 +25,6 @@ export interface RecorderInit {
   resolved: ResolvedOptions;
   /** The command line as typed (CLI); undefined for `launch()`. */
   argv: readonly string[] | undefined;
-  events: EventEmitter;
   stateDir: string;
   /** Prints the one warning a run's recording may give. */
   warn: (message: string) => void;
@@ -68,36 +68,20 @@ function statusOf(result: LaunchResult): RecordedStatus {
   return result.exitCode === 0 ? 'succeeded' : 'failed';
 }
 
-/** `{ v, t, event, …payload }`, whatever the payload is. */
-function eventLine(name: string, args: readonly unknown[]): string {
-  const head = { v: EVENT_SCHEMA, t: new Date().toISOString(), event: name };
-  const [first] = args;
-  const payload =
-    args.length === 0
-      ? {}
-      : args.length === 1 && typeof first === 'object' && first !== null && !Array.isArray(first)
-        ? first
-        : args.length === 1
-          ? { data: first }
-          : { args };
-  try {
-    return `${JSON.stringify(Object.assign({ ...head }, payload, head))}\n`;
-  } catch (error) {
-    return `${JSON.stringify({ ...head, unrecorded: (error as Error).message })}\n`;
-  }
-}
-
 /**
- * Records one launch in the run store: run.json at the start, at each restart and at the end; every event the
- * launch emits (except `line`) in events.jsonl; each rank's raw output, capped, under logs/. It never throws into
- * the launch and never blocks it: a write that fails gives one warning and the launch goes on unrecorded.
+ * Records one launch in the run store, as a sink of its event stream: run.json at the start, at each restart and at
+ * the end; every event (except `line`, and `output`) in events.jsonl; each rank's raw output (`output` events), capped,
+ * under logs/. It never throws into the launch and never blocks it: a write that fails gives one warning and the
+ * launch goes on unrecorded.
  */
-export class RunRecorder {
+export class RunRecorder implements EventSink {
   private readonly record: RunRecord;
   private readonly eventsFile: Appender;
-  private readonly logs = new Map<string, CappedLog>();
+  /** resources and progress events, recorded at a rate that falls as the run ages. */
+  private readonly periodic: PeriodicThinning;
+  /** By `attempt/rank/stream`; null: that log could not be opened. */
+  private readonly logs = new Map<string, CappedLog | null>();
   private readonly createdDirs = new Set<string>();
-  private readonly detach: (() => void)[] = [];
   private metaWrites: Promise<void> = Promise.resolve();
   private warned = false;
   private finished: Promise<void> | undefined;
@@ -110,25 +94,15 @@ export class RunRecorder {
   ) {
     this.record = record;
     this.eventsFile = new Appender(path.join(dir, EVENTS_FILE), (error, file) => this.writeFailed(error, file));
-    this.detach.push(onEveryEvent(init.events, (name, args) => this.onEvent(name, args)));
-    this.detach.push(
-      attachOutputTap(init.events, {
-        open: (attempt, rank, _localRank, stream) => this.sink(attempt, rank, stream),
-      }),
-    );
+    this.periodic = new PeriodicThinning((line) => this.eventsFile.write(line));
   }
 
   /** Creates the run's folder and run.json; undefined (after one warning) when the store cannot be written. */
   static open(init: RecorderInit): RunRecorder | undefined {
     let dir: string | undefined;
     try {
-      // Not one recursive mkdir: that reports a read-only file system as ENOENT.
-      mkdirSync(init.stateDir, { recursive: true, mode: DIR_MODE });
-      try {
-        mkdirSync(runsDir(init.stateDir), { mode: DIR_MODE });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+      // Nothing is recorded where another user could read the record back as ours, or plant links in it.
+      prepareStore(init.stateDir);
       let id = init.id;
       for (let tries = 0; ; tries++) {
         const candidate = runDir(init.stateDir, id);
@@ -192,38 +166,64 @@ export class RunRecorder {
     );
   }
 
-  private onEvent(name: string | symbol, args: readonly unknown[]): void {
-    if (typeof name !== 'string' || name === 'line' || this.finished) return;
-    this.eventsFile.write(eventLine(name, args));
-    if (name === 'restarting') {
-      const attempt = (args[0] as { attempt?: unknown } | undefined)?.attempt;
-      if (typeof attempt === 'number' && attempt !== this.record.attempt) {
-        this.record.attempt = attempt;
-        this.writeRecord();
-      }
+  /** Every event but `line` (the logs have the bytes), until the record is finished. */
+  wants(name: EventName): boolean {
+    return name !== 'line' && !this.finished;
+  }
+
+  write(name: EventName, payload: EventPayload, t: number): void {
+    try {
+      if (name === 'output') return this.output(payload as OutputEvent);
+      const line = eventJson(name, payload, t);
+      if (!this.periodic.offer(name, line)) this.eventsFile.write(line);
+      if (name === 'started') this.started(payload as LaunchEvents['started'][0]);
+      if (name === 'restarting') this.restarting(payload as { attempt?: unknown });
+    } catch {
+      // A recorder's trouble never reaches the launch.
     }
   }
 
-  private sink(attempt: number, rank: number, stream: 'stdout' | 'stderr'): ChunkSink {
-    const file = rankLogFile(this.dir, attempt, rank, stream);
-    // A port retry runs the same attempt again: its output continues the same files, as --log-dir's do.
-    let log = this.logs.get(file);
-    if (!log) {
-      try {
-        const folder = path.dirname(file);
-        if (!this.createdDirs.has(folder)) {
-          mkdirSync(folder, { recursive: true, mode: DIR_MODE });
-          this.createdDirs.add(folder);
-        }
-        log = new CappedLog(file, this.init.resolved.recordMaxLogBytes, (error, f) => this.writeFailed(error, f));
-        this.logs.set(file, log);
-      } catch (error) {
-        this.writeFailed(error as Error, file);
-        return () => {};
-      }
+  private restarting({ attempt }: { attempt?: unknown }): void {
+    if (typeof attempt === 'number' && attempt !== this.record.attempt) {
+      this.record.attempt = attempt;
+      this.writeRecord();
     }
-    const target = log;
-    return (chunk) => target.write(chunk);
+  }
+
+  /** A rank started: both its logs exist from now on, empty until it writes (a reader may open them at once). */
+  private started({ attempt, rank }: LaunchEvents['started'][0]): void {
+    if (rank < 0) return; // the torchrun agent: its own lines' files come with its first line
+    this.log(attempt, rank, 'stdout');
+    this.log(attempt, rank, 'stderr');
+  }
+
+  private output({ attempt, rank, stream, chunk }: OutputEvent): void {
+    this.log(attempt, rank, stream)?.write(chunk);
+  }
+
+  /** One rank stream's log, opened on first use; null when it could not be. */
+  private log(attempt: number, rank: number, stream: 'stdout' | 'stderr'): CappedLog | null {
+    // A port retry runs the same attempt again: its output continues the same files, as --log-dir's do.
+    const key = `${attempt}/${rank}/${stream}`;
+    let log = this.logs.get(key);
+    if (log === undefined) this.logs.set(key, (log = this.openLog(attempt, rank, stream)));
+    return log;
+  }
+
+  /** One rank stream's capped log; null (after a warning) when its folder cannot be made. */
+  private openLog(attempt: number, rank: number, stream: 'stdout' | 'stderr'): CappedLog | null {
+    const file = rankLogFile(this.dir, attempt, rank, stream);
+    try {
+      const folder = path.dirname(file);
+      if (!this.createdDirs.has(folder)) {
+        mkdirSync(folder, { recursive: true, mode: DIR_MODE });
+        this.createdDirs.add(folder);
+      }
+      return new CappedLog(file, this.init.resolved.recordMaxLogBytes, (error, f) => this.writeFailed(error, f));
+    } catch (error) {
+      this.writeFailed(error as Error, file);
+      return null;
+    }
   }
 
   private writeRecord(): void {
@@ -243,9 +243,10 @@ export class RunRecorder {
   }
 
   private async end(result: LaunchResult | undefined, error: unknown): Promise<void> {
-    for (const detach of this.detach.splice(0)) detach();
+    this.periodic.flush();
     const flush = async () => {
-      await Promise.all([...[...this.logs.values()].map((log) => log.end()), this.eventsFile.end()]);
+      const logs = [...this.logs.values()].filter((log) => log !== null);
+      await Promise.all([...logs.map((log) => log.end()), this.eventsFile.end()]);
       await this.metaWrites;
       const record = this.record;
       record.endedAt = new Date().toISOString();

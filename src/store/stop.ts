@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DdprunError, UsageError } from '../errors.js';
-import { FILE_MODE, STOP_REQUEST_FILE } from './paths.js';
-import { getRun, launcherState, readRunEvents } from './read.js';
+import { FILE_MODE, STOP_REQUEST_FILE, stateDir } from './paths.js';
+import { getRun, launcherState, runEventsEnd, scanRunEvents } from './read.js';
+import { assertTrustedRun, launcherProblem } from './trust.js';
 import type { RunInfo, StoreOptions } from './types.js';
 
 /** `stop` of a run that is not running (finished, lost, or on another host): nothing was signalled. */
@@ -41,6 +42,7 @@ export interface StopRunOptions extends StoreOptions {
   pollMs?: number;
 }
 
+const storeOf = (options: StoreOptions) => options.stateDir ?? stateDir();
 /** More than the launcher's window for one signal relayed twice (launch/run/keypress.ts, 100 ms). */
 const SAME_SIGNAL_MS = 250;
 
@@ -51,13 +53,17 @@ function gracePeriodOf(run: RunInfo): number {
   return typeof grace === 'number' ? grace : 30_000;
 }
 
-/** Signals the run's launcher, after checking (again, right before) that the pid is still that launcher. */
+/**
+ * Signals the run's launcher, after checking (again, right before) that the pid is still that launcher: same boot,
+ * recorded start time, this user's process. A record that cannot prove it (no start time) is never signalled.
+ */
 function signalLauncher(run: RunInfo): void {
-  if (launcherState(run) !== 'alive')
-    throw new RunNotRunningError(
-      `The run ${run.id} is no longer running: its launcher (pid ${run.launcher.pid}) is gone. Nothing was signalled.`,
-      { ...run, status: 'lost' },
-    );
+  const problem = launcherProblem(run.launcher, run.host);
+  if (problem)
+    throw new RunNotRunningError(`The run ${run.id} cannot be stopped from here: ${problem}. Nothing was signalled.`, {
+      ...run,
+      status: launcherState(run) === 'dead' ? 'lost' : run.status,
+    });
   process.kill(run.launcher.pid, 'SIGTERM');
 }
 
@@ -80,6 +86,7 @@ function requestStop(run: RunInfo): void {
  */
 export async function stopRun(id: string, options: StopRunOptions = {}): Promise<RunInfo> {
   const run = getRun(id, options);
+  assertTrustedRun(run, storeOf(options), 'stop');
   if (run.status !== 'running') {
     const why =
       run.status === 'lost'
@@ -94,7 +101,8 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
     );
   const pollMs = options.pollMs ?? 100;
   const deadline = Date.now() + (options.timeoutMs ?? gracePeriodOf(run) + 30_000);
-  const stopsBefore = readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length;
+  // Only what the launcher writes after the signal is ever read: a stop never depends on the events' size.
+  let eventsAt = options.kill ? runEventsEnd(run.id, options) : 0;
   requestStop(run);
   signalLauncher(run);
   if (options.kill) {
@@ -102,9 +110,10 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
     // not within SAME_SIGNAL_MS of it (the launcher takes a repeat that close for the first one relayed).
     const earliest = Date.now() + SAME_SIGNAL_MS;
     const heardBy = Date.now() + 2000;
-    while (Date.now() < heardBy) {
-      if (readRunEvents(run.id, options).filter((e) => e.event === 'stopping').length > stopsBefore) break;
-      if (launcherState(run) !== 'alive') break;
+    let heard = false;
+    while (Date.now() < heardBy && !heard) {
+      eventsAt = scanRunEvents(run.id, () => (heard = true), { ...options, from: eventsAt, only: ['stopping'] });
+      if (heard || launcherState(run) !== 'alive') break;
       await sleep(20);
     }
     await sleep(Math.max(0, earliest - Date.now()));

@@ -1,11 +1,12 @@
 import type { LaunchResult, RootCause } from '../model/types.js';
+import { EVENT_SCHEMA } from '../model/event-json.js';
 
 // The run store's on-disk schema (see README "Runs"): `<state>/runs/<id>/run.json`, `events.jsonl` and
 // `logs/attempt_<k>/<rank>/stdout.log|stderr.log`. Readers of other processes (ps, logs, show, stop, the dashboard)
 // depend on it: add fields, never rename or remove one without bumping `schema`.
 
 export const RUN_SCHEMA = 1;
-export const EVENT_SCHEMA = 1;
+export { EVENT_SCHEMA };
 
 /** What run.json says; `lost` is never written, it is what a reader concludes from a dead launcher. */
 export type RecordedStatus = 'running' | 'succeeded' | 'failed' | 'stopped' | 'preempted';

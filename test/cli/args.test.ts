@@ -5,8 +5,8 @@ import { usageLine } from '../../src/cli/cli.js';
 import { torchInstallPlan } from '../../src/cli/doctor-fix.js';
 import { exitCodeForError, exitCodeForResult } from '../../src/exit-codes.js';
 import { parseStdSpec } from '../../src/cli/flags.js';
-import { smartValue } from '../../src/cli/smart-value.js';
-import { literalToJs, trainerLaunchOptions } from '../../src/cli/trainer-mode.js';
+import { literalToJs, smartValue } from '../../src/python/smart-value.js';
+import { trainerLaunchOptions } from '../../src/cli/trainer-mode.js';
 import { parseKeyValues } from '../../src/cli/train-args.js';
 import { PythonNotFoundError, UsageError } from '../../src/errors.js';
 import type { LaunchResult, RootCause } from '../../src/model/types.js';
@@ -317,30 +317,14 @@ describe('smartValue: typed like the yolo CLI', () => {
 });
 
 describe('trainerLaunchOptions', () => {
-  const gpus = [
-    { index: 0, name: 'A', memoryUsedMiB: 70_000, memoryTotalMiB: 80_000, utilizationPercent: 90 },
-    { index: 1, name: 'B', memoryUsedMiB: 1_000, memoryTotalMiB: 80_000, utilizationPercent: 5 },
-    { index: 2, name: 'C', memoryUsedMiB: 2_000, memoryTotalMiB: 80_000, utilizationPercent: 10 },
-  ];
   const trainer = (args: string[]) => ({ module: 'pkg.mod', className: 'T', args: parseKeyValues(args) });
 
-  it('sets CUDA_VISIBLE_DEVICES like select_device and replaces -1 by idle GPUs', async () => {
-    const options = await trainerLaunchOptions({}, trainer(['device=-1,-1']), {
-      listGpus: () => Promise.resolve(gpus),
+  it('makes the trainer entry from the typed key=value arguments, and leaves the devices to the launch', () => {
+    const options = trainerLaunchOptions({ env: { A: '1' } }, trainer(['device=-1,-1', 'lr0=0.5']));
+    expect(options.env).toEqual({ A: '1' });
+    expect(options.entry).toEqual({
+      trainer: { module: 'pkg.mod', className: 'T', args: { device: [-1, -1], lr0: pyFloat(0.5) } },
     });
-    expect(options.env).toEqual({ CUDA_VISIBLE_DEVICES: '1,2' });
-    expect(options.entry).toEqual({ trainer: { module: 'pkg.mod', className: 'T', args: { device: '1,2' } } });
-    expect((await trainerLaunchOptions({}, trainer(['device=[0,3]']))).env).toEqual({ CUDA_VISIBLE_DEVICES: '0,3' });
-    expect((await trainerLaunchOptions({}, trainer(['device=cpu']))).env).toEqual({ CUDA_VISIBLE_DEVICES: '-1' });
-    expect((await trainerLaunchOptions({}, trainer(['epochs=1']))).env).toEqual({});
-  });
-
-  it('refuses -1 when too few GPUs are idle', async () => {
-    await expect(
-      trainerLaunchOptions({}, trainer(['device=-1,-1,-1']), { listGpus: () => Promise.resolve(gpus) }),
-    ).rejects.toThrow(
-      'device=-1,-1,-1 asks for 3 idle GPU(s) (-1), but nvidia-smi lists 3 GPU(s) and 2 of them are idle enough. Name the GPUs (e.g. device=0,1), or pass --nproc-per-node.',
-    );
   });
 });
 

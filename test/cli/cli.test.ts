@@ -95,7 +95,15 @@ describe('ddprun script.py', () => {
     expect(kinds.filter((k) => k === 'started')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'exited')).toHaveLength(2);
     expect(kinds.at(-1)).toBe('done');
-    expect(events).toContainEqual({ event: 'line', rank: 0, localRank: 0, stream: 'stdout', text: 'args []' });
+    expect(events).toContainEqual({
+      v: 1,
+      t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+      event: 'line',
+      rank: 0,
+      localRank: 0,
+      stream: 'stdout',
+      text: 'args []',
+    });
     expect(events.at(-1)).toMatchObject({ event: 'done', exitCode: 0, attempts: 1 });
     // Human output goes to stderr.
     expect(run.stderr).toContain('ddprun succeeded');

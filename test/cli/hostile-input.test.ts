@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch, UsageError } from 'ddprun';
 import { CLI, FIXTURES, WORKER, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
 
 const box = useSandboxes();

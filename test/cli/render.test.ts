@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LaunchRenderer, loadStatusLine } from '../../src/cli/render.js';
-import type { LaunchEvents, LaunchHandle, ResolvedOptions } from '../../src/model/types.js';
+import { EventStream } from '../../src/launch/run/event-stream.js';
+import type { ResolvedOptions } from '../../src/model/types.js';
 import { until } from '../helpers/procs.js';
 
 function fakeStream(isTTY: boolean): PassThrough & { isTTY: boolean; columns: number; text: () => string } {
@@ -21,16 +21,8 @@ const resolved = {
   redirects: ['none', 'stdout'],
 } as unknown as ResolvedOptions;
 
-function fakeHandle(): { handle: LaunchHandle; events: EventEmitter<LaunchEvents> } {
-  const events = new EventEmitter<LaunchEvents>();
-  const handle = {
-    on: (e: never, l: never) => (events.on(e, l), handle),
-    off: () => handle,
-    stop: () => {},
-    result: new Promise(() => {}),
-  } as unknown as LaunchHandle;
-  return { handle, events };
-}
+/** A launch's event stream whose one sink is `renderer`. */
+const streamTo = (renderer: LaunchRenderer) => new EventStream([renderer]);
 
 /** Polls for the status line (a loaded machine may delay the renderer's timer), failing after 5 s. */
 const statusLine = (ok: () => boolean) => until('the status line', ok, { timeoutMs: 5000, everyMs: 5 });
@@ -59,15 +51,14 @@ describe('LaunchRenderer', () => {
       statusIntervalMs: 5,
       createStatus,
     });
-    const { handle, events } = fakeHandle();
-    renderer.attach(handle);
-    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
-    events.emit('started', { attempt: 0, rank: 1, localRank: 1, pid: 11, masterPort: 29500 });
+    const events = streamTo(renderer);
+    events.publish('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
+    events.publish('started', { attempt: 0, rank: 1, localRank: 1, pid: 11, masterPort: 29500 });
     await statusLine(() => /ddprun 2 running · 0 exited · restarts 0\/1 · \d+ms/.test(stderr.text()));
-    events.emit('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'hello' });
+    events.publish('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'hello' });
     // Redirected to a file only: not on the console.
-    events.emit('line', { rank: 1, localRank: 1, stream: 'stdout', text: 'hidden' });
-    events.emit('exited', { attempt: 0, rank: 1, localRank: 1, exitCode: 0, signal: null });
+    events.publish('line', { rank: 1, localRank: 1, stream: 'stdout', text: 'hidden' });
+    events.publish('exited', { attempt: 0, rank: 1, localRank: 1, exitCode: 0, signal: null });
     await statusLine(() => /1 running · 1 exited/.test(stderr.text()));
     expect(stdout.text()).toBe('[rank0]:hello\n');
     renderer.finish(result);
@@ -91,21 +82,20 @@ describe('LaunchRenderer', () => {
       statusIntervalMs: 5,
       createStatus: await loadStatusLine({ quiet: false, stderr }),
     });
-    const { handle, events } = fakeHandle();
-    renderer.attach(handle);
-    events.emit('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
+    const events = streamTo(renderer);
+    events.publish('started', { attempt: 0, rank: 0, localRank: 0, pid: 10, masterPort: 29500 });
     for (const [epoch, time] of [
       [1, 40],
       [2, 80],
       [3, 120],
     ] as const)
-      events.emit('epoch', {
+      events.publish('epoch', {
         epoch,
         epochs: 100,
         metrics: { time, 'train/box_loss': 0.81, 'metrics/mAP50-95(B)': 0.412 },
         t: new Date().toISOString(),
       });
-    events.emit('progress', {
+    events.publish('progress', {
       rank: 0,
       stream: 'stdout',
       format: 'ultralytics',
@@ -127,10 +117,10 @@ describe('LaunchRenderer', () => {
     const stdout = fakeStream(false);
     const stderr = fakeStream(false);
     const renderer = new LaunchRenderer(resolved, { json: true, quiet: true, stdout, stderr, env: {} });
-    const { handle, events } = fakeHandle();
-    renderer.attach(handle);
-    events.emit('line', { rank: 0, localRank: 0, stream: 'stderr', text: 'x' });
-    events.emit('epoch', { epoch: 1, epochs: 3, metrics: { time: 1.5 }, t: '2026-01-01T00:00:00.000Z' });
+    const events = streamTo(renderer);
+    events.publish('line', { rank: 0, localRank: 0, stream: 'stderr', text: 'x' });
+    events.publish('epoch', { epoch: 1, epochs: 3, metrics: { time: 1.5 }, t: '2026-01-01T00:00:00.000Z' });
+    events.publish('done', result);
     renderer.finish(result);
     const lines = stdout
       .text()
@@ -138,12 +128,16 @@ describe('LaunchRenderer', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string });
     expect(lines.map((l) => l.event)).toEqual(['line', 'epoch', 'done']);
+    // The store's serialiser: `v`, `t` (when the event was published, or read) and `event` first, then the payload.
+    expect(lines.map((l) => Object.keys(l).slice(0, 3))).toEqual(Array(3).fill(['v', 't', 'event']));
     expect(lines[1]).toEqual({
+      v: 1,
+      // An epoch's own `t` (when its row was read) is its line's.
+      t: '2026-01-01T00:00:00.000Z',
       event: 'epoch',
       epoch: 1,
       epochs: 3,
       metrics: { time: 1.5 },
-      t: '2026-01-01T00:00:00.000Z',
     });
     expect(stderr.text()).toBe('');
   });

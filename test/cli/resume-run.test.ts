@@ -5,7 +5,7 @@ import { listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpe
 import { until } from '../helpers/procs.js';
 import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
 import { torchPython } from '../helpers/python.js';
-import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
+import { getRun, listRuns, readRunEvents } from 'ddprun';
 
 const box = useSandboxes();
 const python = await torchPython();
@@ -106,6 +106,39 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     }
   });
 
+  it('two resumes of one run at once: one trains, the other is refused; a later resume is refused naming the run that continued it', async () => {
+    const s = box();
+    const dir = path.join(s.out, 'runs', 'exp');
+    const first = await runCli(['train', '--quiet', ...trainArgs(s).slice(1)], {
+      env: envOf(s, { DDPRUN_STANDIN_DIE_AFTER_EPOCH: '1' }),
+      cwd: s.out,
+    });
+    expect(first.code, first.stderr).not.toBe(0);
+    const [old] = listRuns({ stateDir: s.state, all: true });
+    expect(epochsOf(dir)).toEqual([1]);
+    const slow = envOf(s, { DDPRUN_STANDIN_BATCH_S: '0.2' });
+    const both = await Promise.all(
+      [0, 1].map(() => startCli(['resume', '--quiet', old!.id], { env: slow, cwd: s.out }).done),
+    );
+    const codes = both.map((run) => run.code).sort();
+    expect(codes, both.map((run) => run.stderr).join('\n')).toEqual([0, 2]);
+    const loser = both.find((run) => run.code === 2)!;
+    // Refused by the lock, or (when it came after the winner's record) as already continued.
+    expect(loser.stderr).toMatch(
+      new RegExp(`The run ${old!.id} (is being resumed by ddprun \\(pid \\d+|was already resumed by the run)`),
+    );
+    // One resume trained: each epoch once.
+    expect(epochsOf(dir)).toEqual([1, 2, 3]);
+    const runs = listRuns({ stateDir: s.state, all: true });
+    expect(runs).toHaveLength(2);
+    const fresh = runs.find((r) => r.id !== old!.id)!;
+    expect(fresh.status).toBe('succeeded');
+    // The original stays `failed`, but a third resume after the chain finished is refused, naming the run that did.
+    const message = await refused(s, [old!.id]);
+    expect(message).toContain(`The run ${old!.id} was already resumed by the run ${fresh.id}, which completed it.`);
+    expect(epochsOf(dir)).toEqual([1, 2, 3]);
+  });
+
   it('refuses, with exit 2 and nothing started, a completed run, a non-trainer run and a run without last.pt', async () => {
     const s = box();
     // A completed trainer run.
@@ -132,6 +165,6 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     expect(message).toContain(path.join(s.out, 'runs', 'early', 'weights', 'last.pt'));
 
     // An unknown id.
-    expect(await refused(s, ['nosuchrun'])).toContain('No run has the id');
+    expect(await refused(s, ['nosuchrun'])).toContain('No run is named "nosuchrun"');
   });
 });

@@ -15,7 +15,7 @@ import {
 } from './helpers.js';
 import { pidAlive, until, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
-import { listRuns } from '../../src/store/read.js';
+import { listRuns } from 'ddprun';
 
 const python = await torchPython();
 const RUNS_WORKER = path.join(FIXTURES, 'runs_worker.py');

@@ -388,7 +388,13 @@ describe('ddprun slurm: process', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(events[0]).toEqual({ event: 'submitted', jobId: '4242', output: path.join(s.out, 'ddprun-4242.out') });
+    expect(events[0]).toEqual({
+      v: 1,
+      t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+      event: 'submitted',
+      jobId: '4242',
+      output: path.join(s.out, 'ddprun-4242.out'),
+    });
     expect(events[1]).toMatchObject({
       event: 'job-end',
       jobId: '4242',

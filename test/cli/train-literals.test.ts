@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { smartValue } from '../../src/cli/smart-value.js';
-import { literalToJs } from '../../src/cli/trainer-mode.js';
+import { literalToJs, smartValue } from '../../src/python/smart-value.js';
 import { pyDict, pyFloat, pyTuple, toPythonLiteral } from '../../src/python/literal.js';
 import { runPython, torchPython } from '../helpers/python.js';
 import { FIXTURES, runCli, useSandboxes } from './helpers.js';

@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LaunchResult, RestartingEvent } from '../../src/model/types.js';
+import { type LaunchResult, listRuns, readRunEvents, type RestartingEvent } from 'ddprun';
 import { runCli, useSandboxes, type Sandbox } from './helpers.js';
 import { torchPython } from '../helpers/python.js';
 import { epochsOf, jsonEvents, standinEnv, standinTrainArgs } from '../helpers/standin.js';
-import { listRuns, readRunEvents } from '../../src/store/read.js';
 
 const box = useSandboxes();
 const python = await torchPython();
@@ -46,7 +45,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
     // The explicit path, encoded as a Python string literal; never resume=True.
     expect(entry(1, 0)).toContain(`'resume': ${JSON.stringify(lastPt).replace(/^"|"$/g, "'")}`);
     expect(entry(1, 0)).not.toMatch(/'resume': True/);
-    expect(restarting).toEqual([
+    expect(restarting).toMatchObject([
       {
         attempt: 1,
         reason: expect.stringMatching(/^rank 0 failed with exit code 1$/) as unknown,
@@ -82,7 +81,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
       DDPRUN_STANDIN_DIE_AT_START: '1',
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(restarting).toEqual([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
+    expect(restarting).toMatchObject([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
     expect(done?.resumes).toBeUndefined();
     expect(entry(1, 0)).toBe(entry(0, 0));
     expect(entry(1, 1)).toBe(entry(0, 0));
@@ -100,7 +99,7 @@ describe.skipIf(!python)('ddprun train: a restart resumes from the run’s own l
       DDPRUN_STANDIN_DIE_AFTER_EPOCH: '1',
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(restarting).toEqual([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
+    expect(restarting).toMatchObject([{ attempt: 1, reason: 'rank 0 failed with exit code 1' }]);
     expect(done?.resumes).toBeUndefined();
     expect(entry(1, 0)).toBe(entry(0, 0));
     expect(entry(1, 0)).not.toContain("'resume'");

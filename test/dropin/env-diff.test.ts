@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli, useSandboxes } from '../cli/helpers.js';
 import { runPython, torchPython } from '../helpers/python.js';
-import { findFreeNetworkPort } from '../../src/net/port.js';
+import { findFreeNetworkPort } from 'ddprun/ultralytics';
 
 const DUMP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bin', 'dump_env.py');
 const python = await torchPython();

@@ -1,7 +1,7 @@
 // --interactive's refusals: each a usage error (exit 2) before anything runs. What it does on a terminal is shown
 // with a real pty in test/cli/terminal.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../src/launch/resolve/options.js';
+import { resolveOptions } from 'ddprun';
 import { ensureBuilt, listFiles, runCli, useSandboxes } from '../cli/helpers.js';
 
 describe('--interactive refuses what leaves no terminal for one rank', () => {

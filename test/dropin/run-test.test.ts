@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ensureBuilt, runCli, sandbox, startCli, type Sandbox } from '../cli/helpers.js';
 import { torchPython, TORCH_SKIP_REASON } from '../helpers/python.js';
-import { findFreeNetworkPort } from '../../src/net/port.js';
+import { findFreeNetworkPort } from 'ddprun/ultralytics';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bin');
 const bin = (script: string) => path.join(BIN, script);

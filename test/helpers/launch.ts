@@ -1,8 +1,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchHandle, LaunchOptions } from '../../src/model/types.js';
+import { launch, type LaunchHandle, type LaunchOptions } from 'ddprun';
 import { tempDir } from './procs.js';
 
 /** A fixture of test/fixtures/launch/. */

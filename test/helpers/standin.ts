@@ -47,6 +47,7 @@ export function jsonEvents(stdout: string): {
     .map((l) => JSON.parse(l) as { event: string } & Record<string, unknown>);
   return {
     all,
-    of: <T>(name: string) => all.filter((e) => e.event === name).map(({ event: _, ...rest }) => rest as T),
+    // The payload: the line without its `event` and version (`v`).
+    of: <T>(name: string) => all.filter((e) => e.event === name).map(({ event: _, v: _v, ...rest }) => rest as T),
   };
 }

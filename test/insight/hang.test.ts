@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchEvents } from '../../src/model/types.js';
+import { launch, type LaunchEvents } from 'ddprun';
 import { runCli, useSandboxes } from '../cli/helpers.js';
 import { useCleanups } from '../helpers/launch.js';
 import { until } from '../helpers/procs.js';

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../src/launch/resolve/options.js';
+import { type LaunchResult, type RankResources, resolveOptions } from 'ddprun';
 import { runCli, useSandboxes } from '../cli/helpers.js';
 import { torchPython } from '../helpers/python.js';
-import type { LaunchResult, RankResources } from '../../src/model/types.js';
 import { fixture } from './helpers.js';
 
 const python = (await torchPython()) ?? undefined;

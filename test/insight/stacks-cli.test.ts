@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listRuns } from '../../src/store/read.js';
-import { stateDir } from '../../src/store/paths.js';
+import { listRuns, stateDir } from 'ddprun';
 import { runCli, startCli, useSandboxes } from '../cli/helpers.js';
 import { until } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';

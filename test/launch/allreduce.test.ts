@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
-import { findFreeNetworkPort } from '../../src/net/port.js';
-import { probeTorch } from '../../src/python/find-python.js';
+import { launch, probeTorch } from 'ddprun';
+import { findFreeNetworkPort } from 'ddprun/ultralytics';
 import { tempDir } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch } from 'ddprun';
 import { launchQuietly, useCleanups } from '../helpers/launch.js';
 import { readPids, waitGone } from '../helpers/procs.js';
 import { torchPython } from '../helpers/python.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch } from 'ddprun';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const counts = () => SIGNALS.map((s) => process.listenerCount(s));

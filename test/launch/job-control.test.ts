@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch } from 'ddprun';
 
 describe('job control', () => {
   it('listens for Ctrl-Z (SIGTSTP) only while a launch runs, and not at all with handleSignals: false', async () => {

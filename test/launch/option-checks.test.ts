@@ -1,9 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { launch } from '../../src/launch/run/launch.js';
-import type { LaunchOptions } from '../../src/model/types.js';
+import { launch, type LaunchOptions, UsageError } from 'ddprun';
 import { pidAlive, tempDir, waitGone } from '../helpers/procs.js';
 
 const entry = { command: 'true' };

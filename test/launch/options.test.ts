@@ -2,11 +2,7 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { launch } from '../../src/launch/run/launch.js';
-import { resolveOptions } from '../../src/launch/resolve/options.js';
-import { planAttempt } from '../../src/launch/plan/plan.js';
-import type { LaunchOptions } from '../../src/model/types.js';
+import { launch, type LaunchOptions, planAttempt, resolveOptions, UsageError } from 'ddprun';
 import { torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch } from 'ddprun';
 import { torchPython } from '../helpers/python.js';
 import { launchFixture, runLauncher, useCleanups } from '../helpers/launch.js';
 import { readPids, waitGone } from '../helpers/procs.js';

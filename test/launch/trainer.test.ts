@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
+import { launch } from 'ddprun';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { readPids, tempDir, waitGone } from '../helpers/procs.js';
 

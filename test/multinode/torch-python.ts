@@ -1,4 +1,4 @@
-import { findPython } from '../../src/python/find-python.js';
+import { findPython } from 'ddprun';
 
 /**
  * The interpreter with torch for the tests that need one, or why they are skipped.

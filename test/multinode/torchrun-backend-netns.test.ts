@@ -46,7 +46,7 @@ function expectTagged(e: LineEvent, where: string): void {
 function allreduceLines(stdout: string): LineEvent[] {
   return stdout
     .split('\n')
-    .filter((line) => line.startsWith('{"event":"line"'))
+    .filter((line) => line.includes(',"event":"line",'))
     .map((line) => JSON.parse(line) as LineEvent)
     .filter((e) => e.text.startsWith('allreduce '));
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBar } from '../../src/progress/bar.js';
+import { parseBar } from 'ddprun';
 import { FIXTURES } from '../helpers/python.js';
 
 const LOG = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'rank0-stdout.txt'), 'utf8');

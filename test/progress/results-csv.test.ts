@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResultsCsvReader } from '../../src/progress/results-csv.js';
+import { ResultsCsvReader } from 'ddprun';
 import { FIXTURES } from '../helpers/python.js';
 
 const CSV = readFileSync(path.join(FIXTURES, 'ultralytics-8.3.186-run', 'results.csv'));

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launch } from '../../src/launch/run/launch.js';
-import type { EpochEvent, LaunchOptions, TrainingEvent } from '../../src/model/types.js';
+import { type EpochEvent, launch, type LaunchOptions, type TrainingEvent } from 'ddprun';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 

@@ -48,7 +48,7 @@ describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and m
     const s = box();
     const first = events((await train(s)).stdout);
     const dir = path.join(s.out, 'runs', 'exp');
-    expect(first.training).toEqual([{ saveDir: dir, epochs: 3 }]);
+    expect(first.training).toMatchObject([{ saveDir: dir, epochs: 3 }]);
     expect(first.epoch.map((e) => [e.epoch, e.epochs, e.metrics['metrics/mAP50-95(B)']])).toEqual([
       [1, 3, map(1)],
       [2, 3, map(2)],
@@ -94,7 +94,7 @@ describe.skipIf(!python)('ddprun train with an Ultralytics trainer: epochs and m
     // A second run in the same project gets the next folder, and its events come from that folder's results.csv.
     const second = events((await train(s)).stdout);
     const dir2 = path.join(s.out, 'runs', 'exp2');
-    expect(second.training).toEqual([{ saveDir: dir2, epochs: 3 }]);
+    expect(second.training).toMatchObject([{ saveDir: dir2, epochs: 3 }]);
     expect(second.epoch.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(second.epoch.map((e) => e.metrics.time)).toEqual(csvTimes(dir2));
     expect(csvTimes(dir2)).not.toEqual(csvTimes(dir));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { slurmLaunchDefaults, slurmMasterPort } from '../../src/slurm/defaults.js';
-import { SlurmEnvError } from '../../src/slurm/errors.js';
+import { SlurmEnvError, slurmLaunchDefaults, slurmMasterPort } from 'ddprun/slurm';
 
 // What srun --ntasks-per-node=1 gives the task on the second node of a two-node job.
 const step = {

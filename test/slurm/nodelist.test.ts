@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SlurmNodelistError } from '../../src/slurm/errors.js';
-import { expandSlurmNodelist } from '../../src/slurm/nodelist.js';
+import { expandSlurmNodelist, SlurmNodelistError } from 'ddprun/slurm';
 import { slurmToolsInstalled } from '../helpers/slurm-cluster.js';
 
 describe('expandSlurmNodelist', () => {

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream } from '../../src/launch/run/event-stream.js';
 import { launch } from '../../src/launch/run/launch.js';
 import { resolveOptions } from '../../src/launch/resolve/options.js';
 import { getRun, listRuns, readRunEvents } from '../../src/store/read.js';
@@ -191,22 +191,22 @@ describe('the run store records every launch', () => {
 describe('the recorder hears every event by name', () => {
   it('writes events other helpers add (resources, hang, epoch) with no change, and never `line`', async () => {
     const state = store();
-    const events = new EventEmitter();
     const resolved = await resolveOptions({ entry: { command: 'sh' }, console: false });
     const warnings: string[] = [];
     const recorder = RunRecorder.open({
       id: '20261202-000000-abcd',
       resolved,
       argv: ['--no-python', 'sh'],
-      events,
       stateDir: state,
       warn: (m) => warnings.push(m),
     });
     expect(recorder?.id).toBe('20261202-000000-abcd');
-    events.emit('resources', { cpuPercent: 12.5, rssBytes: 1024 });
-    events.emit('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'never recorded' });
-    events.emit('hang', { rank: 1, stack: 'File "x.py", line 3' });
-    events.emit('epoch', 3);
+    // Payloads other than today's, as a helper adding to an event could publish them.
+    const events = new EventStream([recorder!]) as unknown as { publish(name: string, payload: unknown): void };
+    events.publish('resources', { cpuPercent: 12.5, rssBytes: 1024 });
+    events.publish('line', { rank: 0, localRank: 0, stream: 'stdout', text: 'never recorded' });
+    events.publish('hang', { rank: 1, stack: 'File "x.py", line 3' });
+    events.publish('epoch', 3);
     await recorder?.finish(undefined, new Error('boom'));
     const lines = readFileSync(path.join(state, 'runs', '20261202-000000-abcd', 'events.jsonl'), 'utf8')
       .trim()
@@ -235,7 +235,6 @@ describe('the recorder hears every event by name', () => {
         id: '20261202-000000-abcd',
         resolved,
         argv: undefined,
-        events: new EventEmitter(),
         stateDir: state,
         warn: () => {},
       });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startDashboard, type Dashboard } from '../../src/ui/server.js';
+import { type Dashboard, startDashboard } from 'ddprun';
 import { artifact, browserMissing, fakeStore, inkedPixels, launchBrowser, watchedPage } from './browser.js';
 import { ensureBuilt } from '../cli/helpers.js';
 

@@ -13,8 +13,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../src/launch/resolve/options.js';
-import { generateDdpFile } from '../../src/ultralytics/dist.js';
+import { resolveOptions } from 'ddprun';
+import { generateDdpFile } from 'ddprun/ultralytics';
 
 const NOBODY = 65534;
 const trainer = { module: 'm', className: 'T', args: { epochs: 3 } };

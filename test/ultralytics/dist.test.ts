@@ -4,11 +4,15 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { pyFloat } from '../../src/python/literal.js';
-import { ddpCleanup, generateDdpCommand, generateDdpFile } from '../../src/ultralytics/dist.js';
-import { trainerId } from '../../src/ultralytics/trainer.js';
-import type { DdpTrainer } from '../../src/model/trainer.js';
+import { UsageError } from 'ddprun';
+import {
+  ddpCleanup,
+  type DdpTrainer,
+  generateDdpCommand,
+  generateDdpFile,
+  pyFloat,
+  trainerId,
+} from 'ddprun/ultralytics';
 import {
   FIXTURES,
   TORCH_SKIP_REASON,

@@ -1,10 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { launch } from '../../src/launch/run/launch.js';
-import { resumeRun } from '../../src/launch/resume-run.js';
-import type { LaunchOptions, RestartingEvent } from '../../src/model/types.js';
-import { getRun, listRuns } from '../../src/store/read.js';
+import { getRun, launch, type LaunchOptions, listRuns, type RestartingEvent, resumeRun, UsageError } from 'ddprun';
 import { FIXTURES, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
 import { epochsOf } from '../helpers/standin.js';
@@ -64,7 +60,7 @@ describe.skipIf(!python)('resume in the library', () => {
     const before = listRuns({ all: true }).length;
     await expect(resumeRun(oldId, { lr0: 0.1 })).rejects.toThrow(UsageError);
     await expect(resumeRun(oldId, { lr0: 0.1 })).rejects.toThrow(/only imgsz, batch, device, close_mosaic may change/);
-    await expect(resumeRun('no-such-run')).rejects.toThrow(/No run has the id/);
+    await expect(resumeRun('no-such-run')).rejects.toThrow('No run is named "no-such-run"');
     expect(listRuns({ all: true })).toHaveLength(before);
 
     // The same env (DIE_AFTER_EPOCH=2) comes along, but epoch 2 is not trained again: the resumed run starts at 3.

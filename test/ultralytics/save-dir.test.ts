@@ -3,10 +3,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsafePathError } from '../../src/errors.js';
-import { ddpCleanup, generateDdpCommand } from '../../src/ultralytics/dist.js';
-import { removeSaveDir } from '../../src/ultralytics/save-dir.js';
-import type { DdpTrainer } from '../../src/model/trainer.js';
+import { UnsafePathError } from 'ddprun';
+import { ddpCleanup, type DdpTrainer, generateDdpCommand, removeSaveDir } from 'ddprun/ultralytics';
 import { writeStandInPython } from '../helpers/python.js';
 
 let tmp: string;

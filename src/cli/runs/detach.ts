@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,10 @@ import { FileSystemError } from '../../errors.js';
 import { launchResolved } from '../../launch/run/launch.js';
 import { resolveOptions } from '../../launch/resolve/options.js';
 import type { LaunchOptions } from '../../model/types.js';
-import { DIR_MODE, FILE_MODE, runDir, runsDir, stateDir } from '../../store/paths.js';
+import { eventJson } from '../../model/event-json.js';
+import { NEW_FILE_FLAGS } from '../../store/appender.js';
+import { FILE_MODE, runDir, runsDir, stateDir } from '../../store/paths.js';
+import { prepareStore } from '../../store/trust.js';
 import { colorsFor } from '../colors.js';
 import { EXIT_ERROR, EXIT_OK, exitCodeForResult } from '../../exit-codes.js';
 import type { OutputFlags } from '../flag-specs.js';
@@ -63,9 +66,9 @@ function readNotice(child: ReturnType<typeof spawn>): Promise<Notice | { exited:
 /** A file for the detached launcher's own messages, in the store; undefined when the store cannot be written. */
 function launcherLog(state: string): { fd: number; file: string } {
   try {
-    mkdirSync(runsDir(state), { recursive: true, mode: DIR_MODE });
-    const file = path.join(runsDir(state), `.launcher-${process.pid}-${randomBytes(4).toString('hex')}.log`);
-    return { fd: openSync(file, 'a', FILE_MODE), file };
+    const runs = prepareStore(state);
+    const file = path.join(runs, `.launcher-${process.pid}-${randomBytes(4).toString('hex')}.log`);
+    return { fd: openSync(file, NEW_FILE_FLAGS, FILE_MODE), file };
   } catch (error) {
     throw new FileSystemError(
       `Cannot detach: the run store ${state} cannot be written (${(error as Error).message}), and a detached run is only reachable through its record. Set DDPRUN_STATE_DIR to a writable folder.`,
@@ -119,11 +122,11 @@ export async function runDetach(
     } catch {
       // The record is gone or unwritable: the launcher's messages stay where they are.
     }
-    if (output.json) io.stdout.write(`${JSON.stringify({ event: 'detached', id: notice.id, pid: notice.pid })}\n`);
+    if (output.json) io.stdout.write(eventJson('detached', { id: notice.id, pid: notice.pid }, Date.now()));
     else io.stdout.write(`${notice.id}\n`);
     io.stderr.write(`ddprun: running in the background (launcher pid ${notice.pid}): ddprun logs -f ${notice.id}\n`);
   } else {
-    if (output.json) io.stdout.write(`${JSON.stringify({ event: 'detached', id: null, pid: notice.pid })}\n`);
+    if (output.json) io.stdout.write(eventJson('detached', { id: null, pid: notice.pid }, Date.now()));
     io.stderr.write(
       `ddprun: ${c.yellow('warning:')} the run started in the background (launcher pid ${notice.pid}) but could not be recorded: see ${log.file}\n`,
     );

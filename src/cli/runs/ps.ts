@@ -11,7 +11,7 @@ import { EXIT_OK } from '../../exit-codes.js';
 function trainingOf(run: RunInfo): string {
   const entry = run.options.entry as { trainer?: unknown } | undefined;
   if (run.status !== 'running' || !entry?.trainer) return '';
-  return trainingProgressOf(readRunEvents(run.id));
+  return trainingProgressOf(readRunEvents(run.id, { only: ['epoch'] }));
 }
 
 /** The command, and for a resumed run the run it continues. */
@@ -67,7 +67,17 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   // The NAME column only when a listed run has one.
   const withName = runs.some((run) => run.name !== undefined);
   const rows = [
-    ['ID', ...(withName ? ['NAME'] : []), 'STATUS', 'RANKS', 'ATTEMPT', 'ELAPSED', 'EXIT', ...(withTraining ? ['TRAINING'] : []), 'COMMAND'],
+    [
+      'ID',
+      ...(withName ? ['NAME'] : []),
+      'STATUS',
+      'RANKS',
+      'ATTEMPT',
+      'ELAPSED',
+      'EXIT',
+      ...(withTraining ? ['TRAINING'] : []),
+      'COMMAND',
+    ],
     ...runs.map((run, i) => [
       run.id,
       ...(withName ? [run.name ?? '-'] : []),

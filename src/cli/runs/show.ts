@@ -9,7 +9,11 @@ import { formatSummary } from '../render.js';
 import { trainingFromEvents } from '../../progress/outcome.js';
 import type { Io } from '../io.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
+import { formatMetrics, metricsOf } from './metrics-text.js';
 import { EXIT_OK } from '../../exit-codes.js';
+
+/** What the summary of a run without a result is made of (its ranks so far, its training and its metrics). */
+const SHOWN_EVENTS = ['started', 'exited', 'restarting', 'training', 'epoch', 'metric'];
 
 function when(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
@@ -36,12 +40,14 @@ function header(run: RunInfo, io: Io): string {
 /** `ddprun show <id> [--json]`: the summary the console printed at the end (or the run so far). */
 export function runShow(command: { id: string; json: boolean }, io: Io): number {
   const run = getRun(command.id);
-  const events = run.result ? [] : readRunEvents(run.id);
+  // Only the events the summary is made of are parsed (a long run's events.jsonl is gigabytes of samples).
+  const events = readRunEvents(run.id, { only: run.result ? ['metric'] : SHOWN_EVENTS });
+  const metrics = metricsOf(events);
   const result = run.result ?? resultFromEvents(run, events);
   // A live or lost run has no result yet: its training so far comes from its `training` and `epoch` events.
   if (!run.result) result.training ??= trainingFromEvents(events);
   if (command.json) {
-    io.stdout.write(`${JSON.stringify({ ...run, result }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ...run, result, metrics }, null, 2)}\n`);
     return EXIT_OK;
   }
   const c = colorsFor(io.stdout, io.env);
@@ -51,6 +57,7 @@ export function runShow(command: { id: string; json: boolean }, io: Io): number 
     const verdict = run.result ? undefined : run.status === 'lost' ? c.magenta('lost') : c.green('running');
     text += formatSummary(result, c, verdict);
   }
+  if (metrics.length) text += `\n${formatMetrics(metrics)}`;
   if (run.rootCause && !run.signal) text += `\n${formatRootCause(run.rootCause)}\n`;
   io.stdout.write(text);
   return EXIT_OK;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { findPython, probeTorch } from '../../python/find-python.js';
 import { findUserConfigDir } from '../../ultralytics/config-dir.js';
+import { selectTrainerDevices } from '../../ultralytics/select-device.js';
 import { OPTION_NAMES } from '../option-table.js';
 import { deathSigWrapper } from '../run/pdeathsig.js';
 import { inheritedFds } from './inherited-fds.js';
@@ -125,6 +126,19 @@ function checkForm(options: Record<string, unknown>) {
   };
 }
 
+/**
+ * Trainer mode: the devices Ultralytics' `select_device` would pick (`-1` → idle GPUs, `CUDA_VISIBLE_DEVICES`), for the
+ * library and `ddprun train` alike. Only when probing: `-1` asks nvidia-smi, which the submitting machine may not have.
+ */
+async function selectDevices<F extends { entry: Entry; env: Record<string, string> }>(
+  form: F,
+  probe: boolean,
+): Promise<F> {
+  if (!probe || !('trainer' in form.entry)) return form;
+  const { trainer, env } = await selectTrainerDevices(form.entry.trainer, form.env);
+  return { ...form, entry: { trainer }, env };
+}
+
 /** Where the nodes meet, as this node sees it: the interface to use, whether it hosts the store. */
 async function probeNetwork(
   nodes: Nodes,
@@ -205,7 +219,7 @@ export async function resolveOptions(
   options: LaunchOptions,
   { probe = true }: ResolveBehaviour = {},
 ): Promise<ResolvedOptions> {
-  const form = checkForm(checkShape(options));
+  const form = await selectDevices(checkForm(checkShape(options)), probe);
   const { backend, cwd, entry, nodes, rdzv, env } = form;
   await checkMasterAddrResolves(nodes);
 

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { commitDiscovery } from '../../python/discovery-cache.js';
 import { ddpCleanup, generateDdpFile, generateDdpFileFor } from '../../ultralytics/dist.js';
 import { ownCheckpoint, resumingTrainer } from '../../ultralytics/resume.js';
 import { sweepStaleEntryFiles } from '../../ultralytics/entry-file.js';
-import { formatRootCause, isMasterPortTaken, rootCauseOf } from '../../insight/failure.js';
+import { isMasterPortTaken, rootCauseOf } from '../../insight/failure.js';
 import { resolveOptions } from '../resolve/options.js';
 import { validateSignal } from '../resolve/validators.js';
 import { Watchdog } from './pdeathsig.js';
@@ -16,9 +15,11 @@ import { planAttempt } from '../plan/plan.js';
 import { findFreeNetworkPort } from '../../net/port.js';
 import { hostBarrier, joinBarrier, waitForMaster } from './rendezvous.js';
 import { ConsoleOutput, type ConsoleStreams } from './console-output.js';
+import { ConsoleSink } from './console-sink.js';
+import { EmitterSink, EventStream } from './event-stream.js';
+import type { EventSink } from '../../model/event-stream.js';
 import { forwardJobControl } from './job-control.js';
 import { KeypressFilter } from './keypress.js';
-import { stopNotice } from './stop-notice.js';
 import { preemptionOf, warningSignal } from './preemption.js';
 import { LogFiles } from './log-files.js';
 import { RankGroup, type GroupIo, type GroupOutcome } from './supervisor.js';
@@ -26,9 +27,9 @@ import { explainRootCause, explainedRootCause } from '../../insight/root-cause.j
 import { AttemptMonitor } from '../../insight/monitor.js';
 import { watchRank0 } from '../../progress/rank0.js';
 import { TrainingTracker } from '../../progress/training.js';
+import { RunMetrics } from '../../progress/metrics/run-metrics.js';
 import { parseTorchrunRootCause, planAgent, torchrunDemux } from '../torchrun/backend.js';
 import type {
-  LaunchEvents,
   LaunchHandle,
   LaunchOptions,
   LaunchPlan,
@@ -53,12 +54,16 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export const STACKS_SIGNAL = 'SIGUSR2';
 export { EXIT_HANG } from '../../exit-codes.js';
 
-type Emitter = EventEmitter<LaunchEvents>;
-
 /** Runs the group under its monitor; the ranks' results carry the monitor's peaks. */
-async function runMonitored(group: RankGroup, monitor: AttemptMonitor, watchdog: Watchdog): Promise<GroupOutcome> {
+async function runMonitored(
+  group: RankGroup,
+  monitor: AttemptMonitor,
+  watchdog: Watchdog,
+  unsubscribe: () => void,
+): Promise<GroupOutcome> {
   const outcome = await group.run().finally(() => {
     watchdog.forget();
+    unsubscribe();
     monitor.dispose();
   });
   outcome.ranks = monitor.withPeaks(outcome.ranks);
@@ -70,7 +75,10 @@ function succeeded(ranks: LaunchResult['ranks'], attempt: number, portRetries: n
 }
 
 class Launch {
-  readonly events: Emitter = new EventEmitter<LaunchEvents>();
+  /** The handle's `.on()` listeners: one sink of the stream. */
+  readonly handleSink = new EmitterSink();
+  /** The launch's one event stream: the caller's sinks, the handle's; the console's and the record's once resolved. */
+  readonly events: EventStream;
   private group: RankGroup | undefined;
   private monitor: AttemptMonitor | undefined;
   private resolved: ResolvedOptions | undefined;
@@ -82,6 +90,8 @@ class Launch {
   private preemption: Preemption | undefined;
   /** Trainer mode: follows the Ultralytics run (run folder, results.csv) across attempts. */
   private tracker: TrainingTracker | undefined;
+  /** The training metrics rank 0 prints or writes (docs/metrics.md), across attempts. */
+  private metrics: RunMetrics | undefined;
   /**
    * Trainer mode: every entry file this launch wrote (the first, then one per resumed attempt); all removed at the end.
    */
@@ -102,6 +112,7 @@ class Launch {
     private readonly argv: readonly string[] | undefined,
     private readonly context: LaunchContext = {},
   ) {
+    this.events = new EventStream([...(context.sinks ?? []), this.handleSink]);
     this.runId = (options as { record?: unknown }).record === false ? undefined : newRunId();
   }
 
@@ -123,9 +134,13 @@ class Launch {
   stop(signal: NodeJS.Signals = 'SIGTERM', rankSignal?: NodeJS.Signals): void {
     this.stopSignal ??= signal;
     this.rankSignal ??= rankSignal ?? this.resolved?.stopSignal ?? 'SIGTERM';
-    const stopping = { signal, force: this.stops > 0, rankSignal: this.rankSignal, preempted: this.preemption };
-    this.events.emit('stopping', stopping);
-    if (this.resolved?.console) process.stderr.write(`ddprun: ${stopNotice(stopping, this.resolved.gracePeriodMs)}\n`);
+    // The console (if any) shows the stop notice.
+    this.events.publish('stopping', {
+      signal,
+      force: this.stops > 0,
+      rankSignal: this.rankSignal,
+      preempted: this.preemption,
+    });
     if (++this.stops > 1) this.group?.kill();
     else this.group?.stop(this.rankSignal);
   }
@@ -152,15 +167,17 @@ class Launch {
       id: this.runId,
       resolved,
       argv: this.argv,
-      events: this.events,
       stateDir: this.context.stateDir ?? stateDir(),
       ...(this.context.resumedFrom && { resumedFrom: this.context.resumedFrom }),
-      warn: (message) => {
-        if (resolved.console) process.stderr.write(`ddprun: warning: ${message}\n`);
-        else process.emitWarning(message, { code: 'DDPRUN_RECORD' });
-      },
+      warn: (message) => this.warn(message),
     });
+    if (this.recorder) this.events.add(this.recorder);
     this.runId = this.recorder?.id;
+  }
+
+  /** A `warning` event: the console (if any) shows it, the record keeps it. */
+  private warn(message: string): void {
+    this.events.publish('warning', { message });
   }
 
   async run(): Promise<LaunchResult> {
@@ -170,16 +187,19 @@ class Launch {
       ? (this.options as ResolvedOptions)
       : await resolveOptions(this.options as LaunchOptions);
     this.resolved = resolved;
-    for (const warning of resolved.warnings)
-      if (resolved.console) process.stderr.write(`ddprun: warning: ${warning}\n`);
+    const consoleStreams = this.consoleStreams ?? (resolved.console ? process : undefined);
+    if (resolved.console && consoleStreams)
+      this.events.add(new ConsoleSink(consoleStreams.stderr, resolved.gracePeriodMs));
     commitDiscovery();
     this.openRecord(resolved);
+    for (const message of resolved.warnings) this.warn(message);
     const disposers: (() => void)[] = [];
     let entryFile: string | undefined;
     createRunFolder(resolved.runDir);
     const watchdog = new Watchdog(resolved.runDir);
     try {
-      this.groupIo = { logFiles: new LogFiles(resolved.logDir), console: this.watchConsole(resolved, disposers) };
+      const logFiles = new LogFiles(resolved.logDir, (message) => this.warn(message));
+      this.groupIo = { logFiles, console: this.watchConsole(resolved, disposers) };
       if (resolved.handleSignals) disposers.push(this.forwardSignals());
       if (resolved.handleSignals) disposers.push(forwardJobControl(() => this.group?.groups() ?? []));
       if (resolved.handleSignals && resolved.insight.stackDumps) disposers.push(this.stacksOnSignal());
@@ -200,6 +220,8 @@ class Launch {
       }
       if ('trainer' in resolved.entry)
         this.tracker = new TrainingTracker(this.events, resolved.cwd, resolved.entry.trainer.args);
+      this.metrics = new RunMetrics(this.events, resolved.cwd, startedAt);
+      this.metrics.start();
       try {
         const result = await this.attempts(resolved, entryFile, watchdog);
         result.durationMs = Date.now() - startedAt;
@@ -209,6 +231,7 @@ class Launch {
         return result;
       } finally {
         this.tracker?.stop();
+        this.metrics.finish();
       }
     } finally {
       // Every group is empty by now: the watchdog goes first, whatever the clean-up below throws.
@@ -237,12 +260,12 @@ class Launch {
       if (this.stopSignal) return this.stopped(attempt, portRetries, []);
       const group = new RankGroup(resolved, plan, this.events, watchdog, undefined, {
         ...this.groupIo,
-        watchRank0: () => watchRank0(this.events, this.tracker),
+        watchRank0: () => watchRank0(this.events, this.tracker, this.metrics),
       });
       this.group = group;
       const monitor = new AttemptMonitor(resolved, this.events, attempt, group);
       this.monitor = monitor;
-      const outcome = await runMonitored(group, monitor, watchdog);
+      const outcome = await runMonitored(group, monitor, watchdog, this.events.add(monitor));
       this.group = undefined;
       this.monitor = undefined;
       // --on-hang stop: the hang is the root cause (whatever the stopped ranks' exits say).
@@ -251,7 +274,7 @@ class Launch {
       if (this.stopSignal && !outcome.failed) return this.stopped(attempt, portRetries, outcome.ranks);
       if (!outcome.failed) return succeeded(outcome.ranks, attempt, portRetries);
       outcome.failed.stderrTail = group.stderrTailOf(outcome.failed.rank);
-      keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile);
+      keepErrorFile(resolved, attempt, outcome.failed.localRank, outcome.failed.errorFile, (m) => this.warn(m));
       const rootCause = await explainedRootCause(resolved, group, outcome.failed, outcome, port, monitor.sampler);
       // The port race: rank 0 could not bind the port we chose while creating the process group (whichever rank
       // failed first). Nothing else is: a rank that failed for its own reasons is the user's failure.
@@ -293,7 +316,7 @@ class Launch {
   private async retryPort(resolved: ResolvedOptions, attempt: number, port: number): Promise<void> {
     // Fresh error files for the same attempt; the run folder (and its owner record) stays.
     await rm(path.join(resolved.runDir, `attempt_${attempt}`), { recursive: true, force: true });
-    this.events.emit('restarting', {
+    this.events.publish('restarting', {
       attempt,
       reason: `MASTER_PORT ${port} was taken before rank 0 could bind it; retrying with a fresh port`,
     });
@@ -310,7 +333,7 @@ class Launch {
     // Trainer mode: one decision per attempt, taken here; every rank of the attempt runs the same entry file.
     const resume = await this.resumePoint(resolved, watchdog);
     if (resume) this.resumes.push({ attempt, resumeFrom: resume.lastPt, epoch: resume.epoch });
-    this.events.emit('restarting', {
+    this.events.publish('restarting', {
       attempt,
       reason: `rank ${rootCause.rank} failed with ${rootCause.signal ?? `exit code ${rootCause.exitCode}`}`,
       ...(resume && { resumeFrom: resume.lastPt }),
@@ -382,7 +405,7 @@ class Launch {
     const group = new RankGroup(resolved, plan, this.events, watchdog, torchrunDemux(resolved), this.groupIo);
     this.group = group;
     const monitor = new AttemptMonitor(resolved, this.events, 0, group);
-    const outcome = await runMonitored(group, monitor, watchdog);
+    const outcome = await runMonitored(group, monitor, watchdog, this.events.add(monitor));
     this.group = undefined;
     if (this.stopSignal && !outcome.failed) return this.stopped(0, 0, outcome.ranks);
     if (!outcome.failed) return succeeded(outcome.ranks, 0, 0);
@@ -401,15 +424,14 @@ class Launch {
     return this.failed(resolved, rootCause, outcome.ranks, 0, 0);
   }
 
-  /** A failed launch: the root cause printed once (console mode) and kept in the result. */
+  /** A failed launch: the root cause is kept in the result (the console shows it at `done`). */
   private failed(
-    resolved: ResolvedOptions,
+    _resolved: ResolvedOptions,
     rootCause: RootCause,
     ranks: LaunchResult['ranks'],
     attempt: number,
     portRetries: number,
   ): LaunchResult {
-    if (resolved.console) process.stderr.write(`${formatRootCause(rootCause)}\n`);
     return {
       exitCode: exitCodeOfRootCause(rootCause),
       signal: null,
@@ -447,8 +469,7 @@ class Launch {
 
   /** The console this launch writes to (its own lines, or a renderer's): watched for back-pressure and its reader. */
   private watchConsole(resolved: ResolvedOptions, disposers: (() => void)[]): ConsoleOutput | undefined {
-    const streams =
-      this.consoleStreams ?? (resolved.console ? { stdout: process.stdout, stderr: process.stderr } : undefined);
+    const streams = this.consoleStreams ?? (resolved.console ? process : undefined);
     if (!streams) return undefined;
     const output = new ConsoleOutput(streams, (_stream, as) => this.readerGone(as));
     disposers.push(() => output.dispose());
@@ -494,6 +515,8 @@ export interface LaunchContext {
   argv?: readonly string[];
   resumedFrom?: ResumedFrom;
   stateDir?: string;
+  /** Sinks of the launch's event stream besides the handle's (the CLI's renderer or `--json` writer). */
+  sinks?: readonly EventSink[];
 }
 
 /**
@@ -514,7 +537,7 @@ function start(run: Launch): LaunchHandle {
   // The record is complete (logs, events, outcome) before `result` settles.
   const result = run.run().then(
     async (r) => {
-      run.events.emit('done', r);
+      run.events.publish('done', r);
       await run.recorder?.finish(r);
       return r;
     },
@@ -529,11 +552,11 @@ function start(run: Launch): LaunchHandle {
     },
     result,
     on(event, listener) {
-      run.events.on(event, listener as never);
+      run.handleSink.emitter.on(event, listener as never);
       return handle;
     },
     off(event, listener) {
-      run.events.off(event, listener as never);
+      run.handleSink.emitter.off(event, listener as never);
       return handle;
     },
     stop(signal) {
@@ -548,13 +571,19 @@ function start(run: Launch): LaunchHandle {
 }
 
 /** torchrun keeps a failing rank's error.json in its log folder: copied there from the run folder (removed after). */
-function keepErrorFile(resolved: ResolvedOptions, attempt: number, localRank: number, errorFile: string): void {
+function keepErrorFile(
+  resolved: ResolvedOptions,
+  attempt: number,
+  localRank: number,
+  errorFile: string,
+  warn: (message: string) => void,
+): void {
   if (!resolved.logDir || !existsSync(errorFile)) return;
   const dir = path.join(resolved.logDir, `attempt_${attempt}`, String(localRank));
   try {
     mkdirSync(dir, { recursive: true });
     copyFileSync(errorFile, path.join(dir, 'error.json'));
   } catch (error) {
-    process.stderr.write(`ddprun: warning: cannot keep ${errorFile} in ${dir}: ${(error as Error).message}\n`);
+    warn(`cannot keep ${errorFile} in ${dir}: ${(error as Error).message}`);
   }
 }

@@ -28,8 +28,14 @@ export class LogFiles {
   /** Path → `dev:ino` of every file this launch created. */
   private readonly created = new Map<string, string>();
 
-  /** `root`: the folder the logs go under (created if missing; below it every folder is made or checked here). */
-  constructor(private readonly root: string | undefined) {}
+  /**
+   * `root`: the folder the logs go under (created if missing; below it every folder is made or checked here). `warn`:
+   * told once per file that cannot be written (the launch goes on).
+   */
+  constructor(
+    private readonly root: string | undefined,
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
 
   /** Opens `file` for appending, creating it and its folders. */
   open(file: string): WriteStream {
@@ -41,7 +47,7 @@ export class LogFiles {
     // A full disk or a vanished folder loses that log, not the launch (an 'error' without a listener would crash it).
     let warned = false;
     stream.on('error', (error) => {
-      if (!warned) process.stderr.write(`ddprun: warning: cannot write ${file}: ${error.message}\n`);
+      if (!warned) this.warn(`cannot write ${file}: ${error.message}`);
       warned = true;
     });
     return stream;

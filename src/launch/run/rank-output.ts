@@ -1,15 +1,17 @@
-import type { EventEmitter } from 'node:events';
 import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LineSplitter } from './line-splitter.js';
-import type { ChunkSink } from '../../store/output-tap.js';
 import type { Tail } from './logs.js';
 import { Valve, type ConsoleOutput, type StreamName } from './console-output.js';
-import type { LaunchEvents, RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
+import type { EventPublisher } from '../../model/event-stream.js';
+import type { RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
 
 /** Splits a torchrun agent's tee'd output (`[default1]:text`) back into ranks; undefined for the agent's own lines. */
 export type Demux = (line: string) => { rank: number; localRank: number; text: string } | undefined;
+
+/** Receives one stream's raw chunks, in order, exactly as read from its pipe. */
+export type ChunkSink = (chunk: Buffer) => void;
 
 /** What a rank's output stream feeds, besides its log file: one policy per kind of stream, below. */
 export interface OutputPolicy {
@@ -21,7 +23,7 @@ export interface OutputPolicy {
 
 export interface OutputContext {
   resolved: ResolvedOptions;
-  events: EventEmitter<LaunchEvents>;
+  events: EventPublisher;
   /** The console being watched (the library's own output, or the CLI renderer's); undefined: nobody's. */
   console: ConsoleOutput | undefined;
 }
@@ -105,13 +107,19 @@ export function rankPolicy(ctx: OutputContext, rank: RankPlan, stream: StreamNam
   const splitter = new LineSplitter((text, progress) => {
     if (toConsole) batch.push(`${prefix}${text}\n`);
     if (stream === 'stderr') tail.push(text);
-    if (events.listenerCount('line') > 0)
-      events.emit('line', { rank: rank.rank, localRank: rank.localRank, stream, text, ...(progress && { progress }) });
+    if (events.wants('line'))
+      events.publish('line', {
+        rank: rank.rank,
+        localRank: rank.localRank,
+        stream,
+        text,
+        ...(progress && { progress }),
+      });
   });
   return {
     text(chunk, valve) {
       // Nobody needs this stdout line by line (no listener, no tail): prefix whole chunks at once.
-      if (stream === 'stdout' && events.listenerCount('line') === 0) {
+      if (stream === 'stdout' && !events.wants('line')) {
         const lines = splitter.pushPrefixed(chunk, prefix);
         if (toConsole && lines) ctx.console?.write(stream, lines, valve);
         else ctx.console?.throttle(valve);
@@ -137,7 +145,7 @@ export function agentPolicy(
   stream: StreamName,
   agentTail: Tail,
   tailOf: (rank: number, localRank: number) => Tail,
-  sinkOf: (rank: number, localRank: number) => ChunkSink | undefined = () => undefined,
+  attempt = 0,
 ): OutputPolicy {
   const { resolved, events } = ctx;
   const batch = consoleBatch(ctx, stream);
@@ -146,13 +154,13 @@ export function agentPolicy(
     const rank = own?.rank ?? -1;
     const localRank = own?.localRank ?? -1;
     const text = own?.text ?? raw;
-    sinkOf(rank, localRank)?.(`${text}\n`);
+    if (events.wants('output')) events.publish('output', { attempt, rank, localRank, stream, chunk: `${text}\n` });
     if (stream === 'stderr') (own ? tailOf(rank, localRank) : agentTail).push(text);
     if (resolved.console && (!own || resolved.localRanksFilter.has(localRank)))
       batch.push(
         own ? `${rankPrefix(rank, localRank, resolved.linePrefixTemplate, resolved.role)}${text}\n` : `${raw}\n`,
       );
-    if (events.listenerCount('line') > 0) events.emit('line', { rank, localRank, stream, text });
+    if (events.wants('line')) events.publish('line', { rank, localRank, stream, text });
   });
   return {
     text(chunk, valve) {

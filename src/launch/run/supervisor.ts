@@ -1,10 +1,8 @@
-import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConsoleOutput } from './console-output.js';
 import type { FailedRank } from '../../insight/failure.js';
 import { GroupLifecycle, type GroupState } from './group-state.js';
 import { LogFiles } from './log-files.js';
-import { outputTapOf, type ChunkSink } from '../../store/output-tap.js';
 import { prepareRankFolders } from './rank-folders.js';
 import { Tail } from './logs.js';
 import type { Watchdog } from './pdeathsig.js';
@@ -12,6 +10,7 @@ import {
   agentPolicy,
   pipeOutput,
   rankPolicy,
+  type ChunkSink,
   type Demux,
   type OutputContext,
   type OutputPolicy,
@@ -20,7 +19,8 @@ import { RankPipes, closeLogs, spawnRank, type RankProcess } from './spawn-rank.
 import { readStat, runMark } from '../../os/proc.js';
 import { reapGroups, signalOwnedGroup, type OwnedGroup } from './terminate.js';
 import { interactiveLocalRank } from './interactive.js';
-import type { LaunchEvents, LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../../model/types.js';
+import type { EventPublisher } from '../../model/event-stream.js';
+import type { LaunchPlan, RankPlan, RankResult, ResolvedOptions } from '../../model/types.js';
 import type { OutputWatcher } from '../../progress/rank0.js';
 
 export { rankPrefix, shownOnConsole, type Demux } from './rank-output.js';
@@ -74,8 +74,6 @@ export class RankGroup {
    * Under the torchrun backend: stderr tails of the ranks, by `r<rank>` or, where the rank is unknown, `l<localRank>`.
    */
   private readonly demuxedTails = new Map<string, Tail>();
-  /** Under the torchrun backend: the output tap's sinks per demuxed rank and stream. */
-  private readonly demuxedSinks = new Map<string, ChunkSink>();
   private readonly output: OutputContext;
   private readonly logFiles: LogFiles;
   private readonly watchRank0: (() => OutputWatcher) | undefined;
@@ -85,13 +83,13 @@ export class RankGroup {
   constructor(
     private readonly resolved: ResolvedOptions,
     private readonly plan: LaunchPlan,
-    private readonly events: EventEmitter<LaunchEvents>,
+    private readonly events: EventPublisher,
     private readonly watchdog: Watchdog,
     private readonly demux?: Demux,
     io: GroupIo = {},
   ) {
     this.output = { resolved, events, console: io.console };
-    this.logFiles = io.logFiles ?? new LogFiles(resolved.logDir);
+    this.logFiles = io.logFiles ?? new LogFiles(resolved.logDir, (message) => events.publish('warning', { message }));
     this.watchRank0 = io.watchRank0;
   }
 
@@ -234,14 +232,7 @@ export class RankGroup {
   /** Streams one of a rank's pipes through its output policy (a native rank's, or the torchrun agent's). */
   private pipe(rank: RankProcess, stream: 'stdout' | 'stderr', watcher?: OutputWatcher): Promise<void> {
     const base = this.demux
-      ? agentPolicy(
-          this.output,
-          this.demux,
-          stream,
-          rank.tail,
-          (r, l) => this.tailOf(r, l),
-          (r, l) => this.demuxedSink(r, l, stream),
-        )
+      ? agentPolicy(this.output, this.demux, stream, rank.tail, (r, l) => this.tailOf(r, l), this.plan.attempt)
       : rankPolicy(this.output, rank.plan, stream, rank.tail);
     // Rank 0's watcher sees the decoded text before the console does.
     const policy: OutputPolicy = watcher
@@ -254,9 +245,7 @@ export class RankGroup {
         }
       : base;
     // Whoever keeps the raw output (the run store) gets every chunk as read; under torchrun, each rank's lines.
-    const sink = this.demux
-      ? undefined
-      : outputTapOf(this.events)?.open(this.plan.attempt, rank.plan.rank, rank.plan.localRank, stream);
+    const sink = this.demux ? undefined : this.outputEvents(rank.plan, stream);
     return pipeOutput(rank.child[stream] as Readable, rank.logs[stream], this.noteOutput(policy), sink);
   }
 
@@ -271,15 +260,13 @@ export class RankGroup {
     };
   }
 
-  private demuxedSink(rank: number, localRank: number, stream: 'stdout' | 'stderr'): ChunkSink | undefined {
-    const key = `${rank}:${localRank}:${stream}`;
-    let sink = this.demuxedSinks.get(key);
-    if (!sink) {
-      const tap = outputTapOf(this.events);
-      if (!tap) return undefined;
-      this.demuxedSinks.set(key, (sink = tap.open(this.plan.attempt, rank, localRank, stream)));
-    }
-    return sink;
+  /** One rank stream's chunks as `output` events, while a sink takes them. */
+  private outputEvents(plan: RankPlan, stream: 'stdout' | 'stderr'): ChunkSink {
+    const { attempt } = this.plan;
+    const { rank, localRank } = plan;
+    return (chunk) => {
+      if (this.events.wants('output')) this.events.publish('output', { attempt, rank, localRank, stream, chunk });
+    };
   }
 
   private onExit(rank: RankProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -292,7 +279,7 @@ export class RankGroup {
     // The failure is recorded before listeners hear of the exit: a stop() from an 'exited' listener keeps it.
     if (code !== 0 || signal !== null) this.recordFailure(rank, rank.pid);
     const { rank: r, localRank } = rank.plan;
-    this.events.emit('exited', { attempt: this.plan.attempt, rank: r, localRank, exitCode: code, signal });
+    this.events.publish('exited', { attempt: this.plan.attempt, rank: r, localRank, exitCode: code, signal });
   }
 
   /** The spawn itself failed (no such executable, no permission): this rank failed before it existed. */
@@ -334,7 +321,7 @@ export class RankGroup {
 
   private emitStarted(plan: RankPlan, pid: number): void {
     const { attempt, masterPort } = this.plan;
-    this.events.emit('started', { attempt, rank: plan.rank, localRank: plan.localRank, pid, masterPort });
+    this.events.publish('started', { attempt, rank: plan.rank, localRank: plan.localRank, pid, masterPort });
   }
 
   private tailOf(rank: number, localRank: number): Tail {

@@ -1,6 +1,6 @@
-// The `yolo` CLI types `key=value` with `smart_value` (ultralytics/cfg/__init__.py): `none`/`true`/`false`
-// in any case, else `eval(v)`, else the string itself. ddprun evaluates literals only (what
-// `ast.literal_eval` accepts: numbers, strings, lists, tuples, dicts, True/False/None), never code.
+// A Python literal as `ast.literal_eval` reads it (numbers, strings, lists, tuples, dicts, True/False/None), parsed in
+// TypeScript: what a user or a script wrote never runs as code. Used by `ddprun train key=value` (yolo's smart_value)
+// and by the metric parser (Hugging Face's printed log dicts).
 
 /** A Python literal, with int/float and list/tuple kept apart (JavaScript cannot tell `1` from `1.0`). */
 export type PyLiteral =
@@ -25,7 +25,10 @@ export const MAX_NESTING = 200;
 class Parser {
   private pos = 0;
   private depth = 0;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly floatWords = false,
+  ) {}
 
   parseTop(): PyLiteral {
     this.ws();
@@ -98,6 +101,14 @@ class Parser {
 
   private scalar(ch: string): PyLiteral {
     if (/^[rRuU]?['"]/.test(this.text.slice(this.pos))) return this.string();
+    if (this.floatWords) {
+      // repr() of a float that is not finite: `nan`, `inf`, `-inf` (names, not literals, so only where asked for).
+      const word = /^(-?)(nan|inf)(?!\w)/.exec(this.text.slice(this.pos));
+      if (word) {
+        this.pos += word[0].length;
+        return { type: 'float', value: word[2] === 'nan' ? NaN : word[1] ? -Infinity : Infinity };
+      }
+    }
     if (ch === '+' || ch === '-' || ch === '.' || /\d/.test(ch)) return this.number();
     const word = /^[A-Za-z_]\w*/.exec(this.text.slice(this.pos))?.[0];
     if (word === 'None' || word === 'True' || word === 'False') {
@@ -242,16 +253,17 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   v: '\v',
 };
 
-/** Types one `key=value` value the way `yolo`'s `smart_value` does, for literals. */
-export function smartValue(text: string): PyLiteral {
-  const lower = text.toLowerCase();
-  if (lower === 'none') return { type: 'none' };
-  if (lower === 'true') return { type: 'bool', value: true };
-  if (lower === 'false') return { type: 'bool', value: false };
+export interface ParseLiteralOptions {
+  /** Also read `nan`, `inf` and `-inf` as floats (what `repr()` prints for them). @default false */
+  floatWords?: boolean;
+}
+
+/** The literal `text` spells, or undefined when it is not one (what `ast.literal_eval` would refuse). */
+export function parsePythonLiteral(text: string, options: ParseLiteralOptions = {}): PyLiteral | undefined {
   try {
-    return new Parser(text).parseTop();
+    return new Parser(text, options.floatWords ?? false).parseTop();
   } catch (error) {
-    if (error instanceof Fail) return { type: 'str', value: text };
+    if (error instanceof Fail) return undefined;
     throw error;
   }
 }

@@ -1,9 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { LaunchOptions } from '../model/types.js';
-import { slurmLaunchDefaults, type SlurmValue } from '../slurm/defaults.js';
-import { SlurmEnvError } from '../slurm/errors.js';
-import { detectSlurmMissingStep, detectSlurmMultiTask } from '../slurm/layout.js';
-import { shellQuote } from '../slurm/shell-quote.js';
+import { slurmLaunchDefaults, type SlurmValue } from './defaults.js';
+import { SlurmEnvError } from './errors.js';
+import { detectSlurmMissingStep, detectSlurmMultiTask } from './layout.js';
 
 /** The launch options a Slurm allocation can fill, with their flags, in the order `--dry-run` lists them. */
 const SLURM_OPTIONS = [
@@ -108,21 +107,4 @@ export function checkSlurmLayout(env: NodeJS.ProcessEnv, options: Pick<LaunchOpt
   const singleNode = options.nnodes === 1 || options.nnodes === '1';
   const problem = detectSlurmMultiTask(env) ?? (singleNode ? undefined : detectSlurmMissingStep(env));
   if (problem) throw new UsageError(problem);
-}
-
-/** `--dry-run` lines: each value and where it came from. */
-export function formatSlurmProvenance(slurm: SlurmProvenance): string[] {
-  const lines = [`slurm: job ${slurm.jobId}; values from the allocation unless given on the command line`];
-  const shown = slurm.values.map((origin) => `${origin.flag} ${shellQuote(String(origin.value))}`);
-  const width = Math.max(0, ...shown.map((text) => text.length));
-  slurm.values.forEach((origin, i) => {
-    let from = `from ${origin.source}`;
-    if (origin.detail) from += ` (${origin.detail})`;
-    if (origin.source === 'command line') {
-      from = 'from the command line';
-      if (origin.slurm) from += ` (Slurm: ${origin.slurm.value} from ${origin.slurm.source})`;
-    }
-    lines.push(`  ${(shown[i] as string).padEnd(width)}  ${from}`);
-  });
-  return lines;
 }

@@ -1,0 +1,139 @@
+import { EXIT_USAGE } from '../exit-codes.js';
+
+// The Kubernetes objects of one ddprun job, as plain data (the CLI prints them as YAML). Every pod runs the same
+// `ddprun …` command; ddprun inside reads its node rank and the master's name from what these objects give the pod
+// (see ./env.ts and docs/kubernetes.md).
+
+/** The manifest forms `ddprun k8s --format` writes. */
+export const K8S_FORMATS = ['indexed-job'] as const;
+export type K8sFormat = (typeof K8S_FORMATS)[number];
+
+/** The variable that names the headless Service to the pods' ddprun (with JOB_COMPLETION_INDEX and the hostname). */
+export const SERVICE_ENV = 'DDPRUN_K8S_SERVICE';
+/** The container's name: podFailurePolicy's exit-code rules name it. */
+export const CONTAINER = 'ddprun';
+/** The label every object and pod of a job carries, with the job's name. */
+export const JOB_LABEL = 'ddprun.dev/job';
+/** The master port the command names (a pod has its own network namespace: a fixed port cannot clash). */
+export const K8S_MASTER_PORT = 29500;
+/** What ddprun gets on top of --grace-period before the kubelet's SIGKILL: its own stop and its record's last write. */
+export const GRACE_MARGIN_S = 15;
+
+export interface K8sJob {
+  /** The Job's (and Service's) name: a DNS label; pods are `<name>-<index>`. */
+  name: string;
+  image: string;
+  /** Pods, one ddprun each. */
+  nodes: number;
+  /** `nvidia.com/gpu` limit per pod; 0: a CPU job (no GPU asked for). */
+  gpusPerNode: number;
+  /** The container's command: `ddprun …`, as each pod runs it. */
+  command: string[];
+  /** --grace-period, seconds: the pod's terminationGracePeriodSeconds is this plus GRACE_MARGIN_S. */
+  gracePeriodS: number;
+  namespace?: string;
+  /** `/dev/shm`'s size limit (a Kubernetes quantity, e.g. 16Gi); default: none (the pod's memory limit bounds it). */
+  shmSize?: string;
+}
+
+type Obj = Record<string, unknown>;
+
+const NAME_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** A pod's hostname `<name>-<index>` is a DNS label (63): room for the index, and JobSet's `-node-0-` on top. */
+export const MAX_NAME_LENGTH = 40;
+
+/** Why `name` cannot name a job (a DNS-1123 label, short enough for its pods' hostnames), or undefined. */
+export function badJobName(name: string): string | undefined {
+  if (name.length > MAX_NAME_LENGTH) return `is ${name.length} characters long; at most ${MAX_NAME_LENGTH}`;
+  if (!NAME_RE.test(name)) return 'must be lower-case letters, digits and "-", starting with a letter';
+  return undefined;
+}
+
+function labels(job: K8sJob): Record<string, string> {
+  return { 'app.kubernetes.io/managed-by': 'ddprun', [JOB_LABEL]: job.name };
+}
+
+function metadata(job: K8sJob, name = job.name): Obj {
+  return { name, ...(job.namespace ? { namespace: job.namespace } : {}), labels: labels(job) };
+}
+
+/** The one container: the image, ddprun's command, the GPUs, /dev/shm, the master port. */
+function container(job: K8sJob, env: Obj[]): Obj {
+  return {
+    name: CONTAINER,
+    image: job.image,
+    command: job.command,
+    env,
+    ports: [{ name: 'master', containerPort: K8S_MASTER_PORT, protocol: 'TCP' }],
+    ...(job.gpusPerNode > 0 ? { resources: { limits: { 'nvidia.com/gpu': job.gpusPerNode } } } : {}),
+    volumeMounts: [{ name: 'dshm', mountPath: '/dev/shm' }],
+  };
+}
+
+/** The pod: never restarted in place (the group is static), the pause container as PID 1, a memory /dev/shm. */
+function podSpec(job: K8sJob, env: Obj[], extra: Obj = {}): Obj {
+  return {
+    restartPolicy: 'Never',
+    ...extra,
+    // The pause container is PID 1 and reaps what is reparented to it; ddprun is not PID 1.
+    shareProcessNamespace: true,
+    terminationGracePeriodSeconds: job.gracePeriodS + GRACE_MARGIN_S,
+    containers: [container(job, env)],
+    volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory', ...(job.shmSize ? { sizeLimit: job.shmSize } : {}) } }],
+  };
+}
+
+/** A usage error (exit 2: a bad flag, the same on every retry) fails the Job at once; a disruption is not counted. */
+function podFailurePolicy(): Obj {
+  return {
+    rules: [
+      { action: 'FailJob', onExitCodes: { containerName: CONTAINER, operator: 'In', values: [EXIT_USAGE] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ],
+  };
+}
+
+/** The headless Service that gives each pod `<name>-<index>.<name>` in DNS, ready or not. */
+export function headlessService(job: K8sJob): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(job),
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: { [JOB_LABEL]: job.name },
+      ports: [{ name: 'master', port: K8S_MASTER_PORT, targetPort: K8S_MASTER_PORT, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The Indexed Job: one pod per node, JOB_COMPLETION_INDEX as the node rank, `<name>-0.<name>` as the master. */
+export function indexedJob(job: K8sJob): Obj {
+  const env = [{ name: SERVICE_ENV, value: job.name }];
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: metadata(job),
+    spec: {
+      completionMode: 'Indexed',
+      completions: job.nodes,
+      parallelism: job.nodes,
+      // A pod that failed cannot rejoin the running group: the whole Job fails and is started again as a new one.
+      backoffLimit: 0,
+      podFailurePolicy: podFailurePolicy(),
+      template: {
+        metadata: { labels: labels(job) },
+        spec: podSpec(job, env, { subdomain: job.name }),
+      },
+    },
+  };
+}
+
+/** The objects of `format`, in the order they are applied. */
+export function manifests(job: K8sJob, format: K8sFormat): Obj[] {
+  switch (format) {
+    case 'indexed-job':
+      return [headlessService(job), indexedJob(job)];
+  }
+}
