@@ -173,9 +173,9 @@ export function parseGc(argv: readonly string[]): RunsCommand | Printed {
     (command) =>
       command
         .description(
-          `Remove temp entry files whose launcher is no longer alive, and prune finished runs from the run store: those that ended more than ${DEFAULT_MAX_AGE_DAYS} days ago, and those beyond the newest ${DEFAULT_KEEP_RUNS}. A running run is never removed.`,
+          `Clean up after launches that were killed (SIGKILL), then prune the run store. For each ddprun run folder in $TMPDIR (ddprun-<pid>-<hex>) whose launcher is dead, it SIGKILLs the processes that survived it (the ranks' children, found by the run's mark in their environment) and removes the folder; it removes the temp entry files (_temp_*.py) of dead launchers from the Ultralytics DDP folder; and it prunes finished runs from the run store: those that ended more than ${DEFAULT_MAX_AGE_DAYS} days ago, and those beyond the newest ${DEFAULT_KEEP_RUNS}. A live launch's folder, files and processes, and a running run, are never touched.`,
         )
-        .option('--dry-run', 'list what would be removed; remove nothing')
+        .option('--dry-run', 'list all of it (run folders, the processes it would end, entry files, runs); do nothing')
         .option('--max-age <days>', `prune finished runs older than this (default: ${DEFAULT_MAX_AGE_DAYS})`)
         .option('--keep <n>', `keep at most this many finished runs (default: ${DEFAULT_KEEP_RUNS})`),
     (o, args) => {

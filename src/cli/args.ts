@@ -92,6 +92,8 @@ always when FORCE_COLOR is set (to anything but 0 or false).
 Inside a Slurm allocation (SLURM_JOB_ID set), --nnodes, --node-rank, --master-addr,
 --master-port and --nproc-per-node default to what the allocation says (--dry-run shows
 where each came from); flags given on the command line win.
+Inside a Kubernetes pod (KUBERNETES_SERVICE_HOST set), --nnodes, --node-rank, --master-addr and
+--master-port default to what the pod's engine says (Indexed Job, Volcano, PyTorchJob; PET_* first).
 
 Everything after the script goes to it untouched. torchrun's underscore spellings
 (--nproc_per_node, --master_addr=…) are accepted too. Subcommands are recognised

@@ -80,6 +80,17 @@ async function resumeRequeuedJob(command: Extract<CliCommand, { kind: 'train' }>
   return await runLaunch(options, command.output, io, slurm, { argv: plan.argv, resumedFrom: plan.from });
 }
 
+/** The command with what the pod's engine says (docs/kubernetes.md); waits for the master's name to resolve. */
+async function withKubernetes<T extends Extract<CliCommand, { kind: 'launch' | 'train' }>>(
+  command: T,
+  io: Io,
+): Promise<T> {
+  const { applyK8sDefaults, waitForMaster } = await import('./k8s-env.js');
+  const { options, output, filled } = applyK8sDefaults(command.options, command.output, io.env);
+  if (filled && !output.dryRun) await waitForMaster(options, io);
+  return { ...command, options, output };
+}
+
 /** A launch (plain or a trainer's) with what the environment adds: Slurm's layout, torchrun's per-run log folder. */
 async function launchCommand(
   command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
@@ -89,6 +100,8 @@ async function launchCommand(
   const { applySlurmDefaults, checkSlurmLayout } = await import('../slurm/launch-defaults.js');
   // Inside a Slurm allocation, the allocation fills what the command line left out.
   checkSlurmLayout(io.env, command.options);
+  // Inside a pod, the engine that started it fills what the command line left out.
+  if (io.env.KUBERNETES_SERVICE_HOST) command = await withKubernetes(command, io);
   let launchOptions: LaunchOptions;
   let slurm;
   if (command.kind === 'launch') {

@@ -8,6 +8,7 @@ import { getRun, runEventsEnd, scanRunEvents } from '../store/read.js';
 import { assertTrustedRun, launcherProblem } from '../store/trust.js';
 import type { StoredEvent } from '../store/types.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit-codes.js';
+import { forStream } from './terminal-safe.js';
 
 /** How long the launcher has to answer (its ranks each have 3 s). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -19,7 +20,7 @@ const POLL_MS = 100;
  */
 export async function runStacks(
   query: string,
-  io: { stdout: NodeJS.WritableStream; env: NodeJS.ProcessEnv },
+  io: { stdout: NodeJS.WritableStream & { isTTY?: boolean }; env: NodeJS.ProcessEnv },
 ): Promise<number> {
   const store = { stateDir: stateDir(io.env) };
   const run = getRun(query, store);
@@ -53,7 +54,9 @@ export async function runStacks(
       only: ['stacks'],
     });
     if (answer) {
-      io.stdout.write(`ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`);
+      io.stdout.write(
+        forStream(io.stdout, `ddprun stacks ${run.id}:\n${formatStacks(answer.ranks as RankStacks[])}\n`),
+      );
       return EXIT_OK;
     }
   }

@@ -95,9 +95,9 @@ async function readHead(file: string): Promise<string> {
  * Removes the `_temp_*.py` entry files that a launcher killed with SIGKILL left behind in `dir`
  * (default `<getUserConfigDir()>/DDP`): those whose owner process is gone (or whose pid was reused).
  * Files of live launchers and of other hosts are kept; files without an owner record only go when
- * older than 24 hours. Returns the removed paths.
+ * older than 24 hours. Returns the removed paths (with `dryRun`: removes nothing, returns what it would remove).
  */
-export async function sweepStaleEntryFiles(dir?: string): Promise<string[]> {
+export async function sweepStaleEntryFiles(dir?: string, options: { dryRun?: boolean } = {}): Promise<string[]> {
   const entryDir = dir ?? defaultEntryDir();
   let names: string[];
   try {
@@ -116,7 +116,7 @@ export async function sweepStaleEntryFiles(dir?: string): Promise<string[]> {
       const owner = parseOwnerRecord(await readHead(file));
       const stale = owner ? ownerState(owner) === 'dead' : Date.now() - stats.mtimeMs > UNOWNED_MAX_AGE_MS;
       if (!stale) continue;
-      await rm(file, { force: true });
+      if (!options.dryRun) await rm(file, { force: true });
       removed.push(file);
     } catch (error) {
       // Another sweeper or the owner removed it first: nothing left to do.

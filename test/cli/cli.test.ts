@@ -318,4 +318,58 @@ describe('ddprun gc', () => {
     const again = await runCli(['gc'], { env: s.env });
     expect(again.stdout).toBe('ddprun gc: no stale temp entry files.\nddprun gc: no runs to prune.\n');
   });
+  it("--dry-run lists the dead launchers' run folders, the processes a real gc would end and the entry files, doing nothing; --help says so", async () => {
+    const s = box();
+    const { existsSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { spawn } = await import('node:child_process');
+    const os = await import('node:os');
+    const { pidAlive } = await import('../helpers/procs.js');
+    // A run folder of a dead launcher (pid 2^22 + 1: above pid_max, no process has it), and a rank's child that
+    // survived it: it carries the run's mark in its environment, as every process of the run does.
+    const tmp = s.env.TMPDIR!;
+    const runFolder = path.join(tmp, 'ddprun-4194305-0123456789ab');
+    mkdirSync(runFolder, { mode: 0o700 });
+    writeFileSync(
+      path.join(runFolder, 'owner.json'),
+      JSON.stringify({ pid: 4194305, start: null, boot: null, host: os.hostname() }),
+    );
+    // In a group of its own, as a rank's child is (gc SIGKILLs the group of a marked process).
+    const survivor = spawn('sleep', ['600'], {
+      env: { DDPRUN_RUN_DIR: runFolder + '/' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const ddp = path.join(s.configDir, 'Ultralytics', 'DDP');
+      mkdirSync(ddp, { recursive: true });
+      const entry = path.join(ddp, '_temp_deadbeef1.py');
+      writeFileSync(
+        entry,
+        `# Ultralytics Multi-GPU training temp file (should be automatically deleted after use)\n# ddprun-owner: ${JSON.stringify({ pid: 4194305, start: null, boot: null, host: os.hostname() })}\n`,
+      );
+      const dry = await runCli(['gc', '--dry-run'], { env: s.env });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toBe(
+        `ddprun gc: would remove 1 stale temp entry file(s):\n  ${entry}\n` +
+          `ddprun gc: would remove the run folder ${runFolder} of a dead launcher (pid 4194305), ending 1 of its processes: pid ${survivor.pid} (sleep)\n` +
+          'ddprun gc: no runs to prune.\n',
+      );
+      expect(pidAlive(survivor.pid!)).toBe(true);
+      expect(existsSync(runFolder) && existsSync(entry)).toBe(true);
+      const help = await runCli(['gc', '--help'], { env: s.env });
+      const text = help.stdout.replace(/\s+/g, ' ');
+      expect(text).toContain('SIGKILLs the processes that survived it');
+      expect(text).toContain('run folder in $TMPDIR');
+      expect(text).toContain('from the Ultralytics DDP folder');
+      // A real gc does what the dry run said.
+      const real = await runCli(['gc'], { env: s.env });
+      expect(real.stdout).toContain(
+        `removed the run folder ${runFolder} of a dead launcher (pid 4194305); ended 1 of its processes`,
+      );
+      expect(existsSync(runFolder) || existsSync(entry)).toBe(false);
+      expect(pidAlive(survivor.pid!)).toBe(false);
+    } finally {
+      survivor.kill('SIGKILL');
+    }
+  });
 });

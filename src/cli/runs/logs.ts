@@ -5,6 +5,7 @@ import { rankPrefix } from '../../launch/run/supervisor.js';
 import { RankLogFollower, lastLinesPosition, listRankLogs, type RankLogRef } from '../../store/rank-logs.js';
 import { getRun } from '../../store/read.js';
 import type { Io } from '../io.js';
+import { forStream } from '../terminal-safe.js';
 import { EXIT_ERROR, EXIT_OK, signalExitCode } from '../../exit-codes.js';
 
 export interface LogsCommand {
@@ -51,7 +52,8 @@ class Output {
     for (const name of ['stdout', 'stderr'] as const) {
       const lines = this.pending[name];
       if (lines.length === 0) continue;
-      this.io[name].write(lines.join(''));
+      // A rank's escape sequences reach a terminal inert (colours kept); a pipe or a file gets the bytes exact.
+      this.io[name].write(forStream(this.io[name], lines.join('')));
       this.pending[name] = [];
     }
     await Promise.all([drained(this.io.stdout), drained(this.io.stderr)]);

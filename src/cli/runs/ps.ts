@@ -3,6 +3,7 @@ import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
 import type { Io } from '../io.js';
+import { forStream } from '../terminal-safe.js';
 import { trainingProgressOf } from '../training-status.js';
 import { commandLine, statusWord } from './describe.js';
 import { EXIT_OK } from '../../exit-codes.js';
@@ -48,7 +49,8 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   const skipped: SkippedRun[] = [];
   const runs = listRuns({ all: command.all, onSkip: (run) => skipped.push(run) });
   // A refused record never hides the others: each is named on stderr, stdout stays the listing (or JSON).
-  for (const run of skipped) io.stderr.write(`ddprun: skipped the run folder ${run.dir}: ${run.problem}\n`);
+  for (const run of skipped)
+    io.stderr.write(forStream(io.stderr, `ddprun: skipped the run folder ${run.dir}: ${run.problem}\n`));
   if (command.json) {
     io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
     return EXIT_OK;
@@ -80,14 +82,14 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     ],
     ...runs.map((run, i) => [
       run.id,
-      ...(withName ? [run.name ?? '-'] : []),
+      ...(withName ? [forStream(io.stdout, run.name ?? '-')] : []),
       statusWord(run, c),
       run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
       `${run.attempt + 1}/${run.maxRestarts + 1}`,
       formatDuration(run.elapsedMs),
       run.exitCode === undefined ? '-' : String(run.exitCode),
       ...(withTraining ? [training[i] || '-'] : []),
-      commandText(run),
+      forStream(io.stdout, commandText(run)),
     ]),
   ];
   io.stdout.write(`${table(rows)}\n`);

@@ -8,6 +8,7 @@ import { formatDuration } from '../format.js';
 import { formatSummary } from '../render.js';
 import { trainingFromEvents } from '../../progress/outcome.js';
 import type { Io } from '../io.js';
+import { forStream } from '../terminal-safe.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
 import { formatMetrics, metricsOf } from './metrics-text.js';
 import { EXIT_OK } from '../../exit-codes.js';
@@ -59,6 +60,6 @@ export function runShow(command: { id: string; json: boolean }, io: Io): number 
   }
   if (metrics.length) text += `\n${formatMetrics(metrics)}`;
   if (run.rootCause && !run.signal) text += `\n${formatRootCause(run.rootCause)}\n`;
-  io.stdout.write(text);
+  io.stdout.write(forStream(io.stdout, text));
   return EXIT_OK;
 }

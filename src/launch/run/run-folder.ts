@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { ownerState, processOwner, type EntryFileOwner } from '../../ultralytics/entry-file.js';
-import { markedProcesses, readStat, runMark } from '../../os/proc.js';
+import { markedProcesses, readProcFile, readStat, runMark } from '../../os/proc.js';
 import { signalGroup } from './terminate.js';
 
 /** `ddprun-<launcher pid>-<12 hex>`: the name `resolveOptions` gives a launch's run folder in the temp dir. */
@@ -62,16 +62,25 @@ function alive(p: { pid: number; start: number }): boolean {
 export interface SweptRunFolder {
   dir: string;
   launcherPid: number;
-  /** Processes of the run that were still alive, and were ended. */
+  /** Processes of the run that were still alive, and were ended (with `dryRun`: 0, nothing is ended). */
   ended: number;
+  /** With `dryRun`: the processes that carry the run's mark, which a real sweep would end. */
+  survivors?: { pid: number; command: string }[];
 }
+
+/** A process's name (`/proc/<pid>/comm`), for a listing. */
+const commandOf = (pid: number) => readProcFile(pid, 'comm')?.trim() ?? '?';
 
 /**
  * Finds the run folders (in `tmpDir`, default the temp dir) whose launcher is dead (pid gone, or reused: start time
  * and boot are checked) — left when ddprun and its watchdog were both SIGKILLed — ends the processes that still carry
  * the run's mark (the ranks' children), and removes the folders. Only this user's folders with the exact name.
+ * With `dryRun`, ends and removes nothing: lists each folder with the processes a real sweep would end.
  */
-export async function sweepStaleRunFolders(tmpDir: string = os.tmpdir()): Promise<SweptRunFolder[]> {
+export async function sweepStaleRunFolders(
+  tmpDir: string = os.tmpdir(),
+  options: { dryRun?: boolean } = {},
+): Promise<SweptRunFolder[]> {
   let names: string[];
   try {
     names = readdirSync(tmpDir);
@@ -91,6 +100,11 @@ export async function sweepStaleRunFolders(tmpDir: string = os.tmpdir()): Promis
     }
     const owner = readOwner(dir, Number(match[1]));
     if (owner.pid === process.pid || ownerState(owner) !== 'dead') continue;
+    if (options.dryRun) {
+      const survivors = markedProcesses(runMark(dir)).map((p) => ({ pid: p.pid, command: commandOf(p.pid) }));
+      swept.push({ dir, launcherPid: owner.pid, ended: 0, survivors });
+      continue;
+    }
     const ended = await killMarked(dir);
     rmSync(dir, { recursive: true, force: true });
     swept.push({ dir, launcherPid: owner.pid, ended });
