@@ -13,8 +13,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   0      success (every rank exited 0)
   N      a rank failed with exit code N (the first rank that failed)
   128+N  the first failing rank was killed by signal N (e.g. 137 = SIGKILL, as a shell reports it),
-         or ddprun itself was stopped by signal N (130 = Ctrl-C, 143 = SIGTERM)
+         or ddprun itself was stopped by signal N (130 = Ctrl-C, 143 = \`ddprun stop\`)
   124    stopped for a hang (--hang-timeout with --on-hang stop)
+  75     preempted: stopped by a SIGTERM that no \`ddprun stop\` sent (a scheduler, Kubernetes, kill) or by
+         the scheduler's warning signal; the ranks had the grace period to checkpoint (EX_TEMPFAIL: try again)
   1      any other error (e.g. no Python with torch found; ddprun doctor found a problem)
   2      bad usage: an unknown flag, a missing script, an invalid value; nothing was run`;
 
@@ -30,6 +32,9 @@ export function processExitCode(code: number | null, signal: NodeJS.Signals | nu
   if (code !== null) return code;
   return signal ? signalExitCode(signal) : EXIT_ERROR;
 }
+
+/** The exit code of a preempted launch (`LaunchResult.preempted`): sysexits.h's EX_TEMPFAIL, "try again later". */
+export const EXIT_PREEMPTED = 75;
 
 /** The exit code of a job stopped for a hang (`--on-hang stop`): `timeout`'s. */
 export const EXIT_HANG = 124;
@@ -60,6 +65,7 @@ export function exitCodeForChecks(failed: boolean): number {
 
 /** The CLI's exit code for a finished launch. */
 export function exitCodeForResult(result: LaunchResult): number {
+  if (result.preempted) return EXIT_PREEMPTED;
   if (result.signal) return signalExitCode(result.signal);
   if (result.exitCode === 0) return EXIT_OK;
   const cause = result.rootCause;

@@ -93,13 +93,19 @@ function progressText(s: Summary): string {
   return '';
 }
 
+/** A preempted run: the signal and who sent it (`result.preempted`). */
+function preemptionRows(run: Json): [string, string][] {
+  const preempted = (run.result as Json | undefined)?.preempted as Json | undefined;
+  return preempted ? [['preempted', `${String(preempted.signal)} from ${String(preempted.sender)}`]] : [];
+}
+
 const badge = (status: string): HTMLElement => h('span', { class: `badge ${status}`, 'data-testid': 'status' }, status);
 
 // ---------------------------------------------------------------------------------------------------- runs
 
 function runsPage(): void {
   const filter = h('select', { 'aria-label': 'status filter', 'data-testid': 'filter' }) as HTMLSelectElement;
-  for (const s of ['all', 'running', 'succeeded', 'failed', 'stopped', 'lost'])
+  for (const s of ['all', 'running', 'succeeded', 'failed', 'stopped', 'preempted', 'lost'])
     filter.append(h('option', { value: s }, s));
   const body = h('tbody');
   const table = h(
@@ -372,6 +378,7 @@ function runPage(id: string): void {
       ['started', String(run.startedAt ?? '')],
       ['elapsed', elapsed(run)],
       ['exit code', run.exitCode === undefined || run.exitCode === null ? '' : String(run.exitCode)],
+      ...preemptionRows(run),
       ['host', String(run.host ?? '')],
       ['cwd', String(run.cwd ?? '')],
     ];

@@ -21,6 +21,10 @@ export interface SlurmSubmit {
   wait: boolean;
   /** Give up waiting after this long (the job keeps running). @default no limit */
   waitTimeoutMs?: number;
+  /** `--signal-before`: Slurm's warning (SIGUSR1) this many seconds before the time limit. */
+  signalBeforeS?: number;
+  /** `--requeue`: on the warning, stop leader-first and requeue the job; the requeued job resumes a trainer run. */
+  requeue?: boolean;
   /** ddprun's launch options, the script and its arguments, as typed (underscore spellings normalized). */
   ddprunArgs: string[];
   /** The same launch as options, to check at submit time (each node's ddprun fills in the Slurm values). */
@@ -55,6 +59,25 @@ const SLURM_FLAGS: Spec[] = [
     flags: '--sbatch-arg <arg>',
     description: 'one more sbatch option, e.g. --sbatch-arg=--qos=high (repeatable; written last, so it wins)',
     repeat: true,
+  },
+  {
+    flags: '--requeue',
+    description:
+      'on the warning before the time limit (--signal-before), stop leader-first and requeue the job; the requeued job resumes a trainer run from its last.pt',
+  },
+  {
+    flags: '--signal-before <seconds>',
+    description:
+      "send every node's ddprun SIGUSR1 this long before the time limit (sbatch --signal); the run stops as preempted (default with --requeue: 120)",
+    parse: (flag: string, value: string) => {
+      const n = parseInteger(flag, value);
+      if (n < 1 || n > 65535)
+        throw new UsageError(
+          `${flag} expects a whole number of seconds from 1 to 65535, got ${JSON.stringify(value)}.`,
+          flag,
+        );
+      return n;
+    },
   },
   {
     flags: '--wait',
@@ -173,6 +196,8 @@ function slurmSubmit(
     outputPattern: (own.output as string | undefined) ?? 'ddprun-%j.out',
     sbatchArgs: (own.sbatchArg as string[] | undefined) ?? [],
     wait: Boolean(own.wait),
+    ...(own.requeue === true && { requeue: true }),
+    ...(own.signalBefore !== undefined && { signalBeforeS: own.signalBefore as number }),
     ddprunArgs: ddprunTokens(tokens, valueFlags),
     launch,
   };
@@ -184,12 +209,54 @@ function slurmSubmit(
   return { kind: 'slurm', submit, output };
 }
 
-/** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets. */
-export function parseSlurm(
-  argv: readonly string[],
-): { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags } | Printed {
+type SlurmCommand = { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags };
+
+/** `ddprun train`'s parser (args.ts), given by the caller: this module does not import it back. */
+type ParseTrain = (argv: readonly string[]) => { kind: string; options?: unknown };
+
+/** Where `train` stands in `ddprun slurm [flags] train …` (the first word after the flags), if it does. */
+function trainAt(tokens: readonly string[], valueFlags: ReadonlySet<string>): number | undefined {
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i] as string;
+    if (token === '--' || !token.startsWith('-') || token === '-') break;
+    i += token.includes('=') || !valueFlags.has(token) ? 1 : 2;
+  }
+  return tokens[i] === 'train' ? i : undefined;
+}
+
+/**
+ * `ddprun slurm [sbatch flags] train [launch flags] module.ClassName key=value…`: each node runs `ddprun train …`.
+ * The sbatch flags come before `train`, the launch flags after it (as `ddprun train` takes them).
+ */
+function slurmTrain(tokens: readonly string[], at: number, parseTrain: ParseTrain): SlurmCommand | Printed {
+  const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
+  const own = tokens.slice(0, at);
+  const launchFlags = ddprunTokens(own, valueFlags);
+  if (launchFlags.length > 0)
+    throw new UsageError(
+      `With \`ddprun slurm … train\`, the launch flags go after \`train\` (as \`ddprun train\` takes them), got ${launchFlags[0]} before it.`,
+      launchFlags[0],
+    );
+  const train = parseTrain(tokens.slice(at + 1));
+  if (train.kind !== 'train') return train as Printed;
+  // Parsed as a job of a stand-in script, then given the trainer's command line and launch flags.
+  const parsed = parseCommand('slurm', [...own, '--', 'train'], slurmCommand, (raw, positional) =>
+    slurmSubmit(raw, positional, [...own, '--', 'train'], valueFlags),
+  );
+  if (parsed.kind === 'print') return parsed;
+  // The trainer is checked on the nodes (its module is importable there); its launch flags are checked now.
+  parsed.submit.launch = { ...(train.options as Omit<LaunchOptions, 'entry'>), entry: { command: process.execPath } };
+  parsed.submit.ddprunArgs = ['train', ...tokens.slice(at + 1)];
+  return parsed;
+}
+
+/** `ddprun slurm …`: the submission, and the arguments each node's ddprun gets (`parseTrain`: `slurm … train …`). */
+export function parseSlurm(argv: readonly string[], parseTrain?: ParseTrain): SlurmCommand | Printed {
   const valueFlags = new Set([...VALUE_FLAGS, ...SLURM_VALUE_FLAGS]);
   const tokens = normalizeFlagSpelling(argv, valueFlags);
+  const at = parseTrain ? trainAt(tokens, valueFlags) : undefined;
+  if (at !== undefined && parseTrain) return slurmTrain(tokens, at, parseTrain);
   return parseCommand('slurm', tokens, slurmCommand, (raw, positional) =>
     slurmSubmit(raw, positional, tokens, valueFlags),
   );

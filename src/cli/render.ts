@@ -319,9 +319,11 @@ export function formatSummary(result: LaunchResult, c: Colors, verdict?: string)
     verdict ??
     (result.exitCode === 0
       ? c.green('succeeded')
-      : result.signal
-        ? c.yellow(`stopped by ${result.signal}`)
-        : c.red('failed'));
+      : result.preempted
+        ? c.yellow(`preempted by ${result.signal} from ${result.preempted.sender}`)
+        : result.signal
+          ? c.yellow(`stopped by ${result.signal}`)
+          : c.red('failed'));
   const training = result.training ? `${formatTraining(result.training)}\n` : '';
   const resumes = result.resumes ? formatResumes(result.resumes) : '';
   return `\n${c.bold('ddprun')} ${said} in ${formatDuration(result.durationMs)} (${attempts})\n${table(rows, '  ')}\n${training}${resumes}`;

@@ -8,7 +8,11 @@ import type { StoreOptions } from '../store/types.js';
  */
 export function endHints(result: LaunchResult, runId: string | undefined, store: StoreOptions = {}): string {
   if (result.exitCode === 0 || runId === undefined) return '';
-  const how = result.signal ? `stopped by ${result.signal}` : `failed (exit code ${result.exitCode})`;
+  const how = result.preempted
+    ? `preempted by ${result.signal}`
+    : result.signal
+      ? `stopped by ${result.signal}`
+      : `failed (exit code ${result.exitCode})`;
   let text = `ddprun: run ${runId} ${how}; its summary and logs: ddprun show ${runId}, ddprun logs ${runId}\n`;
   try {
     const plan = planResume(runId, {}, store);

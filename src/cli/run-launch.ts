@@ -75,7 +75,11 @@ export async function runLaunch(
       const { writeAgentErrorFile } = await import('./torchrun-compat.js');
       writeAgentErrorFile(io.env.TORCHELASTIC_ERROR_FILE, result.rootCause, io.stderr);
     }
-    return exitCodeForResult(result);
+    // `ddprun slurm --requeue`: Slurm's warning requeues the job (node 0), or leaves it to node 0 (any other node).
+    const requeued = result.preempted
+      ? await (await import('./slurm-requeue.js')).requeueAfterPreemption(result, io.env, io.stderr)
+      : undefined;
+    return requeued ?? exitCodeForResult(result);
   } finally {
     await dashboard?.close();
   }

@@ -48,6 +48,8 @@ export function sbatchScriptFor(submit: SlurmSubmit, cwd: string): string {
     nodePath: process.execPath,
     ddprunPath: DDPRUN_MAIN,
     ddprunArgs: submit.ddprunArgs,
+    signalBeforeS: submit.signalBeforeS,
+    requeue: submit.requeue,
   });
 }
 

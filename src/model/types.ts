@@ -347,11 +347,24 @@ export interface TrainingOutcome {
   final: { epoch: number; metrics: Record<string, number> } | undefined;
 }
 
+/**
+ * A stop that came from outside: a SIGTERM that no `ddprun stop` asked for (a scheduler, Kubernetes, `kill`), or
+ * the scheduler's warning signal (`DDPRUN_PREEMPT_SIGNAL`, which `ddprun slurm --requeue` sets).
+ */
+export interface Preemption {
+  /** The signal ddprun got. */
+  signal: NodeJS.Signals;
+  /** Who sent it, as far as ddprun can tell (Node gives no sender pid): Slurm's job, Kubernetes, or unknown. */
+  sender: string;
+}
+
 export interface LaunchResult {
-  /** 0 on success; the failing rank's code; 128+N when stopped by signal N. */
+  /** 0 on success; the failing rank's code; 128+N when stopped by signal N; 75 when preempted. */
   exitCode: number;
   /** Set when the launch was stopped by a signal (forwarded or `stop()`). */
   signal: NodeJS.Signals | null;
+  /** Set when that stop was a preemption (see `Preemption`); its status in the run store is `preempted`. */
+  preempted?: Preemption;
   /** Ranks of the last attempt. */
   ranks: readonly RankResult[];
   /** Attempts made (1 when the first succeeded). */
@@ -399,7 +412,7 @@ export interface LaunchEvents {
   /** A training metric was logged (see `MetricEvent`). */
   metric: [MetricEvent];
   /** A stop was asked for (a forwarded signal, `stop()`, an abort); `force`: the second one, which SIGKILLs. */
-  stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals }];
+  stopping: [{ signal: NodeJS.Signals; force: boolean; rankSignal?: NodeJS.Signals; preempted?: Preemption }];
   /** Something the user should know that does not stop the launch (a default chosen for them, a log not written). */
   warning: [WarningEvent];
   /**

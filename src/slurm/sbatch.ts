@@ -31,6 +31,14 @@ export interface SbatchOptions {
    * ddprun finds a system Python with torch even when the submitting PATH lacks them. @default []
    */
   pathAppend?: readonly string[];
+  /**
+   * Seconds before the time limit at which Slurm sends every node's ddprun the warning signal (`--signal=USR1@N`,
+   * without `B:`: every task of every step, not the batch shell); ddprun then stops leader-first, as `preempted`.
+   * @default no warning
+   */
+  signalBeforeS?: number;
+  /** `--requeue`: on the warning, node 0's ddprun requeues the job (`scontrol requeue`) once its ranks have stopped. */
+  requeue?: boolean;
   /** Absolute path of the Node.js binary on the nodes, usually `process.execPath`. */
   nodePath: string;
   /** Absolute path of ddprun's CLI script on the nodes. */
@@ -40,8 +48,9 @@ export interface SbatchOptions {
 }
 
 interface FilledSbatchOptions extends Required<
-  Omit<SbatchOptions, 'gpusPerNode' | 'cpusPerNode' | 'time' | 'partition' | 'output' | 'chdir'>
+  Omit<SbatchOptions, 'gpusPerNode' | 'cpusPerNode' | 'time' | 'partition' | 'output' | 'chdir' | 'signalBeforeS'>
 > {
+  signalBeforeS: number | undefined;
   gpusPerNode: number | undefined;
   cpusPerNode: number | undefined;
   time: string | undefined;
@@ -64,7 +73,11 @@ export function renderSbatchScript(options: SbatchOptions): string {
   if (opts.partition !== undefined) directives.push(`--partition=${opts.partition}`);
   if (opts.chdir !== undefined) directives.push(`--chdir=${opts.chdir}`);
   if (opts.output !== undefined) directives.push(`--output=${opts.output}`);
+  // A requeued job writes to the same output file: appended, the first run's output (the warning) stays.
+  if (opts.requeue) directives.push('--requeue', '--open-mode=append');
+  if (opts.signalBeforeS !== undefined) directives.push(`--signal=${WARNING_SIGNAL.slice(3)}@${opts.signalBeforeS}`);
   directives.push(...opts.sbatchArgs);
+  const env = { ...opts.env, ...preemptionEnv(opts) };
 
   const srun = ['srun', '--ntasks-per-node=1', '--kill-on-bad-exit=1'];
   // Since Slurm 22.05, srun no longer inherits --cpus-per-task from the job: repeat it.
@@ -76,11 +89,22 @@ export function renderSbatchScript(options: SbatchOptions): string {
     "# Written by ddprun: one ddprun per node (srun --ntasks-per-node=1), each starting its node's ranks.",
     ...directives.map((arg) => `#SBATCH ${sbatchQuote(arg)}`),
     'set -euo pipefail',
-    ...Object.entries(opts.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+    ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     ...(opts.pathAppend.length > 0 ? [`export PATH="\${PATH:+$PATH:}${opts.pathAppend.join(':')}"`] : []),
     shellJoin(srun),
     '',
   ].join('\n');
+}
+
+/** The signal `--signal-before` asks Slurm for: SIGUSR1, PyTorch Lightning's choice too (SIGUSR2 is `ddprun stacks`'). */
+export const WARNING_SIGNAL = 'SIGUSR1';
+
+/** What tells each node's ddprun that the warning signal is a preemption, and that it should requeue the job. */
+function preemptionEnv(opts: FilledSbatchOptions): Record<string, string> {
+  return {
+    ...(opts.signalBeforeS !== undefined && { DDPRUN_PREEMPT_SIGNAL: WARNING_SIGNAL }),
+    ...(opts.requeue && { DDPRUN_REQUEUE: '1' }),
+  };
 }
 
 /** `env`: shell variable names, string values. */
@@ -158,6 +182,8 @@ function normalizeSbatchOptions(options: SbatchOptions): FilledSbatchOptions {
     output: optionalText(options.output, 'output'),
     chdir: optionalText(options.chdir, 'chdir'),
     sbatchArgs: sbatchArgs.map((arg) => oneLine(arg, 'sbatchArgs')),
+    signalBeforeS: signalBefore(options),
+    requeue: options.requeue === true,
     env,
     pathAppend,
     nodePath: absolutePath(options.nodePath, 'nodePath'),
@@ -174,6 +200,21 @@ export function sbatchQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
   return `"${arg.replace(/[\\"]/g, '\\$&')}"`;
 }
+
+/** `signalBeforeS`: sbatch takes 0 to 65535 s; `requeue` without it warns 120 s before the limit. */
+function signalBefore(options: SbatchOptions): number | undefined {
+  const value = options.signalBeforeS ?? (options.requeue === true ? DEFAULT_SIGNAL_BEFORE_S : undefined);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 65535)
+    throw new UsageError(
+      `Expected \`signalBeforeS\` to be a whole number of seconds from 1 to 65535, got ${describeValue(value)}.`,
+      'signalBeforeS',
+    );
+  return value;
+}
+
+/** `--requeue` alone: the warning 2 minutes before the limit (torchrun's 30 s grace period, and time to requeue). */
+export const DEFAULT_SIGNAL_BEFORE_S = 120;
 
 function positiveInt(value: unknown, option: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {

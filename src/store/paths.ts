@@ -23,6 +23,8 @@ export function runDir(state: string, id: string): string {
 export const RUN_FILE = 'run.json';
 export const EVENTS_FILE = 'events.jsonl';
 export const LOGS_DIR = 'logs';
+/** Left by `ddprun stop` (and the dashboard's Stop) before it signals: the launcher's SIGTERM is then no preemption. */
+export const STOP_REQUEST_FILE = 'stop-request';
 
 /** `logs/attempt_<k>/<rank>/<stream>.log`; a torchrun agent's own output goes under `agent`. */
 export function rankLogFile(dir: string, attempt: number, rank: number, stream: 'stdout' | 'stderr'): string {

@@ -97,13 +97,14 @@ const RECORD = fields({
   maxLogBytes: count,
   startedAt: time,
   'endedAt?': time,
-  status: oneOf('running', 'succeeded', 'failed', 'stopped'),
+  status: oneOf('running', 'succeeded', 'failed', 'stopped', 'preempted'),
   'exitCode?': int,
   'signal?': nullable(str),
   'rootCause?': rootCause,
   'result?': result,
   'resumedFrom?': fields({ id: str, checkpoint: str, 'epoch?': int }),
   'name?': str,
+  'slurm?': fields({ jobId: str, restartCount: count, nodeId: nullable(count) }),
   'error?': fields({ name: str, message: str }),
 });
 

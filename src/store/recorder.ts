@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exitCodeForError } from '../exit-codes.js';
@@ -10,7 +10,7 @@ import { ddprunVersion } from '../version.js';
 import { Appender } from './appender.js';
 import { CappedLog } from './capped-log.js';
 import { writeJsonAtomic, writeJsonAtomicSync } from './json-file.js';
-import { DIR_MODE, EVENTS_FILE, RUN_FILE, rankLogFile, runDir } from './paths.js';
+import { DIR_MODE, EVENTS_FILE, RUN_FILE, STOP_REQUEST_FILE, rankLogFile, runDir } from './paths.js';
 import { PeriodicThinning } from './periodic-thinning.js';
 import { isDiskFull, releaseRoom, reserveRoom } from './reserve.js';
 import { newRunId } from './run-id.js';
@@ -55,7 +55,16 @@ function optionsJson(resolved: ResolvedOptions): Record<string, unknown> {
   return { ...rest, localRanksFilter: [...localRanksFilter] };
 }
 
+/** `{ slurm }` inside a Slurm job (a requeued job finds the run it continues by its id), else nothing. */
+function slurmJobOf(env: NodeJS.ProcessEnv): Pick<RunRecord, 'slurm'> {
+  const jobId = env.SLURM_JOB_ID;
+  if (!jobId) return {};
+  const count = (value: string | undefined) => (value && /^\d+$/.test(value) ? Number(value) : null);
+  return { slurm: { jobId, restartCount: count(env.SLURM_RESTART_COUNT) ?? 0, nodeId: count(env.SLURM_NODEID) } };
+}
+
 function statusOf(result: LaunchResult): RecordedStatus {
+  if (result.preempted) return 'preempted';
   if (result.signal) return 'stopped';
   return result.exitCode === 0 ? 'succeeded' : 'failed';
 }
@@ -131,6 +140,7 @@ export class RunRecorder implements EventSink {
         status: 'running',
         ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
         ...(resolved.name !== undefined && { name: resolved.name }),
+        ...slurmJobOf(process.env),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       reserveRoom(dir);
@@ -143,6 +153,11 @@ export class RunRecorder implements EventSink {
       );
       return undefined;
     }
+  }
+
+  /** Whether `ddprun stop` (or the dashboard's Stop) asked for the stop: its SIGTERM is then no preemption. */
+  stopRequested(): boolean {
+    return existsSync(path.join(this.dir, STOP_REQUEST_FILE));
   }
 
   private writeFailed(error: Error, file: string): void {

@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { DdprunError, UsageError } from '../errors.js';
-import { stateDir } from './paths.js';
+import { FILE_MODE, STOP_REQUEST_FILE, stateDir } from './paths.js';
 import { getRun, launcherState, runEventsEnd, scanRunEvents } from './read.js';
 import { assertTrustedRun, launcherProblem } from './trust.js';
 import type { RunInfo, StoreOptions } from './types.js';
@@ -66,6 +68,18 @@ function signalLauncher(run: RunInfo): void {
 }
 
 /**
+ * Tells the launcher that the SIGTERM it is about to get is a person's stop, not a preemption (a signal carries no
+ * sender). Created exclusively, never through a link; one already there (a first `stop`) is fine.
+ */
+function requestStop(run: RunInfo): void {
+  try {
+    writeFileSync(path.join(run.dir, STOP_REQUEST_FILE), `${process.pid}\n`, { flag: 'wx', mode: FILE_MODE });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
  * Stops a running run the way Ctrl-C would: SIGTERM to its launcher (which tears the ranks down), then waits until
  * the run has ended and returns its final state. `kill` sends a second stop, which SIGKILLs the ranks at once.
  * Only the run's own launcher is ever signalled: its pid must still carry the recorded start time.
@@ -89,6 +103,7 @@ export async function stopRun(id: string, options: StopRunOptions = {}): Promise
   const deadline = Date.now() + (options.timeoutMs ?? gracePeriodOf(run) + 30_000);
   // Only what the launcher writes after the signal is ever read: a stop never depends on the events' size.
   let eventsAt = options.kill ? runEventsEnd(run.id, options) : 0;
+  requestStop(run);
   signalLauncher(run);
   if (options.kill) {
     // Two signals sent back to back can merge into one: the second goes once the launcher has heard the first, and

@@ -9,7 +9,7 @@ export const RUN_SCHEMA = 1;
 export { EVENT_SCHEMA };
 
 /** What run.json says; `lost` is never written, it is what a reader concludes from a dead launcher. */
-export type RecordedStatus = 'running' | 'succeeded' | 'failed' | 'stopped';
+export type RecordedStatus = 'running' | 'succeeded' | 'failed' | 'stopped' | 'preempted';
 export type RunStatus = RecordedStatus | 'lost';
 
 /** The launcher process, named by pid and start time (a pid alone can be reused). */
@@ -60,8 +60,17 @@ export interface RunRecord {
   resumedFrom?: ResumedFrom;
   /** `--name` / `launch({ name })`: what `ddprun logs <name>` and the others find this run by. */
   name?: string;
+  /** Launched inside a Slurm job: its id, how often Slurm requeued it (`SLURM_RESTART_COUNT`), this node's index. */
+  slurm?: SlurmJobOfRun;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
   error?: { name: string; message: string };
+}
+
+/** The Slurm job a run ran in (`slurm` in run.json): a requeued job finds the run it continues by it. */
+export interface SlurmJobOfRun {
+  jobId: string;
+  restartCount: number;
+  nodeId: number | null;
 }
 
 /** The run a resumed run continues (`resumedFrom` in the new run's run.json). */

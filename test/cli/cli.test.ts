@@ -62,7 +62,7 @@ describe('ddprun script.py', () => {
     expect(run.stderr).toMatch(/failed with signal SIGKILL \(9\)/);
   });
 
-  it('exits with 128+15 when ddprun itself gets SIGTERM, and leaves no rank behind', async () => {
+  it('exits with 75 (preempted) when ddprun itself gets a SIGTERM no `ddprun stop` sent, and leaves no rank behind', async () => {
     const s = box();
     const { child, done } = startCli(['--json', '--nproc-per-node', '2', WORKER, 'sleep', s.out], { env: s.env });
     let ready = 0;
@@ -74,12 +74,12 @@ describe('ddprun script.py', () => {
     });
     child.kill('SIGTERM');
     const run = await done;
-    expect(run.code).toBe(143);
+    expect(run.code).toBe(75);
     const events = run.stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { event: string; signal?: string });
-    expect(events.at(-1)).toMatchObject({ event: 'done', signal: 'SIGTERM', exitCode: 143 });
+    expect(events.at(-1)).toMatchObject({ event: 'done', signal: 'SIGTERM', exitCode: 75 });
     expect(processesWith(s.out)).toEqual([]);
   });
 

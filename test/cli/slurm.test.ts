@@ -216,6 +216,29 @@ function slurmCommand(argv: string[]): Extract<CliCommand, { kind: 'slurm' }> {
 }
 
 describe('ddprun slurm: arguments', () => {
+  it('slurm … train: sbatch flags before `train`, launch flags after it; each node runs `ddprun train …`', () => {
+    const trainer = 'pkg.mod.Trainer';
+    const { submit } = slurmCommand([
+      '--nodes',
+      '1',
+      '--requeue',
+      '--signal-before',
+      '300',
+      'train',
+      '--grace-period',
+      '30',
+      trainer,
+      'epochs=3',
+    ]);
+    expect(submit).toMatchObject({ nodes: 1, requeue: true, signalBeforeS: 300 });
+    expect(submit.ddprunArgs).toEqual(['train', '--grace-period', '30', trainer, 'epochs=3']);
+    expect(submit.launch.gracePeriodMs).toBe(30_000);
+    expect(() => slurmCommand(['--nproc-per-node', '2', 'train', trainer])).toThrow(/launch flags go after `train`/);
+    expect(() => slurmCommand(['--signal-before', '0', 'x.py'])).toThrow(/from 1 to 65535/);
+    // A script named train is still one (after --).
+    expect(slurmCommand(['--', 'train', 'x']).submit.ddprunArgs).toEqual(['--', 'train', 'x']);
+  });
+
   it('keeps its own flags and passes the launch options, script and arguments through', () => {
     const command = slurmCommand([
       ...words('--nodes 2 --gpus_per_node=4 --sbatch-arg --qos=high --nproc_per_node 4 --sbatch-arg=--constraint=a100'),
@@ -241,7 +264,8 @@ describe('ddprun slurm: arguments', () => {
       ddprunArgs: ['--nnodes', '3', 'train.py'],
     });
     expect(slurmCommand(['train.py']).submit.nodes).toBe(1);
-    expect(slurmCommand(['--nodes', '2', 'train', 'x']).submit.ddprunArgs).toEqual(['--', 'train', 'x']);
+    // `train` is the subcommand (each node runs `ddprun train …`); after `--` it is a script, kept so for the nodes.
+    expect(slurmCommand(['--nodes', '2', '--', 'train', 'x']).submit.ddprunArgs).toEqual(['--', 'train', 'x']);
     expect(slurmCommand(['-m', 'pkg.train']).submit.ddprunArgs).toEqual(['-m', 'pkg.train']);
   });
 

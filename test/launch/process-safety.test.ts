@@ -106,9 +106,10 @@ describe.skipIf(!canForcePids() && !process.env.CI)(
     it("leaves alone an unrelated process that got an exited rank's pid when ddprun is stopped", async () => {
       const { stranger, rank1, parent } = await withReusedPid(async (p) => {
         p.proc.kill('SIGTERM');
-        expect(await p.exit).toEqual([143, null]);
+        expect(await p.exit).toEqual([75, null]);
       });
-      expect(parent.output()).toContain('result {"exitCode":143,"signal":"SIGTERM"}');
+      // A SIGTERM from outside is a preemption (exit 75).
+      expect(parent.output()).toContain('result {"exitCode":75,"signal":"SIGTERM"');
       await soon('rank 1 to end', () => !stillRunning(rank1), 5000);
       expect(stillRunning(stranger)).toBe(true);
     });
@@ -241,7 +242,7 @@ describe('when ddprun and its watchdog are both SIGKILLed (issue 17 item 13)', (
     expect([...ranks, ...children].filter(stillRunning)).toEqual([...ranks, ...children]);
     expect(existsSync(runDir)).toBe(true);
     parent.proc.kill('SIGTERM');
-    expect(await parent.exit).toEqual([143, null]);
+    expect(await parent.exit).toEqual([75, null]);
     expect(await waitAllGone([...ranks, ...children])).toEqual([]);
   });
 

@@ -25,6 +25,22 @@ describe('renderSbatchScript', () => {
     );
   });
 
+  it('--requeue and --signal-before: the directives, and what tells each node ddprun the warning and to requeue', () => {
+    const script = renderSbatchScript({ ...base, requeue: true, signalBeforeS: 300 });
+    // No `B:`: Slurm signals every task of every step (each node's ddprun), not the batch shell.
+    expect(script).toContain('#SBATCH --requeue\n#SBATCH --open-mode=append\n#SBATCH --signal=USR1@300\n');
+    expect(script).toContain('export DDPRUN_PREEMPT_SIGNAL=SIGUSR1\nexport DDPRUN_REQUEUE=1\n');
+    // --requeue alone warns 120 s before the limit; --signal-before alone warns without requeueing.
+    expect(renderSbatchScript({ ...base, requeue: true })).toContain('#SBATCH --signal=USR1@120\n');
+    const warnOnly = renderSbatchScript({ ...base, signalBeforeS: 90 });
+    expect(warnOnly).toContain('#SBATCH --signal=USR1@90\n');
+    expect(warnOnly).not.toContain('--requeue');
+    expect(warnOnly).not.toContain('--open-mode');
+    expect(warnOnly).not.toContain('DDPRUN_REQUEUE');
+    for (const bad of [0, 65536, 1.5, '60'])
+      expect(() => renderSbatchScript({ ...base, signalBeforeS: bad as number })).toThrow(UsageError);
+  });
+
   it('writes every option, with user data quoted for sbatch and for the shell', () => {
     const script = renderSbatchScript({
       ...base,

@@ -23,6 +23,27 @@ async function withKubernetes<T extends Extract<CliCommand, { kind: 'launch' | '
   return { ...command, options, output };
 }
 
+/**
+ * In a Slurm job requeued after a preemption (`ddprun slurm --requeue`, SLURM_RESTART_COUNT > 0): resumes the
+ * preempted trainer run of the job as `ddprun resume` would, on this allocation's nodes; undefined when there is none.
+ */
+async function resumeRequeuedJob(command: Extract<CliCommand, { kind: 'train' }>, io: Io): Promise<number | undefined> {
+  const { preemptedRunOfJob } = await import('../slurm-requeue.js');
+  const preempted = preemptedRunOfJob(io.env);
+  if (!preempted) return undefined;
+  const plan = (await import('../../launch/resume-run.js')).planResume(preempted.id);
+  // The requeued job may run on other nodes: the allocation says where node 0 is, not the old record.
+  const { nnodes: _n, nodeRank: _r, masterAddr: _a, masterPort: _p, ...rest } = plan.options;
+  const { applySlurmDefaults } = await import('../../slurm/launch-defaults.js');
+  const { options, slurm } = applySlurmDefaults(rest, io.env, { fillNproc: false });
+  const epoch = plan.from.epoch === undefined ? '' : ` (epoch ${plan.from.epoch} done)`;
+  io.stderr.write(
+    `ddprun: Slurm requeued job ${io.env.SLURM_JOB_ID} (restart ${io.env.SLURM_RESTART_COUNT}): resuming run ${preempted.id} from ${plan.from.checkpoint}${epoch}\n`,
+  );
+  const { runLaunch } = await import('../run-launch.js');
+  return await runLaunch(options, command.output, io, slurm, { argv: plan.argv, resumedFrom: plan.from });
+}
+
 /** A launch (plain or a trainer's) with what the environment adds: Slurm's layout, torchrun's per-run log folder. */
 export async function launchCommand(
   command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
@@ -45,6 +66,9 @@ export async function launchCommand(
     const { refuseFileTimer } = await import('../torchrun-compat.js');
     refuseFileTimer(io.env, launchOptions);
   } else {
+    // A job that `ddprun slurm --requeue` requeued after a preemption: the trainer run goes on from its last.pt.
+    const resumed = await resumeRequeuedJob(command, io);
+    if (resumed !== undefined) return resumed;
     // The trainer's ranks per node come from its device= argument, not from Slurm.
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
     slurm = applied.slurm;

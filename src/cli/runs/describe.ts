@@ -22,6 +22,10 @@ export function statusText(run: RunInfo, c: Colors): string {
       return c.red(`failed${run.exitCode === undefined ? '' : ` (exit code ${run.exitCode})`}`);
     case 'stopped':
       return c.yellow(`stopped${run.signal ? ` by ${run.signal}` : ''}`);
+    case 'preempted': {
+      const by = run.result?.preempted;
+      return c.yellow(`preempted${run.signal ? ` by ${run.signal}` : ''}${by ? ` from ${by.sender}` : ''}`);
+    }
     case 'lost':
       return c.magenta('lost (its launcher is gone)');
   }
@@ -29,7 +33,14 @@ export function statusText(run: RunInfo, c: Colors): string {
 
 /** The status alone, in its colour (`ps`). */
 export function statusWord(run: RunInfo, c: Colors): string {
-  const paint = { running: c.green, succeeded: c.green, failed: c.red, stopped: c.yellow, lost: c.magenta }[run.status];
+  const paint = {
+    running: c.green,
+    succeeded: c.green,
+    failed: c.red,
+    stopped: c.yellow,
+    preempted: c.yellow,
+    lost: c.magenta,
+  }[run.status];
   return paint(run.status);
 }
 

@@ -3,6 +3,7 @@ import { closeFdsPrefix } from '../resolve/inherited-fds.js';
 import { stackDumpEnv } from '../../insight/bootstrap.js';
 import type { LaunchPlan, RankPlan, ResolvedOptions, StdSelection } from '../../model/types.js';
 import { interactiveLocalRank } from '../run/interactive.js';
+import { warningIgnoredPrefix } from '../run/preemption.js';
 
 /** Variables ddprun sets for every rank beyond the per-rank contract, unless the user set them. */
 function sharedEnv(resolved: ResolvedOptions, userEnv: NodeJS.ProcessEnv): Record<string, string> {
@@ -121,6 +122,8 @@ export function planAttempt(
   const argv = [
     ...resolved.deathSigWrapper,
     ...closeFdsPrefix(resolved.closeFds ?? []),
+    // Under `ddprun slurm --signal-before`: the warning is ddprun's alone (it stops the ranks leader-first).
+    ...warningIgnoredPrefix(userEnv),
     ...entryArgv(resolved, entryFile),
   ];
   const ranks: RankPlan[] = [];

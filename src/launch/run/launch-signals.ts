@@ -1,6 +1,7 @@
 import type { ResolvedOptions } from '../../model/types.js';
 import { forwardJobControl } from './job-control.js';
 import { KeypressFilter } from './keypress.js';
+import { warningSignal } from './preemption.js';
 import type { OwnedGroup } from './terminate.js';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -10,6 +11,8 @@ export const STACKS_SIGNAL = 'SIGUSR2';
 /** What the process-wide wiring acts on. */
 export interface SignalTarget {
   stop(signal: NodeJS.Signals): void;
+  /** A signal from outside (a person, a scheduler): a stop, which may be a preemption (`preemptionOf`). */
+  signalled(signal: NodeJS.Signals): void;
   /** The process groups of the ranks running now. */
   groups(): readonly OwnedGroup[];
   /** `ddprun stacks <id>`: the ranks' stacks, as a `stacks` event. */
@@ -30,10 +33,12 @@ export function wireSignals(resolved: ResolvedOptions, target: SignalTarget): ((
 }
 
 function forwardSignals(target: SignalTarget): () => void {
-  const handlers = FORWARDED.map((signal) => {
+  // The scheduler's warning signal (`ddprun slurm --requeue`'s SIGUSR1) stops the launch as a preemption.
+  const warning = warningSignal();
+  const handlers = [...FORWARDED, ...(warning ? [warning] : [])].map((signal) => {
     // One Ctrl-C that reaches ddprun twice (relayed by `timeout`, say) is one stop, not a stop and a kill.
     const keypress = new KeypressFilter();
-    const handler = () => (keypress.echo() ? undefined : target.stop(signal));
+    const handler = () => (keypress.echo() ? undefined : target.signalled(signal));
     process.on(signal, handler);
     return [signal, handler] as const;
   });

@@ -1,3 +1,5 @@
+import type { Preemption } from '../../model/types.js';
+
 /**
  * One launch's loop, named as its steps are:
  *
@@ -33,6 +35,8 @@ export class LaunchLoop {
   rankSignal: NodeJS.Signals | undefined;
   /** How many stops were asked for: the second one kills. */
   stops = 0;
+  /** Set when the first stop came from outside (a SIGTERM no `ddprun stop` asked for, the scheduler's warning). */
+  preemption: Preemption | undefined;
 
   get state(): LaunchState {
     return this.current;

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { exitCodeOfRootCause, signalExitCode } from '../../exit-codes.js';
+import { EXIT_PREEMPTED, exitCodeOfRootCause, signalExitCode } from '../../exit-codes.js';
 import { commitDiscovery } from '../../python/discovery-cache.js';
 import { isMasterPortTaken, rootCauseOf } from '../../insight/failure.js';
 import { resolveOptions } from '../resolve/options.js';
@@ -22,6 +22,7 @@ import { backendOf } from '../plan/plan-launch.js';
 import type { Backend } from './backend.js';
 import { LaunchLoop } from './launch-state.js';
 import { wireSignals } from './launch-signals.js';
+import { preemptionOf } from './preemption.js';
 import { TrainerRun } from './trainer-run.js';
 import type {
   LaunchHandle,
@@ -121,7 +122,12 @@ class Launch {
     const force = this.loop.stops > 0;
     const first = this.loop.stop(signal, rankSignal ?? this.resolved?.stopSignal ?? 'SIGTERM');
     // The console (if any) shows the stop notice.
-    this.events.publish('stopping', { signal, force, rankSignal: this.loop.rankSignal });
+    this.events.publish('stopping', {
+      signal,
+      force,
+      rankSignal: this.loop.rankSignal,
+      preempted: this.loop.preemption,
+    });
     if (first) this.group?.stop(this.loop.rankSignal!);
     else this.group?.kill();
   }
@@ -210,6 +216,11 @@ class Launch {
   private signalTarget(): Parameters<typeof wireSignals>[1] {
     return {
       stop: (signal) => this.stop(signal),
+      signalled: (signal) => {
+        if (this.loop.stops === 0)
+          this.loop.preemption ??= preemptionOf(signal, this.recorder?.stopRequested() ?? false);
+        this.stop(signal);
+      },
       groups: () => this.group?.groups() ?? [],
       requestStacks: () => void this.monitor?.requestStacks().catch(() => undefined),
     };
@@ -328,7 +339,14 @@ class Launch {
 
   private stopped(ranks: LaunchResult['ranks']): LaunchResult {
     const signal = this.loop.stopSignal as NodeJS.Signals;
-    return { ...this.ended(ranks), exitCode: signalExitCode(signal), signal, rootCause: undefined };
+    const preempted = this.loop.preemption;
+    return {
+      ...this.ended(ranks),
+      exitCode: preempted ? EXIT_PREEMPTED : signalExitCode(signal),
+      signal,
+      ...(preempted && { preempted }),
+      rootCause: undefined,
+    };
   }
 
   /** What every result holds: the ranks, the attempts and port retries so far; the duration is set at the end. */
