@@ -46,7 +46,7 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     );
     // ddprun ps shows a live trainer run's progress from its stored epochs.
     const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });
-    expect(ps.stdout).toMatch(/TRAINING/);
+    expect(ps.stdout).toMatch(/PROGRESS/);
     expect(ps.stdout).toMatch(/epoch [12]\/3 · mAP50-95/);
     first.child.kill('SIGTERM');
     const stopped = await first.done;

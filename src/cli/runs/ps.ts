@@ -8,11 +8,13 @@ import { trainingProgressOf } from '../training-status.js';
 import { commandLine, statusWord } from './describe.js';
 import { EXIT_OK } from '../../exit-codes.js';
 
-/** A live trainer run's progress from its stored epochs (`epoch 3/100 · mAP50-95 0.412 · …`); '' otherwise. */
+/**
+ * A live run's overall progress from its stored events: a trainer run's epochs (`epoch 3/100 · mAP50-95 0.412 · …`),
+ * any run's epoch from its bar (`epoch 11/300`) or the bar's steps (`step 450/1000 45%`); '' otherwise.
+ */
 function trainingOf(run: RunInfo): string {
-  const entry = run.options.entry as { trainer?: unknown } | undefined;
-  if (run.status !== 'running' || !entry?.trainer) return '';
-  return trainingProgressOf(readRunEvents(run.id, { only: ['epoch'] }));
+  if (run.status !== 'running') return '';
+  return trainingProgressOf(readRunEvents(run.id, { only: ['epoch', 'progress'] }));
 }
 
 /** The command, and for a resumed run the run it continues. */
@@ -64,7 +66,7 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
   }
   const c = colorsFor(io.stdout, io.env);
   const training = runs.map(trainingOf);
-  // The TRAINING column only when a live trainer run has an epoch to show.
+  // The PROGRESS column only when a live run has an epoch or a bar to show.
   const withTraining = training.some((t) => t !== '');
   // The NAME column only when a listed run has one.
   const withName = runs.some((run) => run.name !== undefined);
@@ -77,7 +79,7 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
       'ATTEMPT',
       'ELAPSED',
       'EXIT',
-      ...(withTraining ? ['TRAINING'] : []),
+      ...(withTraining ? ['PROGRESS'] : []),
       'COMMAND',
     ],
     ...runs.map((run, i) => [
