@@ -105,11 +105,19 @@ describe('run names and last', () => {
       { timeoutMs: 30_000, everyMs: 500 },
     );
     const lines = table.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID +NAME +STATUS +RANKS +ATTEMPT +ELAPSED +EXIT +PROGRESS +COMMAND$/);
-    expect(lines.find((l) => l.startsWith(a))).toMatch(/ detect-a +running .* epoch 11\/300 +ddprun --detach --name /);
-    expect(lines.find((l) => l.startsWith(b))).toMatch(
-      / warmup-b +running .* step 12\/100 12% +ddprun --detach --name /,
+    // #24 item 8: the CPU and memory of each live run's ranks (their latest sample), and item 15's progress.
+    expect(lines[0]).toMatch(/^ID +NAME +STATUS +RANKS +ATTEMPT +ELAPSED +EXIT +CPU +MEM +PROGRESS +COMMAND$/);
+    const used = String.raw`\d+% +\d+(\.\d)? k?MB`;
+    expect(lines.find((l) => l.startsWith(a))).toMatch(
+      new RegExp(` detect-a +running .* ${used} +epoch 11/300 +ddprun --detach --name `),
     );
+    expect(lines.find((l) => l.startsWith(b))).toMatch(
+      new RegExp(` warmup-b +running .* ${used} +step 12/100 12% +ddprun --detach --name `),
+    );
+    // show <live id>: its resources and progress.
+    const shown = (await runCli(['show', 'detect-a'], { env: s.env })).stdout;
+    expect(shown).toMatch(/^ {2}resources CPU \d+% · RSS \d+(\.\d)? k?MB \(sampled .* ago\)$/m);
+    expect(shown).toMatch(/^ {2}progress +epoch 11\/300$/m);
     for (const id of [a, b]) expect((await runCli(['stop', id], { env: s.env })).code).toBe(0);
   });
 
