@@ -124,7 +124,7 @@ export function parseStacks(argv: readonly string[]): RunsCommand | Printed {
       command
         .usage('<id>')
         .description(
-          "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout.",
+          "Print every rank's Python stack (all threads) of a live run started with --stack-dumps or --hang-timeout; of any other live run, what the kernel says each rank waits in.",
         ),
     () => ({}),
   );

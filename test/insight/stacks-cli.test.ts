@@ -33,15 +33,27 @@ describe.skipIf(!python)('ddprun stacks <id>', () => {
     }
   });
 
-  it('refuses a run started without stack dumps, and signals nothing', async () => {
+  it("a run started without stack dumps: each live rank's kernel state, and how to get Python stacks; signals nothing (#24 item 10)", async () => {
     const s = box();
-    const live = startCli(hangJob(python!, 1), { env: s.env });
+    const live = startCli(hangJob(python!), { env: s.env });
+    let out = '';
+    live.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
-      const run = await until('the run’s record', () => listRuns({ stateDir: stateDir(s.env) })[0]);
-      const stacks = await runCli(['stacks', run.id], { env: s.env });
-      expect(stacks.code).toBe(2);
-      expect(stacks.stderr).toContain(`The run ${run.id} was started without stack dumps`);
+      await until('both ranks to be ready', () => (out.match(/ready/g) ?? []).length >= 2);
+      const [run] = listRuns({ stateDir: stateDir(s.env) });
+      const stacks = await runCli(['stacks', run!.id], { env: s.env });
+      expect(stacks.code).toBe(0);
+      expect(stacks.stdout).toContain(`ddprun stacks ${run!.id}: what the kernel says of each rank\n`);
+      // Rank 0 sleeps in time.sleep, rank 1 waits in gloo's barrier: both asleep in the kernel.
+      for (const rank of [0, 1])
+        expect(stacks.stdout).toMatch(
+          new RegExp(`^ {2}rank ${rank} \\(pid \\d+\\): sleeping( in the kernel's \\w+)?, CPU time \\d+\\.\\d s$`, 'm'),
+        );
+      expect(stacks.stderr).toContain(
+        `the run ${run!.id} was started without stack dumps, so its Python stacks cannot be taken; start a run with --stack-dumps`,
+      );
       expect(listRuns({ stateDir: stateDir(s.env) })[0]?.status).toBe('running');
+      expect(out).not.toContain('Current thread');
     } finally {
       live.child.kill('SIGTERM');
       await live.done;
