@@ -204,6 +204,7 @@ export type ExplanationKind =
   | 'rendezvous-timeout'
   | 'peer-failed'
   | 'hang'
+  | 'script-usage'
   | 'exception'
   | 'exit-code';
 
