@@ -2,7 +2,8 @@ import { lstatSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Push } from './push.js';
-import { parseEvents, readRecord, runIds, statusOf } from '../store/read.js';
+import { scanEventsFile } from '../store/event-scan.js';
+import { readRecord, runIds, statusOf } from '../store/read.js';
 import { EVENTS_FILE, runDir, stateDir } from '../store/paths.js';
 import { RankLogFollower, listRankLogs, type RankLogRef } from '../store/rank-logs.js';
 import { isRunId } from '../store/run-id.js';
@@ -58,11 +59,22 @@ export class RunFiles {
     return { ...record, status: statusOf(record), elapsedMs: Math.max(0, ended - started) };
   }
 
-  /** Complete JSON lines of events.jsonl from byte `from`; returns them and the offset after the last one. */
-  async events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
-    const bytes = await readBytes(this.file(id, EVENTS_FILE), from);
-    const end = bytes.lastIndexOf(NL) + 1;
-    return { events: parseEvents(bytes.subarray(0, end).toString('utf8')), next: from + end };
+  /**
+   * The newest MAX_EVENTS events of the complete lines of events.jsonl from byte `from`, and the offset after the
+   * last one. Read a chunk at a time (a line too long to hold is skipped), never the file as one string.
+   */
+  events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
+    return Promise.resolve().then(() => {
+      let events: StoreEvent[] = [];
+      const next = scanEventsFile(
+        this.file(id, EVENTS_FILE),
+        (event) => {
+          if (events.push(event) >= 2 * MAX_EVENTS) events = events.slice(-MAX_EVENTS);
+        },
+        { from },
+      );
+      return { events: events.slice(-MAX_EVENTS), next };
+    });
   }
 
   /** The rank streams of a run: `logs/attempt_<k>/<rank>/<stream>.log`, then its tail segments past the cap. */

@@ -1,6 +1,7 @@
 import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startDashboard } from '../../src/ui/server.js';
 import { WORKER, runCli, useSandboxes, type Sandbox } from '../cli/helpers.js';
 import { measuredCli } from '../helpers/measured-cli.js';
 import { until, waitGone } from '../helpers/procs.js';
@@ -49,7 +50,7 @@ async function detachSleeper(s: Sandbox): Promise<string> {
 }
 
 describe.skipIf(!python)('a live run whose events.jsonl is past 512 MiB', () => {
-  it('still has show, stacks and stop working, each in bounded memory', async () => {
+  it('still has show, stacks, the dashboard and stop working, each in bounded memory', async () => {
     const s = box();
     const id = await detachSleeper(s);
     const events = path.join(s.state, 'runs', id, 'events.jsonl');
@@ -69,6 +70,19 @@ describe.skipIf(!python)('a live run whose events.jsonl is past 512 MiB', () => 
     expect(stacks.code).toBe(0);
     expect(stacks.stdout).toMatch(/^ {2}rank 0 \(pid \d+\) is in /m);
     expect(stacks.maxRssMiB).toBeLessThan(MAX_RSS_MIB);
+
+    // The dashboard's view of the run has the newest events, from past the 600 MiB stretch.
+    const dashboard = await startDashboard({ stateDir: s.state });
+    try {
+      const res = await fetch(`${new URL(dashboard.url).origin}/api/runs/${id}`, {
+        headers: { cookie: `ddprun_token=${dashboard.token}` },
+      });
+      expect(res.status).toBe(200);
+      const detail = (await res.json()) as { events: { event: string }[] };
+      expect(detail.events.map((e) => e.event)).toContain('stacks');
+    } finally {
+      await dashboard.close();
+    }
 
     const stop = await measuredCli(['stop', id], { env: s.env }).done;
     expect(stop.stderr).toBe(`ddprun: run ${id} stopped by SIGTERM\n`);
