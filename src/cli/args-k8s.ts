@@ -18,6 +18,8 @@ export interface K8sSubmit {
   image: string;
   nodes: number;
   gpusPerNode: number;
+  /** Ranks per pod when the command fixes them (a TrainJob's numProcPerNode, which its PET_NPROC_PER_NODE says). */
+  procsPerNode?: number;
   namespace?: string;
   shmSize?: string;
   gracePeriodS: number;
@@ -31,7 +33,8 @@ const K8S_FLAGS: Spec[] = [
   { flags: '--image <image>', description: 'the container image: ddprun, Python and torch on PATH (required)' },
   {
     flags: '--format <format>',
-    description: 'indexed-job: a headless Service and an Indexed Job (default: indexed-job)',
+    description:
+      'indexed-job: a headless Service and an Indexed Job; jobset: a JobSet; trainjob: a Kubeflow TrainJob (default: indexed-job)',
     choices: [...K8S_FORMATS],
   },
   { flags: '--job-name <name>', description: 'the Job and Service name, a DNS label (default: ddprun-<random>)' },
@@ -137,7 +140,10 @@ interface Parts {
 }
 
 /** The container's command, and the GPUs: `ddprun [flags] script args` or `ddprun train [flags] Class k=v`. */
-function commandOf({ own, raw, flags, rest }: Parts, nodes: number): { command: string[]; gpus: number } {
+function commandOf(
+  { own, raw, flags, rest }: Parts,
+  nodes: number,
+): { command: string[]; gpus: number; procs?: number } {
   const head = ['ddprun', ...(rest[0] === 'train' ? ['train'] : [])];
   const common = ['--nnodes', String(nodes), '--master-port', String(K8S_MASTER_PORT)];
   const noNnodes = dropFlag(flags, '--nnodes');
@@ -149,9 +155,18 @@ function commandOf({ own, raw, flags, rest }: Parts, nodes: number): { command: 
     const args = parseKeyValues(kv);
     const device = args.has('device') ? literalToJs(args.get('device')!) : undefined;
     const { options } = launchOptions(raw);
+    const parsed = device === undefined ? undefined : parseDevice(device);
+    // ddprun counts a trainer's ranks from device= (CUDA ids), as here.
+    const procs =
+      typeof options.nprocPerNode === 'number'
+        ? options.nprocPerNode
+        : parsed?.kind === 'cuda'
+          ? parsed.ids.length
+          : undefined;
     return {
       command: [...head, ...common, ...noNnodes, ...rest.slice(1)],
       gpus: gpusPerNode(own, options.nprocPerNode, device),
+      ...(procs !== undefined ? { procs } : {}),
     };
   }
   firstArgument(
@@ -165,6 +180,10 @@ function commandOf({ own, raw, flags, rest }: Parts, nodes: number): { command: 
   return {
     command: [...head, ...common, ...noNnodes, ...guard, ...rest],
     gpus: gpusPerNode(own, options.nprocPerNode),
+    // A script's ranks: the number given, else 1 (ddprun's default; a symbolic one is refused above for GPUs).
+    ...(typeof options.nprocPerNode === 'number' || options.nprocPerNode === undefined
+      ? { procs: options.nprocPerNode ?? 1 }
+      : {}),
   };
 }
 
@@ -193,7 +212,7 @@ function k8sSubmit(parts: Parts): { kind: 'k8s'; submit: K8sSubmit; output: Outp
   const name = (own.jobName as string | undefined) ?? `ddprun-${randomBytes(3).toString('hex')}`;
   const bad = badJobName(name);
   if (bad) throw new UsageError(`--job-name ${JSON.stringify(name)} ${bad}.`, '--job-name');
-  const { command, gpus } = commandOf(parts, nodes);
+  const { command, gpus, procs } = commandOf(parts, nodes);
   const submit: K8sSubmit = {
     format: (own.format as K8sFormat | undefined) ?? 'indexed-job',
     name,
@@ -204,6 +223,7 @@ function k8sSubmit(parts: Parts): { kind: 'k8s'; submit: K8sSubmit; output: Outp
     command,
     apply: Boolean(own.apply),
   };
+  if (procs !== undefined) submit.procsPerNode = procs;
   if (own.namespace !== undefined) submit.namespace = own.namespace as string;
   if (own.shmSize !== undefined) submit.shmSize = own.shmSize as string;
   if (submit.apply && output.dryRun)

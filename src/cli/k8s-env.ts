@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
-import { K8sEnvProblem, k8sLaunchDefaults, type K8sDefaults } from '../k8s/env.js';
+import { K8sEnvProblem, PET_ENGINE, k8sLaunchDefaults, type K8sDefaults } from '../k8s/env.js';
 import { waitForName } from '../k8s/resolve-name.js';
 import type { LaunchOptions } from '../model/types.js';
 import type { OutputFlags } from './flag-specs.js';
@@ -53,8 +53,14 @@ export function applyK8sDefaults<T extends Omit<LaunchOptions, 'entry'>>(
     const from = defaults[option];
     if (from === undefined) continue;
     if (options[option] !== undefined) {
+      // A script's launch has read PET_* as flags already: the value is the variable's.
+      const fromPet = defaults.engine === PET_ENGINE && String(options[option]) === String(from.value);
+      // ... and its master's name is as new to cluster DNS as any engine's.
+      any ||= fromPet;
       notes.push(
-        `  ${flag} ${String(options[option])} from the command line (${defaults.engine}: ${from.value} from ${from.source})`,
+        fromPet
+          ? `  ${flag} ${from.value} from ${from.source}`
+          : `  ${flag} ${String(options[option])} from the command line (${defaults.engine}: ${from.value} from ${from.source})`,
       );
       continue;
     }

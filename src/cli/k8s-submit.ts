@@ -20,6 +20,7 @@ export function k8sObjects(submit: K8sSubmit): Record<string, unknown>[] {
     gpusPerNode: submit.gpusPerNode,
     command: submit.command,
     gracePeriodS: submit.gracePeriodS,
+    ...(submit.procsPerNode !== undefined ? { procsPerNode: submit.procsPerNode } : {}),
     ...(submit.namespace ? { namespace: submit.namespace } : {}),
     ...(submit.shmSize ? { shmSize: submit.shmSize } : {}),
   };

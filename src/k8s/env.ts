@@ -11,7 +11,10 @@ export interface K8sValue<T> {
   source: string;
 }
 
-export type K8sEngine = 'Indexed Job' | 'Volcano' | 'PyTorchJob';
+export type K8sEngine = typeof PET_ENGINE | 'Indexed Job' | 'Volcano' | 'PyTorchJob';
+
+/** torchrun's own variables, as Kubeflow's TrainJob (and PyTorchJob's elastic policy) set them in every pod. */
+export const PET_ENGINE = 'torchrun (PET_*)';
 
 export interface K8sDefaults {
   engine: K8sEngine;
@@ -36,6 +39,21 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min)
     throw new K8sEnvProblem(`${name}=${JSON.stringify(text)} is not an integer >= ${min}.`, name);
   return Number(text);
+}
+
+/**
+ * torchrun's variables: a script's launch reads every PET_<FLAG> as its flag before this (as torchrun does); here
+ * they fill the node layout of `ddprun train` too. A range PET_NNODES (elastic) is left to the launch's flags.
+ */
+function pet(env: NodeJS.ProcessEnv): K8sDefaults {
+  const defaults: K8sDefaults = { engine: PET_ENGINE };
+  if (env.PET_NNODES && !env.PET_NNODES.includes(':'))
+    defaults.nnodes = { value: integer(env, 'PET_NNODES', 1), source: 'PET_NNODES' };
+  if (env.PET_NODE_RANK) defaults.nodeRank = { value: integer(env, 'PET_NODE_RANK', 0), source: 'PET_NODE_RANK' };
+  if (env.PET_MASTER_ADDR) defaults.masterAddr = { value: env.PET_MASTER_ADDR, source: 'PET_MASTER_ADDR' };
+  if (env.PET_MASTER_PORT)
+    defaults.masterPort = { value: integer(env, 'PET_MASTER_PORT', 1), source: 'PET_MASTER_PORT' };
+  return defaults;
 }
 
 /** An Indexed Job: the index is the node rank; pod 0 is `<job>-0.<service>` when ddprun's manifest names the Service. */
@@ -92,6 +110,7 @@ function volcano(env: NodeJS.ProcessEnv): K8sDefaults {
  */
 export function k8sLaunchDefaults(env: NodeJS.ProcessEnv, hostname: string): K8sDefaults | undefined {
   if (!env.KUBERNETES_SERVICE_HOST) return undefined;
+  if (env.PET_NNODES || env.PET_NODE_RANK || env.PET_MASTER_ADDR) return pet(env);
   if (env.JOB_COMPLETION_INDEX !== undefined) return indexedJob(env, hostname);
   if (env.VC_TASK_INDEX !== undefined || volcanoHosts(env).length > 0) return volcano(env);
   if (env.MASTER_ADDR && env.RANK !== undefined && env.WORLD_SIZE !== undefined) return podLevel(env, 'PyTorchJob');

@@ -5,13 +5,19 @@ import { EXIT_USAGE } from '../exit-codes.js';
 // (see ./env.ts and docs/kubernetes.md).
 
 /** The manifest forms `ddprun k8s --format` writes. */
-export const K8S_FORMATS = ['indexed-job'] as const;
+export const K8S_FORMATS = ['indexed-job', 'jobset', 'trainjob'] as const;
 export type K8sFormat = (typeof K8S_FORMATS)[number];
 
 /** The variable that names the headless Service to the pods' ddprun (with JOB_COMPLETION_INDEX and the hostname). */
 export const SERVICE_ENV = 'DDPRUN_K8S_SERVICE';
 /** The container's name: podFailurePolicy's exit-code rules name it. */
 export const CONTAINER = 'ddprun';
+/** The replicated Job of the JobSet and TrainJob forms (Kubeflow's runtimes name it so): pods `<name>-node-0-<i>`. */
+export const REPLICATED_JOB = 'node';
+/** The ClusterTrainingRuntime a TrainJob runs on: Kubeflow Trainer's PyTorch runtime (its container: `node`). */
+export const TRAINJOB_RUNTIME = 'torch-distributed';
+/** Who writes the TrainJob's runtime patch (a TrainJob's runtimePatches are keyed by their manager). */
+export const PATCH_MANAGER = 'ddprun.dev/k8s';
 /** The label every object and pod of a job carries, with the job's name. */
 export const JOB_LABEL = 'ddprun.dev/job';
 /** The master port the command names (a pod has its own network namespace: a fixed port cannot clash). */
@@ -27,6 +33,8 @@ export interface K8sJob {
   nodes: number;
   /** `nvidia.com/gpu` limit per pod; 0: a CPU job (no GPU asked for). */
   gpusPerNode: number;
+  /** Ranks per pod when the command fixes them (a TrainJob's numProcPerNode); undefined: ddprun decides in the pod. */
+  procsPerNode?: number;
   /** The container's command: `ddprun …`, as each pod runs it. */
   command: string[];
   /** --grace-period, seconds: the pod's terminationGracePeriodSeconds is this plus GRACE_MARGIN_S. */
@@ -57,6 +65,8 @@ function metadata(job: K8sJob, name = job.name): Obj {
   return { name, ...(job.namespace ? { namespace: job.namespace } : {}), labels: labels(job) };
 }
 
+const SHM_MOUNT = { name: 'dshm', mountPath: '/dev/shm' };
+
 /** The one container: the image, ddprun's command, the GPUs, /dev/shm, the master port. */
 function container(job: K8sJob, env: Obj[]): Obj {
   return {
@@ -66,8 +76,13 @@ function container(job: K8sJob, env: Obj[]): Obj {
     env,
     ports: [{ name: 'master', containerPort: K8S_MASTER_PORT, protocol: 'TCP' }],
     ...(job.gpusPerNode > 0 ? { resources: { limits: { 'nvidia.com/gpu': job.gpusPerNode } } } : {}),
-    volumeMounts: [{ name: 'dshm', mountPath: '/dev/shm' }],
+    volumeMounts: [SHM_MOUNT],
   };
+}
+
+/** A memory-backed /dev/shm (a container's own is 64 MB), bounded by --shm-size or else by the pod's memory limit. */
+function shmVolume(job: K8sJob): Obj {
+  return { name: 'dshm', emptyDir: { medium: 'Memory', ...(job.shmSize ? { sizeLimit: job.shmSize } : {}) } };
 }
 
 /** The pod: never restarted in place (the group is static), the pause container as PID 1, a memory /dev/shm. */
@@ -79,7 +94,7 @@ function podSpec(job: K8sJob, env: Obj[], extra: Obj = {}): Obj {
     shareProcessNamespace: true,
     terminationGracePeriodSeconds: job.gracePeriodS + GRACE_MARGIN_S,
     containers: [container(job, env)],
-    volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory', ...(job.shmSize ? { sizeLimit: job.shmSize } : {}) } }],
+    volumes: [shmVolume(job)],
   };
 }
 
@@ -108,26 +123,85 @@ export function headlessService(job: K8sJob): Obj {
   };
 }
 
-/** The Indexed Job: one pod per node, JOB_COMPLETION_INDEX as the node rank, `<name>-0.<name>` as the master. */
-export function indexedJob(job: K8sJob): Obj {
+/** The Indexed Job's spec: every pod at once, none retried, the failure policy, the pod. */
+function indexedJobSpec(job: K8sJob, subdomain: string | undefined): Obj {
   const env = [{ name: SERVICE_ENV, value: job.name }];
   return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: metadata(job),
-    spec: {
-      completionMode: 'Indexed',
-      completions: job.nodes,
-      parallelism: job.nodes,
-      // A pod that failed cannot rejoin the running group: the whole Job fails and is started again as a new one.
-      backoffLimit: 0,
-      podFailurePolicy: podFailurePolicy(),
-      template: {
-        metadata: { labels: labels(job) },
-        spec: podSpec(job, env, { subdomain: job.name }),
-      },
+    completionMode: 'Indexed',
+    completions: job.nodes,
+    parallelism: job.nodes,
+    // A pod that failed cannot rejoin the running group: the whole Job fails and is started again as a new one.
+    backoffLimit: 0,
+    podFailurePolicy: podFailurePolicy(),
+    template: {
+      metadata: { labels: labels(job) },
+      spec: podSpec(job, env, subdomain ? { subdomain } : {}),
     },
   };
+}
+
+/**
+ * The JobSet: one replicated Job (`node`) of the same Indexed Job; JobSet's own headless Service (named as the
+ * JobSet) makes pod i `<name>-node-0-<i>.<name>`, which ddprun reads as it reads an Indexed Job's.
+ */
+export function jobSet(job: K8sJob): Obj {
+  return {
+    apiVersion: 'jobset.x-k8s.io/v1alpha2',
+    kind: 'JobSet',
+    metadata: metadata(job),
+    spec: {
+      network: { enableDNSHostnames: true, subdomain: job.name, publishNotReadyAddresses: true },
+      // 0: a failed pod fails the JobSet; maxRestarts N recreates every pod of the group together, N times.
+      failurePolicy: { maxRestarts: 0 },
+      replicatedJobs: [
+        {
+          name: REPLICATED_JOB,
+          replicas: 1,
+          template: { metadata: { labels: labels(job) }, spec: indexedJobSpec(job, undefined) },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The Kubeflow TrainJob (Trainer v2.2+): the `torch-distributed` runtime makes the JobSet (pods `<name>-node-0-<i>`,
+ * PET_* set in them); ddprun's command, GPUs and Service variable go in `trainer`, and a runtime patch adds what the
+ * runtime's pod lacks: /dev/shm, the grace period, the job's label. A runtime patch cannot set the Job's
+ * podFailurePolicy nor shareProcessNamespace: docs/kubernetes.md says what that leaves.
+ */
+export function trainJob(job: K8sJob): Obj {
+  const pod = {
+    metadata: { labels: labels(job) },
+    spec: {
+      terminationGracePeriodSeconds: job.gracePeriodS + GRACE_MARGIN_S,
+      containers: [{ name: REPLICATED_JOB, volumeMounts: [SHM_MOUNT] }],
+      volumes: [shmVolume(job)],
+    },
+  };
+  const patch = { replicatedJobs: [{ name: REPLICATED_JOB, template: { spec: { template: pod } } }] };
+  return {
+    apiVersion: 'trainer.kubeflow.org/v1alpha1',
+    kind: 'TrainJob',
+    metadata: metadata(job),
+    spec: {
+      runtimeRef: { name: TRAINJOB_RUNTIME },
+      trainer: {
+        image: job.image,
+        command: job.command,
+        env: [{ name: SERVICE_ENV, value: job.name }],
+        numNodes: job.nodes,
+        ...(job.procsPerNode !== undefined ? { numProcPerNode: job.procsPerNode } : {}),
+        ...(job.gpusPerNode > 0 ? { resourcesPerNode: { limits: { 'nvidia.com/gpu': job.gpusPerNode } } } : {}),
+      },
+      runtimePatches: [{ manager: PATCH_MANAGER, trainingRuntimeSpec: { template: { spec: patch } } }],
+    },
+  };
+}
+
+/** The Indexed Job: one pod per node, JOB_COMPLETION_INDEX as the node rank, `<name>-0.<name>` as the master. */
+export function indexedJob(job: K8sJob): Obj {
+  return { apiVersion: 'batch/v1', kind: 'Job', metadata: metadata(job), spec: indexedJobSpec(job, job.name) };
 }
 
 /** The objects of `format`, in the order they are applied. */
@@ -135,5 +209,9 @@ export function manifests(job: K8sJob, format: K8sFormat): Obj[] {
   switch (format) {
     case 'indexed-job':
       return [headlessService(job), indexedJob(job)];
+    case 'jobset':
+      return [jobSet(job)];
+    case 'trainjob':
+      return [trainJob(job)];
   }
 }

@@ -104,6 +104,11 @@ export class RankLogFollower {
     this.offsets.set(file, offset);
   }
 
+  /** How far `file` has been read; undefined before its first read. */
+  offsetOf(file: string): number | undefined {
+    return this.offsets.get(file);
+  }
+
   /**
    * The bytes the stream's files gained since the last call, head first. At most `maxBytes` of one file per call: a
    * file with more left ends the call there, so that what follows it is never read before it.

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { json, send } from './respond.js';
-import { streamRun, streamRuns, type Streams } from './sse.js';
+import { RunFeed, RunsFeed } from './run-feed.js';
+import { Feeds, MAX_CLIENTS } from './sse.js';
 import { RunFiles, listRunSummaries, readRunDetail, stopRecordedRun } from './store-view.js';
 
 export interface DashboardOptions {
@@ -24,6 +25,11 @@ export interface DashboardOptions {
   stateDir?: string;
   /** The access token; a random one by default. */
   token?: string;
+  /**
+   * Live views (event streams: the runs page, a run's page) served at once; one more is refused with 503. All the
+   * clients of one view share one reading of the store's files. @default 256
+   */
+  maxClients?: number;
 }
 
 export interface Dashboard {
@@ -72,7 +78,7 @@ interface Context {
   token: string;
   csrf: string;
   files: RunFiles;
-  streams: Streams;
+  feeds: Feeds;
 }
 
 /** Serves the dashboard of the run store; resolves once it listens. */
@@ -82,11 +88,14 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   checkHost(host);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid \`port\` option: expected an integer in 0–65535, got ${String(port)}.`);
+  const maxClients = options.maxClients ?? MAX_CLIENTS;
+  if (!Number.isSafeInteger(maxClients) || maxClients < 1)
+    throw new UsageError(`Invalid \`maxClients\` option: expected an integer from 1 up, got ${String(maxClients)}.`);
   const ctx: Context = {
     token: options.token ?? randomBytes(24).toString('hex'),
     csrf: randomBytes(24).toString('hex'),
     files: new RunFiles(options.stateDir),
-    streams: new Set(),
+    feeds: new Feeds(maxClients),
   };
   const server = http.createServer((req, res) => {
     handle(ctx, req, res).catch((error: unknown) => {
@@ -105,7 +114,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     token: ctx.token,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const stop of [...ctx.streams]) stop();
+        ctx.feeds.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -138,24 +147,24 @@ async function handle(ctx: Context, req: http.IncomingMessage, res: http.ServerR
   }
   if (req.method === 'POST') return post(ctx, req, res, url);
   if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-  return get(ctx, req, res, url);
+  return get(ctx, res, url);
 }
 
 /** The page, its assets and the read-only API. */
-async function get(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-  const { files, streams } = ctx;
+async function get(ctx: Context, res: http.ServerResponse, url: URL): Promise<void> {
+  const { files, feeds } = ctx;
   if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', INDEX);
   if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '');
   const asset = ASSETS[url.pathname];
   if (asset) return send(res, 200, asset, await readFile(STATIC + url.pathname.slice('/static/'.length)));
   if (url.pathname === '/api/session') return json(res, 200, { csrf: ctx.csrf });
   if (url.pathname === '/api/runs') return json(res, 200, await listRunSummaries(files));
-  if (url.pathname === '/api/stream') return streamRuns(streams, files, req, res);
+  if (url.pathname === '/api/stream') return feeds.open('runs', () => new RunsFeed(files), res);
   const m = /^\/api\/runs\/([^/]+)(\/stream|\/log)?$/.exec(url.pathname);
   if (m) {
     const id = files.idOf(decodeURIComponent(m[1]!));
     if (!id) return json(res, 404, { error: 'no such run' });
-    if (m[2] === '/stream') return streamRun(streams, files, req, res, id);
+    if (m[2] === '/stream') return feeds.open(`run/${id}`, () => new RunFeed(files, id), res);
     if (m[2] === '/log') return json(res, 200, await files.logBefore(id, url.searchParams));
     const detail = await readRunDetail(files, id);
     return detail ? json(res, 200, detail) : json(res, 404, { error: 'no such run' });

@@ -1,11 +1,10 @@
 import { lstatSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Push } from './push.js';
 import { scanEventsFile } from '../store/event-scan.js';
 import { readRecord, runIds, statusOf } from '../store/read.js';
 import { EVENTS_FILE, runDir, stateDir } from '../store/paths.js';
-import { RankLogFollower, listRankLogs, type RankLogRef } from '../store/rank-logs.js';
+import { listRankLogs, type RankLogRef } from '../store/rank-logs.js';
 import { isRunId } from '../store/run-id.js';
 import { stopRun } from '../store/stop.js';
 import type { RunInfo, StoredEvent } from '../store/types.js';
@@ -15,9 +14,9 @@ export const LOG_LINES = 10_000;
 /** Characters of one line sent to the page (a rank can print megabytes without a newline). */
 export const MAX_LINE_CHARS = 10_000;
 /** A line that never ends is sent once it is this large; the rest follows as its continuation. */
-const PARTIAL_FLUSH = 1024 * 1024;
+export const PARTIAL_FLUSH = 1024 * 1024;
 /** Events sent with a run's detail (the newest; resources come once a second for hours). */
-const MAX_EVENTS = 20_000;
+export const MAX_EVENTS = 20_000;
 /** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
 const SUMMARY_TAIL = 64 * 1024;
 
@@ -94,58 +93,10 @@ export class RunFiles {
     const from = await lastLinesStart(head, before);
     return { lines: splitLines((await readBytes(head, from, before)).toString('utf8')), start: from };
   }
-
-  /**
-   * A live view of one run: each tick pushes what changed since the last one. A log is followed into its tail
-   * segments once it passes the store's cap, so the newest output shows however much a rank writes.
-   */
-  follow(id: string): { tick: (push: Push) => Promise<void> } {
-    let runText = '';
-    let eventsAt = 0;
-    const follower = new RankLogFollower();
-    const partials = new Map<string, Buffer>();
-    return {
-      tick: async (push) => {
-        const run = this.record(id);
-        const text = JSON.stringify(run ?? null);
-        if (text !== runText) push('run', run ?? null);
-        runText = text;
-        const { events, next } = await this.events(id, eventsAt);
-        eventsAt = next;
-        if (events.length) push('events', events.slice(-MAX_EVENTS));
-        for (const log of this.logs(id)) {
-          const where = { attempt: log.attempt, rank: log.rank, stream: log.stream };
-          const key = `${log.attempt}/${log.rank}/${log.stream}`;
-          if (!partials.has(key)) {
-            // First sight: start at the head's newest window, on a line boundary; older lines come on request.
-            const head = log.files[0]!;
-            const at = await lastLinesStart(head, await sizeOf(head));
-            follower.startAt(head, at);
-            partials.set(key, Buffer.alloc(0));
-            push('log-start', { ...where, start: at });
-          }
-          const bytes = follower.read(log, READ_MAX);
-          if (!bytes.length) continue;
-          const all = Buffer.concat([partials.get(key)!, bytes]);
-          // Only whole lines are decoded (a newline byte never sits inside a UTF-8 character).
-          const end = all.lastIndexOf(NL) + 1;
-          const lines = splitLines(all.subarray(0, end).toString('utf8'));
-          let partial = all.subarray(end);
-          // A line that never ends is shown once it is large; the rest follows as its continuation.
-          if (partial.length > PARTIAL_FLUSH) {
-            lines.push(partial.toString('utf8'));
-            partial = Buffer.alloc(0);
-          }
-          partials.set(key, partial);
-          if (lines.length) push('log', { ...where, lines });
-        }
-      },
-    };
-  }
 }
 
 /** Lines of a text, each cut to MAX_LINE_CHARS with a marker saying how much was left out. */
-function splitLines(text: string): string[] {
+export function splitLines(text: string): string[] {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   return lines.map((l) =>
@@ -154,7 +105,7 @@ function splitLines(text: string): string[] {
 }
 
 /** Where the last LOG_LINES lines before byte `end` begin (looking back at most READ_MAX bytes). */
-async function lastLinesStart(file: string, end: number): Promise<number> {
+export async function lastLinesStart(file: string, end: number): Promise<number> {
   const from = Math.max(0, end - READ_MAX);
   const bytes = await readBytes(file, from, end);
   let at = bytes.length;
@@ -167,12 +118,12 @@ async function lastLinesStart(file: string, end: number): Promise<number> {
   return from + at + 1;
 }
 
-const NL = 0x0a;
+export const NL = 0x0a;
 /** The most bytes one read returns (a caller reading a growing file just asks again). */
-const READ_MAX = 8 * 1024 * 1024;
+export const READ_MAX = 8 * 1024 * 1024;
 
 /** A file's size; 0 when it is missing (a stream whose head is not written yet). */
-function sizeOf(file: string): Promise<number> {
+export function sizeOf(file: string): Promise<number> {
   return stat(file).then(
     (s) => s.size,
     () => 0,
@@ -180,7 +131,7 @@ function sizeOf(file: string): Promise<number> {
 }
 
 /** Bytes [from, to) of a file; a missing file reads as empty. */
-async function readBytes(file: string, from: number, to?: number): Promise<Buffer> {
+export async function readBytes(file: string, from: number, to?: number): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');

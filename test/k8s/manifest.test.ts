@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { JobTemplateSpec, type IJobTemplateSpec } from 'kubernetes-models/batch/v1/JobTemplateSpec';
 import { Service } from 'kubernetes-models/v1/Service';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
+import { validateCustomResource } from './crd-schema.js';
 
 ensureBuilt();
 
@@ -122,5 +124,153 @@ describe('ddprun k8s --format indexed-job', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(named);
+  });
+});
+
+interface Meta {
+  name: string;
+  labels?: Record<string, string>;
+}
+interface JobSetDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: Meta;
+  spec: {
+    network: unknown;
+    failurePolicy: unknown;
+    replicatedJobs: { name: string; replicas: number; template: IJobTemplateSpec }[];
+  };
+}
+interface PatchPod {
+  metadata: Meta;
+  spec: { volumes: unknown[]; containers: unknown[]; terminationGracePeriodSeconds: number; [k: string]: unknown };
+}
+interface TrainJobDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: Meta;
+  spec: {
+    runtimeRef?: unknown;
+    trainer: { command: string[]; env: unknown; numProcPerNode?: number; resourcesPerNode?: unknown };
+    runtimePatches: {
+      trainingRuntimeSpec: {
+        template: { spec: { replicatedJobs: { name: string; template: { spec: { template: PatchPod } } }[] } };
+      };
+    }[];
+  };
+}
+
+/** The one document of `ddprun k8s --format FORMAT …`'s output. */
+function onlyDocument<T>(format: string, args: readonly string[]): T {
+  const run = k8s(['--image', 'ghcr.io/acme/train:1', '--format', format, ...args]);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const docs = parseAllDocuments(run.stdout).map((doc) => doc.toJS() as T);
+  expect(docs).toHaveLength(1);
+  expect(run.stdout).toMatchSnapshot();
+  return docs[0]!;
+}
+
+/** The pod a TrainJob's runtime patch adds to. */
+function patchPod(trainjob: TrainJobDoc): { name: string; pod: PatchPod } {
+  const [job] = trainjob.spec.runtimePatches[0]!.trainingRuntimeSpec.template.spec.replicatedJobs;
+  return { name: job!.name, pod: job!.template.spec.template };
+}
+
+const JOBS_NODES: Record<string, number> = {
+  'CPU script job': 2,
+  'GPU script job': 2,
+  'GPU trainer job': 2,
+  'CPU trainer job': 3,
+};
+
+describe('ddprun k8s --format jobset', () => {
+  for (const [name, args] of Object.entries(JOBS)) {
+    it(`writes a JobSet that validates against its CRD, its Job template against the API schemas: ${name}`, () => {
+      const jobset = onlyDocument<JobSetDoc>('jobset', args);
+      validateCustomResource('jobset.v1alpha2.json', jobset);
+      expect(jobset).toMatchObject({ apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet' });
+      // JobSet's replicated Job's template is a batch/v1 JobTemplateSpec: the API server's schema for it.
+      const [node, ...others] = jobset.spec.replicatedJobs;
+      expect(others).toEqual([]);
+      expect(node).toMatchObject({ name: 'node', replicas: 1 });
+      const template = new JobTemplateSpec(node!.template);
+      template.validate();
+      expect(template.spec!.completionMode).toBe('Indexed');
+      expect(template.spec!.completions).toBe(JOBS_NODES[name]);
+      // Pod i is <name>-node-0-<i>.<name>: JobSet's own headless Service, named as the JobSet.
+      expect(jobset.spec.network).toEqual({
+        enableDNSHostnames: true,
+        subdomain: jobset.metadata.name,
+        publishNotReadyAddresses: true,
+      });
+      expect(jobset.spec.failurePolicy).toEqual({ maxRestarts: 0 });
+      const pod = template.spec!.template.spec!;
+      expect(pod.subdomain).toBeUndefined();
+      expect(pod.containers[0]!.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: jobset.metadata.name }]);
+    });
+  }
+});
+
+describe('ddprun k8s --format trainjob', () => {
+  for (const [name, args] of Object.entries(JOBS)) {
+    it(`writes a Kubeflow TrainJob that validates against its CRD: ${name}`, () => {
+      const trainjob = onlyDocument<TrainJobDoc>('trainjob', args);
+      validateCustomResource('trainjob.v1alpha1.json', trainjob);
+      expect(trainjob).toMatchObject({ apiVersion: 'trainer.kubeflow.org/v1alpha1', kind: 'TrainJob' });
+      expect(trainjob.spec.runtimeRef).toEqual({ name: 'torch-distributed' });
+      const { trainer } = trainjob.spec;
+      expect(trainer.command[0]).toBe('ddprun');
+      expect(trainer.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: trainjob.metadata.name }]);
+      // The patch's pod: /dev/shm, the grace, the label `--apply` follows the logs by.
+      const { name: job, pod } = patchPod(trainjob);
+      expect(job).toBe('node');
+      expect(pod.metadata.labels?.['ddprun.dev/job']).toBe(trainjob.metadata.name);
+      expect(pod.spec.volumes).toMatchObject([{ name: 'dshm', emptyDir: { medium: 'Memory' } }]);
+      expect(pod.spec.containers).toEqual([{ name: 'node', volumeMounts: [{ name: 'dshm', mountPath: '/dev/shm' }] }]);
+    });
+  }
+
+  it('gives numProcPerNode and the GPUs from --nproc-per-node and device=, as the other forms', () => {
+    const trainer = (args: string[]) =>
+      (parseAllDocuments(k8s(['--image', 'i', '--format', 'trainjob', ...args]).stdout)[0]!.toJS() as TrainJobDoc).spec
+        .trainer;
+    const gpus = (n: number) => ({ resourcesPerNode: { limits: { 'nvidia.com/gpu': n } } });
+    expect(trainer(JOBS['GPU script job']!)).toMatchObject({ numNodes: 2, numProcPerNode: 8, ...gpus(8) });
+    expect(trainer(JOBS['GPU trainer job']!)).toMatchObject({ numNodes: 2, numProcPerNode: 4, ...gpus(4) });
+    expect(trainer(JOBS['CPU script job']!)).toMatchObject({ numNodes: 2, numProcPerNode: 2 });
+    expect(trainer(JOBS['CPU script job']!).resourcesPerNode).toBeUndefined();
+    // A trainer on the CPU: ddprun counts its ranks in the pod (PET_NPROC_PER_NODE is not read by `ddprun train`).
+    expect(trainer(JOBS['CPU trainer job']!).numProcPerNode).toBeUndefined();
+    expect(trainer(['--job-name', 'one', 'a.py']).numProcPerNode).toBe(1);
+  });
+});
+
+describe('the custom resources’ schema check is no formality', () => {
+  const first = <T>(args: string[]) => parseAllDocuments(k8s(['--image', 'i', ...args]).stdout)[0]!.toJS() as T;
+
+  it('refuses a wrong type and an unknown field in a JobSet', () => {
+    const jobset = first<JobSetDoc>(['--format', 'jobset', '--job-name', 'j', 'a.py']);
+    validateCustomResource('jobset.v1alpha2.json', jobset);
+    const withSpec = (spec: Record<string, unknown>) => ({ ...jobset, spec: { ...jobset.spec, ...spec } });
+    expect(() =>
+      validateCustomResource('jobset.v1alpha2.json', withSpec({ failurePolicy: { maxRestarts: '0' } })),
+    ).toThrow(/maxRestarts/);
+    expect(() => validateCustomResource('jobset.v1alpha2.json', withSpec({ network: { subdomian: 'j' } }))).toThrow(
+      /subdomian/,
+    );
+  });
+
+  it('refuses a TrainJob without its runtime, or with a patch Trainer does not allow', () => {
+    const trainjob = first<TrainJobDoc>(['--format', 'trainjob', '--job-name', 'j', 'a.py']);
+    validateCustomResource('trainjob.v1alpha1.json', trainjob);
+    const { runtimeRef: _, ...noRuntime } = trainjob.spec;
+    expect(() => validateCustomResource('trainjob.v1alpha1.json', { ...trainjob, spec: noRuntime })).toThrow(
+      /runtimeRef/,
+    );
+    // A runtime patch may set only what Trainer lets it: shareProcessNamespace is not among it.
+    const patched = structuredClone(trainjob);
+    patchPod(patched).pod.spec.shareProcessNamespace = true;
+    expect(() => validateCustomResource('trainjob.v1alpha1.json', patched)).toThrow(/shareProcessNamespace/);
   });
 });

@@ -6,12 +6,18 @@ ensureBuilt();
 
 // Each engine's documented contract for pod 1 of a 2-pod job (2 ranks a pod), as the engine sets it: the same launch
 // must come out as from the equivalent flags. KUBERNETES_SERVICE_HOST is what the kubelet gives every container.
+const TRAINER_CLASS = 'ultralytics.models.yolo.detect.DetectionTrainer';
 const POD = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
 const FIXTURES: Record<string, { env: Record<string, string>; args: string[]; flags: string[] }> = {
   'an Indexed Job written by ddprun k8s': {
     env: { ...POD, JOB_COMPLETION_INDEX: '1', HOSTNAME: 'yolo-1', DDPRUN_K8S_SERVICE: 'yolo' },
     args: ['--nnodes', '2', '--master-port', '29500'],
     flags: ['--nnodes', '2', '--node-rank', '1', '--master-addr', 'yolo-0.yolo', '--master-port', '29500'],
+  },
+  'a JobSet written by ddprun k8s --format jobset': {
+    env: { ...POD, JOB_COMPLETION_INDEX: '1', HOSTNAME: 'js-node-0-1', DDPRUN_K8S_SERVICE: 'js' },
+    args: ['--nnodes', '2', '--master-port', '29500'],
+    flags: ['--nnodes', '2', '--node-rank', '1', '--master-addr', 'js-node-0-0.js', '--master-port', '29500'],
   },
   'a Kubeflow TrainJob (PET_*, on a JobSet)': {
     env: {
@@ -104,6 +110,24 @@ describe('ddprun inside a pod reads the engine that started it', () => {
       expect(fromPod.notes.join('\n')).toMatch(/node.rank|NODE_RANK/i);
     });
   }
+
+  it('`ddprun train` in a TrainJob pod reads PET_* too (torchrun reads them; the trainer launch did not)', () => {
+    const train = (args: readonly string[], env: NodeJS.ProcessEnv): Plan => {
+      const run = spawnSync(
+        process.execPath,
+        [CLI, 'train', '--dry-run', '--json', '--nproc-per-node', '2', ...args, TRAINER_CLASS, 'device=cpu'],
+        { encoding: 'utf8', env, timeout: 60_000 },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as Plan;
+    };
+    const { DDPRUN_K8S_SERVICE: _, ...env } = FIXTURES['a Kubeflow TrainJob (PET_*, on a JobSet)']!.env;
+    const fromPod = train([], cleanEnv(env));
+    expect(launch(fromPod)).toEqual(
+      launch(train(FIXTURES['a Kubeflow TrainJob (PET_*, on a JobSet)']!.flags, cleanEnv({}))),
+    );
+    expect(fromPod.notes).toContain('  --master-addr tj-node-0-0.tj from PET_MASTER_ADDR');
+  });
 
   it('names the source of each value on --dry-run', () => {
     const run = spawnSync(

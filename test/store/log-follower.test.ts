@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CappedLog } from '../../src/store/capped-log.js';
 import { rankLogFile, runDir } from '../../src/store/paths.js';
 import { RankLogFollower, listRankLogs } from '../../src/store/rank-logs.js';
+import { RunFeed } from '../../src/ui/run-feed.js';
 import { RunFiles } from '../../src/ui/store-view.js';
 import { tempDir } from '../helpers/procs.js';
 
@@ -67,7 +68,7 @@ describe('following a rank log past the store cap', () => {
 
   it("the dashboard's live view of a run shows the lines written past the cap, not only stdout.log's", async () => {
     const { state, log } = cappedRun();
-    const view = new RunFiles(state).follow(ID);
+    const view = new RunFeed(new RunFiles(state), ID);
     const lines: string[] = [];
     const tick = () =>
       view.tick((event, data) => {
