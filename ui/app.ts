@@ -1,8 +1,11 @@
 // The dashboard's page. Everything a run printed or recorded is untrusted: it reaches the DOM only as text
 // (textContent, never innerHTML), and the server's CSP allows no inline script besides.
-import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
+import { bytes, chart, pct, type Series } from './charts.js';
+import { duration, h, localDateTime, localTime } from './dom.js';
+import { overallOf, progressEl } from './progress.js';
+import { trainingView } from './training.js';
 
 type Json = Record<string, unknown>;
 interface StoreEvent extends Json {
@@ -30,15 +33,6 @@ const app = document.getElementById('app')!;
 let csrf = '';
 let closeView: () => void = () => undefined;
 
-type Child = Node | string | number | undefined | null | false;
-function h(tag: string, props: Record<string, string> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) el.setAttribute(k, v);
-  for (const c of children)
-    if (c !== undefined && c !== null && c !== false) el.append(typeof c === 'number' ? String(c) : c);
-  return el;
-}
-
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 /** A console line as a person saw it: colours stripped, a `\r`-updated bar collapsed to its last state. */
@@ -55,12 +49,7 @@ function elapsed(run: Json): string {
   const start = Date.parse(String(run.startedAt ?? ''));
   if (!Number.isFinite(start)) return '';
   const end = run.endedAt ? Date.parse(String(run.endedAt)) : Date.now();
-  const s = Math.max(0, Math.round((end - start) / 1000));
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-      : `${s}s`;
+  return duration((end - start) / 1000);
 }
 
 function commandOf(run: Json): string {
@@ -83,14 +72,6 @@ function explanationText(run: Json): string {
   if (!rc) return '';
   const ex = rc.explanation as Json | undefined;
   return ex ? `${String(ex.kind)}: ${String(ex.message ?? '')}` : String(rc.message ?? '');
-}
-
-function progressText(s: Summary): string {
-  if (s.epoch) return `epoch ${String(s.epoch.epoch)}/${String(s.epoch.epochs ?? '?')}`;
-  const p = s.progress;
-  if (p && typeof p.n === 'number' && typeof p.total === 'number' && p.total > 0)
-    return `${Math.floor((100 * p.n) / p.total)}%`;
-  return '';
 }
 
 /** A preempted run: the signal and who sent it (`result.preempted`). */
@@ -136,7 +117,7 @@ function runsPage(): void {
           h('td', {}, h('a', { href: `#/run/${encodeURIComponent(r.id)}` }, r.id)),
           h('td', {}, badge(r.status)),
           h('td', {}, ranksOf(r.run)),
-          h('td', {}, progressText(r)),
+          h('td', {}, progressEl(overallOf(r.run, r))),
           h('td', {}, elapsed(r.run)),
           h('td', {}, r.run.exitCode === undefined || r.run.exitCode === null ? '' : String(r.run.exitCode)),
           h('td', { class: 'why' }, explanationText(r.run)),
@@ -158,67 +139,143 @@ function runsPage(): void {
   };
 }
 
-// ---------------------------------------------------------------------------------------------------- charts
-
-interface Series {
-  label: string;
-  points: Map<number, number>;
-}
-
-function chart(
-  title: string,
-  testid: string,
-  unit: (v: number) => string,
-): { el: HTMLElement; set: (x: number[], series: Series[], mark?: number) => void } {
-  const el = h('div', { class: 'chart', 'data-testid': testid }, h('h3', {}, title));
-  let plot: uPlot | undefined;
-  let shape = '';
-  return {
-    el,
-    set(x, series, mark) {
-      el.dataset.points = String(x.length); // what the browser tests count
-      const data: uPlot.AlignedData = [x, ...series.map((s) => x.map((t) => s.points.get(t) ?? null))];
-      if (mark !== undefined) data.push(x.map((t) => (t === mark ? (series[0]?.points.get(t) ?? null) : null)));
-      const key = series.map((s) => s.label).join('\u0000') + (mark !== undefined ? '+mark' : '');
-      if (plot && key === shape) return plot.setData(data);
-      plot?.destroy();
-      shape = key;
-      const palette = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#db2777', '#0891b2', '#65a30d'];
-      plot = new uPlot(
-        {
-          width: Math.max(300, Math.min(560, el.clientWidth || 520)),
-          height: 180,
-          scales: { x: { time: x.length > 0 && x[0]! > 1e9 } },
-          legend: { live: false },
-          axes: [{}, { size: 64, values: (_u, vals) => vals.map((v) => (v === null ? '' : unit(v))) }],
-          series: [
-            {},
-            ...series.map((s, i) => ({
-              label: s.label,
-              stroke: palette[i % palette.length],
-              width: 1.5,
-              value: (_u: uPlot, v: number | null) => (v === null ? '' : unit(v)),
-            })),
-            ...(mark !== undefined
-              ? [{ label: 'best', stroke: '#111', width: 0, points: { show: true, size: 10, fill: '#facc15' } }]
-              : []),
-          ],
-        },
-        data,
-        el,
-      );
-    },
-  };
-}
-
-const bytes = (v: number): string => (v >= 1e9 ? `${(v / 1e9).toFixed(1)} GB` : `${(v / 1e6).toFixed(0)} MB`);
-const pct = (v: number): string => `${v.toFixed(0)}%`;
-const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
-
-/** The metric a person watches for each Ultralytics task, by its results.csv column. */
-const KEY_METRICS = ['metrics/mAP50-95(B)', 'metrics/mAP50-95(M)', 'metrics/mAP50-95(P)', 'metrics/accuracy_top1'];
-
 // ---------------------------------------------------------------------------------------------------- run
+
+/**
+ * A line that reads as an error: a traceback, an exception, a logged ERROR. Only these are red: stderr alone is not
+ * an error (tqdm draws its bars there, Python's logging writes its INFO there).
+ */
+const ERRORISH =
+  /^Traceback \(most recent call last\)|^\s+File ".+", line \d+|^[\w.]*(Error|Exception|Interrupt)\b(:|$)|\b(ERROR|FATAL|CRITICAL)\b|^\s*\^+\s*$/;
+
+interface RankRow {
+  pid?: number;
+  status: string;
+  exit?: string;
+  cpu?: number;
+  rss?: number;
+  gpu?: number;
+}
+
+/** Each rank's row (a finished rank shows no CPU/memory: its last sample is not its state), and the restarts. */
+function rankRows(events: readonly StoreEvent[]): { rows: Map<number, RankRow>; restarts: number } {
+  const rows = new Map<number, RankRow>();
+  let restarts = 0;
+  for (const e of events) {
+    const rank = typeof e.rank === 'number' ? e.rank : -1;
+    if (e.event === 'started') rows.set(rank, { pid: e.pid as number, status: 'running' });
+    else if (e.event === 'exited')
+      rows.set(rank, {
+        ...rows.get(rank),
+        status: e.exitCode === 0 ? 'succeeded' : e.signal ? `killed (${String(e.signal)})` : 'failed',
+        exit: e.signal ? String(e.signal) : String(e.exitCode),
+        cpu: undefined,
+        rss: undefined,
+        gpu: undefined,
+      });
+    else if (e.event === 'restarting') restarts++;
+    else if (e.event === 'resources')
+      for (const s of (Array.isArray(e.ranks) ? e.ranks : [e]) as Json[]) {
+        const row = rows.get(s.rank as number);
+        if (row && row.status !== 'running') continue; // a late sample of a rank that has exited
+        rows.set(s.rank as number, {
+          ...(row ?? { status: 'running' }),
+          cpu: s.cpuPercent as number,
+          rss: s.rssBytes as number,
+          gpu: s.gpuMemoryBytes as number | undefined,
+        });
+      }
+  }
+  return { rows, restarts };
+}
+
+/** CPU, RSS and GPU memory per rank, by sample time (seconds). */
+function resourceSeries(events: readonly StoreEvent[]): Record<'cpu' | 'rss' | 'gpu', Series[]> {
+  const maps = { cpu: new Map<number, Series>(), rss: new Map<number, Series>(), gpu: new Map<number, Series>() };
+  const add = (m: Map<number, Series>, rank: number, t: number, v: unknown): void => {
+    if (typeof v !== 'number') return;
+    if (!m.has(rank)) m.set(rank, { label: `rank ${rank}`, points: new Map() });
+    m.get(rank)!.points.set(t, v);
+  };
+  for (const e of events) {
+    if (e.event !== 'resources') continue;
+    const t = Math.round(Date.parse(String(e.t)) / 1000);
+    for (const s of (Array.isArray(e.ranks) ? e.ranks : [e]) as Json[]) {
+      add(maps.cpu, s.rank as number, t, s.cpuPercent);
+      add(maps.rss, s.rank as number, t, s.rssBytes);
+      add(maps.gpu, s.rank as number, t, s.gpuMemoryBytes);
+    }
+  }
+  return { cpu: [...maps.cpu.values()], rss: [...maps.rss.values()], gpu: [...maps.gpu.values()] };
+}
+
+/** The latest epoch and progress-bar events, and the first epoch event of the current attempt (for the ETA). */
+function latestProgress(events: readonly StoreEvent[]): { epoch?: Json; progress?: Json; firstEpoch?: Json } {
+  const out: { epoch?: Json; progress?: Json; firstEpoch?: Json } = {};
+  for (const e of events) {
+    if (e.event === 'epoch') {
+      out.epoch = e;
+      out.firstEpoch ??= e;
+    } else if (e.event === 'progress') out.progress = e;
+    else if (e.event === 'restarting') delete out.firstEpoch;
+  }
+  return out;
+}
+
+interface Attempt {
+  started?: string;
+  failure?: string;
+  reason?: string;
+  resumed?: string;
+}
+
+/** One line per attempt (when it started, why it was restarted, where it resumed, what ended it), then the end. */
+function attemptsTimeline(events: readonly StoreEvent[], run: Json): HTMLElement[] {
+  const attempts = new Map<number, Attempt>();
+  const of = (a: unknown): Attempt => {
+    const k = typeof a === 'number' ? a : 0;
+    if (!attempts.has(k)) attempts.set(k, {});
+    return attempts.get(k)!;
+  };
+  let done: StoreEvent | undefined;
+  for (const e of events) {
+    if (e.event === 'started') of(e.attempt).started ??= e.t;
+    else if (e.event === 'exited' && e.exitCode !== 0)
+      of(e.attempt).failure ??=
+        `rank ${String(e.rank)} ${e.signal ? `killed by ${String(e.signal)}` : `exited with ${String(e.exitCode)}`}`;
+    else if (e.event === 'restarting') {
+      const a = of(e.attempt);
+      a.reason = String(e.reason ?? '');
+      if (e.resumeFrom)
+        a.resumed = `resumed from ${String(e.resumeFrom)}${typeof e.epoch === 'number' ? ` after epoch ${e.epoch}` : ''}`;
+    } else if (e.event === 'done') done = e;
+  }
+  const items = [...attempts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, a]) =>
+      h(
+        'li',
+        { class: k > 0 ? 'restart' : '', 'data-attempt': String(k) },
+        h('b', {}, `attempt ${k}`),
+        a.started ? ` · started ${localTime(a.started)}` : '',
+        a.reason ? ` · restarted because ${a.reason}` : '',
+        a.resumed ? ` · ${a.resumed}` : k > 0 ? ' · from the start' : '',
+        a.failure ? ` · ended: ${a.failure}` : '',
+      ),
+    );
+  if (done) {
+    const n = typeof done.attempts === 'number' ? done.attempts : attempts.size;
+    items.push(
+      h(
+        'li',
+        { class: 'done' },
+        h('b', {}, `${String(run.status ?? 'finished')}`),
+        ` · ${localTime(done.t)} · exit ${String(done.exitCode)} after ${n === 1 ? '1 attempt' : `${n} attempts`}`,
+      ),
+    );
+  }
+  return items;
+}
 
 function runPage(id: string): void {
   const title = h('h1', {}, id);
@@ -243,9 +300,8 @@ function runPage(id: string): void {
   const rss = chart('RSS per rank', 'rss-chart', bytes);
   const gpu = chart('GPU memory per rank', 'gpu-chart', bytes);
   gpu.el.hidden = true;
-  const loss = chart('losses by epoch', 'loss-chart', num);
-  const metric = chart('key metric by epoch (● best)', 'metric-chart', num);
-  const training = h('section', { class: 'charts', 'data-testid': 'training', hidden: '' }, loss.el, metric.el);
+  const training = trainingView();
+  const progressBox = h('div', { class: 'run-progress' });
   const rankSelect = h(
     'select',
     { 'aria-label': 'rank', 'data-testid': 'rank-select' },
@@ -262,13 +318,14 @@ function runPage(id: string): void {
   const logEl = h('div', { class: 'log', 'data-testid': 'log', role: 'log' });
   app.replaceChildren(
     h('header', {}, h('a', { href: '#/' }, '← runs'), title, status, stopBox),
+    progressBox,
     meta,
     cause,
+    hang,
+    training.el,
     h('section', {}, h('h2', {}, 'ranks'), ranksTable),
     h('section', {}, h('h2', {}, 'attempts'), timeline),
-    hang,
-    h('section', { class: 'charts' }, cpu.el, rss.el, gpu.el),
-    training,
+    h('section', {}, h('h2', {}, 'resources'), h('div', { class: 'chart-grid' }, cpu.el, rss.el, gpu.el)),
     h('section', {}, h('h2', {}, 'output'), h('div', { class: 'tools' }, rankSelect, search, jump, older), logEl),
   );
 
@@ -289,8 +346,8 @@ function runPage(id: string): void {
   const lineEl = (l: LogLine): HTMLElement =>
     h(
       'div',
-      { class: `line ${l.stream}`, 'data-rank': String(l.rank) },
-      h('span', { class: 'prefix' }, `[rank${l.rank}]:`),
+      { class: `line ${l.stream}${ERRORISH.test(l.text) ? ' error' : ''}`, 'data-rank': String(l.rank) },
+      h('span', { class: 'prefix', title: l.stream }, `[rank${l.rank}${l.stream === 'stderr' ? ' err' : ''}]:`),
       l.text,
     );
   const renderLog = (): void => {
@@ -373,9 +430,11 @@ function runPage(id: string): void {
 
   const renderHeader = (): void => {
     status.replaceChildren(badge(String(run.status ?? '')));
+    renderProgress();
     const rows: [string, string][] = [
       ['command', commandOf(run)],
-      ['started', String(run.startedAt ?? '')],
+      ['started', localDateTime(run.startedAt)],
+      ...(run.endedAt ? [['ended', localDateTime(run.endedAt)] as [string, string]] : []),
       ['elapsed', elapsed(run)],
       ['exit code', run.exitCode === undefined || run.exitCode === null ? '' : String(run.exitCode)],
       ...preemptionRows(run),
@@ -428,75 +487,9 @@ function runPage(id: string): void {
   }
 
   const renderEvents = (): void => {
-    // ranks
-    const ranks = new Map<
-      number,
-      { pid?: number; status: string; exit?: string; cpu?: number; rss?: number; gpu?: number; attempt: number }
-    >();
-    const cpuS = new Map<number, Series>();
-    const rssS = new Map<number, Series>();
-    const gpuS = new Map<number, Series>();
-    const xs = new Set<number>();
-    let attempts = 1;
-    const steps: HTMLElement[] = [];
-    const epochs: StoreEvent[] = [];
-    let hangEvent: StoreEvent | undefined;
-    for (const e of events) {
-      const rank = typeof e.rank === 'number' ? e.rank : -1;
-      if (e.event === 'started') {
-        ranks.set(rank, {
-          ...ranks.get(rank),
-          pid: e.pid as number,
-          status: 'running',
-          attempt: (e.attempt as number) ?? 0,
-        });
-        if (rank === 0 || rank === -1)
-          steps.push(h('li', {}, `attempt ${String(e.attempt ?? 0)} started ${String(e.t ?? '')}`));
-      } else if (e.event === 'exited') {
-        const r = ranks.get(rank) ?? { status: '', attempt: 0 };
-        r.status = e.exitCode === 0 ? 'succeeded' : e.signal ? `killed (${String(e.signal)})` : 'failed';
-        r.exit = e.signal ? String(e.signal) : String(e.exitCode);
-        ranks.set(rank, r);
-      } else if (e.event === 'restarting') {
-        attempts++;
-        steps.push(
-          h(
-            'li',
-            { class: 'restart' },
-            `restart → attempt ${String(e.attempt)}: ${String(e.reason ?? '')}${e.resumeFrom ? ` (resumed from ${String(e.resumeFrom)})` : ''}`,
-          ),
-        );
-      } else if (e.event === 'resources') {
-        const t = Math.round(Date.parse(String(e.t)) / 1000);
-        xs.add(t);
-        const samples = (Array.isArray(e.ranks) ? e.ranks : [e]) as Json[];
-        for (const s of samples) {
-          const r = s.rank as number;
-          const add = (m: Map<number, Series>, v: unknown): void => {
-            if (typeof v !== 'number') return;
-            if (!m.has(r)) m.set(r, { label: `rank ${r}`, points: new Map() });
-            m.get(r)!.points.set(t, v);
-          };
-          add(cpuS, s.cpuPercent);
-          add(rssS, s.rssBytes);
-          add(gpuS, s.gpuMemoryBytes);
-          const cur = ranks.get(r) ?? { status: 'running', attempt: 0 };
-          Object.assign(cur, { cpu: s.cpuPercent, rss: s.rssBytes, gpu: s.gpuMemoryBytes });
-          ranks.set(r, cur);
-        }
-      } else if (e.event === 'epoch') epochs.push(e);
-      else if (e.event === 'hang') hangEvent = e;
-      else if (e.event === 'done')
-        steps.push(
-          h(
-            'li',
-            { class: 'done' },
-            `done: exit ${String(e.exitCode)} after ${String(e.attempts ?? attempts)} attempt(s)`,
-          ),
-        );
-    }
+    const ranks = rankRows(events);
     ranksBody.replaceChildren(
-      ...[...ranks.entries()]
+      ...[...ranks.rows.entries()]
         .sort((a, b) => a[0] - b[0])
         .map(([rank, r]) =>
           h(
@@ -509,41 +502,26 @@ function runPage(id: string): void {
             h('td', {}, r.cpu === undefined ? '' : pct(r.cpu)),
             h('td', {}, r.rss === undefined ? '' : bytes(r.rss)),
             h('td', {}, r.gpu === undefined ? '' : bytes(r.gpu)),
-            h('td', {}, attempts - 1),
+            h('td', {}, ranks.restarts),
           ),
         ),
     );
-    timeline.replaceChildren(...steps);
-    const x = [...xs].sort((a, b) => a - b);
-    cpu.set(x, [...cpuS.values()]);
-    rss.set(x, [...rssS.values()]);
-    gpu.el.hidden = gpuS.size === 0;
-    if (gpuS.size) gpu.set(x, [...gpuS.values()]);
-    renderTraining(epochs);
+    timeline.replaceChildren(...attemptsTimeline(events, run));
+    const res = resourceSeries(events);
+    cpu.set({ x: 'time', series: res.cpu });
+    rss.set({ x: 'time', series: res.rss });
+    gpu.el.hidden = res.gpu.length === 0;
+    if (res.gpu.length) gpu.set({ x: 'time', series: res.gpu });
+    training.update(events);
+    latest = latestProgress(events);
+    renderProgress();
+    let hangEvent: StoreEvent | undefined;
+    for (const e of events) if (e.event === 'hang') hangEvent = e;
     hang.hidden = !hangEvent;
     if (hangEvent) renderHang(hangEvent);
   };
-
-  function renderTraining(epochs: StoreEvent[]): void {
-    training.hidden = epochs.length === 0;
-    if (!epochs.length) return;
-    const x = epochs.map((e) => Number(e.epoch));
-    const metrics = epochs.map((e) => (e.metrics ?? {}) as Record<string, number>);
-    const keys = Object.keys(metrics[0] ?? {});
-    const series = (k: string): Series => ({ label: k, points: new Map(x.map((ep, i) => [ep, metrics[i]![k]!])) });
-    loss.set(x, keys.filter((k) => k.includes('loss')).map(series));
-    const key = KEY_METRICS.find((k) => keys.includes(k)) ?? keys.find((k) => k.startsWith('metrics/'));
-    if (!key) return;
-    const map50 = key.replace('mAP50-95', 'mAP50');
-    const fitness = (m: Record<string, number>): number =>
-      keys.includes(map50) && map50 !== key ? 0.1 * m[map50]! + 0.9 * m[key]! : m[key]!;
-    let best = 0;
-    metrics.forEach((m, i) => {
-      if (fitness(m) > fitness(metrics[best]!)) best = i;
-    });
-    metric.set(x, [series(key)], x[best]);
-    metric.el.querySelector('h3')!.textContent = `${key} by epoch (● best: epoch ${x[best]})`;
-  }
+  let latest: ReturnType<typeof latestProgress> = {};
+  const renderProgress = (): void => progressBox.replaceChildren(progressEl(overallOf(run, latest)));
 
   function renderHang(e: StoreEvent): void {
     const stacks = e.stacks as unknown;

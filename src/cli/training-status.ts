@@ -12,7 +12,8 @@ function num(value: number | undefined): string {
 
 /**
  * The training part of the status line, from the `epoch` and `progress` events:
- * `epoch 3/100 · mAP50-95 0.412 · box_loss 0.81 · ETA 1h12m`, then the current bar: `45% (12.0s left)`.
+ * `epoch 3/100 · mAP50-95 0.412 · box_loss 0.81 · ETA 1h12m`, then the current bar, labelled: `this epoch 45% (12.0s
+ * left)`; a script's bar that names its epoch gives the overall `epoch 11/300`, one that does not its steps.
  */
 export class TrainingStatus {
   private last: EpochEvent | undefined;
@@ -55,9 +56,11 @@ export class TrainingStatus {
     return Math.max(0, this.last.epochs - this.last.epoch) * mean;
   }
 
-  /** The status text; `bar: false` leaves the current progress bar out (`ddprun ps`). */
+  /** The status text; `bar: false` leaves the current progress bar out, keeping the overall progress (`ddprun ps`). */
   text({ bar: withBar = true }: { bar?: boolean } = {}): string {
     const parts: string[] = [];
+    const bar = this.bar && this.bar.n < this.bar.total ? this.bar : undefined;
+    const barEpoch = bar && epochOfBar(bar);
     if (this.last && this.task) {
       const { epoch, epochs, metrics } = this.last;
       const key = keyMetricOf(this.task);
@@ -66,23 +69,57 @@ export class TrainingStatus {
       if (loss in metrics) parts.push(`${shortName(loss)} ${num(metrics[loss])}`);
       const eta = this.etaSeconds();
       if (eta !== undefined && epoch < epochs) parts.push(`ETA ${formatDuration(eta * 1000)}`);
+    } else if (barEpoch) {
+      // Any script whose bar names its epoch (`Epoch 11/300`, Ultralytics' `11/300 …`): the overall progress.
+      parts.push(`epoch ${barEpoch.epoch}/${barEpoch.epochs}`);
     }
-    const bar = withBar ? this.bar : undefined;
-    if (bar && bar.n < bar.total) {
-      const left = bar.remaining === undefined ? '' : ` (${formatDuration(bar.remaining * 1000)} left)`;
-      parts.push(`${Math.floor((bar.n / bar.total) * 100)}%${left}`);
-    }
+    if (bar && (withBar || (!barEpoch && !this.last))) parts.push(barText(bar, barEpoch !== undefined, withBar));
     return parts.join(' · ');
   }
 }
 
+/** `Epoch 11/300…` (tqdm descriptions) or `11/300 …` at the start (Ultralytics' training bar): the epoch of a bar. */
+export function epochOfBar(bar: ProgressEvent): { epoch: number; epochs: number } | undefined {
+  const match =
+    /^\s*(?:epoch\s*[:#]?\s*)?(\d+)\s*\/\s*(\d+)\b/i.exec(bar.desc) ??
+    /\bepoch\s*[:#]?\s*(\d+)\s*\/\s*(\d+)\b/i.exec(String(bar.desc ?? ''));
+  if (!match) return undefined;
+  const epoch = Number(match[1]);
+  const epochs = Number(match[2]);
+  return epochs > 0 && epoch <= epochs ? { epoch, epochs } : undefined;
+}
+
+/** A bar's label: its description's first words (`train`, `Validating`), else its unit's steps (`step`). */
+function barLabel(bar: ProgressEvent): string {
+  const desc = String(bar.desc ?? '')
+    .replace(/[:|]\s*$/, '')
+    .trim();
+  if (desc && desc.length <= 24 && !/\d+\s*\/\s*\d+/.test(desc)) return desc;
+  if (bar.format === 'ultralytics') return 'val';
+  return typeof bar.unit !== 'string' || bar.unit === 'it' || !bar.unit ? 'step' : bar.unit;
+}
+
 /**
- * The training column of `ddprun ps` for a run, from its stored events: `epoch 3/100 · mAP50-95 0.412 · box_loss 0.81 ·
- * ETA 1h12m` ('' when the run has no epoch yet). The ETA uses results.csv's `time` column, so reading late is fine.
+ * The current bar, labelled: `this epoch 45% (12.0s left)` when it is the epoch's, else what it counts:
+ * `step 450/1000 45% (12.0s left)` (`withLeft: false`: no time left, for `ddprun ps`).
+ */
+function barText(bar: ProgressEvent, ofEpoch: boolean, withLeft: boolean): string {
+  const left = !withLeft || bar.remaining === undefined ? '' : ` (${formatDuration(bar.remaining * 1000)} left)`;
+  const percent = `${Math.floor((bar.n / bar.total) * 100)}%`;
+  return ofEpoch ? `this epoch ${percent}${left}` : `${barLabel(bar)} ${bar.n}/${bar.total} ${percent}${left}`;
+}
+
+/**
+ * The progress column of `ddprun ps` for a run, from its stored events: a trainer run's `epoch 3/100 · mAP50-95 0.412 ·
+ * box_loss 0.81 · ETA 1h12m`, any other run's epoch from its bar (`epoch 11/300`) or its bar's steps
+ * (`step 450/1000 45%`); '' when there is none yet. The ETA uses results.csv's `time` column, so reading late is fine.
  */
 export function trainingProgressOf(events: readonly ({ event: string } & Record<string, unknown>)[]): string {
   const status = new TrainingStatus();
-  for (const e of events) if (e.event === 'epoch') status.onEpoch(e as unknown as EpochEvent);
+  for (const e of events) {
+    if (e.event === 'epoch') status.onEpoch(e as unknown as EpochEvent);
+    else if (e.event === 'progress' && e.rank === 0) status.onProgress(e as unknown as ProgressEvent);
+  }
   return status.text({ bar: false });
 }
 

@@ -137,7 +137,8 @@ function recordedLaunchOptions(run: RunInfo, entry: LaunchOptions['entry']): Lau
     runId: recorded.runId as string,
     gracePeriodMs: Number(recorded.gracePeriodMs),
     cwd: run.cwd,
-    env: { ...((recorded.env as Record<string, string> | undefined) ?? {}) },
+    // The ranks' recorded environment (PYTHONPATH, PATH, the venv…; #24 item 4), the explicit extras over it.
+    env: { ...(run.rankEnv ?? {}), ...((recorded.env as Record<string, string> | undefined) ?? {}) },
     rdzvTimeoutMs: Number(recorded.rdzvTimeoutMs),
     recordMaxLogBytes: Number(recorded.recordMaxLogBytes),
     resume: recorded.resume !== false,

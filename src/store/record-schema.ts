@@ -36,6 +36,10 @@ const nullable =
     v === null ? undefined : check(v);
 const oneOf = (...values: string[]): Check =>
   expect(values.map((v) => JSON.stringify(v)).join(' or '), (v) => values.includes(v as string));
+const stringMap = expect(
+  'an object of strings',
+  (v) => isObject(v) && Object.values(v).every((s) => typeof s === 'string'),
+);
 const strings = expect('a list of strings', (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'));
 
 /** The fields of an object, each with its check; `?` after a name: optional (absent or undefined). */
@@ -104,6 +108,7 @@ const RECORD = fields({
   'result?': result,
   'resumedFrom?': fields({ id: str, checkpoint: str, 'epoch?': int }),
   'name?': str,
+  'rankEnv?': stringMap,
   'slurm?': fields({ jobId: str, restartCount: count, nodeId: nullable(count) }),
   'error?': fields({ name: str, message: str }),
 });

@@ -63,6 +63,42 @@ function slurmJobOf(env: NodeJS.ProcessEnv): Pick<RunRecord, 'slurm'> {
   return { slurm: { jobId, restartCount: count(env.SLURM_RESTART_COUNT) ?? 0, nodeId: count(env.SLURM_NODEID) } };
 }
 
+/**
+ * The variables whose values decide what the ranks import and run (#24 item 4): the import path and the interpreter's
+ * own, the executable and library search paths, the active environment, the devices and the threads. A resume needs
+ * them as they were (a run started with `PYTHONPATH=$PWD` must find its modules again); nothing else of the
+ * environment is recorded, so no token or credential of the user's shell lands in the record.
+ */
+export const RANK_ENV_NAMES = [
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PYTHONUSERBASE',
+  'PYTHONNOUSERSITE',
+  'PYTHONSAFEPATH',
+  'PATH',
+  'LD_LIBRARY_PATH',
+  'VIRTUAL_ENV',
+  'CONDA_PREFIX',
+  'CONDA_DEFAULT_ENV',
+  'CUDA_VISIBLE_DEVICES',
+  'HIP_VISIBLE_DEVICES',
+  'ROCR_VISIBLE_DEVICES',
+  'OMP_NUM_THREADS',
+] as const;
+
+/** `RANK_ENV_NAMES` as the ranks get them: the launch's explicit `env` over the launcher's own environment. */
+export function rankEnvOf(
+  explicit: Readonly<Record<string, string>>,
+  inherited: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of RANK_ENV_NAMES) {
+    const value = explicit[name] ?? inherited[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 function statusOf(result: LaunchResult): RecordedStatus {
   if (result.preempted) return 'preempted';
   if (result.signal) return 'stopped';
@@ -140,6 +176,7 @@ export class RunRecorder implements EventSink {
         status: 'running',
         ...(init.resumedFrom && { resumedFrom: init.resumedFrom }),
         ...(resolved.name !== undefined && { name: resolved.name }),
+        rankEnv: rankEnvOf(resolved.env, process.env),
         ...slurmJobOf(process.env),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { identityState, processIdentity, type ProcessIdentity } from '../os/process-identity.js';
 import { FILE_MODE } from './paths.js';
-import { listRuns } from './read.js';
+import { listRuns, readRunEvents } from './read.js';
 import type { RunInfo, StoreOptions } from './types.js';
 
 // One resume of a run at a time (#22 item 3): two resumes of one run would train into the same save dir. The lock is
@@ -112,15 +112,56 @@ export function continuationOf(id: string, options: StoreOptions = {}): RunInfo 
   return listRuns({ ...options, all: true }).find((run) => run.resumedFrom?.id === id);
 }
 
-/** Throws a UsageError naming the run that already continued run `id`, if one did. */
+/** The runs that continued run `id`, one resume after another (each the newest resume of the one before). */
+export function continuationChain(id: string, options: StoreOptions = {}): RunInfo[] {
+  const runs = listRuns({ ...options, all: true });
+  const chain: RunInfo[] = [];
+  const seen = new Set([id]);
+  for (let from = id; ;) {
+    const next = runs.find((run) => run.resumedFrom?.id === from);
+    if (!next || seen.has(next.id)) return chain;
+    chain.push(next);
+    seen.add(next.id);
+    from = next.id;
+  }
+}
+
+/** `n/N` when run `run` trained its run folder to its last epoch (from its result, else its stored epochs). */
+function lastEpochReached(run: RunInfo, options: StoreOptions): string | undefined {
+  const training = run.result?.training;
+  if (training?.final && training.epochs > 0)
+    return training.final.epoch >= training.epochs ? `${training.final.epoch}/${training.epochs}` : undefined;
+  const last = readRunEvents(run.id, { ...options, only: ['epoch'] }).at(-1) as
+    { epoch?: unknown; epochs?: unknown } | undefined;
+  if (typeof last?.epoch !== 'number' || typeof last.epochs !== 'number' || last.epochs <= 0) return undefined;
+  return last.epoch >= last.epochs ? `${last.epoch}/${last.epochs}` : undefined;
+}
+
+/**
+ * Throws a UsageError naming the run that already continued run `id`, if one did. The chain of resumes is followed to
+ * its end (#24 item 5): a chain whose last run completed, or trained to its last epoch before it failed, is refused
+ * naming that run; one that ended otherwise names the run to resume instead.
+ */
 export function assertNotContinued(id: string, options: StoreOptions = {}): void {
-  const next = continuationOf(id, options);
-  if (!next) return;
+  const chain = continuationChain(id, options);
+  const next = chain[0];
+  const end = chain.at(-1);
+  if (!next || !end) return;
+  const by = chain
+    .slice(1)
+    .map((r) => `, then by the run ${r.id}`)
+    .join('');
+  const reached = end.status === 'succeeded' ? undefined : lastEpochReached(end, options);
   const what =
-    next.status === 'running'
+    end.status === 'running'
       ? 'which is still running'
-      : next.status === 'succeeded'
+      : end.status === 'succeeded'
         ? 'which completed it'
-        : `which ended ${next.status}: resume that run instead (\`ddprun resume ${next.id}\`)`;
-  throw new UsageError(`The run ${id} was already resumed by the run ${next.id}, ${what}. Nothing was started.`, 'id');
+        : reached
+          ? `which trained it to its last epoch (${reached}) before it ended ${end.status}: there is nothing left to resume`
+          : `which ended ${end.status}: resume that run instead (\`ddprun resume ${end.id}\`)`;
+  throw new UsageError(
+    `The run ${id} was already resumed by the run ${next.id}${by}, ${what}. Nothing was started.`,
+    'id',
+  );
 }

@@ -60,6 +60,12 @@ export interface RunRecord {
   resumedFrom?: ResumedFrom;
   /** `--name` / `launch({ name })`: what `ddprun logs <name>` and the others find this run by. */
   name?: string;
+  /**
+   * The ranks' environment, of the variables that decide what they import and run (`RANK_ENV_NAMES`: the launch's
+   * explicit `env` over the launcher's own): what `ddprun resume` launches with again. Other variables (tokens,
+   * credentials) are never recorded.
+   */
+  rankEnv?: Record<string, string>;
   /** Launched inside a Slurm job: its id, how often Slurm requeued it (`SLURM_RESTART_COUNT`), this node's index. */
   slurm?: SlurmJobOfRun;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */

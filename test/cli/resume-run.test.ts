@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listFiles, runCli, startCli, useSandboxes, type Sandbox } from './helpers.js';
 import { until } from '../helpers/procs.js';
 import { epochsOf, standinEnv, standinTrainArgs } from '../helpers/standin.js';
-import { torchPython } from '../helpers/python.js';
+import { FIXTURES, torchPython } from '../helpers/python.js';
 import { getRun, listRuns, readRunEvents } from 'ddprun';
 
 const box = useSandboxes();
@@ -46,7 +46,7 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
     );
     // ddprun ps shows a live trainer run's progress from its stored epochs.
     const ps = await runCli(['ps'], { env: envOf(s), cwd: s.out });
-    expect(ps.stdout).toMatch(/TRAINING/);
+    expect(ps.stdout).toMatch(/PROGRESS/);
     expect(ps.stdout).toMatch(/epoch [12]\/3 · mAP50-95/);
     first.child.kill('SIGTERM');
     const stopped = await first.done;
@@ -166,5 +166,36 @@ describe.skipIf(!python)('ddprun resume <id>', () => {
 
     // An unknown id.
     expect(await refused(s, ['nosuchrun'])).toContain('No run has the id or name "nosuchrun"');
+  });
+
+  it('resumes with the environment the ranks had: a trainer found through the PYTHONPATH of its first launch (#24 item 4)', async () => {
+    const s = box();
+    const dir = path.join(s.out, 'runs', 'exp');
+    const lib = path.join(s.dir, 'lib');
+    mkdirSync(lib);
+    writeFileSync(
+      path.join(lib, 'mytrainer.py'),
+      `from ultralytics.models.yolo.standin.train import DetectionTrainer\n\nclass MyTrainer(DetectionTrainer):\n    pass\n`,
+    );
+    const args = ['train', '--quiet', '--nproc-per-node', '2', 'mytrainer.MyTrainer', ...trainArgs(s).slice(4)];
+    const pythonPath = `${lib}${path.delimiter}${FIXTURES}`;
+    const first = await runCli(args, {
+      env: envOf(s, { PYTHONPATH: pythonPath, DDPRUN_STANDIN_DIE_AFTER_EPOCH: '1', MY_API_TOKEN: 'tok-s3cret' }),
+      cwd: s.out,
+    });
+    expect(first.code, first.stderr).toBe(1);
+    const [old] = listRuns({ stateDir: s.state, all: true });
+    expect(epochsOf(dir)).toEqual([1]);
+    expect(old!.rankEnv?.PYTHONPATH).toBe(pythonPath);
+    expect(old!.rankEnv?.PATH).toBe(s.env.PATH);
+    // Only what decides what the ranks import and run is recorded: no token of the user's shell.
+    expect(readFileSync(path.join(old!.dir, 'run.json'), 'utf8')).not.toContain('tok-s3cret');
+
+    // Resumed from a shell whose PYTHONPATH no longer names lib/: the record's does.
+    const resumed = await runCli(['resume', '--quiet', old!.id], { env: envOf(s), cwd: s.out });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(epochsOf(dir)).toEqual([1, 2, 3]);
+    const fresh = listRuns({ stateDir: s.state, all: true }).find((r) => r.id !== old!.id)!;
+    expect(fresh.rankEnv?.PYTHONPATH).toBe(pythonPath);
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORKER, listFiles, runCli, useSandboxes, type Sandbox } from './helpers.js';
-import { waitGone } from '../helpers/procs.js';
+import { until, waitGone } from '../helpers/procs.js';
 
 // #24 item 7: `--name`, the `last` alias, `ddprun rm`.
 const ID = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
@@ -88,6 +88,37 @@ describe('run names and last', () => {
     const missing = await runCli(['show', 'nosuch'], { env: s.env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('No run has the id or name "nosuch"');
+  });
+
+  it('ps of two named live runs: the NAME column, and a PROGRESS column with the overall progress (#24 items 7, 15)', async () => {
+    const s = box();
+    const bar = (desc: string) => `printf "\\r${desc}  12%%|#         | 12/100 [00:02<00:15,  5.60it/s]"; sleep 60`;
+    const a = await detach(s, ['--name', 'detect-a', '--no-python', 'sh', '-c', bar('Epoch 11/300:')]);
+    const b = await detach(s, ['--name', 'warmup-b', '--no-python', 'sh', '-c', bar('')]);
+    let table = '';
+    await until(
+      "both runs' progress in ps",
+      async () => {
+        table = (await runCli(['ps'], { env: s.env })).stdout;
+        return table.includes('epoch 11/300') && table.includes('step 12/100 12%');
+      },
+      { timeoutMs: 30_000, everyMs: 500 },
+    );
+    const lines = table.trimEnd().split('\n');
+    // #24 item 8: the CPU and memory of each live run's ranks (their latest sample), and item 15's progress.
+    expect(lines[0]).toMatch(/^ID +NAME +STATUS +RANKS +ATTEMPT +ELAPSED +EXIT +CPU +MEM +PROGRESS +COMMAND$/);
+    const used = String.raw`\d+% +\d+(\.\d)? k?MB`;
+    expect(lines.find((l) => l.startsWith(a))).toMatch(
+      new RegExp(` detect-a +running .* ${used} +epoch 11/300 +ddprun --detach --name `),
+    );
+    expect(lines.find((l) => l.startsWith(b))).toMatch(
+      new RegExp(` warmup-b +running .* ${used} +step 12/100 12% +ddprun --detach --name `),
+    );
+    // show <live id>: its resources and progress.
+    const shown = (await runCli(['show', 'detect-a'], { env: s.env })).stdout;
+    expect(shown).toMatch(/^ {2}resources CPU \d+% · RSS \d+(\.\d)? k?MB \(sampled .* ago\)$/m);
+    expect(shown).toMatch(/^ {2}progress +epoch 11\/300$/m);
+    for (const id of [a, b]) expect((await runCli(['stop', id], { env: s.env })).code).toBe(0);
   });
 
   it('a bad --name is a usage error: exit 2, nothing recorded, nothing started', async () => {

@@ -115,6 +115,22 @@ describe('on a terminal', () => {
     expect(screen(output).filter((l) => l.includes('running'))).toEqual([]);
   });
 
+  it("the status line shows a script's overall progress from its bar (epoch n/N) and labels the inner bar (#24 item 15)", async () => {
+    const s = box();
+    // tqdm's default format, a description naming the epoch; the bar stays at 12% long enough to be drawn.
+    const script =
+      'printf "\\rEpoch 11/300:  12%%|#         | 12/100 [00:02<00:15,  5.60it/s]"; sleep 3; printf "\\rdone\\n"';
+    const sized = 'stty cols 160 rows 30; exec "$0" "$@"';
+    const job = start(['sh', '-c', sized, process.execPath, CLI, '--no-python', 'sh', '-c', script], s.env);
+    await job.waitFor(() => job.output().includes('this epoch 12%'), 'the labelled bar on the status line');
+    expect(await job.ended).toEqual({ exited: 0 });
+    const drawn = job
+      .output()
+      .split(/\r|\n/)
+      .find((l) => l.includes('this epoch 12%'));
+    expect(drawn).toMatch(/1 running · .* · epoch 11\/300 · this epoch 12% \(15\.0s left\)/);
+  });
+
   it('--interactive gives the one rank the terminal: isatty() is true, input() and pdb read what is typed, no prefix', async () => {
     const s = box();
     const script = writeScript(s.dir, 'debug_me.py', DEBUG_ME);

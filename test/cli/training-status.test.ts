@@ -31,14 +31,34 @@ describe('the training status line', () => {
     expect(status.text()).toBe('epoch 3/100 · mAP50-95 0.412 · box_loss 0.81 · ETA 1h11m');
   });
 
-  it('adds the current bar: its percentage and time left, while it runs', () => {
+  it('adds the current bar, labelled by what it counts: its steps, percentage and time left, while it runs', () => {
     const status = new TrainingStatus();
     status.onProgress(bar(45, 100, 12));
-    expect(status.text()).toBe('45% (12.0s left)');
+    expect(status.text()).toBe('step 45/100 45% (12.0s left)');
     status.onProgress(bar(46, 100));
-    expect(status.text()).toBe('46%');
+    expect(status.text()).toBe('step 46/100 46%');
+    status.onProgress({ ...bar(46, 100), desc: 'Training:' });
+    expect(status.text()).toBe('Training 46/100 46%');
     status.onProgress(bar(100, 100, 0));
     expect(status.text()).toBe('');
+  });
+
+  it("shows the overall progress, epoch n/N, and labels the inner bar as the epoch's (#24 item 15)", () => {
+    // A script's tqdm bar that names its epoch: the overall progress comes from it.
+    const script = new TrainingStatus();
+    script.onProgress({ ...bar(12, 100, 2), desc: 'Epoch 11/300' });
+    expect(script.text()).toBe('epoch 11/300 · this epoch 12% (2.0s left)');
+    // `ddprun ps`: the overall progress alone; a bar without an epoch gives its steps.
+    expect(script.text({ bar: false })).toBe('epoch 11/300');
+    const steps = new TrainingStatus();
+    steps.onProgress(bar(450, 1000, 30));
+    expect(steps.text({ bar: false })).toBe('step 450/1000 45%');
+    // A trainer run: the epochs from results.csv, and Ultralytics' bar (`11/300 …`) labelled as this epoch's.
+    const trainer = new TrainingStatus();
+    trainer.onEpoch(epoch(10, 440, 0.3, 1.1, 300));
+    trainer.onProgress({ ...bar(6, 100, 2), format: 'ultralytics', desc: '11/300      0G      1.1      2' });
+    expect(trainer.text()).toBe('epoch 10/300 · mAP50-95 0.3 · box_loss 1.1 · ETA 35h26m · this epoch 6% (2.0s left)');
+    expect(trainer.text({ bar: false })).toBe('epoch 10/300 · mAP50-95 0.3 · box_loss 1.1 · ETA 35h26m');
   });
 
   it('counts a resumed run (its time column starts again) by the new epoch durations', () => {
@@ -101,6 +121,8 @@ describe('training data of a stored run (ddprun ps, ddprun show)', () => {
       { ...epoch(2, 120, 0.25, 1.2, 10), v: 1, t: '2026-01-01T00:03:00.000Z', event: 'epoch' },
     ];
     expect(trainingProgressOf(stored)).toBe('epoch 2/10 · mAP50-95 0.25 · box_loss 1.2 · ETA 8m00s');
-    expect(trainingProgressOf(stored.slice(0, 3))).toBe('');
+    // Before the first epoch: the bar's steps.
+    expect(trainingProgressOf(stored.slice(0, 3))).toBe('step 5/10 50%');
+    expect(trainingProgressOf(stored.slice(0, 2))).toBe('');
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
 
 // A custom resource checked as the API server and kubectl check it: against its CRD's OpenAPI v3 schema (see
 // test/fixtures/k8s-crds/README.md), with kubectl's default strict field validation (an unknown field is an error, where the
@@ -26,6 +26,18 @@ function strict(schema: unknown): unknown {
   return out;
 }
 
+interface ValidateFunction {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string; params: unknown }[] | null;
+}
+interface AjvClass {
+  new (options: Record<string, unknown>): { compile(schema: Schema): ValidateFunction };
+}
+
+// ajv 8, the validator kubernetes-models itself runs on (its @kubernetes-models/validate depends on it), loaded
+// through that package: ESLint keeps an ajv 6 beside it, and which of the two is hoisted is npm's choice.
+const requireFromValidate = createRequire(createRequire(import.meta.url).resolve('@kubernetes-models/validate'));
+const { Ajv } = requireFromValidate('ajv') as { Ajv: AjvClass };
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const validators = new Map<string, ValidateFunction>();
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,5 +70,35 @@ describe('the resume lock of a run folder', () => {
       `The run ${A} was already resumed by the run ${C}, which completed it.`,
     );
     expect(existsSync(path.join(s.state, 'runs', A, RESUME_LOCK_FILE))).toBe(false);
+  });
+
+  it('follows a chain of resumes to its end: names the run that completed it, or trained it to its last epoch (#24 item 5)', () => {
+    const s = box();
+    const A = '20261207-080000-aaaa';
+    const B = '20261207-080100-bbbb';
+    const C = '20261207-080200-cccc';
+    writeRecord(s.state, A, recordOf(A, { status: 'failed', exitCode: 1 }));
+    const from = (id: string, epoch: number) => ({ id, checkpoint: '/exp/weights/last.pt', epoch });
+    // B trained epochs 2 and 3 of 3, then failed (in the final validation): its events say so.
+    const dirB = writeRecord(s.state, B, recordOf(B, { status: 'failed', exitCode: 1, resumedFrom: from(A, 1) }));
+    const epoch = (n: number) =>
+      JSON.stringify({ v: 1, t: '2026-12-07T08:01:0' + n + 'Z', event: 'epoch', epoch: n, epochs: 3, metrics: {} });
+    writeFileSync(path.join(dirB, 'events.jsonl'), `${epoch(2)}\n${epoch(3)}\n`);
+    expect(() => assertNotContinued(A, { stateDir: s.state })).toThrow(
+      `The run ${A} was already resumed by the run ${B}, which trained it to its last epoch (3/3) before it ended failed: there is nothing left to resume. Nothing was started.`,
+    );
+    // B stopped at epoch 2 instead, and C, resuming B, completed the chain: A is refused naming C.
+    writeFileSync(path.join(dirB, 'events.jsonl'), `${epoch(2)}\n`);
+    expect(() => assertNotContinued(A, { stateDir: s.state })).toThrow(
+      `resume that run instead (\`ddprun resume ${B}\`)`,
+    );
+    writeRecord(s.state, C, recordOf(C, { resumedFrom: from(B, 2) }));
+    expect(() => assertNotContinued(A, { stateDir: s.state })).toThrow(
+      `The run ${A} was already resumed by the run ${B}, then by the run ${C}, which completed it. Nothing was started.`,
+    );
+    expect(() => assertNotContinued(B, { stateDir: s.state })).toThrow(
+      `The run ${B} was already resumed by the run ${C}, which completed it.`,
+    );
+    expect(() => assertNotContinued(C, { stateDir: s.state })).not.toThrow();
   });
 });

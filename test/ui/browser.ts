@@ -19,8 +19,11 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** A page that records what must never happen: dialogs (alert/confirm), script errors, console errors. */
-export async function watchedPage(browser: Browser): Promise<{ page: Page; incidents: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+export async function watchedPage(
+  browser: Browser,
+  options: { timezoneId?: string; locale?: string } = {},
+): Promise<{ page: Page; incidents: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 }, ...options });
   const incidents: string[] = [];
   page.on('dialog', (d) => {
     incidents.push(`dialog: ${d.message()}`);

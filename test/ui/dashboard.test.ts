@@ -211,13 +211,17 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
     await page.close();
   });
 
-  it('charts a trainer run: one point per epoch and the best epoch marked', async () => {
+  it('charts a trainer run: a chart per results.csv column, one point per epoch, the best epoch marked', async () => {
     const { page, incidents } = await runPage(TRAIN);
-    await page.waitForSelector('[data-testid="metric-chart"][data-points="3"]');
-    expect(await page.getAttribute('[data-testid="loss-chart"]', 'data-points')).toBe('3');
-    // fitness 0.1·mAP50 + 0.9·mAP50-95: epoch 2 (0.42) beats epoch 3 (0.405)
-    expect(await page.textContent('[data-testid="metric-chart"] h3')).toContain('best: epoch 2');
-    expect(await inkedPixels(page, 'loss-chart')).toBeGreaterThan(100);
+    const key = '[data-metric="metrics/mAP50-95(B)"]';
+    await page.waitForSelector(`${key}[data-points="3"] canvas`);
+    expect(await page.getAttribute('[data-metric="train/box_loss"]', 'data-points')).toBe('3');
+    expect(await page.textContent(key + ' h3')).toBe('metrics/mAP50-95(B) · last 0.35 · best 0.4 (epoch 2)');
+    expect(
+      await page.$$eval('[data-group="losses"] [data-metric]', (els) => els.map((e) => e.getAttribute('data-metric'))),
+    ).toEqual(['train/box_loss', 'train/cls_loss']);
+    expect(await page.textContent('[data-testid="progress"]')).toBe('epoch 3/3');
+    expect(await inkedPixels(page, 'metric')).toBeGreaterThan(100);
     expect(incidents).toEqual([]);
     await page.close();
   });

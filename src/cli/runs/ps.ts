@@ -1,19 +1,13 @@
-import { listRuns, readRunEvents, type SkippedRun } from '../../store/read.js';
+import { formatBytes } from '../../insight/format-bytes.js';
+import { listRuns, type SkippedRun } from '../../store/read.js';
 import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
 import { formatDuration, table } from '../format.js';
 import type { Io } from '../io.js';
 import { forStream } from '../terminal-safe.js';
-import { trainingProgressOf } from '../training-status.js';
 import { commandLine, statusWord } from './describe.js';
+import { liveStateOf, type LiveState } from './live-state.js';
 import { EXIT_OK } from '../../exit-codes.js';
-
-/** A live trainer run's progress from its stored epochs (`epoch 3/100 · mAP50-95 0.412 · …`); '' otherwise. */
-function trainingOf(run: RunInfo): string {
-  const entry = run.options.entry as { trainer?: unknown } | undefined;
-  if (run.status !== 'running' || !entry?.trainer) return '';
-  return trainingProgressOf(readRunEvents(run.id, { only: ['epoch'] }));
-}
 
 /** The command, and for a resumed run the run it continues. */
 function commandText(run: RunInfo): string {
@@ -21,7 +15,7 @@ function commandText(run: RunInfo): string {
 }
 
 /** What `ps --json` prints per run. */
-export function psJson(run: RunInfo, training = trainingOf(run)): Record<string, unknown> {
+export function psJson(run: RunInfo, live: LiveState = liveStateOf(run)): Record<string, unknown> {
   return {
     id: run.id,
     name: run.name ?? null,
@@ -39,9 +33,54 @@ export function psJson(run: RunInfo, training = trainingOf(run)): Record<string,
     pid: run.launcher.pid,
     startedAt: run.startedAt,
     endedAt: run.endedAt ?? null,
-    training: training || null,
+    training: live.progress || null,
+    resources: live.resources ?? null,
     resumedFrom: run.resumedFrom?.id ?? null,
   };
+}
+
+/** The table `ps` prints: optional NAME, CPU/MEM(/GPU) and PROGRESS columns where a listed run has something. */
+function psRows(runs: readonly RunInfo[], io: Io): string[][] {
+  const c = colorsFor(io.stdout, io.env);
+  const live = runs.map(liveStateOf);
+  // The PROGRESS column only when a live run has an epoch or a bar to show; CPU and MEM when one has a sample.
+  const withProgress = live.some((l) => l.progress !== '');
+  const withResources = live.some((l) => l.resources !== undefined);
+  const withGpu = live.some((l) => l.resources?.gpuMemoryBytes !== undefined);
+  // The NAME column only when a listed run has one.
+  const withName = runs.some((run) => run.name !== undefined);
+  const resourceCells = ({ resources: r }: LiveState): string[] => [
+    ...(withResources ? [r ? `${Math.round(r.cpuPercent)}%` : '-', r ? formatBytes(r.rssBytes) : '-'] : []),
+    ...(withGpu ? [r?.gpuMemoryBytes === undefined ? '-' : formatBytes(r.gpuMemoryBytes)] : []),
+  ];
+  const rows = [
+    [
+      'ID',
+      ...(withName ? ['NAME'] : []),
+      'STATUS',
+      'RANKS',
+      'ATTEMPT',
+      'ELAPSED',
+      'EXIT',
+      ...(withResources ? ['CPU', 'MEM'] : []),
+      ...(withGpu ? ['GPU'] : []),
+      ...(withProgress ? ['PROGRESS'] : []),
+      'COMMAND',
+    ],
+    ...runs.map((run, i) => [
+      run.id,
+      ...(withName ? [forStream(io.stdout, run.name ?? '-')] : []),
+      statusWord(run, c),
+      run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
+      `${run.attempt + 1}/${run.maxRestarts + 1}`,
+      formatDuration(run.elapsedMs),
+      run.exitCode === undefined ? '-' : String(run.exitCode),
+      ...resourceCells(live[i]!),
+      ...(withProgress ? [forStream(io.stdout, live[i]!.progress || '-')] : []),
+      forStream(io.stdout, commandText(run)),
+    ]),
+  ];
+  return rows;
 }
 
 /** `ddprun ps [--all] [--json]`: running runs (with --all every run), newest first. */
@@ -62,36 +101,6 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     );
     return EXIT_OK;
   }
-  const c = colorsFor(io.stdout, io.env);
-  const training = runs.map(trainingOf);
-  // The TRAINING column only when a live trainer run has an epoch to show.
-  const withTraining = training.some((t) => t !== '');
-  // The NAME column only when a listed run has one.
-  const withName = runs.some((run) => run.name !== undefined);
-  const rows = [
-    [
-      'ID',
-      ...(withName ? ['NAME'] : []),
-      'STATUS',
-      'RANKS',
-      'ATTEMPT',
-      'ELAPSED',
-      'EXIT',
-      ...(withTraining ? ['TRAINING'] : []),
-      'COMMAND',
-    ],
-    ...runs.map((run, i) => [
-      run.id,
-      ...(withName ? [forStream(io.stdout, run.name ?? '-')] : []),
-      statusWord(run, c),
-      run.worldSize === run.nprocPerNode ? String(run.nprocPerNode) : `${run.nprocPerNode}/${run.worldSize}`,
-      `${run.attempt + 1}/${run.maxRestarts + 1}`,
-      formatDuration(run.elapsedMs),
-      run.exitCode === undefined ? '-' : String(run.exitCode),
-      ...(withTraining ? [training[i] || '-'] : []),
-      forStream(io.stdout, commandText(run)),
-    ]),
-  ];
-  io.stdout.write(`${table(rows)}\n`);
+  io.stdout.write(`${table(psRows(runs, io))}\n`);
   return EXIT_OK;
 }

@@ -10,6 +10,7 @@ import { trainingFromEvents } from '../../progress/outcome.js';
 import type { Io } from '../io.js';
 import { forStream } from '../terminal-safe.js';
 import { commandLine, resultFromEvents, statusText } from './describe.js';
+import { formatResources, liveStateOf } from './live-state.js';
 import { formatMetrics, metricsOf } from './metrics-text.js';
 import { EXIT_OK } from '../../exit-codes.js';
 
@@ -35,6 +36,13 @@ function header(run: RunInfo, io: Io): string {
   rows.push(['logs', `${path.join(run.dir, LOGS_DIR)} (ddprun logs ${run.id})`]);
   if (run.logDir) rows.push(['log dir', run.logDir]);
   if (run.resumedFrom) rows.push(['resumes', `run ${run.resumedFrom.id} from ${run.resumedFrom.checkpoint}`]);
+  // A live run: its latest resources and overall progress, as `ps` shows them (#24 item 8).
+  const live = liveStateOf(run);
+  if (live.resources) {
+    const ago = formatDuration(Math.max(0, Date.now() - Date.parse(live.resources.t)));
+    rows.push(['resources', `${formatResources(live.resources)} (sampled ${ago} ago)`]);
+  }
+  if (live.progress) rows.push(['progress', live.progress]);
   return `${c.bold(`run ${run.id}`)}  ${statusText(run, c)}\n${rows.map(([k, v]) => `  ${k.padEnd(8)} ${v}`).join('\n')}\n`;
 }
 

@@ -1,7 +1,7 @@
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
 import { explainFailure, readErrorFile, rootCauseOf } from '../../insight/failure.js';
-import { explainRootCause } from '../../insight/root-cause.js';
+import { chooseRootCause, explainRootCause } from '../../insight/root-cause.js';
 import { trainerSource } from '../../insight/failure-facts.js';
 import { parseTorchVersion, versionAtLeast } from '../../python/find-python.js';
 import { entryArgv, importPathEnv } from '../plan/plan.js';
@@ -83,9 +83,49 @@ export function torchrunDemux(resolved: ResolvedOptions): Demux {
   };
 }
 
+/** One `[i]:` entry of torchrun's failure summary: its `name : value` fields. */
+type SummaryEntry = (name: string) => string | undefined;
+
+/** The entries of a summary section (`Failures:` or `Root Cause (first observed failure):`), in order. */
+function summaryEntries(section: string): SummaryEntry[] {
+  return section
+    .split(/^\s*\[\d+\]:\s*$/m)
+    .slice(1)
+    .map((entry) => (name) => new RegExp(`^\\s*${name}\\s*:\\s*(.*)$`, 'm').exec(entry)?.[1]?.trim());
+}
+
+/** A failure of the summary as a root cause, its traceback from `errorFile` (if given and readable) or its stderr. */
+function summaryFailure(
+  field: SummaryEntry,
+  errorFile: string | undefined,
+  rankTail: (rank: number, localRank: number) => string,
+): RootCause | undefined {
+  const rankMatch = /^(\d+) \(local_rank: (\d+)\)/.exec(field('rank') ?? '');
+  const exitMatch = /^(-?\d+) \(pid: (\d+)\)/.exec(field('exitcode') ?? '');
+  if (!rankMatch || !exitMatch) return undefined;
+  const rank = Number(rankMatch[1]);
+  const code = Number(exitMatch[1]);
+  const summaryFile = field('error_file');
+  const fromFile =
+    (errorFile === undefined ? undefined : readErrorFile(errorFile)) ??
+    (summaryFile && summaryFile !== '<N/A>' ? readErrorFile(summaryFile) : undefined);
+  const base = {
+    rank,
+    localRank: Number(rankMatch[2]),
+    pid: Number(exitMatch[2]),
+    host: field('host') ?? hostname(),
+    time: field('time') ?? new Date().toISOString(),
+    exitCode: code < 0 ? null : code,
+    signal: code < 0 ? (signalName(-code) ?? null) : null,
+  };
+  return explainFailure(base, fromFile, rankTail(rank, base.localRank));
+}
+
 /**
- * Reads torchrun's failure summary ("Root Cause (first observed failure)") from the agent's stderr, and the
- * traceback from the error file the agent copied (TORCHELASTIC_ERROR_FILE) or the one the summary names.
+ * Reads torchrun's failure summary from the agent's stderr: its "Root Cause (first observed failure)", with the
+ * traceback from the error file the agent copied (TORCHELASTIC_ERROR_FILE) or the one the summary names, unless that
+ * rank failed only because a peer went away and one of the summary's other failures has a reason of its own (torchrun
+ * takes the earliest by whole seconds: when the ranks end in the same poll, local rank 0 wins the tie).
  */
 export function parseTorchrunRootCause(
   agentStderr: string,
@@ -94,27 +134,13 @@ export function parseTorchrunRootCause(
 ): RootCause | undefined {
   const at = agentStderr.lastIndexOf('Root Cause (first observed failure):');
   if (at === -1) return undefined;
-  const block = agentStderr.slice(at);
-  const field = (name: string) => new RegExp(`^\\s*${name}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim();
-  const rankMatch = /^(\d+) \(local_rank: (\d+)\)/.exec(field('rank') ?? '');
-  const exitMatch = /^(-?\d+) \(pid: (\d+)\)/.exec(field('exitcode') ?? '');
-  if (!rankMatch || !exitMatch) return undefined;
-  const rank = Number(rankMatch[1]);
-  const code = Number(exitMatch[1]);
-  const signal = code < 0 ? (signalName(-code) ?? null) : null;
-  const summaryFile = field('error_file');
-  const fromFile =
-    readErrorFile(agentErrorFile) ?? (summaryFile && summaryFile !== '<N/A>' ? readErrorFile(summaryFile) : undefined);
-  const base = {
-    rank,
-    localRank: Number(rankMatch[2]),
-    pid: Number(exitMatch[2]),
-    host: field('host') ?? hostname(),
-    time: field('time') ?? new Date().toISOString(),
-    exitCode: code < 0 ? null : code,
-    signal,
-  };
-  return explainFailure(base, fromFile, rankTail(rank, base.localRank));
+  const root = summaryEntries(agentStderr.slice(at))[0];
+  const first = root && summaryFailure(root, agentErrorFile, rankTail);
+  if (!first) return undefined;
+  const others = agentStderr.lastIndexOf('Failures:', at);
+  const rest = others === -1 ? [] : summaryEntries(agentStderr.slice(others, at));
+  const candidates = [first, ...rest.map((entry) => summaryFailure(entry, undefined, rankTail))];
+  return chooseRootCause(candidates.filter((rc): rc is RootCause => rc !== undefined));
 }
 
 function signalName(n: number): NodeJS.Signals | undefined {
