@@ -88,7 +88,16 @@ function sse(origin, token, route) {
 // Timed by curl in a process of its own: this one is busy reading 200 streams, and would time itself.
 function timeGet(origin, token, route) {
   return new Promise((resolve) => {
-    const args = ['-s', '-o', '/dev/null', '-w', '%{time_total}', '-H', `cookie: ddprun_token=${token}`, origin + route];
+    const args = [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{time_total}',
+      '-H',
+      `cookie: ddprun_token=${token}`,
+      origin + route,
+    ];
     execFile('curl', args, (error, stdout) => resolve(error ? NaN : Number(stdout) * 1000));
   });
 }
@@ -139,8 +148,12 @@ async function main() {
     console.log(`statuses: ${JSON.stringify(statuses)}; clients with their first data: ${at8s}/${CLIENTS}`);
     console.log(`all answered: ${fmt(connectedMs)}; all had their first data: ${fmt(servedMs)}`);
     console.log(`/api/runs sent as they connect: ${fmt(stormMs)}`);
-    console.log(`/api/runs from 2 s after all were served: median ${fmt(runsMs[runsMs.length >> 1])}, max ${fmt(runsMs.at(-1))}`);
-    console.log(`server RSS: ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak, ${after.toFixed(0)} MiB 5 s after they closed`);
+    console.log(
+      `/api/runs from 2 s after all were served: median ${fmt(runsMs[runsMs.length >> 1])}, max ${fmt(runsMs.at(-1))}`,
+    );
+    console.log(
+      `server RSS: ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak, ${after.toFixed(0)} MiB 5 s after they closed`,
+    );
   } finally {
     server.stdin.end();
     await new Promise((r) => server.once('exit', r));
