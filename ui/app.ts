@@ -5,6 +5,7 @@ import './app.css';
 import { bytes, chart, pct, type Series } from './charts.js';
 import { duration, h, localDateTime, localTime } from './dom.js';
 import { overallOf, progressEl } from './progress.js';
+import { comparePage } from './compare.js';
 import { trainingView } from './training.js';
 
 type Json = Record<string, unknown>;
@@ -26,6 +27,8 @@ interface LogLine {
   text: string;
 }
 
+/** Events the recorder writes periodically (the page drops their oldest first). */
+const SAMPLED = new Set(['resources', 'progress']);
 /** Lines kept per view; older ones are fetched on request. */
 const MAX_LINES = 10_000;
 
@@ -98,6 +101,7 @@ function runsPage(): void {
       h(
         'tr',
         {},
+        h('th', {}, ''),
         ...['run', 'status', 'ranks', 'progress', 'elapsed', 'exit', 'explanation', 'command'].map((c) =>
           h('th', {}, c),
         ),
@@ -105,7 +109,31 @@ function runsPage(): void {
     ),
     body,
   );
-  app.replaceChildren(h('header', {}, h('h1', {}, 'ddprun'), h('label', {}, 'status ', filter)), table);
+  const selected = new Set<string>();
+  const compare = h(
+    'button',
+    { type: 'button', 'data-testid': 'compare', disabled: '', title: 'select two runs or more' },
+    'compare selected',
+  ) as HTMLButtonElement;
+  compare.addEventListener('click', () => {
+    location.hash = `#/compare/${[...selected].map(encodeURIComponent).join(',')}`;
+  });
+  const pick = (id: string): HTMLElement => {
+    const box = h('input', {
+      type: 'checkbox',
+      'aria-label': `select ${id}`,
+      'data-testid': 'select',
+    }) as HTMLInputElement;
+    box.checked = selected.has(id);
+    box.addEventListener('change', () => {
+      if (box.checked) selected.add(id);
+      else selected.delete(id);
+      compare.disabled = selected.size < 2;
+      compare.textContent = selected.size ? `compare ${selected.size} selected` : 'compare selected';
+    });
+    return box;
+  };
+  app.replaceChildren(h('header', {}, h('h1', {}, 'ddprun'), h('label', {}, 'status ', filter), compare), table);
   let runs: Summary[] = [];
   const render = (): void => {
     const rows = runs
@@ -114,7 +142,13 @@ function runsPage(): void {
         h(
           'tr',
           { 'data-run': r.id },
-          h('td', {}, h('a', { href: `#/run/${encodeURIComponent(r.id)}` }, r.id)),
+          h('td', {}, pick(r.id)),
+          h(
+            'td',
+            {},
+            h('a', { href: `#/run/${encodeURIComponent(r.id)}` }, r.id),
+            typeof r.run.name === 'string' && r.run.name ? h('div', { class: 'name' }, r.run.name) : null,
+          ),
           h('td', {}, badge(r.status)),
           h('td', {}, ranksOf(r.run)),
           h('td', {}, progressEl(overallOf(r.run, r))),
@@ -124,7 +158,7 @@ function runsPage(): void {
           h('td', { class: 'cmd' }, commandOf(r.run)),
         ),
       );
-    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: '8', class: 'empty' }, 'no runs'))]));
+    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: '9', class: 'empty' }, 'no runs'))]));
   };
   filter.addEventListener('change', render);
   const source = new EventSource('/api/stream');
@@ -256,7 +290,7 @@ function attemptsTimeline(events: readonly StoreEvent[], run: Json): HTMLElement
       h(
         'li',
         { class: k > 0 ? 'restart' : '', 'data-attempt': String(k) },
-        h('b', {}, `attempt ${k}`),
+        h('strong', {}, `attempt ${k}`),
         a.started ? ` · started ${localTime(a.started)}` : '',
         a.reason ? ` · restarted because ${a.reason}` : '',
         a.resumed ? ` · ${a.resumed}` : k > 0 ? ' · from the start' : '',
@@ -269,7 +303,7 @@ function attemptsTimeline(events: readonly StoreEvent[], run: Json): HTMLElement
       h(
         'li',
         { class: 'done' },
-        h('b', {}, `${String(run.status ?? 'finished')}`),
+        h('strong', {}, String(run.status ?? 'finished')),
         ` · ${localTime(done.t)} · exit ${String(done.exitCode)} after ${n === 1 ? '1 attempt' : `${n} attempts`}`,
       ),
     );
@@ -556,7 +590,12 @@ function runPage(id: string): void {
   });
   source.addEventListener('events', (e) => {
     events.push(...(JSON.parse((e as MessageEvent<string>).data) as StoreEvent[]));
-    if (events.length > 50_000) events.splice(0, events.length - 50_000);
+    if (events.length > 50_000) {
+      // The oldest resource samples and progress updates go; metrics, epochs and attempts stay.
+      let drop = events.length - 40_000;
+      const kept = events.filter((ev) => !(drop > 0 && SAMPLED.has(ev.event) && drop-- > 0));
+      events.splice(0, events.length, ...kept);
+    }
     schedule();
   });
   source.addEventListener('log-start', (e) => {
@@ -587,7 +626,9 @@ function runPage(id: string): void {
 function route(): void {
   closeView();
   const m = /^#\/run\/(.+)$/.exec(location.hash);
+  const c = /^#\/compare\/(.+)$/.exec(location.hash);
   if (m) runPage(decodeURIComponent(m[1]!));
+  else if (c) closeView = comparePage(app, c[1]!.split(',').map(decodeURIComponent));
   else runsPage();
 }
 

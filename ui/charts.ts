@@ -7,8 +7,11 @@ export interface Series {
   points: Map<number, number | null>;
 }
 
-/** What the x axis counts: seconds since the epoch (shown as local times), steps, or epochs (ticks at whole ones). */
-export type XKind = 'time' | 'step' | 'epoch';
+/**
+ * What the x axis counts: seconds since the epoch (shown as local times), steps, epochs (ticks at whole ones), or
+ * seconds since a run's first value (runs compared by time).
+ */
+export type XKind = 'time' | 'step' | 'epoch' | 'seconds';
 
 export interface ChartData {
   x: XKind;
@@ -79,7 +82,8 @@ function options(
         ? {}
         : {
             incrs: WHOLE,
-            label: d.x,
+            space: 70,
+            label: d.x === 'seconds' ? 'seconds from the first value' : d.x,
             values: (_u, vals) => {
               ticks(vals);
               return vals.map((v) => (v === null ? '' : String(v)));

@@ -22,6 +22,8 @@ export interface K8sSubmit {
   procsPerNode?: number;
   namespace?: string;
   shmSize?: string;
+  /** --group-restarts: JobSet's failurePolicy.maxRestarts. */
+  groupRestarts?: number;
   gracePeriodS: number;
   /** The container's command: `ddprun [train] …` with the launch flags, as every pod runs it. */
   command: string[];
@@ -46,6 +48,11 @@ const K8S_FLAGS: Spec[] = [
   },
   { flags: '--namespace <ns>', description: "the objects' namespace (default: kubectl's)" },
   { flags: '--shm-size <quantity>', description: "size limit of the pod's memory-backed /dev/shm, e.g. 16Gi" },
+  {
+    flags: '--group-restarts <n>',
+    description: 'jobset: recreate every pod of the group together up to N times after a failure (default: 0)',
+    parse: parseNonNegative,
+  },
   { flags: '--apply', description: "submit with kubectl and follow the pods' logs to the Job's end" },
 ];
 
@@ -226,6 +233,14 @@ function k8sSubmit(parts: Parts): { kind: 'k8s'; submit: K8sSubmit; output: Outp
   if (procs !== undefined) submit.procsPerNode = procs;
   if (own.namespace !== undefined) submit.namespace = own.namespace as string;
   if (own.shmSize !== undefined) submit.shmSize = own.shmSize as string;
+  if (own.groupRestarts !== undefined) {
+    if (submit.format !== 'jobset')
+      throw new UsageError(
+        `--group-restarts is JobSet's failurePolicy.maxRestarts: add --format jobset (an Indexed Job cannot restart its group; see docs/kubernetes.md#restarts).`,
+        '--group-restarts',
+      );
+    submit.groupRestarts = own.groupRestarts as number;
+  }
   if (submit.apply && output.dryRun)
     throw new UsageError('--apply and --dry-run exclude each other: --dry-run prints, --apply submits.', '--apply');
   return { kind: 'k8s', submit, output };

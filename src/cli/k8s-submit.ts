@@ -23,6 +23,7 @@ export function k8sObjects(submit: K8sSubmit): Record<string, unknown>[] {
     ...(submit.procsPerNode !== undefined ? { procsPerNode: submit.procsPerNode } : {}),
     ...(submit.namespace ? { namespace: submit.namespace } : {}),
     ...(submit.shmSize ? { shmSize: submit.shmSize } : {}),
+    ...(submit.groupRestarts !== undefined ? { groupRestarts: submit.groupRestarts } : {}),
   };
   return manifests(job, submit.format);
 }

@@ -40,6 +40,8 @@ export interface K8sJob {
   /** --grace-period, seconds: the pod's terminationGracePeriodSeconds is this plus GRACE_MARGIN_S. */
   gracePeriodS: number;
   namespace?: string;
+  /** JobSet only: how many times JobSet recreates every pod of the group together after a failure (default 0). */
+  groupRestarts?: number;
   /** `/dev/shm`'s size limit (a Kubernetes quantity, e.g. 16Gi); default: none (the pod's memory limit bounds it). */
   shmSize?: string;
 }
@@ -151,8 +153,13 @@ export function jobSet(job: K8sJob): Obj {
     metadata: metadata(job),
     spec: {
       network: { enableDNSHostnames: true, subdomain: job.name, publishNotReadyAddresses: true },
-      // 0: a failed pod fails the JobSet; maxRestarts N recreates every pod of the group together, N times.
-      failurePolicy: { maxRestarts: 0 },
+      // A failed pod fails its Job, and the JobSet; maxRestarts N recreates every pod of the group together, N times
+      // (a new group: a replaced pod alone could not rejoin the running one). A usage error is the same every time:
+      // the podFailurePolicy fails its Job with reason PodFailurePolicy, which fails the JobSet at once.
+      failurePolicy: {
+        maxRestarts: job.groupRestarts ?? 0,
+        rules: [{ name: 'usage-error', action: 'FailJobSet', onJobFailureReasons: ['PodFailurePolicy'] }],
+      },
       replicatedJobs: [
         {
           name: REPLICATED_JOB,

@@ -7,6 +7,7 @@ import {
   READ_MAX,
   lastLinesStart,
   listRunSummaries,
+  newestEvents,
   readBytes,
   sizeOf,
   splitLines,
@@ -61,7 +62,7 @@ export class RunFeed implements FeedSource {
   private run: RunRecord | null = null;
   private runText = '';
   private eventsAt = 0;
-  /** The newest events (between MAX_EVENTS and twice that), for a client that comes later. */
+  /** The newest events (at least `newestEvents`' and up to 4 × MAX_EVENTS), for a client that comes later. */
   private events: StoreEvent[] = [];
   private readonly follower = new RankLogFollower();
   private readonly logs = new Map<string, FollowedLog>();
@@ -82,7 +83,7 @@ export class RunFeed implements FeedSource {
     if (events.length) {
       push('events', events);
       this.events = this.events.concat(events);
-      if (this.events.length > 2 * MAX_EVENTS) this.events = this.events.slice(-MAX_EVENTS);
+      if (this.events.length > 4 * MAX_EVENTS) this.events = newestEvents(this.events);
     }
     for (const ref of this.files.logs(this.id)) await this.tickLog(ref, push);
   }
@@ -118,7 +119,7 @@ export class RunFeed implements FeedSource {
 
   async snapshot(push: Push): Promise<void> {
     push('run', this.run);
-    if (this.events.length) push('events', this.events.slice(-MAX_EVENTS));
+    if (this.events.length) push('events', newestEvents(this.events));
     for (const log of this.logs.values()) await this.logSnapshot(log, push);
   }
 

@@ -17,6 +17,28 @@ export const MAX_LINE_CHARS = 10_000;
 export const PARTIAL_FLUSH = 1024 * 1024;
 /** Events sent with a run's detail (the newest; resources come once a second for hours). */
 export const MAX_EVENTS = 20_000;
+
+/** Events written periodically for as long as a run runs: kept apart, so that they never push out the others. */
+const SAMPLED = new Set(['resources', 'progress']);
+
+/**
+ * The newest MAX_EVENTS of the sampled events (resources once a second, progress twice) and the newest MAX_EVENTS
+ * of the others (a run's metrics, epochs, starts and restarts: bounded by the recorder), in their order: a 10-hour
+ * run's first metric values stay on its charts.
+ */
+export function newestEvents(events: readonly StoreEvent[]): StoreEvent[] {
+  let sampled = 0;
+  for (const e of events) if (SAMPLED.has(e.event)) sampled++;
+  const other = events.length - sampled;
+  if (sampled <= MAX_EVENTS && other <= MAX_EVENTS) return events.slice();
+  let skipSampled = Math.max(0, sampled - MAX_EVENTS);
+  let skipOther = Math.max(0, other - MAX_EVENTS);
+  return events.filter((e) => {
+    if (SAMPLED.has(e.event)) return skipSampled-- <= 0;
+    return skipOther-- <= 0;
+  });
+}
+
 /** The end of events.jsonl read for a run's latest epoch/progress in the runs list. */
 const SUMMARY_TAIL = 64 * 1024;
 
@@ -59,7 +81,7 @@ export class RunFiles {
   }
 
   /**
-   * The newest MAX_EVENTS events of the complete lines of events.jsonl from byte `from`, and the offset after the
+   * The newest events (see `newestEvents`) of the complete lines of events.jsonl from byte `from`, and the offset after the
    * last one. Read a chunk at a time (a line too long to hold is skipped), never the file as one string.
    */
   events(id: string, from = 0): Promise<{ events: StoreEvent[]; next: number }> {
@@ -68,11 +90,11 @@ export class RunFiles {
       const next = scanEventsFile(
         this.file(id, EVENTS_FILE),
         (event) => {
-          if (events.push(event) >= 2 * MAX_EVENTS) events = events.slice(-MAX_EVENTS);
+          if (events.push(event) >= 4 * MAX_EVENTS) events = newestEvents(events);
         },
         { from },
       );
-      return { events: events.slice(-MAX_EVENTS), next };
+      return { events: newestEvents(events), next };
     });
   }
 
@@ -176,7 +198,7 @@ export async function listRunSummaries(files: RunFiles): Promise<RunSummary[]> {
   return out;
 }
 
-/** A run's record and its events (the newest MAX_EVENTS). */
+/** A run's record and its events (see `newestEvents`). */
 export async function readRunDetail(
   files: RunFiles,
   id: string,
@@ -184,7 +206,7 @@ export async function readRunDetail(
   const run = files.record(id);
   if (!run) return undefined;
   const { events } = await files.events(id);
-  return { run, events: events.slice(-MAX_EVENTS) };
+  return { run, events };
 }
 
 export async function stopRecordedRun(files: RunFiles, id: string): Promise<{ ok: boolean; message: string }> {

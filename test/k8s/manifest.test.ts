@@ -118,6 +118,8 @@ describe('ddprun k8s --format indexed-job', () => {
     [['--image', 'i', '--job-name', 'Bad_Name', 'a.py'], '--job-name'],
     [['--image', 'i', '--nproc-per-node', 'gpu', 'a.py'], '--gpus-per-node'],
     [['--image', 'i', '--dry-run', '--apply', 'a.py'], '--apply'],
+    [['--image', 'i', '--group-restarts', '1', 'a.py'], '--group-restarts'],
+    [['--image', 'i', '--format', 'jobset', '--group-restarts', '-1', 'a.py'], '--group-restarts'],
     [['--image', 'i'], 'script'],
   ])('refuses %j with exit 2, naming %s, and prints no manifest', (args, named) => {
     const run = k8s(args);
@@ -204,12 +206,30 @@ describe('ddprun k8s --format jobset', () => {
         subdomain: jobset.metadata.name,
         publishNotReadyAddresses: true,
       });
-      expect(jobset.spec.failurePolicy).toEqual({ maxRestarts: 0 });
+      // A failed pod fails the JobSet; a usage error (its Job failed by the podFailurePolicy) even with restarts left.
+      expect(jobset.spec.failurePolicy).toEqual({
+        maxRestarts: 0,
+        rules: [{ name: 'usage-error', action: 'FailJobSet', onJobFailureReasons: ['PodFailurePolicy'] }],
+      });
       const pod = template.spec!.template.spec!;
       expect(pod.subdomain).toBeUndefined();
       expect(pod.containers[0]!.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: jobset.metadata.name }]);
     });
   }
+});
+
+it('--group-restarts N sets the JobSet’s maxRestarts: the whole group recreated together', () => {
+  const jobset = onlyDocument<JobSetDoc>('jobset', [
+    '--job-name',
+    'j',
+    '--nodes',
+    '2',
+    '--group-restarts',
+    '3',
+    'a.py',
+  ]);
+  validateCustomResource('jobset.v1alpha2.json', jobset);
+  expect(jobset.spec.failurePolicy).toMatchObject({ maxRestarts: 3 });
 });
 
 describe('ddprun k8s --format trainjob', () => {

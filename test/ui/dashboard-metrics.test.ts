@@ -5,7 +5,15 @@ import type { Browser, Page } from 'playwright-core';
 import { type Dashboard, launch, startDashboard } from 'ddprun';
 import { TORCH_SKIP_REASON, torchPython } from '../helpers/python.js';
 import { tempDir } from '../helpers/procs.js';
-import { artifact, browserMissing, fakeStore, inkedPixels, launchBrowser, watchedPage } from './browser.js';
+import {
+  artifact,
+  browserMissing,
+  fakeStore,
+  inkedPixels,
+  launchBrowser,
+  watchedPage,
+  type FakeRun,
+} from './browser.js';
 import { ensureBuilt } from '../cli/helpers.js';
 
 const python = await torchPython();
@@ -20,7 +28,7 @@ const cleanups: (() => void)[] = [];
 const base = (): string => dashboard.url.replace(/\/\?token=.*/, '');
 
 beforeAll(async () => {
-  if (skip) return;
+  if (browserMissing()) return; // the recorded runs' tests need no torch
   ensureBuilt();
   // The test file's own store (test/setup-state-dir.ts): the launches below are recorded there.
   dashboard = await startDashboard({ stateDir: process.env.DDPRUN_STATE_DIR! });
@@ -155,52 +163,154 @@ describe.skipIf(skip)('the run page charts the metrics a plain script logs', () 
   });
 });
 
-describe.skipIf(browserMissing())('the run page of a recorded run', () => {
+const t0 = Date.parse('2026-12-02T07:15:00.000Z');
+const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
+const RESTARTED = '20261202-071500-e90c';
+const LR3 = '20261202-080000-1e03';
+const LR4 = '20261202-080100-1e04';
+const LIVE = '20261202-080200-11fe';
+const TQDM = '20261202-080300-7d7d';
+
+/** A run logging `loss` at steps 10…50, falling faster with the higher learning rate. */
+function lrRun(id: string, name: string, rate: number): FakeRun {
+  return {
+    id,
+    run: { name, status: 'succeeded', exitCode: 0, startedAt: at(0), endedAt: at(60) },
+    events: [1, 2, 3, 4, 5].map((i) => ({
+      event: 'metric',
+      t: at(i * 10),
+      name: 'loss',
+      value: Math.exp(-rate * i),
+      step: i * 10,
+      rank: 0,
+      source: 'json',
+    })),
+  };
+}
+
+describe.skipIf(browserMissing())('recorded runs: attempts, comparison, progress column', () => {
+  const store = fakeStore([
+    {
+      id: RESTARTED,
+      run: { status: 'succeeded', exitCode: 0, startedAt: at(0), endedAt: at(100), maxRestarts: 1 },
+      events: [
+        { event: 'started', t: at(0), attempt: 0, rank: 0, localRank: 0, pid: 100 },
+        { event: 'exited', t: at(20), attempt: 0, rank: 0, localRank: 0, exitCode: 1, signal: null },
+        { event: 'restarting', t: at(21), attempt: 1, reason: 'rank 0 exited with 1' },
+        { event: 'started', t: at(22), attempt: 1, rank: 0, localRank: 0, pid: 101 },
+        ...Array.from({ length: 12 }, (_, i) => ({
+          event: 'metric',
+          t: at(30 + i),
+          name: 'loss',
+          value: 1 / (i + 1),
+          epoch: (i + 1) / 4,
+          rank: 0,
+          source: 'dict',
+        })),
+        { event: 'exited', t: at(99), attempt: 1, rank: 0, localRank: 0, exitCode: 0, signal: null },
+        { event: 'done', t: at(100), exitCode: 0, attempts: 2 },
+      ],
+    },
+    lrRun(LR3, 'lr-1e-3', 0.5),
+    lrRun(LR4, 'lr-1e-4', 0.1),
+    {
+      id: LIVE,
+      run: { status: 'running', startedAt: at(0), launcher: { pid: process.pid, startTime: 1, bootId: null } },
+      events: [
+        { event: 'epoch', t: at(1100), epoch: 11, epochs: 300, metrics: { 'train/box_loss': 1 } },
+        {
+          event: 'progress',
+          t: at(1110),
+          rank: 0,
+          stream: 'stderr',
+          format: 'ultralytics',
+          desc: '12/300',
+          n: 6,
+          total: 100,
+          unit: 'it',
+        },
+      ],
+    },
+    {
+      id: TQDM,
+      run: { status: 'succeeded', exitCode: 0, startedAt: at(0), endedAt: at(60) },
+      events: [
+        {
+          event: 'progress',
+          t: at(50),
+          rank: 0,
+          stream: 'stderr',
+          format: 'tqdm',
+          desc: 'train:',
+          n: 120,
+          total: 400,
+          unit: 'it',
+          remaining: 75,
+        },
+      ],
+    },
+  ]);
+  let own: Dashboard;
+  const ownBase = (): string => own.url.replace(/\/\?token=.*/, '');
+  beforeAll(async () => {
+    own = await startDashboard({ stateDir: store.stateDir });
+  });
+  afterAll(async () => {
+    await own?.close();
+    store.cleanup();
+  });
+
   it('puts epoch ticks at whole epochs for fractional epochs, and lists the attempts readably', async () => {
-    const t0 = Date.parse('2026-12-02T07:15:00.000Z');
-    const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
-    const id = '20261202-071500-e90c';
-    const store = fakeStore([
-      {
-        id,
-        run: { status: 'succeeded', exitCode: 0, startedAt: at(0), endedAt: at(100), maxRestarts: 1 },
-        events: [
-          { event: 'started', t: at(0), attempt: 0, rank: 0, localRank: 0, pid: 100 },
-          { event: 'exited', t: at(20), attempt: 0, rank: 0, localRank: 0, exitCode: 1, signal: null },
-          { event: 'restarting', t: at(21), attempt: 1, reason: 'rank 0 exited with 1' },
-          { event: 'started', t: at(22), attempt: 1, rank: 0, localRank: 0, pid: 101 },
-          ...Array.from({ length: 12 }, (_, i) => ({
-            event: 'metric',
-            t: at(30 + i),
-            name: 'loss',
-            value: 1 / (i + 1),
-            epoch: (i + 1) / 4,
-            rank: 0,
-            source: 'dict',
-          })),
-          { event: 'exited', t: at(99), attempt: 1, rank: 0, localRank: 0, exitCode: 0, signal: null },
-          { event: 'done', t: at(100), exitCode: 0, attempts: 2 },
-        ],
-      },
+    const { page, incidents } = await watchedPage(browser, { timezoneId: ZONE, locale: 'en-GB' });
+    await page.goto(own.url);
+    await page.goto(`${ownBase()}/#/run/${RESTARTED}`);
+    await page.waitForSelector('[data-metric="loss"] canvas');
+    expect(await page.getAttribute('[data-metric="loss"]', 'data-xticks')).toBe('1,2,3');
+    const attempts = await page.$$eval('[data-testid="timeline"] li', (ls) => ls.map((l) => l.textContent));
+    expect(attempts).toEqual([
+      'attempt 0 · started 12:45:00 · ended: rank 0 exited with 1',
+      'attempt 1 · started 12:45:22 · restarted because rank 0 exited with 1 · from the start',
+      'succeeded · 12:46:40 · exit 0 after 2 attempts',
     ]);
-    const own = await startDashboard({ stateDir: store.stateDir });
-    try {
-      const { page, incidents } = await watchedPage(browser, { timezoneId: ZONE, locale: 'en-GB' });
-      await page.goto(own.url);
-      await page.goto(`${own.url.replace(/\/\?token=.*/, '')}/#/run/${id}`);
-      await page.waitForSelector('[data-metric="loss"] canvas');
-      expect(await page.getAttribute('[data-metric="loss"]', 'data-xticks')).toBe('1,2,3');
-      const attempts = await page.$$eval('[data-testid="timeline"] li', (ls) => ls.map((l) => l.textContent));
-      expect(attempts).toEqual([
-        'attempt 0 · started 12:45:00 · ended: rank 0 exited with 1',
-        'attempt 1 · started 12:45:22 · restarted because rank 0 exited with 1 · from the start',
-        'succeeded · 12:46:40 · exit 0 after 2 attempts',
-      ]);
-      expect(incidents).toEqual([]);
-      await page.close();
-    } finally {
-      await own.close();
-      store.cleanup();
-    }
+    expect(incidents).toEqual([]);
+    await page.close();
+  });
+
+  it('compares two runs selected on the runs page: both series of the metric on one chart', async () => {
+    const { page, incidents } = await watchedPage(browser);
+    await page.goto(own.url);
+    await page.waitForSelector(`[data-run="${LR3}"]`);
+    expect(await page.isDisabled('[data-testid="compare"]')).toBe(true);
+    await page.check(`[data-run="${LR3}"] [data-testid="select"]`);
+    await page.check(`[data-run="${LR4}"] [data-testid="select"]`);
+    await page.click('[data-testid="compare"]');
+    await page.waitForSelector('[data-testid="compare-chart"] canvas');
+    expect(await page.inputValue('[data-testid="compare-metric"]')).toBe('loss');
+    const series = JSON.parse((await page.getAttribute('[data-testid="compare-chart"]', 'data-series'))!) as {
+      label: string;
+      points: [number, number][];
+    }[];
+    const expected = (rate: number) => [1, 2, 3, 4, 5].map((i) => [i * 10, Math.exp(-rate * i)]);
+    expect(series.map((s) => s.label).sort()).toEqual([`lr-1e-3 (${LR3})`, `lr-1e-4 (${LR4})`]);
+    expect(series.find((s) => s.label.startsWith('lr-1e-3'))!.points).toEqual(expected(0.5));
+    expect(series.find((s) => s.label.startsWith('lr-1e-4'))!.points).toEqual(expected(0.1));
+    expect(await inkedPixels(page, 'compare-chart')).toBeGreaterThan(100);
+    await page.screenshot({ path: artifact('dashboard-compare.png'), fullPage: true });
+    expect(incidents).toEqual([]);
+    await page.close();
+  });
+
+  it("shows overall progress in the runs page's progress column, the current epoch's bar labelled", async () => {
+    const { page, incidents } = await watchedPage(browser);
+    await page.goto(own.url);
+    await page.waitForSelector(`[data-run="${LIVE}"] [data-testid="progress"]`);
+    expect(await page.textContent(`[data-run="${LIVE}"] [data-testid="progress"]`)).toMatch(
+      /^epoch 11\/300 · epoch 12: 6% · ETA \d+h\d\dm$/,
+    );
+    expect(await page.getAttribute(`[data-run="${LIVE}"] progress`, 'value')).toBe(String(11 / 300));
+    expect(await page.textContent(`[data-run="${TQDM}"] [data-testid="progress"]`)).toBe('train 120/400 · ETA 1m15s');
+    await page.screenshot({ path: artifact('dashboard-runs.png'), fullPage: true });
+    expect(incidents).toEqual([]);
+    await page.close();
   });
 });
