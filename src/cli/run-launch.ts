@@ -68,7 +68,7 @@ export async function runLaunch(
     // A terminal that hung up gets nothing more; a stream redirected elsewhere still gets the summary.
     if (result.signal === 'SIGHUP') silenceDeadTerminals([io.stdout, io.stderr]);
     renderer.finish(result, { rootCause: !plain });
-    if (!output.quiet) io.stderr.write(endHints(result, handle.runId));
+    if (!output.quiet) io.stderr.write(endHints(result, handle.runId, {}, resolved.entry));
     // Launched under another torchelastic launcher (TORCHELASTIC_ERROR_FILE set for ddprun itself): the root cause
     // goes there, as torchrun's @record'd main writes it.
     if (result.exitCode !== 0 && result.rootCause && io.env.TORCHELASTIC_ERROR_FILE) {

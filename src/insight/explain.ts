@@ -216,6 +216,20 @@ const rendezvousTimeout: Classifier = (rc, text) =>
       }
     : undefined;
 
+/**
+ * Exit 2 after argparse's (or click's) `usage:` block: the script refused its own command line (#24 item 14). Its 2 is
+ * not ddprun's usage error: ddprun started the ranks; the hint says where a flag meant for ddprun goes.
+ */
+const scriptUsage: Classifier = (rc, text) => {
+  if (rc.exitCode !== 2 || !/^usage: /im.test(text)) return undefined;
+  const error = /^\S*: error: (.*)$/m.exec(text)?.[1] ?? /^Error: (.*)$/m.exec(text)?.[1];
+  return {
+    kind: 'script-usage',
+    message: `${who(rc)} exited 2: the script refused its own command line${error ? ` (${error})` : ''}.`,
+    hint: 'This is the script’s usage error, not ddprun’s (ddprun started the ranks): everything after the script goes to the script, so a ddprun flag must come before it (`ddprun --nproc-per-node 2 train.py --epochs 1`).',
+  };
+};
+
 const exception: Classifier = (rc) =>
   /^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b/.test(rc.message)
     ? {
@@ -240,6 +254,7 @@ const CLASSIFIERS: readonly Classifier[] = [
   },
   portInUse,
   rendezvousTimeout,
+  scriptUsage,
   exception,
 ];
 

@@ -205,6 +205,7 @@ export type ExplanationKind =
   | 'rendezvous-timeout'
   | 'peer-failed'
   | 'hang'
+  | 'script-usage'
   | 'exception'
   | 'exit-code';
 

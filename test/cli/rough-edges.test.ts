@@ -138,3 +138,33 @@ describe('a failed foreground run names itself (#24 item 6)', () => {
     ]);
   });
 });
+
+describe("a script's own usage error (#24 item 14)", () => {
+  it.skipIf(!python)(
+    'exit 2 from argparse is named as the script’s, and a ddprun flag after the script is named in a hint',
+    async () => {
+      const s = box();
+      const script = path.join(s.out, 'train.py');
+      writeFileSync(
+        script,
+        'import argparse\np = argparse.ArgumentParser()\np.add_argument("--epochs", type=int)\np.parse_args()\n',
+      );
+      const run = await runCli([script, '--epochs', '1', '--nproc-per-node', '2'], { env: s.env, cwd: s.out });
+      // The rank's own code, as torchrun gives it: but named as the script's usage error, not ddprun's.
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        'script-usage: Rank 0 exited 2: the script refused its own command line (unrecognized arguments: --nproc-per-node 2).',
+      );
+      expect(run.stderr).toContain('This is the script’s usage error, not ddprun’s (ddprun started the ranks)');
+      expect(run.stderr).not.toMatch(/^error: /m);
+      expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(
+        `ddprun: hint: --nproc-per-node came after the script, so the script got it, not ddprun: put ddprun's flags before the script (ddprun --nproc-per-node … ${script} …)`,
+      );
+      // Without a ddprun flag after the script: the root cause alone.
+      const own = await runCli([script, '--epochs', 'x'], { env: s.env, cwd: s.out });
+      expect(own.code).toBe(2);
+      expect(own.stderr).toContain('script-usage: Rank 0 exited 2');
+      expect(own.stderr).not.toContain('ddprun: hint:');
+    },
+  );
+});

@@ -102,6 +102,12 @@ describe.skipIf(skip)('the run page charts the metrics a plain script logs', () 
     expect(ticks.length).toBeGreaterThan(1);
     expect(ticks.every(Number.isInteger)).toBe(true);
     expect(await inkedPixels(page, 'metric')).toBeGreaterThan(100);
+    // A finished rank shows no CPU or RSS (its last sample is not its state).
+    await page.waitForSelector('[data-testid="ranks"] tr[data-rank="1"]');
+    const cells = await page.$$eval('[data-testid="ranks"] tr[data-rank="1"] td', (tds) =>
+      tds.map((t) => t.textContent),
+    );
+    expect(cells.slice(1, 6)).toEqual(['succeeded', expect.stringMatching(/^\d+$/), '0', '', '']);
     await page.screenshot({ path: artifact('dashboard-metrics-run.png'), fullPage: true });
 
     // Smoothing: the line drawn is TensorBoard's debiased moving average of the values.
@@ -196,7 +202,14 @@ describe.skipIf(browserMissing())('recorded runs: attempts, comparison, progress
       events: [
         { event: 'started', t: at(0), attempt: 0, rank: 0, localRank: 0, pid: 100 },
         { event: 'exited', t: at(20), attempt: 0, rank: 0, localRank: 0, exitCode: 1, signal: null },
-        { event: 'restarting', t: at(21), attempt: 1, reason: 'rank 0 exited with 1' },
+        {
+          event: 'restarting',
+          t: at(21),
+          attempt: 1,
+          reason: 'rank 0 exited with 1',
+          resumeFrom: '/w/last.pt',
+          epoch: 3,
+        },
         { event: 'started', t: at(22), attempt: 1, rank: 0, localRank: 0, pid: 101 },
         ...Array.from({ length: 12 }, (_, i) => ({
           event: 'metric',
@@ -269,7 +282,7 @@ describe.skipIf(browserMissing())('recorded runs: attempts, comparison, progress
     const attempts = await page.$$eval('[data-testid="timeline"] li', (ls) => ls.map((l) => l.textContent));
     expect(attempts).toEqual([
       'attempt 0 · started 12:45:00 · ended: rank 0 exited with 1',
-      'attempt 1 · started 12:45:22 · restarted because rank 0 exited with 1 · from the start',
+      'attempt 1 · started 12:45:22 · restarted because rank 0 exited with 1 · resumed from /w/last.pt after epoch 3',
       'succeeded · 12:46:40 · exit 0 after 2 attempts',
     ]);
     expect(incidents).toEqual([]);

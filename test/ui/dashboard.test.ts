@@ -17,6 +17,8 @@ const traceback = [
   "    raise ValueError('<img src=x onerror=alert(1)>')",
   'ValueError: <img src=x onerror=alert(1)>',
 ].join('\n');
+/** tqdm draws its bar on stderr: not an error. */
+const TQDM = 'Epoch 1:  50%|█████     | 5/10 [00:01<00:01,  4.00it/s]';
 const hostileLines = [
   '<script>alert(1)</script>',
   '</script><script>alert(2)</script>',
@@ -64,7 +66,7 @@ const store = fakeStore([
       })),
       { event: 'exited', t: at(70), attempt: 0, rank: 1, localRank: 1, exitCode: 1, signal: null },
     ],
-    logs: { '0/0/stdout': 'hello from rank 0\n', '0/1/stderr': `${traceback}\n` },
+    logs: { '0/0/stdout': 'hello from rank 0\n', '0/1/stderr': `${TQDM}\n${traceback}\n` },
   },
   {
     id: TRAIN,
@@ -204,6 +206,15 @@ describe.skipIf(skip)('ddprun dashboard: pages', () => {
     await page.waitForSelector('[data-testid="cpu-chart"][data-points="20"] canvas');
     expect(await inkedPixels(page, 'cpu-chart')).toBeGreaterThan(100);
     expect(await inkedPixels(page, 'rss-chart')).toBeGreaterThan(100);
+    // stderr is marked on its prefix; only the traceback's lines are red, not tqdm's bar.
+    const colour = (text: string) =>
+      page.$eval(`.line[data-rank="1"] >> text=${text}`, (l: Element): string[] => [
+        l.className,
+        getComputedStyle(l).color,
+      ]);
+    expect(await colour('Epoch 1:')).toEqual(['line stderr', 'rgb(226, 232, 240)']);
+    expect(await colour('Traceback (most recent call last)')).toEqual(['line stderr error', 'rgb(252, 165, 165)']);
+    expect(await page.textContent('.line[data-rank="1"] .prefix')).toBe('[rank1 err]:');
     await page.click('[data-testid="jump"]');
     expect(await page.textContent('.line.hit')).toContain('Traceback (most recent call last)');
     await page.screenshot({ path: artifact('dashboard-failed-run.png'), fullPage: true });
