@@ -79,7 +79,7 @@ function options(
     legend: { live: false },
     axes: [
       d.x === 'time'
-        ? {}
+        ? { space: 80 }
         : {
             incrs: WHOLE,
             space: 70,

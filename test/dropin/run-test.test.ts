@@ -4,6 +4,7 @@
 // written in the spirit of PyTorch's (touch a file named by the global rank, check is_torchelastic_launched(), …).
 // The cases are independent (each its own sandbox, ports and run ids) and run concurrently: most of their time is
 // interpreter start-up and rendezvous waits, which overlap.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,6 +170,27 @@ const REFUSE_THEN_PASS: [name: string, launch: (dir: string, refused: boolean) =
 ];
 
 /** A fresh case with what its command line needs. */
+/**
+ * A c10d TCPStore of torch's own on an OS-assigned port (bound once, held, never released before the launchers use
+ * it), in a Python process that lives until `close`.
+ */
+async function rendezvousStore(): Promise<{ port: number; close: () => void }> {
+  const code = [
+    'import datetime, sys',
+    'from torch.distributed import TCPStore',
+    "store = TCPStore('localhost', 0, is_master=True, timeout=datetime.timedelta(seconds=300), wait_for_workers=False)",
+    'print(store.port, flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const proc = spawn(python!, ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('exit', (code) => reject(new Error(`the rendezvous store exited (${code})`)));
+    proc.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+  });
+  return { port, close: () => proc.stdin.end() };
+}
+
 async function prepare(): Promise<[Case, Ctx]> {
   const c = setUp();
   const runId = String(BigInt(`0x${Math.random().toString(16).slice(2, 14)}`));
@@ -229,17 +251,26 @@ run('PyTorch test_run.py / run_test.py with ddprun in place of torchrun', () => 
   it(
     'test_launch_elastic_multiple_agents (two launchers of --nnodes=1:2 on one host: one job of 8 ranks)',
     async ({ expect }) => {
-      const [c, { dir, port }] = await prepare();
-      const args = [
-        ...['--nnodes=1:2', '--nproc-per-node=4', '--rdzv-backend=c10d', `--rdzv-endpoint=localhost:${port}`],
-        ...['--rdzv_conf=timeout=5', '--rdzv-id=77', '--monitor-interval=1', '--start-method=spawn'],
-        ...[bin('test_script.py'), `--touch-file-dir=${dir}`],
-      ];
-      const other = startCli(args, { env: c.env });
-      const mine = await ddprun(c, args);
-      const theirs = await other.done;
-      expect([mine.code, theirs.code], `${mine.stderr}\n----\n${theirs.stderr}`).toEqual([0, 0]);
-      expect(c.listed()).toEqual(ranks(8));
+      const c = setUp();
+      const dir = c.testDir;
+      // Race-free (#22): a port picked free and bound later by an agent can be taken meanwhile (errno 98 under load).
+      // The rendezvous store is bound on port 0 and held from before the launchers start; both agents try to host
+      // it on localhost, find the port taken, and join it as clients (torch's own fallback for agents on one host).
+      const store = await rendezvousStore();
+      try {
+        const args = [
+          ...['--nnodes=1:2', '--nproc-per-node=4', '--rdzv-backend=c10d', `--rdzv-endpoint=localhost:${store.port}`],
+          ...['--rdzv_conf=timeout=5', '--rdzv-id=77', '--monitor-interval=1', '--start-method=spawn'],
+          ...[bin('test_script.py'), `--touch-file-dir=${dir}`],
+        ];
+        const other = startCli(args, { env: c.env });
+        const mine = await ddprun(c, args);
+        const theirs = await other.done;
+        expect([mine.code, theirs.code], `${mine.stderr}\n----\n${theirs.stderr}`).toEqual([0, 0]);
+        expect(c.listed()).toEqual(ranks(8));
+      } finally {
+        store.close();
+      }
     },
     TIMEOUT,
   );
