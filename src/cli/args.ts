@@ -49,7 +49,7 @@ export type CliCommand =
   | { kind: 'doctor'; fix: boolean; json?: boolean }
   | ResumeCommand
   | RunsCommand
-  | { kind: 'ui'; port: number | undefined; host: string; open: boolean }
+  | { kind: 'ui'; port: number | undefined; host: string; open: boolean; status: boolean }
   | { kind: 'slurm'; submit: SlurmSubmit; output: OutputFlags }
   | { kind: 'k8s'; submit: K8sSubmit; output: OutputFlags }
   | Printed;
@@ -227,10 +227,17 @@ export function parseUi(argv: readonly string[]): CliCommand {
         )
         .option('--port <n>', 'TCP port (default: 8765, or the next free one)', (v) => parsePort('--port', v))
         .option('--host <address>', 'address to bind; anything but loopback is reachable from the network', '127.0.0.1')
-        .option('--open', 'open the URL in a browser (xdg-open)'),
+        .option('--open', 'open the URL in a browser (xdg-open)')
+        .option('--status', 'print the URL (token included) of every dashboard serving now, and start none'),
     (o, args) => {
       noArguments('ui', args);
-      return { kind: 'ui', port: o.port as number | undefined, host: o.host as string, open: o.open === true };
+      return {
+        kind: 'ui',
+        port: o.port as number | undefined,
+        host: o.host as string,
+        open: o.open === true,
+        status: o.status === true,
+      };
     },
   );
 }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { isLoopbackHost, startDashboard, type Dashboard } from '../ui/server.js';
 import { which } from '../os/which.js';
+import { listDashboards, registerDashboard } from '../store/dashboards.js';
+import { stateDir } from '../store/paths.js';
 import type { Io } from './io.js';
 import { EXIT_OK } from '../exit-codes.js';
 
@@ -33,15 +35,44 @@ export function announceDashboard(dashboard: Dashboard, host: string, io: Pick<I
 export async function startLaunchDashboard(io: Pick<Io, 'stderr'>): Promise<Dashboard> {
   const dashboard = await listenDashboard({ port: undefined, host: '127.0.0.1' });
   announceDashboard(dashboard, '127.0.0.1', io);
-  return dashboard;
+  return findable(dashboard, '127.0.0.1', 'launch');
+}
+
+/** Records the dashboard in the private state dir while it serves (`ddprun ui --status`, `ddprun ps` find it). */
+function findable(dashboard: Dashboard, host: string, source: 'ui' | 'launch'): Dashboard {
+  const unregister = registerDashboard(stateDir(), { url: dashboard.url, host, source });
+  return {
+    url: dashboard.url,
+    token: dashboard.token,
+    close: async () => {
+      unregister();
+      await dashboard.close();
+    },
+  };
+}
+
+/** The serving dashboards, one a line: `<url>  (ddprun ui, pid N, since <time>)`; '' when none. */
+export function dashboardLines(): string {
+  return listDashboards(stateDir())
+    .map((d) => {
+      const by = d.source === 'ui' ? 'ddprun ui' : 'a launch with --ui';
+      return `${d.url}  (${by}, pid ${d.server.pid} on ${d.server.host}, since ${d.startedAt})\n`;
+    })
+    .join('');
 }
 
 /** `ddprun ui`: serves the dashboard until SIGINT/SIGTERM/SIGHUP, then exits 0. */
 export async function runUi(
-  command: { port: number | undefined; host: string; open: boolean },
+  command: { port: number | undefined; host: string; open: boolean; status: boolean },
   io: Io,
 ): Promise<number> {
-  const dashboard = await listenDashboard(command);
+  if (command.status) {
+    const lines = dashboardLines();
+    if (lines) io.stdout.write(lines);
+    else io.stderr.write('No dashboard is serving. `ddprun ui` starts one.\n');
+    return EXIT_OK;
+  }
+  const dashboard = findable(await listenDashboard(command), command.host, 'ui');
   announceDashboard(dashboard, command.host, io);
   io.stdout.write(`${dashboard.url}\n`);
   if (command.open) {

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CappedLog } from '../../src/store/capped-log.js';
@@ -81,6 +81,31 @@ describe('following a rank log past the store cap', () => {
     const seen = numbers(lines);
     expect(seen.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(seen.every((n, i) => i === 0 || n > seen[i - 1]!)).toBe(true);
+    await log.end();
+  });
+
+  it("gives a client that comes later the newest lines up to where the run's feed has read, past the cap too", async () => {
+    const { state, log, folder } = cappedRun();
+    const feed = new RunFeed(new RunFiles(state), ID);
+    const live: string[] = [];
+    const tick = () =>
+      feed.tick((event, data) => {
+        if (event === 'log') live.push(...(data as { lines: string[] }).lines);
+      });
+    for (let i = 0; i < 1000; i++) log.write(line(i));
+    log.write('line 01000 unfinished');
+    await until(tick, () => live.includes(line(999).trimEnd()));
+    const later: { event: string; data: unknown }[] = [];
+    await feed.snapshot((event, data) => later.push({ event, data }));
+    expect(later.map((f) => f.event)).toEqual(['run', 'log-start', 'log']);
+    // Where the page pages older lines from: the head's end, as the newest lines are in a tail segment.
+    const head = statSync(path.join(folder, 'stdout.log')).size;
+    expect(later[1]!.data).toEqual({ attempt: 0, rank: 0, stream: 'stdout', start: head });
+    const lines = (later[2]!.data as { lines: string[] }).lines;
+    // Up to the last whole line: the unfinished one comes with the feed's next news, to every client at once.
+    expect(lines.at(-1)).toBe(line(999).trimEnd());
+    const seen = numbers(lines);
+    expect(seen.every((n, i) => i === 0 || n === seen[i - 1]! + 1)).toBe(true);
     await log.end();
   });
 });

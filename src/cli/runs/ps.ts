@@ -1,4 +1,6 @@
 import { formatBytes } from '../../insight/format-bytes.js';
+import { listDashboards } from '../../store/dashboards.js';
+import { stateDir } from '../../store/paths.js';
 import { listRuns, type SkippedRun } from '../../store/read.js';
 import type { RunInfo } from '../../store/types.js';
 import { colorsFor } from '../colors.js';
@@ -94,6 +96,9 @@ export function runPs(command: { all: boolean; json: boolean }, io: Io): number 
     io.stdout.write(runs.map((run) => `${JSON.stringify(psJson(run))}\n`).join(''));
     return EXIT_OK;
   }
+  // The dashboards serving now, token included (#24 item 11): on stderr, the listing stays stdout's.
+  const dashboards = listDashboards(stateDir());
+  for (const d of dashboards) io.stderr.write(forStream(io.stderr, `dashboard: ${d.url}\n`));
   if (runs.length === 0) {
     // No header over nothing: the sentence alone.
     io.stderr.write(
