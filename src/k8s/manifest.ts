@@ -125,9 +125,16 @@ export function headlessService(job: K8sJob): Obj {
   };
 }
 
+/** JobSet's restart attempt of a pod (its annotation), for the pod's ddprun: a recreated group resumes its run. */
+export const RESTART_ENV = 'DDPRUN_K8S_RESTART';
+const RESTART_FROM_JOBSET = {
+  name: RESTART_ENV,
+  valueFrom: { fieldRef: { fieldPath: "metadata.annotations['jobset.sigs.k8s.io/restart-attempt']" } },
+};
+
 /** The Indexed Job's spec: every pod at once, none retried, the failure policy, the pod. */
 function indexedJobSpec(job: K8sJob, subdomain: string | undefined): Obj {
-  const env = [{ name: SERVICE_ENV, value: job.name }];
+  const env = [{ name: SERVICE_ENV, value: job.name }, ...(subdomain ? [] : [RESTART_FROM_JOBSET])];
   return {
     completionMode: 'Indexed',
     completions: job.nodes,
@@ -196,7 +203,7 @@ export function trainJob(job: K8sJob): Obj {
       trainer: {
         image: job.image,
         command: job.command,
-        env: [{ name: SERVICE_ENV, value: job.name }],
+        env: [{ name: SERVICE_ENV, value: job.name }, RESTART_FROM_JOBSET],
         numNodes: job.nodes,
         ...(job.procsPerNode !== undefined ? { numProcPerNode: job.procsPerNode } : {}),
         ...(job.gpusPerNode > 0 ? { resourcesPerNode: { limits: { 'nvidia.com/gpu': job.gpusPerNode } } } : {}),

@@ -110,6 +110,7 @@ const RECORD = fields({
   'name?': str,
   'rankEnv?': stringMap,
   'slurm?': fields({ jobId: str, restartCount: count, nodeId: nullable(count) }),
+  'kubernetes?': fields({ job: str, restartAttempt: count, index: nullable(count) }),
   'error?': fields({ name: str, message: str }),
 });
 

@@ -64,6 +64,23 @@ function slurmJobOf(env: NodeJS.ProcessEnv): Pick<RunRecord, 'slurm'> {
 }
 
 /**
+ * `{ kubernetes }` in a pod of a job `ddprun k8s` wrote (its manifest names the job in DDPRUN_K8S_SERVICE and passes
+ * JobSet's restart attempt as DDPRUN_K8S_RESTART), else nothing.
+ */
+function k8sJobOf(env: NodeJS.ProcessEnv): Pick<RunRecord, 'kubernetes'> {
+  const job = env.DDPRUN_K8S_SERVICE;
+  if (!env.KUBERNETES_SERVICE_HOST || !job) return {};
+  const count = (value: string | undefined) => (value && /^\d+$/.test(value) ? Number(value) : null);
+  return {
+    kubernetes: {
+      job,
+      restartAttempt: count(env.DDPRUN_K8S_RESTART) ?? 0,
+      index: count(env.JOB_COMPLETION_INDEX ?? env.PET_NODE_RANK),
+    },
+  };
+}
+
+/**
  * The variables whose values decide what the ranks import and run (#24 item 4): the import path and the interpreter's
  * own, the executable and library search paths, the active environment, the devices and the threads. A resume needs
  * them as they were (a run started with `PYTHONPATH=$PWD` must find its modules again); nothing else of the
@@ -178,6 +195,7 @@ export class RunRecorder implements EventSink {
         ...(resolved.name !== undefined && { name: resolved.name }),
         rankEnv: rankEnvOf(resolved.env, process.env),
         ...slurmJobOf(process.env),
+        ...k8sJobOf(process.env),
       };
       writeJsonAtomicSync(path.join(dir, RUN_FILE), record);
       reserveRoom(dir);

@@ -68,8 +68,19 @@ export interface RunRecord {
   rankEnv?: Record<string, string>;
   /** Launched inside a Slurm job: its id, how often Slurm requeued it (`SLURM_RESTART_COUNT`), this node's index. */
   slurm?: SlurmJobOfRun;
+  /** Launched in a pod of a job `ddprun k8s` wrote: the job, JobSet's restart attempt, the pod's index. */
+  kubernetes?: K8sJobOfRun;
   /** Set when the launch itself failed (could not reach the master, a log file could not be opened…). */
   error?: { name: string; message: string };
+}
+
+/** The Kubernetes job a run ran in (`kubernetes` in run.json): a JobSet's recreated pods find the run they continue. */
+export interface K8sJobOfRun {
+  job: string;
+  /** JobSet's `jobset.sigs.k8s.io/restart-attempt` (0: the first start). */
+  restartAttempt: number;
+  /** JOB_COMPLETION_INDEX: the pod's index, its node rank. */
+  index: number | null;
 }
 
 /** The Slurm job a run ran in (`slurm` in run.json): a requeued job finds the run it continues by it. */

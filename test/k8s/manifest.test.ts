@@ -129,6 +129,11 @@ describe('ddprun k8s --format indexed-job', () => {
   });
 });
 
+const RESTART_ENV = {
+  name: 'DDPRUN_K8S_RESTART',
+  valueFrom: { fieldRef: { fieldPath: "metadata.annotations['jobset.sigs.k8s.io/restart-attempt']" } },
+};
+
 interface Meta {
   name: string;
   labels?: Record<string, string>;
@@ -213,7 +218,11 @@ describe('ddprun k8s --format jobset', () => {
       });
       const pod = template.spec!.template.spec!;
       expect(pod.subdomain).toBeUndefined();
-      expect(pod.containers[0]!.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: jobset.metadata.name }]);
+      // JobSet's restart attempt, for a recreated group's ddprun train to resume its run.
+      expect(pod.containers[0]!.env).toEqual([
+        { name: 'DDPRUN_K8S_SERVICE', value: jobset.metadata.name },
+        RESTART_ENV,
+      ]);
     });
   }
 });
@@ -241,7 +250,7 @@ describe('ddprun k8s --format trainjob', () => {
       expect(trainjob.spec.runtimeRef).toEqual({ name: 'torch-distributed' });
       const { trainer } = trainjob.spec;
       expect(trainer.command[0]).toBe('ddprun');
-      expect(trainer.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: trainjob.metadata.name }]);
+      expect(trainer.env).toEqual([{ name: 'DDPRUN_K8S_SERVICE', value: trainjob.metadata.name }, RESTART_ENV]);
       // The patch's pod: /dev/shm, the grace, the label `--apply` follows the logs by.
       const { name: job, pod } = patchPod(trainjob);
       expect(job).toBe('node');

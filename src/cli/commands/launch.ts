@@ -44,6 +44,32 @@ async function resumeRequeuedJob(command: Extract<CliCommand, { kind: 'train' }>
   return await runLaunch(options, command.output, io, slurm, { argv: plan.argv, resumedFrom: plan.from });
 }
 
+/**
+ * In a pod that a JobSet recreated with the rest of its group (`--group-restarts`, DDPRUN_K8S_RESTART > 0): resumes
+ * the job's trainer run as `ddprun resume` would, on this restart's pods; undefined when there is none.
+ */
+async function resumeRestartedPod(
+  command: Extract<CliCommand, { kind: 'train' }>,
+  io: Io,
+): Promise<number | undefined> {
+  const { restartedRunOfJob } = await import('../k8s-restart.js');
+  const previous = restartedRunOfJob(io.env);
+  if (!previous) return undefined;
+  const plan = (await import('../../launch/resume-run.js')).planResume(previous.id);
+  // The recreated pods have new addresses: the pod's engine says where node 0 is, as on the first start.
+  const { nnodes: _n, nodeRank: _r, masterAddr: _a, masterPort: _p, ...rest } = plan.options;
+  const layout = { nnodes: command.options.nnodes, masterPort: command.options.masterPort };
+  const { applyK8sDefaults, waitForMaster } = await import('../k8s-env.js');
+  const { options, output } = applyK8sDefaults({ ...rest, ...layout }, command.output, io.env);
+  if (!output.dryRun) await waitForMaster(options, io);
+  const epoch = plan.from.epoch === undefined ? '' : ` (epoch ${plan.from.epoch} done)`;
+  io.stderr.write(
+    `ddprun: JobSet restart ${io.env.DDPRUN_K8S_RESTART} of ${io.env.DDPRUN_K8S_SERVICE}: resuming run ${previous.id} from ${plan.from.checkpoint}${epoch}\n`,
+  );
+  const { runLaunch } = await import('../run-launch.js');
+  return await runLaunch(options, output, io, undefined, { argv: plan.argv, resumedFrom: plan.from });
+}
+
 /** A launch (plain or a trainer's) with what the environment adds: Slurm's layout, torchrun's per-run log folder. */
 export async function launchCommand(
   command: Extract<CliCommand, { kind: 'launch' | 'train' }>,
@@ -67,7 +93,7 @@ export async function launchCommand(
     refuseFileTimer(io.env, launchOptions);
   } else {
     // A job that `ddprun slurm --requeue` requeued after a preemption: the trainer run goes on from its last.pt.
-    const resumed = await resumeRequeuedJob(command, io);
+    const resumed = (await resumeRequeuedJob(command, io)) ?? (await resumeRestartedPod(command, io));
     if (resumed !== undefined) return resumed;
     // The trainer's ranks per node come from its device= argument, not from Slurm.
     const applied = applySlurmDefaults(command.options, io.env, { fillNproc: false });
