@@ -21,6 +21,8 @@ import { sweepStaleEntryFiles } from '../ultralytics/entry-file.js';
 import { probeConfigDir } from './config-dir.js';
 import { findFreeNetworkPort } from '../net/port.js';
 import type { Io } from './io.js';
+import { SHM_WARN_BELOW_BYTES, shmSize } from '../os/shm.js';
+import { formatBytes } from '../insight/format-bytes.js';
 
 type Level = 'ok' | 'warn' | 'fail' | 'info';
 interface Check {
@@ -156,6 +158,22 @@ async function portCheck(): Promise<Check> {
   }
 }
 
+/** `/dev/shm`: DataLoader workers hand every batch through it, and a container's default (64 MB) is soon full. */
+export function shmCheck(): Check {
+  const shm = shmSize();
+  const fix = 'Docker: --shm-size=8g or --ipc=host; Kubernetes: an emptyDir with medium: Memory at /dev/shm';
+  if (!shm)
+    return { name: '/dev/shm', level: 'warn', detail: `missing: DataLoader workers cannot hand batches over (${fix})` };
+  const size = `${formatBytes(shm.sizeBytes)} (${formatBytes(shm.freeBytes)} free)`;
+  return shm.sizeBytes < SHM_WARN_BELOW_BYTES
+    ? {
+        name: '/dev/shm',
+        level: 'warn',
+        detail: `${size}: small, DataLoader workers fail with a bus error once it is full (${fix})`,
+      }
+    : { name: '/dev/shm', level: 'ok', detail: size };
+}
+
 async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | undefined; gpus: Gpu[]; ddpDir: string }> {
   const { list, python } = await pythonChecks(io);
   list.push(...(await torchChecks(python)));
@@ -168,6 +186,7 @@ async function checks(io: Io): Promise<{ list: Check[]; python: PythonInfo | und
   const ddp = ddpDirChecks(io);
   list.push(...ddp.list);
   list.push(await portCheck());
+  list.push(shmCheck());
   const guard = parentDeathGuard();
   list.push({ name: 'orphan guard', level: guard.available ? 'ok' : 'warn', detail: guard.detail });
   return { list, python, gpus, ddpDir: ddp.ddpDir };

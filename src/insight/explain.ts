@@ -3,6 +3,7 @@ import type { Explanation, RootCause } from '../model/types.js';
 import { formatBytes } from './format-bytes.js';
 import { describeWhere, parseFrames } from './frames.js';
 import type { OomKill } from './kernel-log.js';
+import type { ShmSize } from '../os/shm.js';
 
 /** What ddprun knows about a failed rank beyond its exit and its traceback. */
 export interface FailureFacts {
@@ -21,6 +22,8 @@ export interface FailureFacts {
   /** `ddprun train`'s trainer module and the launch directory it is imported from (see `importPathEnv`). */
   trainer?: { module: string; cwd: string } | undefined;
   masterPort?: number | undefined;
+  /** `/dev/shm` as ddprun saw it when the failure was explained (null: there is none), for a shared-memory failure. */
+  shm?: ShmSize | null | undefined;
 }
 
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGILL', 'SIGFPE']);
@@ -39,6 +42,10 @@ const NCCL = /NCCL error|\bnccl\w*Error\b|Watchdog caught collective operation t
 const CUDA_OOM = /CUDA out of memory|torch\.cuda\.OutOfMemoryError|CUDA error: out of memory/;
 const RENDEZVOUS_TIMEOUT =
   /DistStoreError: Timed out|Timed out initializing process group|RendezvousTimeoutError|Socket Timeout|client socket has timed out|timed out trying to connect to|Timed out waiting for clients/i;
+// DataLoader workers that could not put a batch in /dev/shm: the bus error torch reports for a worker, the older
+// "No space left on device" of a /torch_* file, and torch ≥ 2's failed allocation.
+export const SHM_FULL =
+  /insufficient shared memory \(shm\)|workers are out of shared memory|unable to allocate shared memory\(shm\)|unable to write to file <\/torch_[^>]*>: No space left on device/;
 const IMPORT = /^(ModuleNotFoundError|ImportError): (.*)$/m;
 
 function cap(text: string): string {
@@ -83,6 +90,20 @@ function nccl(rc: RootCause, text: string): Explanation {
     hint: watchdog
       ? 'Find the rank that did not reach the collective (a hang: --hang-timeout dumps every rank’s stack); rerun with NCCL_DEBUG=INFO for NCCL’s own log.'
       : 'Rerun with NCCL_DEBUG=INFO to see which call failed; check NCCL_SOCKET_IFNAME names the interface the nodes reach each other on, and that every node has the same NCCL and driver.',
+  };
+}
+
+function sharedMemory(rc: RootCause, facts: FailureFacts): Explanation {
+  const shm = facts.shm;
+  const size = shm
+    ? `${shm.path} is ${formatBytes(shm.sizeBytes)} here (${formatBytes(shm.freeBytes)} free now)`
+    : shm === null
+      ? '/dev/shm is missing here'
+      : '';
+  return {
+    kind: 'shm',
+    message: `${who(rc)}'s DataLoader workers ran out of shared memory${size ? `: ${size}` : ''}.`,
+    hint: `DataLoader workers hand every batch to their rank through /dev/shm, which a container keeps small (Docker: 64 MB). Make it larger: Docker \`--shm-size=8g\` (or \`--ipc=host\`); Kubernetes: an \`emptyDir: {medium: Memory, sizeLimit: 8Gi}\` volume mounted at /dev/shm; or use fewer \`num_workers\` or smaller batches.`,
   };
 }
 
@@ -223,6 +244,7 @@ const CLASSIFIERS: readonly Classifier[] = [
   oomKilled,
   killedFromOutside,
   (rc, text) => (CUDA_OOM.test(text) ? cudaOom(rc, text) : undefined),
+  (rc, text, facts) => (SHM_FULL.test(text) ? sharedMemory(rc, facts) : undefined),
   peerFailed,
   (rc, text) => (NCCL.test(text) ? nccl(rc, text) : undefined),
   crashed,

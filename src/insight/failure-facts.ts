@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { pythonCandidates } from '../python/find-python.js';
 import type { ResolvedOptions, RootCause } from '../model/types.js';
-import type { FailureFacts } from './explain.js';
 import { cgroupMemory, findOomKill } from './kernel-log.js';
+import { SHM_FULL, type FailureFacts } from './explain.js';
+import { shmSize } from '../os/shm.js';
 
 const FIND_SPEC_TIMEOUT_MS = 5000;
 // The module name travels as an argument, never as code.
@@ -67,6 +68,7 @@ export async function gatherFailureFacts(rc: RootCause, sources: FactSources): P
     facts.oomKill = findOomKill(rc.pid, sources.durationMs);
     if (sources.cgroupDir) facts.cgroup = cgroupMemory(sources.cgroupDir);
   }
+  if (SHM_FULL.test(`${rc.message}\n${rc.traceback}`)) facts.shm = shmSize() ?? null;
   const missing = /No module named '([^']+)'/.exec(`${rc.message}\n${rc.traceback}`)?.[1];
   if (missing && !rc.signal) facts.moduleFoundIn = await whereModuleIs(missing, sources.python);
   return facts;

@@ -197,6 +197,7 @@ export type ExplanationKind =
   | 'oom-killed'
   | 'killed'
   | 'cuda-oom'
+  | 'shm'
   | 'nccl'
   | 'segfault'
   | 'import-error'

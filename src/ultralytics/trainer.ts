@@ -52,6 +52,14 @@ const FIELD_CHECKS: readonly (readonly [keyof DdpTrainer, (value: unknown) => bo
   ['hubSession', (v) => v === undefined || v === null || typeof v === 'object', 'an object or null'],
 ];
 
+/** A class of `__main__` is the script that ran, which the entry file (itself the ranks' `__main__`) cannot import. */
+function definedInMain(className: string): UsageError {
+  return new UsageError(
+    `The trainer \`__main__.${className}\` is defined in the script that was run (\`__main__\`), which the ranks cannot import: each rank runs ddprun's entry file, and that file is their \`__main__\`. Move the class into a module (e.g. my_trainer.py in the launch directory) and name it by that module: \`ddprun train my_trainer.${className}\`.`,
+    'trainer.module',
+  );
+}
+
 /** Validates every field `generateDdpFile` / `generateDdpCommand` read, before any effect. */
 export function checkTrainer(trainer: DdpTrainer): CheckedTrainer {
   trainerId(trainer); // throws the object check
@@ -64,6 +72,7 @@ export function checkTrainer(trainer: DdpTrainer): CheckedTrainer {
       );
   }
   const { module, className, args, resume, saveDir, hubSession } = trainer;
+  if (module === '__main__') throw definedInMain(className);
   const modelUrl = hubSession?.modelUrl;
   if (modelUrl !== undefined && typeof modelUrl !== 'string') {
     throw new UsageError(

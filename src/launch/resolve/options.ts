@@ -30,6 +30,7 @@ import {
   validateStopSignal,
   validateString,
 } from './validators.js';
+import { strayRankEnvWarnings } from './stray-env.js';
 
 export { DEFAULT_MULTINODE_PORT } from './nodes.js';
 export { MAX_NPROC_PER_NODE } from './nproc.js';
@@ -270,8 +271,8 @@ export async function resolveOptions(
     closeFds: inheritedFds(),
     resume: form.resume,
   };
-  // torchrun's own limits (per-rank redirects, what an old torch.distributed.launch lacks) fail here, before any
-  // effect.
+  warnings.push(...strayRankEnvWarnings(resolved, process.env));
+  // torchrun's own limits (per-rank redirects, an old torch.distributed.launch's) fail here, before any effect.
   if (backend === 'torchrun' && python) planAgent(resolved, resolved.masterPort ?? DEFAULT_MULTINODE_PORT);
   return resolved;
 }
