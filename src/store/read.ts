@@ -27,8 +27,9 @@ function storeOf(options: StoreOptions): string {
 
 /** The ids in the store, oldest first (ids sort by start time). */
 export function runIds(options: StoreOptions = {}): string[] {
+  let ids: string[];
   try {
-    return readdirSync(runsDir(storeOf(options)), { withFileTypes: true })
+    ids = readdirSync(runsDir(storeOf(options)), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && isRunId(entry.name))
       .map((entry) => entry.name)
       .sort();
@@ -36,6 +37,30 @@ export function runIds(options: StoreOptions = {}): string[] {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  return inStartOrder(ids, storeOf(options));
+}
+
+/** The length of a run id's time part (`YYYYMMDD-HHMMSS`): ids that share it began within the same second. */
+const ID_SECOND = 15;
+
+/**
+ * Sorted ids in the order their runs began: an id orders runs by the second they began, and its random suffix says
+ * nothing within a second, so runs of the same second are ordered by their records' `startedAt` (milliseconds).
+ */
+function inStartOrder(ids: string[], state: string): string[] {
+  for (let i = 0; i < ids.length; ) {
+    const second = (ids[i] as string).slice(0, ID_SECOND);
+    let end = i + 1;
+    while (end < ids.length && (ids[end] as string).startsWith(second)) end++;
+    if (end - i > 1) {
+      const started = (id: string) => Date.parse(readRecord(runDir(state, id))?.startedAt ?? '') || 0;
+      const group = ids.slice(i, end).map((id) => ({ id, t: started(id) }));
+      group.sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : 1));
+      ids.splice(i, end - i, ...group.map((g) => g.id));
+    }
+    i = end;
+  }
+  return ids;
 }
 
 /** Whether the run's launcher is this record's process: 'dead' when its pid is gone or now names another process. */

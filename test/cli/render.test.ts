@@ -106,7 +106,7 @@ describe('LaunchRenderer', () => {
       remaining: 12,
     });
     await statusLine(() =>
-      /ddprun 1 running · 0 exited · restarts 0\/1 · \S+ · epoch 3\/100 · mAP50-95 0\.412 · box_loss 0\.81 · ETA 1h04m · 45% \(12\.0s left\)/.test(
+      /ddprun 1 running · 0 exited · restarts 0\/1 · \S+ · epoch 3\/100 · mAP50-95 0\.412 · box_loss 0\.81 · ETA 1h04m · this epoch 45% \(12\.0s left\)/.test(
         stderr.text(),
       ),
     );

@@ -95,25 +95,24 @@ describe('run names and last', () => {
     const bar = (desc: string) => `printf "\\r${desc}  12%%|#         | 12/100 [00:02<00:15,  5.60it/s]"; sleep 60`;
     const a = await detach(s, ['--name', 'detect-a', '--no-python', 'sh', '-c', bar('Epoch 11/300:')]);
     const b = await detach(s, ['--name', 'warmup-b', '--no-python', 'sh', '-c', bar('')]);
-    let table = '';
+    // #24 item 8: the CPU and memory of each live run's ranks (their latest sample), and item 15's progress.
+    const used = String.raw`\d+% +\d+(\.\d)? [kMG]?B`;
+    const rowA = new RegExp(` detect-a +running .* ${used} +epoch 11/300 +ddprun --detach --name `);
+    const rowB = new RegExp(` warmup-b +running .* ${used} +step 12/100 12% +ddprun --detach --name `);
+    let lines: string[] = [];
+    const row = (id: string) => lines.find((l) => l.startsWith(id)) ?? '';
+    // The progress and the first resources sample reach the store on their own schedules: wait for both.
     await until(
-      "both runs' progress in ps",
+      "both runs' progress and resources in ps",
       async () => {
-        table = (await runCli(['ps'], { env: s.env })).stdout;
-        return table.includes('epoch 11/300') && table.includes('step 12/100 12%');
+        lines = (await runCli(['ps'], { env: s.env })).stdout.trimEnd().split('\n');
+        return rowA.test(row(a)) && rowB.test(row(b));
       },
       { timeoutMs: 30_000, everyMs: 500 },
-    );
-    const lines = table.trimEnd().split('\n');
-    // #24 item 8: the CPU and memory of each live run's ranks (their latest sample), and item 15's progress.
+    ).catch(() => undefined);
     expect(lines[0]).toMatch(/^ID +NAME +STATUS +RANKS +ATTEMPT +ELAPSED +EXIT +CPU +MEM +PROGRESS +COMMAND$/);
-    const used = String.raw`\d+% +\d+(\.\d)? k?MB`;
-    expect(lines.find((l) => l.startsWith(a))).toMatch(
-      new RegExp(` detect-a +running .* ${used} +epoch 11/300 +ddprun --detach --name `),
-    );
-    expect(lines.find((l) => l.startsWith(b))).toMatch(
-      new RegExp(` warmup-b +running .* ${used} +step 12/100 12% +ddprun --detach --name `),
-    );
+    expect(row(a)).toMatch(rowA);
+    expect(row(b)).toMatch(rowB);
     // show <live id>: its resources and progress.
     const shown = (await runCli(['show', 'detect-a'], { env: s.env })).stdout;
     expect(shown).toMatch(/^ {2}resources CPU \d+% · RSS \d+(\.\d)? k?MB \(sampled .* ago\)$/m);
