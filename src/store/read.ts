@@ -48,7 +48,7 @@ const ID_SECOND = 15;
  * nothing within a second, so runs of the same second are ordered by their records' `startedAt` (milliseconds).
  */
 function inStartOrder(ids: string[], state: string): string[] {
-  for (let i = 0; i < ids.length; ) {
+  for (let i = 0; i < ids.length;) {
     const second = (ids[i] as string).slice(0, ID_SECOND);
     let end = i + 1;
     while (end < ids.length && (ids[end] as string).startsWith(second)) end++;
