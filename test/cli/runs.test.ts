@@ -284,8 +284,8 @@ describe('the record of a foreground run', () => {
     for (let i = 0; i < 2; i++) expect((await runCli(['--no-python', 'true'], { env: s.env })).code).toBe(0);
     const ids = (await ps(s, '--all')).map((r) => r.id);
     const common = ids[0]!.slice(0, 8);
-    // Newest id first. Not ps's order: two runs started within one second sort by their random suffix.
-    const candidates = [...ids].sort().reverse().join(', ');
+    // Newest run first, as ps lists them (two runs of the same second are ordered by their start time, not their id).
+    const candidates = ids.join(', ');
     for (const command of ['show', 'logs', 'stop']) {
       const ambiguous = await runCli([command, common], { env: s.env });
       expect(ambiguous.code).toBe(2);
