@@ -12,7 +12,8 @@ const BUILT = ['index.js', 'ultralytics/index.js', 'slurm/index.js', 'cli/main.j
   path.join(ROOT, 'dist', f),
 );
 
-function newestMtime(dir: string): number {
+/** The newest modification time of any file under `dir` (src/ against dist/: is the build current?). */
+export function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);

@@ -6,7 +6,15 @@ import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
 import { VALUE_FLAGS, flagName, launchOptions, typed, type OutputFlags, type Spec } from './flag-specs.js';
 import { parseInteger } from './flags.js';
-import { firstArgument, launchCommand, launchOf, parseCommand, valueFlagsOf, type Printed } from './subcommand.js';
+import {
+  firstArgument,
+  launchCommand,
+  launchOf,
+  parseCommand,
+  splitOwnFlags,
+  valueFlagsOf,
+  type Printed,
+} from './subcommand.js';
 import { parseKeyValues, parseTrainerName } from './train-args.js';
 import { literalToJs } from '../python/smart-value.js';
 import type { Command } from 'commander';
@@ -75,22 +83,6 @@ const K8S_VALUE_FLAGS = new Set(valueFlagsOf(K8S_FLAGS));
 const OWN_FLAGS = new Set([...K8S_FLAGS.map(flagName), '--dry-run', '--json']);
 /** What each pod's ddprun reads from Kubernetes: a flag for it would be the same on every pod, which is wrong. */
 const FROM_KUBERNETES = ['--node-rank', '--master-addr', '--master-port', '--standalone'];
-
-/** The launch flags among `tokens` (before the script or `train`), without `ddprun k8s`'s own; and the rest. */
-function splitTokens(tokens: readonly string[], valueFlags: ReadonlySet<string>): [string[], string[]] {
-  const flags: string[] = [];
-  let i = 0;
-  while (i < tokens.length) {
-    const token = tokens[i] as string;
-    if (token === '--' || !token.startsWith('-') || token === '-') break;
-    const eq = token.indexOf('=');
-    const name = eq === -1 ? token : token.slice(0, eq);
-    const width = eq === -1 && valueFlags.has(name) && i + 1 < tokens.length ? 2 : 1;
-    if (!OWN_FLAGS.has(name)) flags.push(...tokens.slice(i, i + width));
-    i += width;
-  }
-  return [flags, tokens.slice(i)];
-}
 
 function k8sCommand(command: Command): Command {
   return launchCommand(command, K8S_FLAGS)
@@ -251,7 +243,7 @@ export function parseK8s(argv: readonly string[]): { kind: 'k8s'; submit: K8sSub
   const valueFlags = new Set([...VALUE_FLAGS, ...K8S_VALUE_FLAGS]);
   const tokens = normalizeFlagSpelling(argv, valueFlags);
   return parseCommand('k8s', tokens, k8sCommand, (raw) => {
-    const [flags, rest] = splitTokens(tokens, valueFlags);
+    const [flags, rest] = splitOwnFlags(tokens, valueFlags, OWN_FLAGS);
     return k8sSubmit({ own: typed(K8S_FLAGS, raw), raw, flags, rest });
   });
 }

@@ -3,7 +3,15 @@ import type { LaunchOptions } from '../model/types.js';
 import { SUBCOMMANDS, normalizeFlagSpelling } from './argv.js';
 import { VALUE_FLAGS, flagName, typed, type OutputFlags, type Spec } from './flag-specs.js';
 import { parseInteger, parseSecondsToMs } from './flags.js';
-import { firstArgument, launchCommand, launchOf, parseCommand, valueFlagsOf, type Printed } from './subcommand.js';
+import {
+  firstArgument,
+  launchCommand,
+  launchOf,
+  parseCommand,
+  splitOwnFlags,
+  valueFlagsOf,
+  type Printed,
+} from './subcommand.js';
 import type { Command } from 'commander';
 
 /** `ddprun slurm`: what to ask of sbatch, and the ddprun arguments each node runs. */
@@ -102,19 +110,7 @@ const SLURM_OWN_FLAGS = new Set([...SLURM_FLAGS.map(flagName), '--dry-run', '--j
 
 /** The tokens for each node's ddprun: `tokens` without `ddprun slurm`'s own flags (and their values). */
 function ddprunTokens(tokens: readonly string[], valueFlags: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < tokens.length) {
-    const token = tokens[i] as string;
-    if (token === '--' || !token.startsWith('-') || token === '-') break;
-    const eq = token.indexOf('=');
-    const name = eq === -1 ? token : token.slice(0, eq);
-    const takesNext = eq === -1 && valueFlags.has(name) && i + 1 < tokens.length;
-    const width = takesNext ? 2 : 1;
-    if (!SLURM_OWN_FLAGS.has(name)) out.push(...tokens.slice(i, i + width));
-    i += width;
-  }
-  const rest = tokens.slice(i);
+  const [out, rest] = splitOwnFlags(tokens, valueFlags, SLURM_OWN_FLAGS);
   // A script named like a subcommand (`train`) would be read as one by the node's ddprun.
   if (out.length === 0 && rest[0] !== undefined && (SUBCOMMANDS as readonly string[]).includes(rest[0])) out.push('--');
   return out.concat(rest);

@@ -74,3 +74,26 @@ export function launchOf(
   const { options, output } = launchOptions(raw);
   return { options: { ...options, entry: entryOf(raw, positional) }, output };
 }
+
+/**
+ * The leading flags of `tokens` (up to the script, `train` or `--`) without a subcommand's own (`own`, with their
+ * values), and the rest of `tokens` from the script on.
+ */
+export function splitOwnFlags(
+  tokens: readonly string[],
+  valueFlags: ReadonlySet<string>,
+  own: ReadonlySet<string>,
+): [string[], string[]] {
+  const flags: string[] = [];
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i] as string;
+    if (token === '--' || !token.startsWith('-') || token === '-') break;
+    const eq = token.indexOf('=');
+    const name = eq === -1 ? token : token.slice(0, eq);
+    const width = eq === -1 && valueFlags.has(name) && i + 1 < tokens.length ? 2 : 1;
+    if (!own.has(name)) flags.push(...tokens.slice(i, i + width));
+    i += width;
+  }
+  return [flags, tokens.slice(i)];
+}

@@ -4,20 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll } from 'vitest';
+import { newestMtime } from '../build-dist.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const WORKER = path.join(FIXTURES, 'cli_worker.py');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
-  }
-  return newest;
-}
 
 /** Builds dist/ when it is missing or older than src/ (`npm test` builds first; this is for `vitest run test/cli`). */
 export function ensureBuilt(): void {
